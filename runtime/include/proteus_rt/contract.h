@@ -1,0 +1,192 @@
+//===- contract.h - The compiler/runtime contract --------------*- C++ -*-===//
+//
+// What a kernel bundle promises to the runtime that loads it: the bundle
+// layout and manifest keys, the entry-point names and argument order of the
+// CPU library, the memref descriptor those entry points take, and the layout
+// of the two small integer vectors that cross the boundary (the per-call
+// budget computed on the host, the statistics written by the kernels).
+//
+// The compiler includes this header (and schedule.h) and nothing else from the
+// runtime; the runtime includes nothing from the compiler.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PROTEUS_RT_CONTRACT_H
+#define PROTEUS_RT_CONTRACT_H
+
+#include "proteus_rt/schedule.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace proteus_rt {
+
+/// Bundle layout: <dir>/manifest.json, <dir>/cpu/<kCpuLibrary>,
+/// <dir>/ptx/<arch>/<setting>.ptx. Bumped on any incompatible change.
+inline constexpr int64_t kBundleFormatVersion = 1;
+inline constexpr const char *kManifestFile = "manifest.json";
+inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
+
+/// Entry points of the CPU library. The compiler emits each function with
+/// `llvm.emit_c_interface`, so the symbol the runtime resolves is
+/// "_mlir_ciface_" + name. Settings are numbered in manifest order.
+inline constexpr const char *kCInterfacePrefix = "_mlir_ciface_";
+inline constexpr const char *kLayerEntryPrefix = "proteus_layer_s";   // + index
+inline constexpr const char *kShortlistEntry = "proteus_shortlist";
+inline constexpr const char *kShortlistAttentionEntry = "proteus_shortlist_attention";
+
+/// The strided memref descriptor of MLIR's C interface, rank N.
+template <typename T, int N> struct MemRef {
+  T *allocated;
+  T *aligned;
+  int64_t offset;
+  int64_t sizes[N];
+  int64_t strides[N];
+};
+
+/// Wraps a dense row-major buffer.
+template <typename T, int N>
+MemRef<T, N> makeMemRef(T *data, const int64_t (&sizes)[N]) {
+  MemRef<T, N> m{data, data, 0, {}, {}};
+  int64_t stride = 1;
+  for (int i = N - 1; i >= 0; --i) {
+    m.sizes[i] = sizes[i];
+    m.strides[i] = stride;
+    stride *= sizes[i];
+  }
+  return m;
+}
+
+/// Layer entry point `proteus_layer_s<i>` (all memrefs f32 unless noted):
+///   x (B,T,C), w_qkv (3C,C), b_qkv (3C), w_proj (C,C), b_proj (C),
+///   w_router (G,C), prototypes (G,C), usage (G), confidence (G),
+///   budget (i64, kBudgetSize + H + 1), y (B,T,C), token_mask (i8, B,T),
+///   importance (B,T), stats (i64, kStatsSize).
+/// Biases and prototype state are read only where the configuration enables
+/// them (a 1-element dummy may be passed otherwise); prototypes, usage and
+/// confidence are updated in place when the budget asks for the EMA.
+using LayerFn = void (*)(MemRef<float, 3> *, MemRef<float, 2> *, MemRef<float, 1> *,
+                         MemRef<float, 2> *, MemRef<float, 1> *, MemRef<float, 2> *,
+                         MemRef<float, 2> *, MemRef<float, 1> *, MemRef<float, 1> *,
+                         MemRef<int64_t, 1> *, MemRef<float, 3> *, MemRef<int8_t, 2> *,
+                         MemRef<float, 2> *, MemRef<int64_t, 1> *);
+
+/// `proteus_shortlist`: rows (i64, N), proto_scores (f32, B,T), batch_ids
+/// (i64, N), budget (i64), candidates (i64, N,L), lengths (i64, N).
+using ShortlistFn = void (*)(MemRef<int64_t, 1> *, MemRef<float, 2> *, MemRef<int64_t, 1> *,
+                             MemRef<int64_t, 1> *, MemRef<int64_t, 2> *, MemRef<int64_t, 1> *);
+
+/// `proteus_shortlist_attention`: q,k,v (f32, R,T,D), packed_row (i64, N),
+/// packed_token (i64, N), candidates (i64, N,L), lengths (i64, N),
+/// out (f32, R,T,D; rows not packed are written with 0).
+using ShortlistAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *,
+                                      MemRef<float, 3> *, MemRef<int64_t, 1> *,
+                                      MemRef<int64_t, 1> *, MemRef<int64_t, 2> *,
+                                      MemRef<int64_t, 1> *, MemRef<float, 3> *);
+
+/// Slots of the per-call budget vector (i64), computed on the host by
+/// makeBudget() and read by the kernels.
+enum BudgetSlot : int64_t {
+  kBudgetT = 0,          ///< sequence length the budget was made for
+  kBudgetFastPath,       ///< 1: dense fast path (all heads, no routing)
+  kBudgetPreferDense,    ///< 1: alpha <= dense_alpha_cutoff and not INT8
+  kBudgetNoDense,        ///< 1: alpha >= 0.95 cancels every dense reason
+  kBudgetKDense,         ///< k_dense(T)
+  kBudgetTokenMode,      ///< 0: no token mask, 1: keep every token, 2: select
+  kBudgetTokenKeep,      ///< tokens kept per batch item when selecting
+  kBudgetGuard,          ///< min(guard, T)
+  kBudgetEffectiveL,     ///< candidate budget L
+  kBudgetWindow,         ///< local window
+  kBudgetLocalCap,
+  kBudgetAnchorCap,
+  kBudgetProtoCap,
+  kBudgetUpdatePrototypes, ///< 1: apply the prototype EMA after the forward
+  kBudgetSize,           ///< followed by topk(alpha) for k_adapt = 0..H
+};
+
+/// Slots of the statistics vector (i64) written by the layer entry point.
+enum StatsSlot : int64_t {
+  kStatsMode = 0,     ///< a Mode value
+  kStatsDenseReason,  ///< a DenseReason value
+  kStatsTopK,
+  kStatsNucleusK,     ///< -1 when the head nucleus is off (router_top_p = 0)
+  kStatsKAdapt,
+  kStatsMaxActiveRows,
+  kStatsActiveRows,   ///< A: (b, h) rows with an active token
+  kStatsPacked,       ///< N: active (row, token) pairs
+  kStatsSize = 16,
+};
+
+enum class Mode : int64_t { DenseFastPath = 0, DenseAlpha, Dense, DenseAuto, Shortlist };
+enum class DenseReason : int64_t { None = 0, Alpha, Density, Full };
+
+inline const char *modeName(int64_t m) {
+  switch (static_cast<Mode>(m)) {
+  case Mode::DenseFastPath: return "dense_fastpath";
+  case Mode::DenseAlpha: return "dense_alpha";
+  case Mode::Dense: return "dense";
+  case Mode::DenseAuto: return "dense_auto";
+  case Mode::Shortlist: return "shortlist";
+  }
+  return "unknown";
+}
+
+inline const char *denseReasonName(int64_t r) {
+  switch (static_cast<DenseReason>(r)) {
+  case DenseReason::None: return "none";
+  case DenseReason::Alpha: return "alpha";
+  case DenseReason::Density: return "density";
+  case DenseReason::Full: return "full";
+  }
+  return "unknown";
+}
+
+/// What the host decides for one call before any kernel runs.
+struct HostSchedule {
+  double alpha = 0.0;
+  double keep_ratio = 1.0; ///< r(alpha, T); meaningful when token_sparse
+  CandidateBudget candidates;
+  std::vector<int64_t> budget; ///< the vector passed to the kernels
+};
+
+/// Builds the budget vector for one call at sequence length T with the given
+/// alpha (already resolved by alphaRamp or the caller).
+inline HostSchedule makeBudget(const Config &c, int64_t B, int64_t T, double alpha,
+                               bool updatePrototypes) {
+  HostSchedule s;
+  s.alpha = alpha;
+  s.budget.assign(kBudgetSize + c.h_total + 1, 0);
+  auto &b = s.budget;
+  b[kBudgetT] = T;
+  b[kBudgetFastPath] = (c.small_seq_dense > 0 && T <= c.small_seq_dense) ? 1 : 0;
+  b[kBudgetPreferDense] = (alpha <= c.dense_alpha_cutoff && !c.quantize_int8) ? 1 : 0;
+  b[kBudgetNoDense] = alpha >= 0.95 ? 1 : 0;
+  b[kBudgetKDense] = kDense(c, T);
+  if (c.token_sparse) {
+    s.keep_ratio = keepRatio(c, alpha, T);
+    if (s.keep_ratio >= 0.999 && c.keep_threshold <= 0.0) {
+      b[kBudgetTokenMode] = 1;
+    } else {
+      b[kBudgetTokenMode] = 2;
+      b[kBudgetTokenKeep] = tokenKeepCount(c, s.keep_ratio, T);
+    }
+  } else {
+    s.keep_ratio = c.keep_ratio_base;
+  }
+  b[kBudgetGuard] = std::min(c.keep_guard, T);
+  // The mem_cap schedule reads the last call's topk; k_dense stands in.
+  s.candidates = candidateBudget(c, T, alpha, b[kBudgetKDense], B);
+  b[kBudgetEffectiveL] = s.candidates.effective_L;
+  b[kBudgetWindow] = s.candidates.window;
+  b[kBudgetLocalCap] = s.candidates.local_cap;
+  b[kBudgetAnchorCap] = s.candidates.anchor_cap;
+  b[kBudgetProtoCap] = s.candidates.proto_cap;
+  b[kBudgetUpdatePrototypes] = (updatePrototypes && c.proto_enabled) ? 1 : 0;
+  for (int64_t k = 0; k <= c.h_total; ++k)
+    b[kBudgetSize + k] = k == 0 ? 0 : topkForAdapt(c, alpha, k);
+  return s;
+}
+
+} // namespace proteus_rt
+
+#endif // PROTEUS_RT_CONTRACT_H

@@ -1,0 +1,42 @@
+//===- Passes.h - Proteus conversion passes ---------------------*- C++ -*-===//
+//
+// -convert-proteus-to-scf and its pattern populator.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PROTEUS_CONVERSION_PASSES_H
+#define PROTEUS_CONVERSION_PASSES_H
+
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace arith {
+class ArithDialect;
+} // namespace arith
+namespace math {
+class MathDialect;
+} // namespace math
+namespace memref {
+class MemRefDialect;
+} // namespace memref
+namespace scf {
+class SCFDialect;
+} // namespace scf
+} // namespace mlir
+
+namespace mlir::proteus {
+
+#define GEN_PASS_DECL
+#include "proteus/Conversion/Passes.h.inc"
+
+/// Patterns lowering every proteus primitive to scalar loops.
+void populateProteusToSCFConversionPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "proteus/Conversion/Passes.h.inc"
+
+} // namespace mlir::proteus
+
+#endif // PROTEUS_CONVERSION_PASSES_H

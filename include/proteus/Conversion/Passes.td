@@ -1,0 +1,25 @@
+//===- Passes.td - Proteus conversion passes ---------------*- tablegen -*-===//
+//
+// Lowerings out of the proteus dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PROTEUS_CONVERSION_PASSES_TD
+#define PROTEUS_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertProteusToSCFPass
+    : InterfacePass<"convert-proteus-to-scf", "mlir::FunctionOpInterface"> {
+  let summary = "Lower the proteus primitives to scalar scf/memref/arith/math loops";
+  let description = [{
+    The CPU reference path: every primitive becomes plain loops on memrefs with
+    f64 accumulation of reductions and f32 storage, so the result is the most
+    accurate reading of REFERENCE.md. Supports f32 operands; other element types
+    are reported, not miscompiled. `proteus.layer` must be decomposed first.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+}
+
+#endif // PROTEUS_CONVERSION_PASSES_TD

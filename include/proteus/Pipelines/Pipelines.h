@@ -1,0 +1,52 @@
+//===- Pipelines.h - Proteus lowering pipelines -----------------*- C++ -*-===//
+//
+// -proteus-lower-to-cpu and the host object emission behind proteus-compile.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PROTEUS_PIPELINES_PIPELINES_H
+#define PROTEUS_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Support/LLVM.h"
+
+#include <string>
+
+namespace mlir {
+class DialectRegistry;
+class ModuleOp;
+class OpPassManager;
+} // namespace mlir
+
+namespace mlir::proteus {
+
+/// Options of -proteus-lower-to-cpu.
+struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
+  PassOptions::Option<double> alpha{*this, "alpha",
+                                    llvm::cl::desc("alpha setting to specialize for"),
+                                    llvm::cl::init(1.0)};
+  PassOptions::Option<double> density{
+      *this, "density",
+      llvm::cl::desc("density setting (default: the config's keep_ratio_base)"),
+      llvm::cl::init(-1.0)};
+  PassOptions::Option<bool> toLLVM{*this, "to-llvm",
+                                   llvm::cl::desc("continue down to the LLVM dialect"),
+                                   llvm::cl::init(true)};
+};
+
+/// specialize -> decompose -> convert-proteus-to-scf -> (LLVM dialect).
+void buildLowerToCPUPipeline(OpPassManager &pm, const LowerToCPUOptions &options);
+
+/// Registers -proteus-lower-to-cpu.
+void registerProteusPipelines();
+
+/// The ConvertToLLVM interfaces and LLVM IR translations the CPU path needs.
+void registerCPULoweringInterfaces(DialectRegistry &registry);
+
+/// Translates an LLVM-dialect module to an x86-64 (host) object file at -O3.
+/// On failure returns false with the reason in `error`.
+bool emitHostObject(ModuleOp module, SmallVectorImpl<char> &object, std::string &error);
+
+} // namespace mlir::proteus
+
+#endif // PROTEUS_PIPELINES_PIPELINES_H

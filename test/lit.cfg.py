@@ -1,0 +1,37 @@
+# -*- Python -*-
+# The Proteus lit suite: FileCheck tests of the dialect, passes and lowerings,
+# and integration tests that execute compiled kernels.
+
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "Proteus"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs", "Unit"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.proteus_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+tools = ["proteus-opt", "proteus-compile", "proteus-run"]
+llvm_config.add_tool_substitutions(
+    tools, [os.path.join(config.proteus_obj_root, "bin"), config.llvm_tools_dir]
+)
+
+# The golden cases of the reference implementation (../shared/golden by default).
+golden = os.environ.get(
+    "PROTEUS_GOLDEN_DIR",
+    os.path.normpath(os.path.join(config.proteus_src_root, "..", "shared", "golden")),
+)
+config.substitutions.append(("%golden", golden))
+if os.path.isdir(golden):
+    config.available_features.add("golden")
+
+ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

@@ -1,0 +1,339 @@
+//===- proteus-compile.cpp - Build a Proteus kernel bundle ----------------===//
+//
+// Turns a layer configuration into a kernel bundle: one specialized layer
+// entry point per (alpha, density) setting plus the primitive entry points,
+// lowered through -proteus-lower-to-cpu to an x86-64 shared library, with a
+// manifest the runtime validates (runtime/include/proteus_rt/contract.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "proteus/Dialect/Proteus/ProteusOps.h"
+#include "proteus/Pipelines/Pipelines.h"
+#include "proteus/Registration/Registration.h"
+#include "proteus/Support/Config.h"
+#include "proteus/Transforms/Passes.h"
+#include "proteus_rt/config_json.h"
+#include "proteus_rt/contract.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <chrono>
+
+using namespace mlir;
+using namespace mlir::proteus;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("proteus-compile options");
+static cl::opt<std::string> configPath(
+    "config", cl::desc("layer configuration: JSON with the reference's attribute names "
+                       "(golden/README.md); omitted keys take the defaults"),
+    cl::value_desc("file.json"), cl::cat(category));
+static cl::opt<std::string> alphaList(
+    "alpha", cl::desc("comma-separated alpha settings in [0, 1] (one layer entry point each)"),
+    cl::init("0,0.25,0.5,0.75,1"), cl::cat(category));
+static cl::opt<std::string> densityList(
+    "density",
+    cl::desc("comma-separated density settings in (0, 1], one per alpha or one for all "
+             "(default: the config's token_keep_ratio_base)"),
+    cl::init(""), cl::cat(category));
+static cl::opt<std::string> outDir("o", cl::desc("bundle directory to write"),
+                                   cl::value_desc("dir"), cl::Required, cl::cat(category));
+static cl::opt<std::string> dumpDir(
+    "dump-stages", cl::desc("write the IR of every stage (proteus, decomposed, scf, llvm) here"),
+    cl::value_desc("dir"), cl::init(""), cl::cat(category));
+static cl::opt<std::string> linker("linker",
+                                   cl::desc("C compiler driver used to link the shared library"),
+                                   cl::init("cc"), cl::cat(category));
+
+namespace {
+int fail(const llvm::Twine &msg) {
+  llvm::errs() << "proteus-compile: error: " << msg << "\n";
+  return 1;
+}
+
+/// Parses "a,b,c" into doubles.
+bool parseList(StringRef text, SmallVectorImpl<double> &out, std::string &bad) {
+  SmallVector<StringRef> parts;
+  text.split(parts, ',', -1, false);
+  for (StringRef p : parts) {
+    double v;
+    if (p.trim().getAsDouble(v)) {
+      bad = p.str();
+      return false;
+    }
+    out.push_back(v);
+  }
+  return true;
+}
+
+MemRefType memref(ArrayRef<int64_t> shape, Type elem) { return MemRefType::get(shape, elem); }
+
+/// func.func @proteus_layer_s<i>: the layer ABI of contract.h around one
+/// proteus.layer, specialized for (alpha, density).
+func::FuncOp buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg, int64_t index,
+                             double alpha, double density) {
+  int64_t dyn = ShapedType::kDynamic, c = cfg.getDModel(), g = cfg.getGates();
+  Type f32 = b.getF32Type(), i64 = b.getI64Type(), i8 = b.getI8Type();
+  SmallVector<Type> args = {memref({dyn, dyn, c}, f32), memref({3 * c, c}, f32),
+                            memref({dyn}, f32),         memref({c, c}, f32),
+                            memref({dyn}, f32),         memref({g, c}, f32),
+                            memref({dyn, dyn}, f32),    memref({dyn}, f32),
+                            memref({dyn}, f32),         memref({dyn}, i64),
+                            memref({dyn, dyn, c}, f32), memref({dyn, dyn}, i8),
+                            memref({dyn, dyn}, f32),    memref({dyn}, i64)};
+  std::string name = std::string(proteus_rt::kLayerEntryPrefix) + std::to_string(index);
+  auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  OpBuilder::InsertionGuard guard(b);
+  Block *body = fn.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  auto a = body->getArguments();
+  bool bias = cfg.getBias(), proto = cfg.getProtoEnabled();
+  LayerOp::create(b, loc, a[0], a[1], a[3], a[5], bias ? a[2] : Value(), bias ? a[4] : Value(),
+                  proto ? a[6] : Value(), proto ? a[7] : Value(), proto ? a[8] : Value(), a[9],
+                  a[10], a[11], a[12], a[13], cfg, BudgetAttr());
+  func::ReturnOp::create(b, loc);
+  RewritePatternSet patterns(b.getContext());
+  populateProteusSpecializePatterns(patterns, alpha, density);
+  (void)applyPatternsGreedily(fn, std::move(patterns));
+  return fn;
+}
+
+/// The primitive entry points: materialised candidates and attention over them.
+void buildPrimitiveEntries(OpBuilder &b, Location loc, ConfigAttr cfg) {
+  int64_t dyn = ShapedType::kDynamic;
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  auto entry = [&](StringRef name, ArrayRef<Type> args) {
+    auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+    fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    return fn;
+  };
+  OpBuilder::InsertionGuard guard(b);
+  {
+    auto fn = entry(proteus_rt::kShortlistEntry,
+                    {memref({dyn}, i64), memref({dyn, dyn}, f32), memref({dyn}, i64),
+                     memref({dyn}, i64), memref({dyn, dyn}, i64), memref({dyn}, i64)});
+    b.setInsertionPointToStart(fn.addEntryBlock());
+    auto a = fn.getArguments();
+    auto slot = [&](int64_t s) -> Value {
+      Value i = arith::ConstantIndexOp::create(b, loc, s);
+      Value v = memref::LoadOp::create(b, loc, a[3], ValueRange{i});
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+    };
+    bool proto = cfg.getUseProto();
+    ShortlistOp::create(b, loc, a[0], proto ? a[1] : Value(), proto ? a[2] : Value(),
+                        slot(proteus_rt::kBudgetT), slot(proteus_rt::kBudgetEffectiveL),
+                        slot(proteus_rt::kBudgetWindow), slot(proteus_rt::kBudgetLocalCap),
+                        slot(proteus_rt::kBudgetAnchorCap), slot(proteus_rt::kBudgetProtoCap),
+                        a[4], a[5], static_cast<uint64_t>(cfg.getAnchorStride()),
+                        cfg.getUseLocal(), cfg.getUseAnchors(), proto);
+    func::ReturnOp::create(b, loc);
+  }
+  b.setInsertionPointAfter(b.getInsertionBlock()->getParentOp());
+  {
+    auto qkv = memref({dyn, dyn, dyn}, f32);
+    auto fn = entry(proteus_rt::kShortlistAttentionEntry,
+                    {qkv, qkv, qkv, memref({dyn}, i64), memref({dyn}, i64),
+                     memref({dyn, dyn}, i64), memref({dyn}, i64), qkv});
+    b.setInsertionPointToStart(fn.addEntryBlock());
+    auto a = fn.getArguments();
+    Value count = memref::DimOp::create(b, loc, a[3], 0);
+    ShortlistAttentionOp::create(b, loc, a[0], a[1], a[2], a[3], a[4], count, a[5], a[6],
+                                 ValueRange{}, Value(), a[7], uint64_t(0), false, false, false,
+                                 Int8ModeAttr(), llvm::APFloat(1.0), TileAttr());
+    func::ReturnOp::create(b, loc);
+  }
+}
+
+bool writeFile(const llvm::Twine &path, StringRef data, std::string &error) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path.str(), ec);
+  if (ec) {
+    error = "cannot write " + path.str() + ": " + ec.message();
+    return false;
+  }
+  os << data;
+  return true;
+}
+
+std::string xxh3Hex(StringRef data) {
+  return llvm::utohexstr(XXH3_64bits(data.data(), data.size()), /*LowerCase=*/true, 16);
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "proteus-compile: compile a Proteus layer configuration into a kernel bundle\n\n"
+      "  proteus-compile --config layer.json --alpha 0,0.5,1 -o bundle/\n\n"
+      "The bundle holds manifest.json (format, config, settings, XXH3 checksums) and\n"
+      "cpu/libproteus_kernels.so with proteus_layer_s<i> for every setting i, plus the\n"
+      "primitive entry points proteus_shortlist and proteus_shortlist_attention.\n"
+      "Load it with the runtime (proteus_rt) or run it with proteus-run.\n");
+
+  auto started = std::chrono::steady_clock::now();
+  proteus_rt::Config config;
+  if (!configPath.empty()) {
+    auto buf = llvm::MemoryBuffer::getFile(configPath);
+    if (!buf)
+      return fail("cannot read " + configPath + ": " + buf.getError().message());
+    std::string error;
+    if (!proteus_rt::parseConfigJson((*buf)->getBuffer().str(), config, error))
+      return fail(configPath + ": " + error);
+  }
+  if (std::string bad = proteus_rt::validateConfig(config); !bad.empty())
+    return fail("invalid configuration: " + bad);
+
+  SmallVector<double> alphas, densities;
+  std::string bad;
+  if (!parseList(alphaList, alphas, bad) || alphas.empty())
+    return fail("--alpha: '" + bad + "' is not a number");
+  if (!densityList.empty() && !parseList(densityList, densities, bad))
+    return fail("--density: '" + bad + "' is not a number");
+  if (densities.empty())
+    densities.push_back(config.keep_ratio_base);
+  if (densities.size() != 1 && densities.size() != alphas.size())
+    return fail("--density needs one value or one per alpha (" + llvm::Twine(alphas.size()) +
+                "), got " + llvm::Twine(densities.size()));
+  for (double a : alphas)
+    if (!(a >= 0.0 && a <= 1.0))
+      return fail("alpha must be in [0, 1], got " + llvm::Twine(a));
+  for (double d : densities)
+    if (!(d > 0.0 && d <= 1.0))
+      return fail("density must be in (0, 1], got " + llvm::Twine(d));
+
+  DialectRegistry registry;
+  registerProteusDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  Location loc = UnknownLoc::get(&ctx);
+  ConfigAttr cfg = toConfigAttr(&ctx, config);
+  if (failed(ConfigAttr::verifyInvariants([&] { return emitError(loc); },
+                                          cfg.getDModel(), cfg.getHTotal(), cfg.getGates(),
+                                          cfg.getHActiveMin(), cfg.getHActiveMax(),
+                                          cfg.getHActiveCurve(), cfg.getSeqLow(),
+                                          cfg.getSeqHigh(), cfg.getSmallSeqDense(),
+                                          cfg.getDenseAlphaCutoff(), cfg.getDenseThreshold(),
+                                          cfg.getForceDenseWhenFull(), cfg.getRouterTopP(),
+                                          cfg.getLinearHeadK(), cfg.getLinearSwitchCtx(),
+                                          cfg.getWindowBase(), cfg.getAnchorStride(),
+                                          cfg.getUseLocal(), cfg.getUseAnchors(),
+                                          cfg.getUseProto(), cfg.getPieceLocalFrac(),
+                                          cfg.getPieceAnchorFrac(), cfg.getPieceProtoFrac(),
+                                          cfg.getLBase(), cfg.getLMin(), cfg.getLMax(),
+                                          cfg.getLSchedule(), cfg.getLScale(),
+                                          cfg.getMemBudgetMb(), cfg.getTokenSparse(),
+                                          cfg.getKeepRatioBase(), cfg.getKeepSchedule(),
+                                          cfg.getKeepRatioMin(), cfg.getKeepRatioRef(),
+                                          cfg.getKeepGuard(), cfg.getKeepMin(),
+                                          cfg.getKeepThreshold(), cfg.getProtoEnabled(),
+                                          cfg.getProtoDecay(), cfg.getProtoThreshold(),
+                                          cfg.getProtoBlend(), cfg.getProtoTemp(),
+                                          cfg.getProtoUsageBoost(), cfg.getUseRope(),
+                                          cfg.getRopeBase(), cfg.getBias(),
+                                          cfg.getModeSetting(), cfg.getQuantizeInt8(),
+                                          cfg.getInt8Mode(), cfg.getInt8Percentile())))
+    return 1;
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  OpBuilder b(&ctx);
+  b.setInsertionPointToEnd(module->getBody());
+  llvm::json::Array settings;
+  for (auto [i, alpha] : llvm::enumerate(alphas)) {
+    double density = densities.size() == 1 ? densities[0] : densities[i];
+    buildLayerEntry(b, loc, cfg, static_cast<int64_t>(i), alpha, density);
+    settings.push_back(llvm::json::Object{{proteus_rt::kManifestSettingAlpha, alpha},
+                                          {proteus_rt::kManifestSettingDensity, density}});
+  }
+  buildPrimitiveEntries(b, loc, cfg);
+  if (failed(verify(*module)))
+    return fail("the generated program does not verify");
+
+  std::string error;
+  if (std::error_code ec = llvm::sys::fs::create_directories(outDir + "/cpu"))
+    return fail("cannot create " + outDir + "/cpu: " + ec.message());
+  auto dump = [&](StringRef stage) {
+    if (dumpDir.empty())
+      return;
+    llvm::sys::fs::create_directories(dumpDir);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+    writeFile(dumpDir + "/" + stage + ".mlir", text, error);
+  };
+  dump("0-proteus");
+
+  PassManager pm(&ctx);
+  LowerToCPUOptions options;
+  buildLowerToCPUPipeline(pm, options);
+  if (failed(pm.run(*module)))
+    return fail("lowering to the LLVM dialect failed (see the diagnostics above)");
+  dump("1-llvm");
+
+  SmallVector<char> object;
+  if (!emitHostObject(*module, object, error))
+    return fail("object emission failed: " + error);
+  SmallString<128> objPath;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("proteus-kernels", "o", objPath))
+    return fail("cannot create a temporary file: " + ec.message());
+  if (!writeFile(objPath, StringRef(object.data(), object.size()), error))
+    return fail(error);
+  std::string libPath = outDir + "/" + proteus_rt::kCpuLibrary;
+  auto cc = llvm::sys::findProgramByName(linker);
+  if (!cc)
+    return fail("cannot find the linker driver '" + linker + "' on PATH (set --linker)");
+  std::string ccPath = *cc;
+  SmallVector<StringRef> ccArgs = {ccPath, "-shared", "-o", libPath, objPath, "-lm"};
+  std::string ccError;
+  int rc = llvm::sys::ExecuteAndWait(ccPath, ccArgs, std::nullopt, {}, 0, 0, &ccError);
+  llvm::sys::fs::remove(objPath);
+  if (rc != 0)
+    return fail("linking " + libPath + " failed (" + ccPath + " exit " + llvm::Twine(rc) + ") " +
+                ccError);
+
+  auto lib = llvm::MemoryBuffer::getFile(libPath);
+  if (!lib)
+    return fail("cannot read back " + libPath);
+  auto configJson = llvm::json::parse(proteus_rt::configToJson(config));
+  if (!configJson)
+    return fail("internal error: the configuration does not serialise");
+  llvm::json::Object manifest{
+      {proteus_rt::kManifestFormatVersion, proteus_rt::kBundleFormatVersion},
+      {"generator", "proteus-compile"},
+      {proteus_rt::kManifestConfig, std::move(*configJson)},
+      {proteus_rt::kManifestSettings, std::move(settings)},
+      {proteus_rt::kManifestFiles,
+       llvm::json::Object{{proteus_rt::kCpuLibrary, xxh3Hex((*lib)->getBuffer())}}},
+      {proteus_rt::kManifestCpuTarget, "x86_64-unknown-linux-gnu"}};
+  std::string manifestText;
+  llvm::raw_string_ostream ms(manifestText);
+  ms << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
+  if (!writeFile(outDir + "/" + proteus_rt::kManifestFile, manifestText, error))
+    return fail(error);
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  llvm::outs() << "proteus-compile: wrote " << outDir << " (" << alphas.size()
+               << " setting(s), CPU library " << (*lib)->getBufferSize() << " bytes) in "
+               << llvm::format("%.2f", secs) << " s\n";
+  return 0;
+}

@@ -11,6 +11,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "proteus/Dialect/Proteus/ProteusOps.h"
@@ -217,10 +218,10 @@ int main(int argc, char **argv) {
                 "), got " + llvm::Twine(densities.size()));
   for (double a : alphas)
     if (!(a >= 0.0 && a <= 1.0))
-      return fail("alpha must be in [0, 1], got " + llvm::Twine(a));
+      return fail("alpha must be in [0, 1], got " + std::to_string(a));
   for (double d : densities)
     if (!(d > 0.0 && d <= 1.0))
-      return fail("density must be in (0, 1], got " + llvm::Twine(d));
+      return fail("density must be in (0, 1], got " + std::to_string(d));
 
   DialectRegistry registry;
   registerProteusDialects(registry);
@@ -266,7 +267,7 @@ int main(int argc, char **argv) {
                                           {proteus_rt::kManifestSettingDensity, density}});
   }
   buildPrimitiveEntries(b, loc, cfg);
-  if (failed(verify(*module)))
+  if (failed(mlir::verify(*module)))
     return fail("the generated program does not verify");
 
   std::string error;

@@ -124,6 +124,9 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
                        e.idx(0));
     if (budget.getMode() == LayerMode::Fastpath)
       fast = e.i1(true);
+    else if (budget.getSeqLen() > 0)
+      fast = e.i1(false); // a static T above small_seq_dense
+
 
     e.ifThenElse(
         fast,

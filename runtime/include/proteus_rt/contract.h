@@ -17,6 +17,7 @@
 #include "proteus_rt/schedule.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace proteus_rt {
@@ -26,6 +27,33 @@ namespace proteus_rt {
 inline constexpr int64_t kBundleFormatVersion = 1;
 inline constexpr const char *kManifestFile = "manifest.json";
 inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
+
+/// Keys of manifest.json (format 1), all at the top level of one object:
+///   "format_version": kBundleFormatVersion (integer),
+///   "config": the layer configuration with the golden key names
+///             (golden/README.md; the runtime's config_json.h lists them),
+///   "settings": [{"alpha": a in [0,1], "density": d in (0,1]}, ...], at
+///             least one; setting i is proteus_layer_s<i> and ptxFile(arch, i),
+///   "files": {"<path relative to the bundle>": "<XXH3-64 of the file's bytes,
+///             seed 0, 16 lowercase hex digits>", ...}: every file the bundle
+///             ships (kCpuLibrary and each ptxFile), nothing else required,
+///   "cpu_target": optional, the CPU library's target triple
+///             ("x86_64-unknown-linux-gnu"); its first component must match
+///             the host's architecture.
+/// Other top-level keys (e.g. "generator") are informational and ignored.
+/// An arch has PTX when "files" lists ptxFile(arch, i) for every setting i.
+inline constexpr const char *kManifestFormatVersion = "format_version";
+inline constexpr const char *kManifestConfig = "config";
+inline constexpr const char *kManifestSettings = "settings";
+inline constexpr const char *kManifestSettingAlpha = "alpha";
+inline constexpr const char *kManifestSettingDensity = "density";
+inline constexpr const char *kManifestFiles = "files";
+inline constexpr const char *kManifestCpuTarget = "cpu_target";
+
+/// The PTX of setting `setting` for `arch` ("sm_90"): ptx/<arch>/s<setting>.ptx.
+inline std::string ptxFile(const std::string &arch, int64_t setting) {
+  return "ptx/" + arch + "/s" + std::to_string(setting) + ".ptx";
+}
 
 /// Entry points of the CPU library. The compiler emits each function with
 /// `llvm.emit_c_interface`, so the symbol the runtime resolves is

@@ -1,0 +1,368 @@
+/*===- proteus_rt.h - The Proteus runtime C API -------------------*- C -*-===*\
+|*                                                                            *|
+|* Loads kernel bundles produced by proteus-compile and runs them: the whole  *|
+|* attention layer (prt_layer_forward) and the primitives (prt_shortlist,     *|
+|* prt_shortlist_attention) on the CPU library of a bundle, and PTX modules   *|
+|* through the CUDA driver (opened with dlopen at run time) with an in-memory *|
+|* and an on-disk cache of the JIT output.                                    *|
+|*                                                                            *|
+|* Conventions:                                                               *|
+|*  - every call returns a prt_status; on failure prt_last_error() says what  *|
+|*    went wrong in words (which argument, which file, expected vs actual).   *|
+|*  - sizes and counts are int64_t; tensors are dense row-major host buffers  *|
+|*    owned by the caller; shapes are given in the comments as (B,T,C).       *|
+|*  - handles are reference counted internally: destroying a context before  *|
+|*    the bundles, plans and modules made from it is safe.                    *|
+|*  - nothing is printed; the host process is never aborted.                  *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef PROTEUS_RT_PROTEUS_RT_H
+#define PROTEUS_RT_PROTEUS_RT_H
+
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define PRT_API
+#else
+#define PRT_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*===----------------------------------------------------------------------===*\
+|* Status and errors                                                          *|
+\*===----------------------------------------------------------------------===*/
+
+typedef enum prt_status {
+  PRT_OK = 0,
+  PRT_ERR_INVALID_ARGUMENT = 1, /**< a null pointer, a value out of range */
+  PRT_ERR_BUNDLE = 2,           /**< the bundle is malformed or damaged */
+  PRT_ERR_NOT_FOUND = 3,        /**< no such setting, library, symbol */
+  PRT_ERR_UNSUPPORTED = 4,      /**< valid, but this runtime/device can't */
+  PRT_ERR_CUDA = 5,             /**< a CUDA driver call failed */
+  PRT_ERR_SHAPE = 6,            /**< tensor shapes disagree with the plan */
+  PRT_ERR_IO = 7,               /**< reading or writing a file failed */
+  PRT_ERR_KERNEL = 8,           /**< a kernel returned inconsistent output */
+  PRT_ERR_OUT_OF_MEMORY = 9,
+  PRT_ERR_INTERNAL = 10
+} prt_status;
+
+/** A static name for a status ("PRT_ERR_SHAPE"); never null. */
+PRT_API const char *prt_status_name(prt_status status);
+
+/** The message of the last call made by this thread that failed ("" after a
+ *  call that succeeded). The text stays valid until this thread's next call. */
+PRT_API const char *prt_last_error(void);
+
+/*===----------------------------------------------------------------------===*\
+|* Context: the backend (CPU or one CUDA device) and the caches               *|
+\*===----------------------------------------------------------------------===*/
+
+typedef struct prt_context prt_context;
+typedef struct prt_bundle prt_bundle;
+typedef struct prt_plan prt_plan;
+typedef struct prt_module prt_module;
+/** A kernel of a loaded module (a CUfunction). */
+typedef struct prt_function_opaque *prt_function;
+
+typedef enum prt_backend {
+  PRT_BACKEND_AUTO = 0, /**< the GPU when a usable one is found, else the CPU */
+  PRT_BACKEND_CPU = 1,
+  PRT_BACKEND_GPU = 2
+} prt_backend;
+
+typedef struct prt_context_options {
+  prt_backend backend;
+  int32_t device; /**< CUDA device ordinal (default 0) */
+  /** The driver library to dlopen; NULL: "libcuda.so.1". */
+  const char *cuda_library;
+  /** The JIT cache folder; NULL: $PROTEUS_CACHE_DIR, else
+   *  $XDG_CACHE_HOME/proteus, else ~/.cache/proteus. */
+  const char *cache_dir;
+  /** Non-zero: no on-disk cache (as does PROTEUS_DISABLE_CACHE=1). */
+  int32_t disable_disk_cache;
+} prt_context_options;
+
+/** Fills the defaults: AUTO, device 0, everything else NULL/0. */
+PRT_API prt_status prt_context_options_init(prt_context_options *options);
+
+/** Creates a context. `options` may be NULL (the defaults). With AUTO the GPU
+ *  is used when libcuda.so.1 opens, cuInit succeeds and the device exists;
+ *  otherwise the CPU (a missing driver, CUDA_ERROR_STUB_LIBRARY,
+ *  CUDA_ERROR_INSUFFICIENT_DRIVER and CUDA_ERROR_NO_DEVICE all mean "no
+ *  GPU"). With GPU and no usable GPU: PRT_ERR_UNSUPPORTED (no GPU) or
+ *  PRT_ERR_CUDA (a driver call failed). */
+PRT_API prt_status prt_context_create(prt_context **context,
+                                      const prt_context_options *options);
+PRT_API prt_status prt_context_destroy(prt_context *context);
+
+typedef struct prt_backend_info {
+  prt_backend backend; /**< PRT_BACKEND_CPU or PRT_BACKEND_GPU */
+  char reason[512];    /**< why this backend was chosen */
+  int32_t device;      /**< GPU only, as are the fields below */
+  int32_t cc_major;    /**< compute capability */
+  int32_t cc_minor;
+  char arch[16]; /**< "sm_90" */
+  char device_name[128];
+  int32_t driver_version; /**< cuDriverGetVersion, e.g. 13000 */
+} prt_backend_info;
+
+PRT_API prt_status prt_context_backend(const prt_context *context,
+                                       prt_backend_info *info);
+
+/** The on-disk JIT cache folder in use; "" when the disk cache is off, with
+ *  the reason in `why` (may be NULL). The strings live as long as the
+ *  context. */
+PRT_API prt_status prt_context_cache_dir(const prt_context *context,
+                                         const char **dir, const char **why);
+
+/*===----------------------------------------------------------------------===*\
+|* Bundles                                                                    *|
+\*===----------------------------------------------------------------------===*/
+
+/** Opens the bundle in folder `dir`: reads and validates manifest.json
+ *  (format version, the configuration, the settings) and checks the XXH3-64
+ *  checksum of every file it lists. PRT_ERR_BUNDLE names exactly what is
+ *  wrong. */
+PRT_API prt_status prt_bundle_open(prt_context *context, const char *dir,
+                                   prt_bundle **bundle);
+PRT_API prt_status prt_bundle_close(prt_bundle *bundle);
+
+typedef struct prt_bundle_info {
+  int64_t format_version;
+  int64_t num_settings;
+  int64_t d_model; /**< C */
+  int64_t h_total; /**< H */
+  int64_t d_head;  /**< D = C / H */
+  int64_t gates;   /**< G */
+  int32_t has_cpu_library;
+  int32_t num_ptx_archs;
+  int64_t budget_size; /**< length of the budget vector (kBudgetSize+H+1) */
+} prt_bundle_info;
+
+PRT_API prt_status prt_bundle_get_info(const prt_bundle *bundle,
+                                       prt_bundle_info *info);
+/** Setting `index` (manifest order): its alpha and density. */
+PRT_API prt_status prt_bundle_get_setting(const prt_bundle *bundle,
+                                          int64_t index, double *alpha,
+                                          double *density);
+/** The arch name ("sm_90") of PTX set `index` < num_ptx_archs. */
+PRT_API prt_status prt_bundle_get_ptx_arch(const prt_bundle *bundle,
+                                           int64_t index, const char **arch);
+/** The bundle's configuration as JSON with the golden key names
+ *  (golden/README.md); lives as long as the bundle. */
+PRT_API prt_status prt_bundle_config_json(const prt_bundle *bundle,
+                                          const char **json);
+
+/*===----------------------------------------------------------------------===*\
+|* Plans: one (B, T) shape and one compiled setting, reusable                 *|
+\*===----------------------------------------------------------------------===*/
+
+typedef struct prt_plan_options {
+  int64_t B;     /**< batch size (default 1) */
+  int64_t T;     /**< sequence length the schedule is made for (>= 1) */
+  int64_t T_max; /**< the longest T a forward may pass; 0: T */
+  /** < 0: auto, alpha(T) from the ramp with the prev_alpha history, rounded
+   *  to the nearest compiled setting; >= 0: must equal a setting's alpha
+   *  within 1e-12 (else PRT_ERR_NOT_FOUND naming the settings). */
+  double alpha;
+  /** The alpha the layer left after the previous call (prt_plan_info's
+   *  alpha_state), for the hysteresis of the ramp; < 0: none. */
+  double prev_alpha;
+  /** > 0: only settings of this density; <= 0: any density. */
+  double density;
+  /** Non-zero: apply the prototype/usage/confidence EMA after the forward
+   *  (updates the caller's buffers in place); off by default. */
+  int32_t update_prototypes;
+} prt_plan_options;
+
+PRT_API prt_status prt_plan_options_init(prt_plan_options *options);
+
+/** Resolves alpha and the setting, computes the host schedule for T (the
+ *  shared schedule.h math) and prepares the backend: on the CPU, the bundle's
+ *  library is opened (once per bundle) and the setting's entry point
+ *  resolved; on the GPU, the setting's PTX is loaded through the caches.
+ *  A context created with AUTO runs the layer on the bundle's CPU library
+ *  when the GPU cannot run it (no PTX for the device's arch; bundle format 1
+ *  defines no GPU layer launch yet) and says so in backend_reason; a context
+ *  created with GPU never falls back (PRT_ERR_UNSUPPORTED without PTX for
+ *  its arch). */
+PRT_API prt_status prt_plan_create(prt_bundle *bundle,
+                                   const prt_plan_options *options,
+                                   prt_plan **plan);
+PRT_API prt_status prt_plan_destroy(prt_plan *plan);
+
+typedef struct prt_plan_info {
+  prt_backend backend; /**< where prt_layer_forward runs */
+  char backend_reason[512];
+  int64_t B, T, T_max;
+  int64_t setting_index;
+  double alpha;          /**< the setting's alpha: what the kernels run with */
+  double alpha_schedule; /**< alpha from the ramp (or the caller) */
+  /** The alpha the layer leaves for the next call's hysteresis (the
+   *  reference's stored alpha: unchanged on the dense fast path, 0 for a new
+   *  layer). Pass it as the next plan's prev_alpha. */
+  double alpha_state;
+  double density;       /**< the setting's density (keep ratio at alpha 0) */
+  int32_t token_sparse; /**< the configuration selects tokens */
+  double keep_ratio;    /**< r(alpha, T) when token_sparse, else density */
+  int32_t fast_path;    /**< T <= small_seq_dense: dense, all heads */
+  int32_t prefer_dense; /**< alpha <= dense_alpha_cutoff (and not INT8) */
+  int32_t no_dense;     /**< alpha >= 0.95 cancels every dense reason */
+  int32_t update_prototypes;
+  int64_t k_dense;    /**< k(T) */
+  int64_t top_k;      /**< topk(alpha) for k_adapt = k_dense */
+  int64_t token_mode; /**< 0: no mask, 1: keep all, 2: select */
+  int64_t token_keep; /**< tokens kept per batch item when selecting */
+  int64_t effective_L, window, local_cap, anchor_cap, proto_cap;
+} prt_plan_info;
+
+PRT_API prt_status prt_plan_get_info(const prt_plan *plan, prt_plan_info *info);
+
+/** Copies the plan's budget vector (contract.h BudgetSlot layout) into
+ *  `budget` (capacity elements); `*size` receives its length. */
+PRT_API prt_status prt_plan_budget(const prt_plan *plan, int64_t *budget,
+                                   int64_t capacity, int64_t *size);
+
+/*===----------------------------------------------------------------------===*\
+|* The layer                                                                  *|
+\*===----------------------------------------------------------------------===*/
+
+typedef struct prt_layer_stats {
+  int64_t mode;          /**< contract.h Mode */
+  const char *mode_name; /**< "shortlist", "dense_fastpath", ... (static) */
+  int64_t dense_reason;  /**< contract.h DenseReason */
+  const char *dense_reason_name; /**< "none", "alpha", "density", "full" */
+  int64_t top_k;
+  int64_t nucleus_k; /**< -1 when the head nucleus is off */
+  int64_t k_adapt;
+  int64_t max_active_rows;
+  int64_t active_rows; /**< (b, h) rows with an active token */
+  int64_t packed;      /**< active (row, token) pairs */
+  int64_t setting_index;
+  double alpha;
+} prt_layer_stats;
+
+/** One forward call. Pointers are host buffers (f32 unless noted) of the
+ *  shapes given, C = d_model, G = gates. */
+typedef struct prt_layer_args {
+  int64_t B;             /**< must equal the plan's B */
+  int64_t T;             /**< 1 <= T <= T_max */
+  const float *x;        /**< (B,T,C) */
+  const float *w_qkv;    /**< (3C,C) */
+  const float *b_qkv;    /**< (3C); required iff the config has bias */
+  const float *w_proj;   /**< (C,C) */
+  const float *b_proj;   /**< (C); required iff the config has bias */
+  const float *w_router; /**< (G,C) */
+  float *prototypes;     /**< (G,C); required iff prototypes are enabled */
+  float *usage;          /**< (G) */
+  float *confidence;     /**< (G) */
+  float *y;              /**< (B,T,C) output */
+  /** (B,T) int8 output: 1 kept, 0 dropped (all ones without token
+   *  selection); NULL: not returned. */
+  int8_t *token_mask;
+  /** (B,T) output; not written on the dense fast path; NULL: not returned. */
+  float *importance;
+  prt_layer_stats *stats; /**< output; may be NULL */
+} prt_layer_args;
+
+/** Runs the layer. With T different from the plan's T the budgets are
+ *  recomputed for T at the plan's alpha. A plan runs one call at a time
+ *  (calls on one plan from several threads are serialised). */
+PRT_API prt_status prt_layer_forward(prt_plan *plan,
+                                     const prt_layer_args *args);
+
+/*===----------------------------------------------------------------------===*\
+|* Primitives (the bundle's CPU library, host buffers)                        *|
+\*===----------------------------------------------------------------------===*/
+
+/** Length of the budget vector the primitives take. */
+PRT_API prt_status prt_bundle_budget_size(const prt_bundle *bundle,
+                                          int64_t *size);
+
+typedef struct prt_shortlist_args {
+  int64_t N;           /**< query rows */
+  const int64_t *rows; /**< (N) query positions in [0, T) */
+  int64_t B, T;
+  const float *proto_scores; /**< (B,T); NULL: zeros */
+  const int64_t *batch_ids;  /**< (N) in [0, B); NULL: zeros */
+  const int64_t *budget;     /**< budget_size values; [kBudgetT] == T */
+  int64_t budget_size;
+  int64_t L;           /**< == budget[kBudgetEffectiveL] */
+  int64_t *candidates; /**< (N,L) output */
+  int64_t *lengths;    /**< (N) output */
+} prt_shortlist_args;
+
+/** The candidate rule (REFERENCE.md 5.1), materialised. */
+PRT_API prt_status prt_shortlist(prt_bundle *bundle,
+                                 const prt_shortlist_args *args);
+
+typedef struct prt_shortlist_attention_args {
+  int64_t R, T, D;
+  const float *q, *k, *v;      /**< (R,T,D) each */
+  int64_t N;                   /**< packed (row, token) pairs */
+  const int64_t *packed_row;   /**< (N) in [0, R) */
+  const int64_t *packed_token; /**< (N) in [0, T) */
+  int64_t L;
+  const int64_t *candidates; /**< (N,L), the first lengths[n] in [0,T) */
+  const int64_t *lengths;    /**< (N) in [1, L] */
+  float *out;                /**< (R,T,D) output, 0 where not packed */
+} prt_shortlist_attention_args;
+
+/** Softmax attention of the packed queries over their candidates, scale
+ *  1/sqrt(D) (REFERENCE.md 5.2). Indices are checked before the call. */
+PRT_API prt_status prt_shortlist_attention(
+    prt_bundle *bundle, const prt_shortlist_attention_args *args);
+
+/*===----------------------------------------------------------------------===*\
+|* PTX modules and raw launches (GPU contexts)                                *|
+\*===----------------------------------------------------------------------===*/
+
+typedef enum prt_module_source {
+  PRT_MODULE_JIT = 0,          /**< compiled from PTX by this call */
+  PRT_MODULE_MEMORY_CACHE = 1, /**< already loaded in this context */
+  PRT_MODULE_DISK_CACHE = 2    /**< cubin read from the on-disk cache */
+} prt_module_source;
+
+typedef struct prt_module_info {
+  prt_module_source source;
+  uint64_t key; /**< XXH3-64 of (PTX, arch, driver version) */
+  char arch[16];
+  /** What happened to the disk cache entry when it was not a clean hit or
+   *  miss (a damaged entry rebuilt, a failed store); "" otherwise. */
+  char cache_note[512];
+} prt_module_info;
+
+/** JIT-loads `size` bytes of PTX (NUL-terminated or not) for `arch`
+ *  ("sm_90"; NULL: the device's). Modules are cached per context by content
+ *  and, unless disabled, the cubin on disk keyed by XXH3 of PTX, arch and
+ *  driver version. A JIT failure returns PRT_ERR_CUDA with the JIT log. */
+PRT_API prt_status prt_module_load_ptx(prt_context *context, const char *ptx,
+                                       int64_t size, const char *arch,
+                                       prt_module **module);
+PRT_API prt_status prt_module_unload(prt_module *module);
+PRT_API prt_status prt_module_get_info(const prt_module *module,
+                                       prt_module_info *info);
+PRT_API prt_status prt_module_get_function(prt_module *module, const char *name,
+                                           prt_function *function);
+
+PRT_API prt_status prt_device_alloc(prt_context *context, int64_t bytes,
+                                    uint64_t *device_ptr);
+PRT_API prt_status prt_device_free(prt_context *context, uint64_t device_ptr);
+PRT_API prt_status prt_memcpy_htod(prt_context *context, uint64_t dst,
+                                   const void *src, int64_t bytes);
+PRT_API prt_status prt_memcpy_dtoh(prt_context *context, void *dst,
+                                   uint64_t src, int64_t bytes);
+/** Launches `function` and waits for it; `params` as for cuLaunchKernel. */
+PRT_API prt_status prt_launch(prt_context *context, prt_function function,
+                              const int64_t grid[3], const int64_t block[3],
+                              int64_t shared_bytes, void **params);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* PROTEUS_RT_PROTEUS_RT_H */

@@ -1,0 +1,361 @@
+//===- bundle.cpp - Manifest, checksums and the CPU library --------------===//
+//
+// A bundle is trusted only after its manifest has been validated key by key
+// and every file it lists has the checksum the manifest records.
+//
+//===----------------------------------------------------------------------===//
+
+#include "internal.h"
+
+#include "proteus_rt/config_json.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <dlfcn.h>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <sys/stat.h>
+
+using nlohmann::json;
+
+namespace proteus_rt {
+
+uint64_t xxh3(const void *data, size_t size) { return XXH3_64bits(data, size); }
+
+std::string toHex16(uint64_t value) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016" PRIx64, value);
+  return buf;
+}
+
+bool parseHex16(const std::string &text, uint64_t &value) {
+  if (text.size() != 16)
+    return false;
+  uint64_t v = 0;
+  for (char ch : text) {
+    int digit;
+    if (ch >= '0' && ch <= '9')
+      digit = ch - '0';
+    else if (ch >= 'a' && ch <= 'f')
+      digit = ch - 'a' + 10;
+    else
+      return false;
+    v = (v << 4) | static_cast<uint64_t>(digit);
+  }
+  value = v;
+  return true;
+}
+
+std::string readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    fail(PRT_ERR_IO, "cannot open " + path + ": " + std::strerror(errno));
+  std::ostringstream os;
+  os << in.rdbuf();
+  if (in.bad())
+    fail(PRT_ERR_IO, "cannot read " + path);
+  return os.str();
+}
+
+bool isRegularFile(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string formatDouble(double value) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%.17g", value);
+  return buf;
+}
+
+const char *hostArch() {
+#if defined(__x86_64__)
+  return "x86_64";
+#elif defined(__aarch64__)
+  return "aarch64";
+#else
+  return "unknown";
+#endif
+}
+
+namespace {
+
+/// "sm_90" -> 90 with suffix "", "sm_90a" -> 90 with "a"; false otherwise.
+bool parseArch(const std::string &arch, int &cc, std::string &suffix) {
+  if (arch.rfind("sm_", 0) != 0)
+    return false;
+  size_t i = 3;
+  int v = 0;
+  while (i < arch.size() && arch[i] >= '0' && arch[i] <= '9' && v < 10000)
+    v = v * 10 + (arch[i++] - '0');
+  if (i == 3)
+    return false;
+  suffix = arch.substr(i);
+  if (!(suffix.empty() || suffix == "a" || suffix == "f"))
+    return false;
+  cc = v;
+  return true;
+}
+
+/// A relative path inside the bundle: no absolute path, no "..", no empty
+/// component.
+bool safeRelativePath(const std::string &p) {
+  if (p.empty() || p.front() == '/')
+    return false;
+  std::stringstream ss(p);
+  std::string part;
+  while (std::getline(ss, part, '/')) {
+    if (part.empty() || part == "." || part == "..")
+      return false;
+  }
+  return p.back() != '/';
+}
+
+} // namespace
+
+int jitTargetOf(const std::string &arch) {
+  int cc = 0;
+  std::string suffix;
+  if (!parseArch(arch, cc, suffix) || suffix == "f")
+    return -1;
+  return suffix == "a" ? cu::kAcceleratedTargetBase + cc : cc;
+}
+
+std::string selectPtxArch(const std::vector<std::string> &available, int major,
+                          int minor) {
+  const int device = major * 10 + minor;
+  std::string best;
+  int bestCc = -1;
+  for (const std::string &a : available) {
+    int cc = 0;
+    std::string suffix;
+    if (!parseArch(a, cc, suffix))
+      continue;
+    if (cc == device && suffix.empty())
+      return a;
+    if (cc == device && suffix == "a")
+      best = a, bestCc = 1 << 30;
+    else if (suffix.empty() && cc < device && cc > bestCc)
+      best = a, bestCc = cc;
+  }
+  return best;
+}
+
+Manifest parseManifest(const std::string &text, const std::string &dir) {
+  const std::string prefix =
+      (dir.empty() ? std::string() : "bundle " + dir + ": ") + kManifestFile +
+      ": ";
+  auto bad = [&](const std::string &what) {
+    fail(PRT_ERR_BUNDLE, prefix + what);
+  };
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception &e) {
+    bad(std::string("not valid JSON: ") + e.what());
+  }
+  if (!doc.is_object())
+    bad(std::string("the top level must be an object, found ") +
+        doc.type_name());
+
+  Manifest m;
+  // Format version first: nothing else can be read in another format.
+  if (!doc.contains(kManifestFormatVersion))
+    bad(std::string("missing key '") + kManifestFormatVersion + "'");
+  const json &fv = doc[kManifestFormatVersion];
+  if (!fv.is_number_integer())
+    bad(std::string("'") + kManifestFormatVersion +
+        "' must be an integer, found " + fv.dump());
+  m.formatVersion = fv.get<int64_t>();
+  if (m.formatVersion != kBundleFormatVersion)
+    bad(std::string("format_version is ") + std::to_string(m.formatVersion) +
+        ", this runtime reads format " + std::to_string(kBundleFormatVersion));
+
+  // Config.
+  if (!doc.contains(kManifestConfig))
+    bad(std::string("missing key '") + kManifestConfig + "'");
+  const json &cfg = doc[kManifestConfig];
+  if (!cfg.is_object())
+    bad(std::string("'config' must be an object, found ") + cfg.type_name());
+  std::string error;
+  if (!parseConfigJson(cfg.dump(), m.config, error))
+    bad("config: " + error);
+  std::string inconsistent = validateConfig(m.config);
+  if (!inconsistent.empty())
+    bad("config is inconsistent: " + inconsistent);
+  m.configJson = configToJson(m.config);
+
+  // Settings.
+  if (!doc.contains(kManifestSettings))
+    bad(std::string("missing key '") + kManifestSettings + "'");
+  const json &settings = doc[kManifestSettings];
+  if (!settings.is_array())
+    bad(std::string("'settings' must be an array, found ") +
+        settings.type_name());
+  if (settings.empty())
+    bad("'settings' is empty: a bundle needs at least one (alpha, density)");
+  for (size_t i = 0; i < settings.size(); ++i) {
+    const json &s = settings[i];
+    const std::string where = "settings[" + std::to_string(i) + "]";
+    if (!s.is_object())
+      bad(where + " must be an object, found " + s.type_name());
+    for (const char *key : {kManifestSettingAlpha, kManifestSettingDensity}) {
+      if (!s.contains(key))
+        bad(where + ": missing key '" + key + "'");
+      if (!s[key].is_number())
+        bad(where + "." + key + " must be a number, found " + s[key].dump());
+    }
+    Setting st{s[kManifestSettingAlpha].get<double>(),
+               s[kManifestSettingDensity].get<double>()};
+    if (!(st.alpha >= 0.0 && st.alpha <= 1.0))
+      bad(where + ".alpha = " + formatDouble(st.alpha) + " is outside [0, 1]");
+    if (!(st.density > 0.0 && st.density <= 1.0))
+      bad(where + ".density = " + formatDouble(st.density) +
+          " is outside (0, 1]");
+    m.settings.push_back(st);
+  }
+
+  // Files.
+  if (!doc.contains(kManifestFiles))
+    bad(std::string("missing key '") + kManifestFiles + "'");
+  const json &files = doc[kManifestFiles];
+  if (!files.is_object())
+    bad(std::string("'files' must be an object (path -> checksum), found ") +
+        files.type_name());
+  for (auto it = files.begin(); it != files.end(); ++it) {
+    const std::string &path = it.key();
+    if (!safeRelativePath(path))
+      bad("files: '" + path + "' is not a relative path inside the bundle");
+    uint64_t sum = 0;
+    if (!it.value().is_string() ||
+        !parseHex16(it.value().get<std::string>(), sum))
+      bad("files: the checksum of '" + path +
+          "' must be 16 lowercase hex digits (XXH3-64), found " +
+          it.value().dump());
+    m.files[path] = sum;
+  }
+
+  if (doc.contains(kManifestCpuTarget)) {
+    const json &t = doc[kManifestCpuTarget];
+    if (!t.is_string() || t.get<std::string>().empty())
+      bad(std::string("'") + kManifestCpuTarget +
+          "' must be a non-empty target triple, found " + t.dump());
+    m.cpuTarget = t.get<std::string>();
+  }
+
+  // What the listed files provide: the CPU library and complete PTX sets.
+  m.hasCpuLibrary = m.files.count(kCpuLibrary) != 0;
+  std::set<std::string> archs;
+  for (const auto &[path, sum] : m.files) {
+    if (path.rfind("ptx/", 0) != 0)
+      continue;
+    size_t slash = path.find('/', 4);
+    if (slash == std::string::npos || slash == 4)
+      bad("files: '" + path + "' is not of the form ptx/<arch>/s<setting>.ptx");
+    archs.insert(path.substr(4, slash - 4));
+  }
+  for (const std::string &arch : archs) {
+    if (jitTargetOf(arch) < 0)
+      bad("files: ptx/" + arch +
+          "/ is not named after an arch (sm_XY or sm_XYa)");
+    for (size_t i = 0; i < m.settings.size(); ++i) {
+      if (!m.files.count(ptxFile(arch, static_cast<int64_t>(i))))
+        bad("files: PTX for " + arch + " lacks " +
+            ptxFile(arch, static_cast<int64_t>(i)) + " (setting " +
+            std::to_string(i) + ")");
+    }
+    m.ptxArchs.push_back(arch);
+  }
+  for (const auto &[path, sum] : m.files) {
+    if (path.rfind("ptx/", 0) != 0)
+      continue;
+    bool known = false;
+    for (const std::string &arch : m.ptxArchs)
+      for (size_t i = 0; i < m.settings.size() && !known; ++i)
+        known = path == ptxFile(arch, static_cast<int64_t>(i));
+    if (!known)
+      bad("files: '" + path + "' names no setting (the bundle has " +
+          std::to_string(m.settings.size()) + ")");
+  }
+  if (!m.hasCpuLibrary && m.ptxArchs.empty())
+    bad(std::string("'files' lists neither the CPU library (") + kCpuLibrary +
+        ") nor any PTX: nothing to run");
+
+  if (dir.empty())
+    return m;
+  for (const auto &[path, expected] : m.files) {
+    const std::string full = dir + "/" + path;
+    if (!isRegularFile(full))
+      fail(PRT_ERR_BUNDLE, "bundle " + dir + ": manifest.json lists '" + path +
+                               "' but " + full + " does not exist");
+    std::string bytes = readFile(full);
+    uint64_t actual = xxh3(bytes.data(), bytes.size());
+    if (actual != expected)
+      fail(PRT_ERR_BUNDLE, "bundle " + dir + ": checksum mismatch for '" +
+                               path + "': manifest.json says " +
+                               toHex16(expected) + ", the file's XXH3-64 is " +
+                               toHex16(actual));
+  }
+  return m;
+}
+
+Manifest loadManifest(const std::string &dir) {
+  const std::string path = dir + "/" + kManifestFile;
+  if (!isRegularFile(path)) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      fail(PRT_ERR_BUNDLE, "bundle " + dir + " is not a folder");
+    fail(PRT_ERR_BUNDLE, "bundle " + dir + " has no " + kManifestFile);
+  }
+  return parseManifest(readFile(path), dir);
+}
+
+BundleImpl::~BundleImpl() {
+  if (cpuHandle_)
+    ::dlclose(cpuHandle_);
+}
+
+void *BundleImpl::cpuSymbol(const std::string &entry) {
+  std::lock_guard<std::mutex> lock(cpuMutex_);
+  if (!cpuHandle_) {
+    if (!manifest.hasCpuLibrary)
+      fail(PRT_ERR_NOT_FOUND, "bundle " + dir +
+                                  " has no CPU library (manifest.json "
+                                  "lists no " +
+                                  kCpuLibrary + ")");
+    if (!manifest.cpuTarget.empty()) {
+      const std::string arch =
+          manifest.cpuTarget.substr(0, manifest.cpuTarget.find('-'));
+      if (arch != hostArch())
+        fail(PRT_ERR_UNSUPPORTED,
+             "bundle " + dir + ": the CPU library targets " +
+                 manifest.cpuTarget + ", this host is " + hostArch());
+    }
+    const std::string path = dir + "/" + kCpuLibrary;
+    ::dlerror();
+    cpuHandle_ = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!cpuHandle_) {
+      const char *why = ::dlerror();
+      fail(PRT_ERR_BUNDLE, "cannot load the CPU library " + path + ": " +
+                               (why ? why : "unknown dlopen error"));
+    }
+  }
+  const std::string symbol = std::string(kCInterfacePrefix) + entry;
+  ::dlerror();
+  void *fn = ::dlsym(cpuHandle_, symbol.c_str());
+  if (!fn)
+    fail(PRT_ERR_NOT_FOUND,
+         "the CPU library of bundle " + dir + " has no symbol " + symbol);
+  return fn;
+}
+
+} // namespace proteus_rt

@@ -1,0 +1,302 @@
+//===- internal.h - proteus_rt internals -----------------------*- C++ -*-===//
+//
+// What the runtime's translation units share: the error type that carries a
+// status to the C API boundary, file and checksum helpers, the manifest, the
+// on-disk JIT cache, the CUDA driver loader and the objects behind the C
+// handles. Unit tests include this header and link the static archive.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PROTEUS_RT_SRC_INTERNAL_H
+#define PROTEUS_RT_SRC_INTERNAL_H
+
+#include "proteus_rt/contract.h"
+#include "proteus_rt/proteus_rt.h"
+#include "proteus_rt/schedule.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace proteus_rt {
+
+/// A failure and the status the C API reports for it.
+class Error : public std::runtime_error {
+public:
+  Error(prt_status status, const std::string &message)
+      : std::runtime_error(message), status(status) {}
+  prt_status status;
+};
+
+[[noreturn]] inline void fail(prt_status status, const std::string &message) {
+  throw Error(status, message);
+}
+
+//===----------------------------------------------------------------------===//
+// Files and checksums
+//===----------------------------------------------------------------------===//
+
+/// XXH3-64 (seed 0), the checksum of bundle files and cache entries.
+uint64_t xxh3(const void *data, size_t size);
+/// 16 lowercase hex digits.
+std::string toHex16(uint64_t value);
+/// Accepts exactly 16 lowercase hex digits.
+bool parseHex16(const std::string &text, uint64_t &value);
+/// The whole file; throws PRT_ERR_IO naming the path and the reason.
+std::string readFile(const std::string &path);
+bool isRegularFile(const std::string &path);
+/// "%.17g": a double that reads back exactly.
+std::string formatDouble(double value);
+
+//===----------------------------------------------------------------------===//
+// Manifest
+//===----------------------------------------------------------------------===//
+
+struct Setting {
+  double alpha = 0.0;
+  double density = 1.0;
+};
+
+struct Manifest {
+  int64_t formatVersion = 0;
+  Config config;
+  std::string configJson; ///< canonical form (configToJson)
+  std::vector<Setting> settings;
+  std::map<std::string, uint64_t> files; ///< relative path -> XXH3-64
+  std::string cpuTarget;                 ///< "" when not given
+  std::vector<std::string> ptxArchs;     ///< archs with PTX for every setting
+  bool hasCpuLibrary = false;
+};
+
+/// Parses manifest.json text; `dir` is used only to check the listed files
+/// (pass "" to skip the file checks). Throws PRT_ERR_BUNDLE saying exactly
+/// what is wrong.
+Manifest parseManifest(const std::string &text, const std::string &dir);
+/// Reads <dir>/manifest.json and parses it with the file checks.
+Manifest loadManifest(const std::string &dir);
+
+/// The architecture component of the host's target triple ("x86_64").
+const char *hostArch();
+
+/// The PTX arch to JIT for a device of compute capability major.minor:
+/// "sm_XY" or "sm_XYa" when present, else the newest plain "sm_UV" with
+/// UV < XY (PTX is forward compatible); "" when none fits.
+std::string selectPtxArch(const std::vector<std::string> &available, int major,
+                          int minor);
+
+//===----------------------------------------------------------------------===//
+// On-disk JIT cache
+//===----------------------------------------------------------------------===//
+
+/// Compiled modules on disk, one file per key: <dir>/<key hex>.cubin with a
+/// header (magic, format version, key, payload size, payload XXH3-64) so that
+/// truncated or edited entries are detected. Entries are written to a
+/// temporary file in the same folder and renamed into place, so a reader
+/// sees a whole old entry, a whole new one, or none.
+class DiskCache {
+public:
+  explicit DiskCache(std::string dir) : dir_(std::move(dir)) {}
+
+  enum class Lookup { Hit, Miss, Corrupt };
+
+  static constexpr char kMagic[8] = {'P', 'R', 'T', 'C', 'U', 'B', 'I', 'N'};
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kHeaderSize = 40;
+
+  /// The key of a PTX module JIT-compiled for `arch` by driver `version`.
+  static uint64_t key(std::string_view ptx, std::string_view arch,
+                      int driverVersion);
+
+  const std::string &dir() const { return dir_; }
+  std::string entryPath(uint64_t key) const;
+
+  /// Hit: `payload` holds the entry. Corrupt: `detail` says what is wrong.
+  Lookup load(uint64_t key, std::string &payload, std::string &detail) const;
+  /// Creates the folder when needed; throws PRT_ERR_IO.
+  void store(uint64_t key, std::string_view payload) const;
+
+private:
+  std::string dir_;
+};
+
+/// The cache folder: `option` when non-null, else $PROTEUS_CACHE_DIR, else
+/// $XDG_CACHE_HOME/proteus, else $HOME/.cache/proteus. "" when the cache is
+/// off (`disabled`, PROTEUS_DISABLE_CACHE set to anything but "" or "0", or
+/// no home), with the reason in `why`.
+std::string resolveCacheDir(const char *option, bool disabled,
+                            std::string &why);
+
+//===----------------------------------------------------------------------===//
+// CUDA driver (opened with dlopen; the few types it needs declared here)
+//===----------------------------------------------------------------------===//
+
+namespace cu {
+using Result = int;
+using Device = int;
+using Context = struct CUctx_st *;
+using Module = struct CUmod_st *;
+using Function = struct CUfunc_st *;
+using LinkState = struct CUlinkState_st *;
+using Stream = struct CUstream_st *;
+using DevicePtr = unsigned long long;
+using JitOption = int;
+
+inline constexpr Result kSuccess = 0;
+inline constexpr Result kErrorStubLibrary = 34;
+inline constexpr Result kErrorInsufficientDriver = 35;
+inline constexpr Result kErrorNoDevice = 100;
+inline constexpr int kAttrComputeCapabilityMajor = 75;
+inline constexpr int kAttrComputeCapabilityMinor = 76;
+inline constexpr JitOption kJitInfoLogBuffer = 3;
+inline constexpr JitOption kJitInfoLogBufferSize = 4;
+inline constexpr JitOption kJitErrorLogBuffer = 5;
+inline constexpr JitOption kJitErrorLogBufferSize = 6;
+inline constexpr JitOption kJitTarget = 9;
+inline constexpr JitOption kJitLogVerbose = 12;
+inline constexpr int kJitInputPtx = 1;
+inline constexpr int kAcceleratedTargetBase = 0x10000;
+} // namespace cu
+
+/// The driver entry points the runtime uses.
+struct CudaDriver {
+  CudaDriver() = default;
+  CudaDriver(const CudaDriver &) = delete;
+  CudaDriver &operator=(const CudaDriver &) = delete;
+  ~CudaDriver();
+
+  /// dlopens `library` and resolves every entry point; "" or why not.
+  std::string open(const char *library);
+  /// "CUDA_ERROR_NO_DEVICE (100): no CUDA-capable device is detected".
+  std::string errorText(cu::Result result) const;
+
+  void *handle = nullptr;
+  cu::Result (*init)(unsigned) = nullptr;
+  cu::Result (*driverGetVersion)(int *) = nullptr;
+  cu::Result (*deviceGetCount)(int *) = nullptr;
+  cu::Result (*deviceGet)(cu::Device *, int) = nullptr;
+  cu::Result (*deviceGetAttribute)(int *, int, cu::Device) = nullptr;
+  cu::Result (*deviceGetName)(char *, int, cu::Device) = nullptr;
+  cu::Result (*primaryCtxRetain)(cu::Context *, cu::Device) = nullptr;
+  cu::Result (*primaryCtxRelease)(cu::Device) = nullptr;
+  cu::Result (*ctxPushCurrent)(cu::Context) = nullptr;
+  cu::Result (*ctxPopCurrent)(cu::Context *) = nullptr;
+  cu::Result (*ctxSynchronize)() = nullptr;
+  cu::Result (*moduleLoadDataEx)(cu::Module *, const void *, unsigned,
+                                 cu::JitOption *, void **) = nullptr;
+  cu::Result (*moduleUnload)(cu::Module) = nullptr;
+  cu::Result (*moduleGetFunction)(cu::Function *, cu::Module,
+                                  const char *) = nullptr;
+  cu::Result (*linkCreate)(unsigned, cu::JitOption *, void **,
+                           cu::LinkState *) = nullptr;
+  cu::Result (*linkAddData)(cu::LinkState, int, void *, size_t, const char *,
+                            unsigned, cu::JitOption *, void **) = nullptr;
+  cu::Result (*linkComplete)(cu::LinkState, void **, size_t *) = nullptr;
+  cu::Result (*linkDestroy)(cu::LinkState) = nullptr;
+  cu::Result (*memAlloc)(cu::DevicePtr *, size_t) = nullptr;
+  cu::Result (*memFree)(cu::DevicePtr) = nullptr;
+  cu::Result (*memcpyHtoD)(cu::DevicePtr, const void *, size_t) = nullptr;
+  cu::Result (*memcpyDtoH)(void *, cu::DevicePtr, size_t) = nullptr;
+  cu::Result (*launchKernel)(cu::Function, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, unsigned, cu::Stream,
+                             void **, void **) = nullptr;
+  cu::Result (*getErrorName)(cu::Result, const char **) = nullptr;
+  cu::Result (*getErrorString)(cu::Result, const char **) = nullptr;
+};
+
+/// The CU_JIT_TARGET value of "sm_XY" / "sm_XYa"; -1 when not an arch name.
+int jitTargetOf(const std::string &arch);
+
+//===----------------------------------------------------------------------===//
+// The objects behind the C handles
+//===----------------------------------------------------------------------===//
+
+struct ContextImpl;
+
+/// A module loaded in a context; unloaded when the last reference goes.
+struct LoadedModule {
+  ContextImpl *owner = nullptr;
+  cu::Module module = nullptr;
+  ~LoadedModule();
+};
+
+struct ContextImpl {
+  ContextImpl() = default;
+  ContextImpl(const ContextImpl &) = delete;
+  ContextImpl &operator=(const ContextImpl &) = delete;
+  ~ContextImpl();
+
+  prt_backend requested = PRT_BACKEND_AUTO;
+  prt_backend_info info{};
+  std::unique_ptr<CudaDriver> cuda; ///< GPU contexts only
+  cu::Device device = 0;
+  cu::Context cuContext = nullptr;
+  std::string cacheDir, cacheWhy;
+
+  std::mutex mutex; ///< guards `modules`
+  std::map<uint64_t, std::shared_ptr<LoadedModule>> modules;
+
+  bool gpu() const { return info.backend == PRT_BACKEND_GPU; }
+  /// Throws PRT_ERR_CUDA with `what` and the driver's error name.
+  void check(cu::Result result, const char *what) const;
+
+  /// Loads PTX for `arch` through the memory and disk caches; `info` says
+  /// where the module came from.
+  std::shared_ptr<LoadedModule>
+  loadPtx(std::string_view ptx, const std::string &arch, prt_module_info &info);
+};
+
+/// Makes a context current on this thread for the scope.
+class ScopedCuContext {
+public:
+  explicit ScopedCuContext(const ContextImpl &ctx);
+  ~ScopedCuContext();
+
+private:
+  const ContextImpl &ctx_;
+};
+
+/// Creates the context (backend probe); throws on an explicit GPU request
+/// that cannot be met.
+std::shared_ptr<ContextImpl> createContext(const prt_context_options &options);
+
+struct BundleImpl {
+  BundleImpl() = default;
+  BundleImpl(const BundleImpl &) = delete;
+  BundleImpl &operator=(const BundleImpl &) = delete;
+  ~BundleImpl();
+
+  std::shared_ptr<ContextImpl> context;
+  std::string dir;
+  Manifest manifest;
+
+  /// Resolves "_mlir_ciface_" + `entry` in the CPU library, opening it on
+  /// first use (once per bundle); throws PRT_ERR_NOT_FOUND / _BUNDLE /
+  /// _UNSUPPORTED.
+  void *cpuSymbol(const std::string &entry);
+
+private:
+  std::mutex cpuMutex_;
+  void *cpuHandle_ = nullptr;
+};
+
+} // namespace proteus_rt
+
+struct prt_context {
+  std::shared_ptr<proteus_rt::ContextImpl> impl;
+};
+struct prt_bundle {
+  std::shared_ptr<proteus_rt::BundleImpl> impl;
+};
+struct prt_module {
+  std::shared_ptr<proteus_rt::ContextImpl> context;
+  std::shared_ptr<proteus_rt::LoadedModule> module;
+  prt_module_info info{};
+};
+
+#endif // PROTEUS_RT_SRC_INTERNAL_H

@@ -1,0 +1,218 @@
+//===- manifest_test.cpp - Bundle manifest validation ---------------------===//
+//
+// Every way a bundle can be wrong is reported as PRT_ERR_BUNDLE with a
+// message that names the key or file, and the expected and actual values.
+//
+//===----------------------------------------------------------------------===//
+
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+
+using namespace proteus_rt;
+using namespace proteus_rt::test;
+using nlohmann::json;
+
+namespace {
+
+/// Loads `dir` and returns the error message ("" when it loaded).
+std::string loadError(const std::string &dir,
+                      prt_status expected = PRT_ERR_BUNDLE) {
+  try {
+    loadManifest(dir);
+  } catch (const Error &e) {
+    EXPECT_EQ(e.status, expected) << e.what();
+    return e.what();
+  }
+  return "";
+}
+
+class ManifestTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_FALSE(tmp.path().empty());
+    dir = tmp / "bundle";
+    makeBundle(dir, spec);
+    manifest = json::parse(readFile(dir + "/manifest.json"));
+  }
+  /// Rewrites the manifest with `edit` applied, then returns the load error.
+  template <typename Edit> std::string errorAfter(Edit edit) {
+    json m = manifest;
+    edit(m);
+    writeManifest(dir, m);
+    return loadError(dir);
+  }
+
+  TempDir tmp;
+  std::string dir;
+  BundleSpec spec;
+  json manifest;
+};
+
+#define EXPECT_HAS(text, part)                                                 \
+  EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+} // namespace
+
+TEST_F(ManifestTest, ValidBundleLoads) {
+  Manifest m = loadManifest(dir);
+  EXPECT_EQ(m.formatVersion, kBundleFormatVersion);
+  EXPECT_TRUE(m.hasCpuLibrary);
+  ASSERT_EQ(m.settings.size(), 1u);
+  EXPECT_EQ(m.settings[0].alpha, 0.0);
+  EXPECT_TRUE(m.ptxArchs.empty());
+  EXPECT_EQ(m.config.d_model, Config{}.d_model);
+}
+
+TEST_F(ManifestTest, MissingManifestOrFolder) {
+  EXPECT_HAS(loadError(tmp / "nowhere"), "is not a folder");
+  fs::remove(dir + "/manifest.json");
+  EXPECT_HAS(loadError(dir), "has no manifest.json");
+}
+
+TEST_F(ManifestTest, NotJson) {
+  writeFile(dir + "/manifest.json", "{\"format_version\": 1,");
+  EXPECT_HAS(loadError(dir), "manifest.json: not valid JSON");
+  writeFile(dir + "/manifest.json", "[]");
+  EXPECT_HAS(loadError(dir), "the top level must be an object");
+}
+
+TEST_F(ManifestTest, FormatVersion) {
+  EXPECT_HAS(errorAfter([](json &m) { m.erase("format_version"); }),
+             "missing key 'format_version'");
+  EXPECT_HAS(errorAfter([](json &m) { m["format_version"] = 2; }),
+             "format_version is 2, this runtime reads format 1");
+  EXPECT_HAS(errorAfter([](json &m) { m["format_version"] = "1"; }),
+             "'format_version' must be an integer");
+}
+
+TEST_F(ManifestTest, Config) {
+  EXPECT_HAS(errorAfter([](json &m) { m.erase("config"); }),
+             "missing key 'config'");
+  EXPECT_HAS(errorAfter([](json &m) { m["config"] = 3; }),
+             "'config' must be an object");
+  EXPECT_HAS(errorAfter([](json &m) { m["config"]["h_totl"] = 8; }),
+             "config: unknown config key 'h_totl'");
+  EXPECT_HAS(
+      errorAfter([](json &m) { m["config"]["d_model"] = 100; }),
+      "config is inconsistent: d_model 100 is not a multiple of h_total 8");
+}
+
+TEST_F(ManifestTest, Settings) {
+  EXPECT_HAS(errorAfter([](json &m) { m.erase("settings"); }),
+             "missing key 'settings'");
+  EXPECT_HAS(errorAfter([](json &m) { m["settings"] = json::array(); }),
+             "'settings' is empty");
+  EXPECT_HAS(errorAfter([](json &m) { m["settings"][0]["alpha"] = 1.5; }),
+             "settings[0].alpha = 1.5 is outside [0, 1]");
+  EXPECT_HAS(errorAfter([](json &m) { m["settings"][0]["alpha"] = -0.25; }),
+             "settings[0].alpha = -0.25 is outside [0, 1]");
+  EXPECT_HAS(errorAfter([](json &m) { m["settings"][0]["density"] = 0.0; }),
+             "settings[0].density = 0 is outside (0, 1]");
+  EXPECT_HAS(errorAfter([](json &m) { m["settings"][0]["density"] = 1.25; }),
+             "settings[0].density = 1.25 is outside (0, 1]");
+  EXPECT_HAS(errorAfter([](json &m) { m["settings"][0].erase("density"); }),
+             "settings[0]: missing key 'density'");
+  EXPECT_HAS(errorAfter([](json &m) { m["settings"][0]["alpha"] = "auto"; }),
+             "settings[0].alpha must be a number");
+}
+
+TEST_F(ManifestTest, FilesAndChecksums) {
+  EXPECT_HAS(errorAfter([](json &m) { m.erase("files"); }),
+             "missing key 'files'");
+  EXPECT_HAS(errorAfter([](json &m) { m["files"] = json::array(); }),
+             "'files' must be an object");
+  EXPECT_HAS(
+      errorAfter([](json &m) { m["files"][kCpuLibrary] = "ABCDEF0123456789"; }),
+      "the checksum of 'cpu/libproteus_kernels.so' must be 16 lowercase hex");
+  EXPECT_HAS(errorAfter([](json &m) {
+               m["files"]["../outside.so"] = "0123456789abcdef";
+             }),
+             "'../outside.so' is not a relative path inside the bundle");
+  EXPECT_HAS(
+      errorAfter([](json &m) { m["files"]["notes.txt"] = "0123456789abcdef"; }),
+      "lists 'notes.txt' but " + dir + "/notes.txt does not exist");
+
+  // A wrong checksum names the file, the recorded and the actual value.
+  const std::string actual = checksumOf(dir + "/" + kCpuLibrary);
+  std::string err =
+      errorAfter([](json &m) { m["files"][kCpuLibrary] = "0123456789abcdef"; });
+  EXPECT_HAS(err, "checksum mismatch for 'cpu/libproteus_kernels.so'");
+  EXPECT_HAS(err, "manifest.json says 0123456789abcdef");
+  EXPECT_HAS(err, "the file's XXH3-64 is " + actual);
+}
+
+TEST_F(ManifestTest, EditedFileIsDetected) {
+  std::string bytes = readFile(dir + "/" + kCpuLibrary);
+  bytes[bytes.size() / 2] ^= 0x5a;
+  writeFile(dir + "/" + kCpuLibrary, bytes);
+  EXPECT_HAS(loadError(dir),
+             "checksum mismatch for 'cpu/libproteus_kernels.so'");
+  fs::remove(dir + "/" + kCpuLibrary);
+  EXPECT_HAS(loadError(dir), "lists 'cpu/libproteus_kernels.so' but");
+}
+
+TEST_F(ManifestTest, PtxSets) {
+  TempDir t2;
+  BundleSpec s;
+  s.settings = {{0.0, 1.0}, {1.0, 1.0}};
+  s.ptxArchs = {"sm_90", "sm_80"};
+  makeBundle(t2.path(), s);
+  Manifest m = loadManifest(t2.path());
+  EXPECT_EQ(m.ptxArchs, (std::vector<std::string>{"sm_80", "sm_90"}));
+
+  fs::remove(t2 / ptxFile("sm_90", 1));
+  writeManifest(t2.path(), manifestFor(t2.path(), s));
+  EXPECT_HAS(loadError(t2.path()),
+             "PTX for sm_90 lacks ptx/sm_90/s1.ptx (setting 1)");
+
+  writeFile(t2 / ptxFile("sm_90", 1), "x");
+  writeFile(t2 / ptxFile("sm_90", 2), "x");
+  writeManifest(t2.path(), manifestFor(t2.path(), s));
+  EXPECT_HAS(loadError(t2.path()), "'ptx/sm_90/s2.ptx' names no setting");
+
+  fs::remove(t2 / ptxFile("sm_90", 2));
+  writeFile(t2 / "ptx/volta/s0.ptx", "x");
+  writeManifest(t2.path(), manifestFor(t2.path(), s));
+  EXPECT_HAS(loadError(t2.path()), "ptx/volta/ is not named after an arch");
+}
+
+TEST_F(ManifestTest, NothingToRun) {
+  EXPECT_HAS(errorAfter([](json &m) { m["files"] = json::object(); }),
+             "lists neither the CPU library");
+}
+
+TEST_F(ManifestTest, CpuTarget) {
+  EXPECT_HAS(errorAfter([](json &m) { m["cpu_target"] = 64; }),
+             "'cpu_target' must be a non-empty target triple");
+  json m = manifest;
+  m["cpu_target"] = "x86_64-unknown-linux-gnu";
+  m["generator"] = "informational keys are ignored";
+  writeManifest(dir, m);
+  EXPECT_EQ(loadError(dir), "");
+}
+
+TEST(PtxArch, Selection) {
+  const std::vector<std::string> avail = {"sm_80", "sm_90a", "sm_86", "sm_100"};
+  EXPECT_EQ(selectPtxArch(avail, 9, 0), "sm_90a");
+  EXPECT_EQ(selectPtxArch({"sm_80", "sm_90", "sm_90a"}, 9, 0), "sm_90");
+  EXPECT_EQ(selectPtxArch(avail, 8, 9), "sm_86");
+  EXPECT_EQ(selectPtxArch(avail, 7, 5), "");
+  EXPECT_EQ(selectPtxArch({"sm_100"}, 9, 0), "");
+  EXPECT_EQ(selectPtxArch({"sm_90a"}, 10, 0), "");
+  EXPECT_EQ(jitTargetOf("sm_90"), 90);
+  EXPECT_EQ(jitTargetOf("sm_90a"), 0x10000 + 90);
+  EXPECT_EQ(jitTargetOf("compute_90"), -1);
+  EXPECT_EQ(jitTargetOf("sm_"), -1);
+}
+
+TEST(Checksums, HexRoundTrip) {
+  uint64_t v = 0;
+  EXPECT_TRUE(parseHex16("00ff00ff00ff00ff", v));
+  EXPECT_EQ(toHex16(v), "00ff00ff00ff00ff");
+  EXPECT_FALSE(parseHex16("00FF00FF00FF00FF", v));
+  EXPECT_FALSE(parseHex16("00ff00ff00ff00f", v));
+  EXPECT_FALSE(parseHex16("00ff00ff00ff00fg", v));
+  // XXH3-64 of the empty input (xxhash's published test vector).
+  EXPECT_EQ(toHex16(xxh3("", 0)), "2d06800538d394c2");
+}

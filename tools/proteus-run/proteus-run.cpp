@@ -1,0 +1,380 @@
+//===- proteus-run.cpp - Run a Proteus kernel bundle, or check goldens ----===//
+//
+// Two modes: run one bundle's layer on random inputs and report the
+// schedule, statistics and timings; or check golden vectors (compiling the
+// bundles they need with proteus-compile). Links only proteus_rt.
+//
+//===----------------------------------------------------------------------===//
+
+#include "golden.h"
+
+#include "proteus_rt/proteus_rt.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+const char kHelp[] =
+    R"(proteus-run: run a Proteus kernel bundle, or check golden vectors.
+
+USAGE
+  proteus-run --bundle DIR [--B N] [--T N] [--alpha auto|X] [--prev-alpha X]
+              [--seed S] [--backend auto|cpu|gpu] [--repeat N]
+  proteus-run --golden DIR [DIR...] [--compiler PATH] [--work DIR] [-v]
+  proteus-run --help
+
+RUN A BUNDLE (--bundle)
+  Opens the bundle (manifest.json, checksums), plans one layer call and runs
+  it on random input and weights drawn from a fixed seed, then prints the
+  backend and why it was chosen, the setting, the host schedule (budgets and
+  mode hints), the statistics the kernels report, and the median time.
+    --B N             batch size (default 1)
+    --T N             sequence length (default 4096)
+    --alpha auto|X    auto (default): alpha from the T ramp, rounded to the
+                      nearest compiled setting; X: must be a compiled setting
+    --prev-alpha X    the alpha left by an earlier call (hysteresis history)
+    --seed S          random seed (default 0)
+    --backend B       auto (default), cpu or gpu
+    --repeat N        timed runs after one warm-up (default 5)
+
+CHECK GOLDEN VECTORS (--golden)
+  Each DIR is a case folder (with case.json) or a folder of case folders
+  (e.g. shared/golden). Every case is checked as SPEC.md section 4 says:
+    schedule             alpha ramp, k(T), keep ratios and candidate budgets,
+                         exactly (the runtime's schedule math, no kernels)
+    candidates           candidate lists and lengths exactly (proteus_shortlist)
+    shortlist_attention  max abs error <= 1e-5 (1 + |ref|), inactive rows 0
+    layer                y relative L2 <= 1e-5 (CPU; 1e-2 GPU), token mask,
+                         mode, dense reason, alpha, keep ratio and statistics
+                         exactly, prototype state after the EMA (rel L2 1e-6,
+                         usage 2e-6)
+  Outputs are poisoned (NaN) before each call. Cases other than schedule
+  need kernels: the case's configuration is written to the work folder and
+  compiled with
+      <compiler> --config <cfg.json> --alpha <alpha, %.17g> -o <bundle>
+  once per (configuration, alpha, compiler binary); bundles are reused.
+    --compiler PATH   the compiler; default $PROTEUS_COMPILE, else
+                      proteus-compile next to proteus-run
+    --work DIR        keep configs, bundles and compile logs here (reused
+                      across runs); default a temporary folder, removed
+    -v                also print compile commands, bundles and backends
+  Prints one line per case, "PASS name: details" or "FAIL name: details",
+  then "N passed, M failed". Exit status 1 when M > 0 or N = 0.
+
+ENVIRONMENT
+  PROTEUS_COMPILE        the compiler for --golden
+  PROTEUS_CACHE_DIR      the runtime's JIT cache folder (GPU)
+  PROTEUS_DISABLE_CACHE  1: no on-disk JIT cache
+)";
+
+int usage(const std::string &why) {
+  std::cerr << "proteus-run: " << why
+            << "\n(run proteus-run --help for usage)\n";
+  return 2;
+}
+
+bool parseInt(const char *text, int64_t &out) {
+  char *end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text, &end, 10);
+  if (errno || !*text || *end)
+    return false;
+  out = v;
+  return true;
+}
+
+bool parseDouble(const char *text, double &out) {
+  char *end = nullptr;
+  errno = 0;
+  double v = std::strtod(text, &end);
+  if (errno || !*text || *end)
+    return false;
+  out = v;
+  return true;
+}
+
+std::string selfDir() {
+  std::vector<char> buf(4096);
+  ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1);
+  if (n <= 0)
+    return ".";
+  std::string path(buf.data(), static_cast<size_t>(n));
+  return path.substr(0, path.rfind('/'));
+}
+
+const char *backendName(prt_backend b) {
+  return b == PRT_BACKEND_GPU ? "gpu" : b == PRT_BACKEND_CPU ? "cpu" : "auto";
+}
+
+/// Prints the failed call and returns the exit code.
+int failed(const char *what, prt_status s) {
+  std::cerr << "proteus-run: " << what << ": " << prt_status_name(s) << ": "
+            << prt_last_error() << "\n";
+  return 1;
+}
+
+struct RunOptions {
+  std::string bundle;
+  int64_t B = 1, T = 4096, repeat = 5;
+  uint64_t seed = 0;
+  double alpha = -1.0, prevAlpha = -1.0;
+  prt_backend backend = PRT_BACKEND_AUTO;
+};
+
+int runBundle(const RunOptions &o) {
+  prt_context_options co;
+  prt_context_options_init(&co);
+  co.backend = o.backend;
+  prt_context *ctx = nullptr;
+  if (prt_status s = prt_context_create(&ctx, &co))
+    return failed("prt_context_create", s);
+  prt_backend_info bi;
+  prt_context_backend(ctx, &bi);
+  std::printf("context: %s (%s)\n", backendName(bi.backend), bi.reason);
+
+  prt_bundle *bundle = nullptr;
+  prt_plan *plan = nullptr;
+  auto cleanup = [&](int code) {
+    prt_plan_destroy(plan);
+    prt_bundle_close(bundle);
+    prt_context_destroy(ctx);
+    return code;
+  };
+  if (prt_status s = prt_bundle_open(ctx, o.bundle.c_str(), &bundle))
+    return cleanup(failed("prt_bundle_open", s));
+  prt_bundle_info bn;
+  prt_bundle_get_info(bundle, &bn);
+  std::printf(
+      "bundle: %s (format %lld, %lld settings, C %lld, H %lld, D %lld, G %lld, "
+      "CPU library %s, %d PTX archs)\n",
+      o.bundle.c_str(), static_cast<long long>(bn.format_version),
+      static_cast<long long>(bn.num_settings),
+      static_cast<long long>(bn.d_model), static_cast<long long>(bn.h_total),
+      static_cast<long long>(bn.d_head), static_cast<long long>(bn.gates),
+      bn.has_cpu_library ? "yes" : "no", bn.num_ptx_archs);
+
+  prt_plan_options po;
+  prt_plan_options_init(&po);
+  po.B = o.B;
+  po.T = o.T;
+  po.alpha = o.alpha;
+  po.prev_alpha = o.prevAlpha;
+  if (prt_status s = prt_plan_create(bundle, &po, &plan))
+    return cleanup(failed("prt_plan_create", s));
+  prt_plan_info pi;
+  prt_plan_get_info(plan, &pi);
+  std::printf("plan: backend %s (%s)\n", backendName(pi.backend),
+              pi.backend_reason);
+  std::printf(
+      "setting: %lld, alpha %.17g (schedule %.17g, stored %.17g), density %g\n",
+      static_cast<long long>(pi.setting_index), pi.alpha, pi.alpha_schedule,
+      pi.alpha_state, pi.density);
+  std::printf(
+      "schedule: B %lld, T %lld, fast path %s, prefer dense %s, no dense %s, "
+      "k_dense %lld, top_k %lld\n",
+      static_cast<long long>(pi.B), static_cast<long long>(pi.T),
+      pi.fast_path ? "yes" : "no", pi.prefer_dense ? "yes" : "no",
+      pi.no_dense ? "yes" : "no", static_cast<long long>(pi.k_dense),
+      static_cast<long long>(pi.top_k));
+  std::printf(
+      "tokens: sparse %s, keep ratio %.17g, mode %lld, keep %lld per item\n",
+      pi.token_sparse ? "yes" : "no", pi.keep_ratio,
+      static_cast<long long>(pi.token_mode),
+      static_cast<long long>(pi.token_keep));
+  std::printf(
+      "budgets: effective_L %lld, window %lld, caps local %lld anchor %lld "
+      "proto %lld\n",
+      static_cast<long long>(pi.effective_L), static_cast<long long>(pi.window),
+      static_cast<long long>(pi.local_cap),
+      static_cast<long long>(pi.anchor_cap),
+      static_cast<long long>(pi.proto_cap));
+
+  // Random input and weights, scaled like an initialised layer.
+  const int64_t C = bn.d_model, G = bn.gates, B = o.B, T = o.T;
+  std::mt19937_64 rng(o.seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  auto fill = [&](std::vector<float> &v, size_t n, float scale) {
+    v.resize(n);
+    for (float &f : v)
+      f = normal(rng) * scale;
+  };
+  const float w = 1.0f / std::sqrt(static_cast<float>(C));
+  std::vector<float> x, wQkv, bQkv, wProj, bProj, wRouter, protos, usage, conf;
+  fill(x, static_cast<size_t>(B * T * C), 1.0f);
+  fill(wQkv, static_cast<size_t>(3 * C * C), w);
+  fill(bQkv, static_cast<size_t>(3 * C), 0.02f);
+  fill(wProj, static_cast<size_t>(C * C), w);
+  fill(bProj, static_cast<size_t>(C), 0.02f);
+  fill(wRouter, static_cast<size_t>(G * C), w);
+  fill(protos, static_cast<size_t>(G * C), 1.0f);
+  usage.assign(static_cast<size_t>(G), 0.0f);
+  conf.assign(static_cast<size_t>(G), 1.0f);
+  std::vector<float> y(x.size()), importance(static_cast<size_t>(B * T));
+  std::vector<int8_t> mask(static_cast<size_t>(B * T));
+  prt_layer_stats st{};
+  prt_layer_args a{};
+  a.B = B;
+  a.T = T;
+  a.x = x.data();
+  a.w_qkv = wQkv.data();
+  a.b_qkv = bQkv.data();
+  a.w_proj = wProj.data();
+  a.b_proj = bProj.data();
+  a.w_router = wRouter.data();
+  a.prototypes = protos.data();
+  a.usage = usage.data();
+  a.confidence = conf.data();
+  a.y = y.data();
+  a.token_mask = mask.data();
+  a.importance = importance.data();
+  a.stats = &st;
+
+  std::vector<double> ms;
+  for (int64_t r = 0; r <= o.repeat; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (prt_status s = prt_layer_forward(plan, &a))
+      return cleanup(failed("prt_layer_forward", s));
+    auto t1 = std::chrono::steady_clock::now();
+    if (r > 0)
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  int64_t kept = std::count(mask.begin(), mask.end(), int8_t(1));
+  std::printf(
+      "stats: mode %s, dense reason %s, top_k %lld, nucleus_k %lld, k_adapt "
+      "%lld, "
+      "max_active_rows %lld, active_rows %lld, packed %lld, tokens kept "
+      "%lld/%lld\n",
+      st.mode_name, st.dense_reason_name, static_cast<long long>(st.top_k),
+      static_cast<long long>(st.nucleus_k), static_cast<long long>(st.k_adapt),
+      static_cast<long long>(st.max_active_rows),
+      static_cast<long long>(st.active_rows), static_cast<long long>(st.packed),
+      static_cast<long long>(kept), static_cast<long long>(B * T));
+  if (!ms.empty()) {
+    std::sort(ms.begin(), ms.end());
+    std::printf("time: median %.3f ms over %zu runs (min %.3f, max %.3f) after "
+                "1 warm-up\n",
+                ms[ms.size() / 2], ms.size(), ms.front(), ms.back());
+  }
+  return cleanup(0);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty())
+    return usage("give --bundle DIR or --golden DIR");
+  RunOptions run;
+  proteus_run::GoldenOptions golden;
+  std::string compilerFlag;
+  bool bundleMode = false, goldenMode = false, runFlags = false,
+       goldenFlags = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &f = args[i];
+    auto value = [&]() -> const char * {
+      if (i + 1 >= args.size())
+        return nullptr;
+      return args[++i].c_str();
+    };
+    const char *v = nullptr;
+    if (f == "--help" || f == "-h") {
+      std::cout << kHelp;
+      return 0;
+    } else if (f == "-v") {
+      golden.verbose = true;
+      goldenFlags = true;
+    } else if (f == "--golden") {
+      goldenMode = true;
+      while (i + 1 < args.size() && args[i + 1].rfind("-", 0) != 0)
+        golden.dirs.push_back(args[++i]);
+      if (golden.dirs.empty())
+        return usage("--golden needs at least one folder");
+    } else if (!(v = value())) {
+      return usage(f.rfind("-", 0) == 0 ? f + " needs a value (or is unknown)"
+                                        : "unexpected argument '" + f + "'");
+    } else if (f == "--bundle") {
+      bundleMode = true;
+      run.bundle = v;
+    } else if (f == "--compiler" || f == "--work") {
+      goldenFlags = true;
+      (f == "--compiler" ? compilerFlag : golden.workDir) = v;
+    } else if (f == "--B" || f == "--T" || f == "--repeat" || f == "--seed") {
+      runFlags = true;
+      int64_t n = 0;
+      if (!parseInt(v, n) || n < (f == "--repeat" || f == "--seed" ? 0 : 1))
+        return usage(f + " takes " +
+                     (f == "--repeat" || f == "--seed" ? "an integer >= 0"
+                                                       : "an integer >= 1") +
+                     ", not '" + v + "'");
+      if (f == "--seed")
+        run.seed = static_cast<uint64_t>(n);
+      else
+        (f == "--B" ? run.B : f == "--T" ? run.T : run.repeat) = n;
+    } else if (f == "--alpha" || f == "--prev-alpha") {
+      runFlags = true;
+      double x = -1.0;
+      if (f == "--alpha" && std::strcmp(v, "auto") == 0)
+        x = -1.0;
+      else if (!parseDouble(v, x) || x < 0.0 || x > 1.0)
+        return usage(f + " takes " + (f == "--alpha" ? "auto or " : "") +
+                     "a number in [0, 1], not '" + v + "'");
+      (f == "--alpha" ? run.alpha : run.prevAlpha) = x;
+    } else if (f == "--backend") {
+      runFlags = true;
+      std::string b = v;
+      if (b == "auto")
+        run.backend = PRT_BACKEND_AUTO;
+      else if (b == "cpu")
+        run.backend = PRT_BACKEND_CPU;
+      else if (b == "gpu")
+        run.backend = PRT_BACKEND_GPU;
+      else
+        return usage("--backend takes auto, cpu or gpu, not '" + b + "'");
+    } else {
+      return usage("unknown option '" + f + "'");
+    }
+  }
+  if (bundleMode == goldenMode)
+    return usage(bundleMode ? "--bundle and --golden exclude each other"
+                            : "give --bundle DIR or --golden DIR");
+  if (bundleMode && goldenFlags)
+    return usage("--compiler, --work and -v belong to --golden");
+  if (goldenMode && runFlags)
+    return usage("--B, --T, --alpha, --prev-alpha, --seed, --backend and "
+                 "--repeat belong "
+                 "to --bundle");
+  if (bundleMode)
+    return runBundle(run);
+
+  // The compiler: --compiler, else $PROTEUS_COMPILE, else next to us.
+  std::string origin;
+  if (!compilerFlag.empty()) {
+    golden.compiler = compilerFlag;
+    origin = "--compiler";
+  } else if (const char *env = std::getenv("PROTEUS_COMPILE"); env && *env) {
+    golden.compiler = env;
+    origin = "PROTEUS_COMPILE";
+  } else {
+    golden.compiler = selfDir() + "/proteus-compile";
+    origin = "next to proteus-run";
+  }
+  if (::access(golden.compiler.c_str(), X_OK) != 0) {
+    golden.compilerOrigin =
+        golden.compiler + " from " + origin + " is not an executable";
+    golden.compiler.clear();
+  } else {
+    golden.compilerOrigin = "from " + origin;
+  }
+  return proteus_run::runGolden(golden);
+}

@@ -48,11 +48,6 @@ void need(const void *p, const char *name) {
 
 std::string str(int64_t v) { return std::to_string(v); }
 
-void copyString(char *dst, size_t capacity, const std::string &src) {
-  std::strncpy(dst, src.c_str(), capacity - 1);
-  dst[capacity - 1] = '\0';
-}
-
 /// The product of tensor dimensions, refusing sizes no buffer can have.
 int64_t elements(std::initializer_list<int64_t> dims, const char *what) {
   int64_t n = 1;

@@ -77,6 +77,11 @@ std::string formatDouble(double value) {
   return buf;
 }
 
+void copyString(char *dst, size_t capacity, const std::string &src) {
+  std::strncpy(dst, src.c_str(), capacity - 1);
+  dst[capacity - 1] = '\0';
+}
+
 const char *hostArch() {
 #if defined(__x86_64__)
   return "x86_64";

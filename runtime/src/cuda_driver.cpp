@@ -38,11 +38,6 @@ bool meansNoGpu(cu::Result r) {
          r == cu::kErrorNoDevice;
 }
 
-void copyString(char *dst, size_t capacity, const std::string &src) {
-  std::strncpy(dst, src.c_str(), capacity - 1);
-  dst[capacity - 1] = '\0';
-}
-
 /// Trims a JIT log buffer to its text.
 std::string logText(const std::vector<char> &buf) {
   return std::string(buf.data(), ::strnlen(buf.data(), buf.size()));
@@ -261,7 +256,7 @@ std::shared_ptr<LoadedModule> ContextImpl::loadPtx(std::string_view ptx,
   const uint64_t key = DiskCache::key(ptx, arch, info.driver_version);
   out = prt_module_info{};
   out.key = key;
-  std::strncpy(out.arch, arch.c_str(), sizeof(out.arch) - 1);
+  copyString(out.arch, sizeof(out.arch), arch);
   std::string note;
 
   std::lock_guard<std::mutex> lock(mutex);
@@ -349,7 +344,7 @@ std::shared_ptr<LoadedModule> ContextImpl::loadPtx(std::string_view ptx,
       }
     }
   }
-  std::strncpy(out.cache_note, note.c_str(), sizeof(out.cache_note) - 1);
+  copyString(out.cache_note, sizeof(out.cache_note), note);
   modules[key] = loaded;
   return loaded;
 }

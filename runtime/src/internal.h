@@ -53,6 +53,8 @@ std::string readFile(const std::string &path);
 bool isRegularFile(const std::string &path);
 /// "%.17g": a double that reads back exactly.
 std::string formatDouble(double value);
+/// Copies `src` into a fixed-size C string field, truncating.
+void copyString(char *dst, size_t capacity, const std::string &src);
 
 //===----------------------------------------------------------------------===//
 // Manifest

@@ -87,8 +87,9 @@ public:
   Value toF32(Value v) {
     if (v.getType().isF32())
       return v;
-    if (isFloat(v))
-      return arith::TruncFOp::create(b, loc, b.getF32Type(), v);
+    if (auto ft = dyn_cast<FloatType>(v.getType()))
+      return ft.getWidth() < 32 ? Value(arith::ExtFOp::create(b, loc, b.getF32Type(), v))
+                                : Value(arith::TruncFOp::create(b, loc, b.getF32Type(), v));
     return arith::SIToFPOp::create(b, loc, b.getF32Type(), toI64(v));
   }
   Value toI64(Value v) {

@@ -191,7 +191,7 @@ struct RouteLowering : public OpConversionPattern<RouteOp> {
     ConfigAttr cfg = op.getConfig();
     int64_t cDim = cfg.getDModel(), g = cfg.getGates(), h = cfg.getHTotal();
     Value x = a.getX(), wr = a.getWRouter(), gates = a.getGates();
-    Value zero = lb.idx(0), one = lb.idx(1), cI = lb.idx(cDim), gI = lb.idx(g);
+    Value zero = lb.idx(0), cI = lb.idx(cDim), gI = lb.idx(g);
     Value eps = lb.f32(1e-6);
     bool proto = cfg.getProtoEnabled();
     Type f32 = rewriter.getF32Type();

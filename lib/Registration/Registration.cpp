@@ -21,12 +21,14 @@ void mlir::proteus::registerProteusDialects(DialectRegistry &registry) {
   registry.insert<ProteusDialect, arith::ArithDialect, func::FuncDialect, math::MathDialect,
                   memref::MemRefDialect, scf::SCFDialect, LLVM::LLVMDialect>();
   registerCPULoweringInterfaces(registry);
+  registerNVVMLoweringInterfaces(registry);
 }
 
 void mlir::proteus::registerProteusPasses() {
   registerProteusTransformsPasses();
   registerProteusConversionPasses();
   registerProteusPipelines();
+  registerNVVMPipeline();
   // The generic upstream passes a user needs beside ours.
   registerCanonicalizerPass();
   registerCSEPass();

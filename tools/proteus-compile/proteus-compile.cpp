@@ -60,6 +60,9 @@ static cl::opt<std::string> outDir("o", cl::desc("bundle directory to write"),
 static cl::opt<std::string> dumpDir(
     "dump-stages", cl::desc("write the IR of every stage (proteus, decomposed, scf, llvm) here"),
     cl::value_desc("dir"), cl::init(""), cl::cat(category));
+static cl::opt<std::string> gpuArch(
+    "arch", cl::desc("GPU target for the attention kernels' PTX ('none' for a CPU-only bundle)"),
+    cl::init("sm_90"), cl::cat(category));
 static cl::opt<std::string> linker("linker",
                                    cl::desc("C compiler driver used to link the shared library"),
                                    cl::init("cc"), cl::cat(category));
@@ -89,8 +92,8 @@ MemRefType memref(ArrayRef<int64_t> shape, Type elem) { return MemRefType::get(s
 
 /// func.func @proteus_layer_s<i>: the layer ABI of contract.h around one
 /// proteus.layer, specialized for (alpha, density).
-func::FuncOp buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg, int64_t index,
-                             double alpha, double density) {
+BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg, int64_t index,
+                           double alpha, double density) {
   int64_t dyn = ShapedType::kDynamic, c = cfg.getDModel(), g = cfg.getGates();
   Type f32 = b.getF32Type(), i64 = b.getI64Type(), i8 = b.getI8Type();
   SmallVector<Type> args = {memref({dyn, dyn, c}, f32), memref({3 * c, c}, f32),
@@ -115,13 +118,88 @@ func::FuncOp buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg, int64_t
   RewritePatternSet patterns(b.getContext());
   populateProteusSpecializePatterns(patterns, alpha, density);
   (void)applyPatternsGreedily(fn, std::move(patterns));
-  return fn;
+  BudgetAttr budget;
+  fn.walk([&](LayerOp op) { budget = op.getBudgetAttr(); });
+  return budget;
 }
 
-/// The primitive entry points: materialised candidates and attention over them.
+/// Why the attention kernels of `cfg` have no GPU lowering yet, or "".
+std::string gpuUnsupported(ConfigAttr cfg) {
+  int64_t d = cfg.getHeadDim();
+  if (d > 32 ? d % 32 != 0 : 32 % d != 0)
+    return "head dim " + std::to_string(d) + " (the GPU kernels need D dividing 32 or a "
+           "multiple of 32)";
+  return "";
+}
+
+/// A module with the attention kernels of one setting, for f32, bf16 and f16:
+/// the in-kernel candidate rule (with the setting's static budgets as
+/// constants), materialised candidates, and dense causal attention.
+OwningOpRef<ModuleOp> buildAttentionModule(MLIRContext *ctx, ConfigAttr cfg, BudgetAttr budget,
+                                           std::string &skipped) {
+  Location loc = UnknownLoc::get(ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module->getBody());
+  int64_t dyn = ShapedType::kDynamic, d = cfg.getHeadDim();
+  Type i64 = b.getI64Type();
+  bool ruleOnGPU = !cfg.getUseProto() && !cfg.getQuantizeInt8();
+  if (!ruleOnGPU)
+    skipped = cfg.getUseProto() ? "the prototype candidate piece" : "INT8 quantization";
+  for (Type elem : {Type(b.getF32Type()), Type(b.getBF16Type()), Type(b.getF16Type())}) {
+    auto qkv = MemRefType::get({dyn, dyn, d}, elem);
+    SmallVector<Type> args = {qkv, qkv, qkv, qkv, MemRefType::get({dyn}, i64),
+                              MemRefType::get({dyn}, i64), MemRefType::get({dyn, dyn}, i64),
+                              MemRefType::get({dyn}, i64), MemRefType::get({dyn}, i64)};
+    std::string name;
+    llvm::raw_string_ostream os(name);
+    os << "attention_" << elem;
+    auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(fn.addEntryBlock());
+    auto a = fn.getArguments();
+    Value count = memref::DimOp::create(b, loc, a[4], 0);
+    auto budgetValue = [&](int64_t staticValue, int64_t slot) -> Value {
+      if (staticValue >= 0)
+        return arith::ConstantIndexOp::create(b, loc, staticValue);
+      Value i = arith::ConstantIndexOp::create(b, loc, slot);
+      Value v = memref::LoadOp::create(b, loc, a[8], ValueRange{i});
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+    };
+    if (ruleOnGPU) {
+      SmallVector<Value> caps = {
+          budgetValue(budget.getEffectiveL(), proteus_rt::kBudgetEffectiveL),
+          budgetValue(budget.getWindow(), proteus_rt::kBudgetWindow),
+          budgetValue(budget.getLocalCap(), proteus_rt::kBudgetLocalCap),
+          budgetValue(budget.getAnchorCap(), proteus_rt::kBudgetAnchorCap),
+          budgetValue(budget.getProtoCap(), proteus_rt::kBudgetProtoCap)};
+      ShortlistAttentionOp::create(b, loc, a[0], a[1], a[2], a[4], a[5], count, Value(),
+                                   Value(), caps, Value(), a[3],
+                                   static_cast<uint64_t>(cfg.getAnchorStride()),
+                                   cfg.getUseLocal(), cfg.getUseAnchors(), false,
+                                   Int8ModeAttr(), llvm::APFloat(1.0), TileAttr());
+    }
+    ShortlistAttentionOp::create(b, loc, a[0], a[1], a[2], a[4], a[5], count, a[6], a[7],
+                                 ValueRange{}, Value(), a[3], uint64_t(0), false, false, false,
+                                 Int8ModeAttr(), llvm::APFloat(1.0), TileAttr());
+    DenseAttentionOp::create(b, loc, a[0], a[1], a[2], a[3], TileAttr());
+    func::ReturnOp::create(b, loc);
+  }
+  return module;
+}
+
+/// budget[slot] of the i64 budget vector, as an index.
+Value budgetSlot(OpBuilder &b, Location loc, Value budget, int64_t slot) {
+  Value i = arith::ConstantIndexOp::create(b, loc, slot);
+  Value v = memref::LoadOp::create(b, loc, budget, ValueRange{i});
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+}
+
+/// The primitive entry points: materialised candidates, attention over them,
+/// and token selection.
 void buildPrimitiveEntries(OpBuilder &b, Location loc, ConfigAttr cfg) {
   int64_t dyn = ShapedType::kDynamic;
-  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  Type f32 = b.getF32Type(), i64 = b.getI64Type(), i8 = b.getI8Type();
   auto entry = [&](StringRef name, ArrayRef<Type> args) {
     auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
     fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
@@ -134,11 +212,7 @@ void buildPrimitiveEntries(OpBuilder &b, Location loc, ConfigAttr cfg) {
                      memref({dyn}, i64), memref({dyn, dyn}, i64), memref({dyn}, i64)});
     b.setInsertionPointToStart(fn.addEntryBlock());
     auto a = fn.getArguments();
-    auto slot = [&](int64_t s) -> Value {
-      Value i = arith::ConstantIndexOp::create(b, loc, s);
-      Value v = memref::LoadOp::create(b, loc, a[3], ValueRange{i});
-      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
-    };
+    auto slot = [&](int64_t s) { return budgetSlot(b, loc, a[3], s); };
     bool proto = cfg.getUseProto();
     ShortlistOp::create(b, loc, a[0], proto ? a[1] : Value(), proto ? a[2] : Value(),
                         slot(proteus_rt::kBudgetT), slot(proteus_rt::kBudgetEffectiveL),
@@ -146,6 +220,15 @@ void buildPrimitiveEntries(OpBuilder &b, Location loc, ConfigAttr cfg) {
                         slot(proteus_rt::kBudgetAnchorCap), slot(proteus_rt::kBudgetProtoCap),
                         a[4], a[5], static_cast<uint64_t>(cfg.getAnchorStride()),
                         cfg.getUseLocal(), cfg.getUseAnchors(), proto);
+    func::ReturnOp::create(b, loc);
+  }
+  b.setInsertionPointAfter(b.getInsertionBlock()->getParentOp());
+  {
+    auto qkv = memref({dyn, dyn, dyn}, f32);
+    auto fn = entry(proteus_rt::kDenseAttentionEntry, {qkv, qkv, qkv, qkv});
+    b.setInsertionPointToStart(fn.addEntryBlock());
+    auto a = fn.getArguments();
+    DenseAttentionOp::create(b, loc, a[0], a[1], a[2], a[3], TileAttr());
     func::ReturnOp::create(b, loc);
   }
   b.setInsertionPointAfter(b.getInsertionBlock()->getParentOp());
@@ -160,6 +243,17 @@ void buildPrimitiveEntries(OpBuilder &b, Location loc, ConfigAttr cfg) {
     ShortlistAttentionOp::create(b, loc, a[0], a[1], a[2], a[3], a[4], count, a[5], a[6],
                                  ValueRange{}, Value(), a[7], uint64_t(0), false, false, false,
                                  Int8ModeAttr(), llvm::APFloat(1.0), TileAttr());
+    func::ReturnOp::create(b, loc);
+  }
+  b.setInsertionPointAfter(b.getInsertionBlock()->getParentOp());
+  {
+    auto fn = entry(proteus_rt::kSelectTokensEntry,
+                    {memref({dyn, dyn}, f32), memref({dyn}, i64), memref({dyn, dyn}, i8)});
+    b.setInsertionPointToStart(fn.addEntryBlock());
+    auto a = fn.getArguments();
+    SelectTokensOp::create(b, loc, a[0], budgetSlot(b, loc, a[1], proteus_rt::kBudgetTokenKeep),
+                           budgetSlot(b, loc, a[1], proteus_rt::kBudgetGuard), a[2],
+                           b.getF64FloatAttr(cfg.getKeepThreshold()));
     func::ReturnOp::create(b, loc);
   }
 }
@@ -189,7 +283,8 @@ int main(int argc, char **argv) {
       "  proteus-compile --config layer.json --alpha 0,0.5,1 -o bundle/\n\n"
       "The bundle holds manifest.json (format, config, settings, XXH3 checksums) and\n"
       "cpu/libproteus_kernels.so with proteus_layer_s<i> for every setting i, plus the\n"
-      "primitive entry points proteus_shortlist and proteus_shortlist_attention.\n"
+      "primitive entry points proteus_shortlist, proteus_shortlist_attention and\n"
+      "proteus_select_tokens.\n"
       "Load it with the runtime (proteus_rt) or run it with proteus-run.\n");
 
   auto started = std::chrono::steady_clock::now();
@@ -260,9 +355,10 @@ int main(int argc, char **argv) {
   OpBuilder b(&ctx);
   b.setInsertionPointToEnd(module->getBody());
   llvm::json::Array settings;
+  SmallVector<BudgetAttr> budgets;
   for (auto [i, alpha] : llvm::enumerate(alphas)) {
     double density = densities.size() == 1 ? densities[0] : densities[i];
-    buildLayerEntry(b, loc, cfg, static_cast<int64_t>(i), alpha, density);
+    budgets.push_back(buildLayerEntry(b, loc, cfg, static_cast<int64_t>(i), alpha, density));
     settings.push_back(llvm::json::Object{{proteus_rt::kManifestSettingAlpha, alpha},
                                           {proteus_rt::kManifestSettingDensity, density}});
   }
@@ -315,6 +411,36 @@ int main(int argc, char **argv) {
   auto lib = llvm::MemoryBuffer::getFile(libPath);
   if (!lib)
     return fail("cannot read back " + libPath);
+  llvm::json::Object files{{proteus_rt::kCpuLibrary, xxh3Hex((*lib)->getBuffer())}};
+
+  // PTX of the attention kernels, one module per setting.
+  std::string gpuNote;
+  if (gpuArch != "none") {
+    if (std::string why = gpuUnsupported(cfg); !why.empty()) {
+      gpuNote = "no PTX: " + why;
+    } else {
+      for (auto [i, budget] : llvm::enumerate(budgets)) {
+        std::string skipped;
+        OwningOpRef<ModuleOp> gm = buildAttentionModule(&ctx, cfg, budget, skipped);
+        if (!skipped.empty())
+          gpuNote = "the in-kernel candidate rule is CPU-only for " + skipped;
+        PassManager gpm(&ctx);
+        LowerToNVVMOptions nvvm;
+        nvvm.chip = gpuArch;
+        buildLowerToNVVMPipeline(gpm, nvvm);
+        if (failed(gpm.run(*gm)))
+          return fail("lowering the attention kernels to PTX failed (see above)");
+        std::string ptx = extractPTX(*gm);
+        if (ptx.empty())
+          return fail("the NVVM pipeline produced no PTX");
+        std::string rel = proteus_rt::ptxFile(gpuArch, static_cast<int64_t>(i));
+        llvm::sys::fs::create_directories(llvm::sys::path::parent_path(outDir + "/" + rel));
+        if (!writeFile(outDir + "/" + rel, ptx, error))
+          return fail(error);
+        files[rel] = xxh3Hex(ptx);
+      }
+    }
+  }
   auto configJson = llvm::json::parse(proteus_rt::configToJson(config));
   if (!configJson)
     return fail("internal error: the configuration does not serialise");
@@ -323,9 +449,10 @@ int main(int argc, char **argv) {
       {"generator", "proteus-compile"},
       {proteus_rt::kManifestConfig, std::move(*configJson)},
       {proteus_rt::kManifestSettings, std::move(settings)},
-      {proteus_rt::kManifestFiles,
-       llvm::json::Object{{proteus_rt::kCpuLibrary, xxh3Hex((*lib)->getBuffer())}}},
+      {proteus_rt::kManifestFiles, std::move(files)},
       {proteus_rt::kManifestCpuTarget, "x86_64-unknown-linux-gnu"}};
+  if (!gpuNote.empty())
+    manifest["gpu_note"] = gpuNote;
   std::string manifestText;
   llvm::raw_string_ostream ms(manifestText);
   ms << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
@@ -334,7 +461,12 @@ int main(int argc, char **argv) {
   double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   llvm::outs() << "proteus-compile: wrote " << outDir << " (" << alphas.size()
-               << " setting(s), CPU library " << (*lib)->getBufferSize() << " bytes) in "
-               << llvm::format("%.2f", secs) << " s\n";
+               << " setting(s), CPU library " << (*lib)->getBufferSize() << " bytes"
+               << (gpuArch != "none" && gpuNote.rfind("no PTX", 0) != 0
+                       ? ", PTX for " + gpuArch.getValue()
+                       : std::string())
+               << ") in " << llvm::format("%.2f", secs) << " s\n";
+  if (!gpuNote.empty())
+    llvm::outs() << "proteus-compile: note: " << gpuNote << "\n";
   return 0;
 }

@@ -12,6 +12,12 @@
 
 namespace mlir {
 class RewritePatternSet;
+namespace LLVM {
+class LLVMDialect;
+} // namespace LLVM
+namespace gpu {
+class GPUDialect;
+} // namespace gpu
 namespace arith {
 class ArithDialect;
 } // namespace arith
@@ -30,6 +36,9 @@ namespace mlir::proteus {
 
 #define GEN_PASS_DECL
 #include "proteus/Conversion/Passes.h.inc"
+
+/// Patterns lowering the attention primitives to GPU kernel launches.
+void populateProteusToGPUConversionPatterns(RewritePatternSet &patterns);
 
 /// Patterns lowering every proteus primitive to scalar loops.
 void populateProteusToSCFConversionPatterns(RewritePatternSet &patterns);

@@ -22,4 +22,20 @@ def ConvertProteusToSCFPass
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
 }
 
+def ConvertProteusToGPUPass : Pass<"convert-proteus-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Lower proteus attention ops to gpu.launch_func of specialized kernels";
+  let description = [{
+    Replaces `proteus.shortlist_attention` and `proteus.dense_attention` with
+    launches of `gpu.func` kernels collected in `gpu.module @proteus_kernels`.
+    Element type, head dim, anchor stride, candidate pieces and softmax scale are
+    constants of each kernel; sequence length and budgets are kernel arguments.
+    Anchored on the module because it creates the kernel module beside the host
+    code.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // PROTEUS_CONVERSION_PASSES_TD

@@ -34,6 +34,26 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
                                    llvm::cl::init(true)};
 };
 
+/// Options of -proteus-lower-to-nvvm.
+struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
+  PassOptions::Option<std::string> chip{*this, "chip", llvm::cl::desc("target SM"),
+                                        llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{*this, "features", llvm::cl::desc("PTX features"),
+                                            llvm::cl::init("+ptx80")};
+};
+
+/// convert-proteus-to-gpu -> NVVM -> PTX in a gpu.binary (format isa).
+void buildLowerToNVVMPipeline(OpPassManager &pm, const LowerToNVVMOptions &options);
+
+/// Registers -proteus-lower-to-nvvm.
+void registerNVVMPipeline();
+
+/// The GPU/NVVM dialects, target interface and translations the PTX path needs.
+void registerNVVMLoweringInterfaces(DialectRegistry &registry);
+
+/// The PTX text of the (last) gpu.binary in `module`, or "".
+std::string extractPTX(ModuleOp module);
+
 /// specialize -> decompose -> convert-proteus-to-scf -> (LLVM dialect).
 void buildLowerToCPUPipeline(OpPassManager &pm, const LowerToCPUOptions &options);
 

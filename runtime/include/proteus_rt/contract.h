@@ -62,6 +62,8 @@ inline constexpr const char *kCInterfacePrefix = "_mlir_ciface_";
 inline constexpr const char *kLayerEntryPrefix = "proteus_layer_s";   // + index
 inline constexpr const char *kShortlistEntry = "proteus_shortlist";
 inline constexpr const char *kShortlistAttentionEntry = "proteus_shortlist_attention";
+inline constexpr const char *kSelectTokensEntry = "proteus_select_tokens";
+inline constexpr const char *kDenseAttentionEntry = "proteus_dense_attention";
 
 /// The strided memref descriptor of MLIR's C interface, rank N.
 template <typename T, int N> struct MemRef {
@@ -111,6 +113,38 @@ using ShortlistAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *,
                                       MemRef<float, 3> *, MemRef<int64_t, 1> *,
                                       MemRef<int64_t, 1> *, MemRef<int64_t, 2> *,
                                       MemRef<int64_t, 1> *, MemRef<float, 3> *);
+
+/// `proteus_dense_attention`: q,k,v (f32, R,T,D), out (f32, R,T,D): causal
+/// softmax attention over every key (the dense mode's kernel).
+using DenseAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *, MemRef<float, 3> *,
+                                  MemRef<float, 3> *);
+
+/// GPU kernels. ptxFile(arch, i) holds the attention kernels of setting i,
+/// for each element type <t> in {f32, bf16, f16}; every specialization fact of
+/// the setting (head dim, anchor stride, pieces, static budgets, scale) is a
+/// constant of that module. Every memref parameter is passed as five kernel
+/// parameters (T *allocated, T *aligned, int64 offset, int64 size, int64
+/// stride) over the flattened row-major buffer; every index as an int64.
+///   proteus_fill_zero_<t>(out[n], n)                          256 threads
+///   proteus_shortlist_attention_<t>(q, k, v [R*T*D], packed_row[N],
+///       packed_token[N], out[R*T*D], N, T, L, window, local_cap, anchor_cap)
+///   proteus_shortlist_attention_listed_<t>(q, k, v, packed_row, packed_token,
+///       candidates[N*W], lengths[N], out, N, T, W)
+///   proteus_dense_attention_<t>(q, k, v, out, R*T, T)
+/// The attention kernels take kGpuAttentionBlock threads and one query per
+/// warp: grid = ceil(queries / (kGpuAttentionBlock / 32)). The shortlist
+/// kernels write only packed (row, token) outputs: run fill_zero first. The
+/// budget parameters are ignored where the setting fixed them (pass the budget
+/// vector's values). The in-kernel candidate rule is absent from modules whose
+/// configuration uses the prototype piece or INT8 (manifest "gpu_note").
+inline constexpr int64_t kGpuAttentionBlock = 128;
+inline constexpr int64_t kGpuFillBlock = 256;
+
+/// `proteus_select_tokens`: importance (f32, B,T), budget (i64; reads
+/// kBudgetTokenKeep and kBudgetGuard), token_mask (i8, B,T; 1 kept). The
+/// threshold is the configuration's token_keep_threshold (REFERENCE.md 3.2).
+using SelectTokensFn = void (*)(MemRef<float, 2> *, MemRef<int64_t, 1> *,
+                                MemRef<int8_t, 2> *);
 
 /// Slots of the per-call budget vector (i64), computed on the host by
 /// makeBudget() and read by the kernels.

@@ -1,0 +1,475 @@
+//===- ProteusToGPU.cpp - Proteus attention to GPU kernels ----------------===//
+//
+// Lowers proteus.shortlist_attention and proteus.dense_attention to
+// gpu.launch_func of kernels in one gpu.module. Every specialization fact of a
+// setting (element type, head dim, anchor stride, candidate pieces, scale) is
+// a compile-time constant of its kernel; the T-dependent budgets are kernel
+// arguments.
+//
+// Kernel shape: one warp per query. The warp splits into P = 32 / G groups of
+// G = min(32, D) lanes; each group scores one candidate at a time (each lane
+// holds D / G dims of q and of the fp32 accumulator), keeps an online softmax,
+// and the groups merge with a log-sum-exp reduction at the end. Candidates
+// come from a materialised list, from the candidate rule evaluated in closed
+// form per index (no list is ever built), or from the causal prefix.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../ProteusToSCF/LoopBuilder.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include "proteus/Conversion/Passes.h"
+#include "proteus/Dialect/Proteus/ProteusOps.h"
+#include "proteus_rt/contract.h"
+
+#include <cmath>
+#include <limits>
+
+namespace mlir::proteus {
+#define GEN_PASS_DEF_CONVERTPROTEUSTOGPUPASS
+#include "proteus/Conversion/Passes.h.inc"
+} // namespace mlir::proteus
+
+using namespace mlir;
+using namespace mlir::proteus;
+
+namespace {
+
+enum class CandidateSource { Listed, Rule, Causal };
+
+/// The compile-time facts one attention kernel is specialized for.
+struct KernelSpec {
+  CandidateSource source;
+  Type elem;
+  int64_t headDim;
+  int64_t stride = 0;
+  bool useLocal = false, useAnchors = false;
+
+  /// Budgets baked into the kernel (-1: read from the kernel argument).
+  int64_t effL = -1, window = -1, localCap = -1, anchorCap = -1;
+
+  std::string typeName() const {
+    std::string t;
+    llvm::raw_string_ostream os(t);
+    os << elem;
+    return t;
+  }
+  /// The kernel's name: its role and element type (contract.h).
+  std::string name() const {
+    std::string n = source == CandidateSource::Causal ? "proteus_dense_attention"
+                                                      : "proteus_shortlist_attention";
+    if (source == CandidateSource::Listed)
+      n += "_listed";
+    return n + "_" + typeName();
+  }
+  /// Everything the kernel is specialized for, recorded on the gpu.func.
+  std::string signature() const {
+    std::string sig = name() + " d=" + std::to_string(headDim);
+    if (source == CandidateSource::Rule)
+      sig += " stride=" + std::to_string(stride) + " local=" + std::to_string(useLocal) +
+             " anchors=" + std::to_string(useAnchors) + " L=" + std::to_string(effL) +
+             " window=" + std::to_string(window) + " local_cap=" + std::to_string(localCap) +
+             " anchor_cap=" + std::to_string(anchorCap);
+    return sig;
+  }
+};
+
+constexpr int64_t kWarpsPerBlock = proteus_rt::kGpuAttentionBlock / 32;
+
+/// Closed form of the candidate rule (REFERENCE.md 5.1) for local + anchor
+/// pieces: the sorted distinct union is [0 if anchors collapsed onto it] ++
+/// [anchors outside the local window, ascending] ++ [local window ending at t],
+/// truncated to the L smallest.
+struct RuleCandidates {
+  Value count, anchorsBefore, zeroFirst, iMax, localStart;
+
+  static RuleCandidates build(LoopBuilder &lb, const KernelSpec &s, Value t, Value seqLen,
+                              Value effL, Value window, Value localCap, Value anchorCap) {
+    Value zero = lb.idx(0), one = lb.idx(1), tp1 = lb.add(t, one);
+    // Local window (t is always a candidate, even with the local piece off).
+    Value nl = one;
+    if (s.useLocal) {
+      Value w = lb.min(lb.min(window, effL), localCap);
+      nl = lb.select(lb.gt(localCap, zero), lb.min(tp1, w), zero);
+      nl = lb.max(nl, one);
+    }
+    RuleCandidates r;
+    r.localStart = lb.sub(tp1, nl);
+    r.zeroFirst = lb.boolean(false);
+    r.iMax = zero;
+    Value nAnchor = zero;
+    if (s.useAnchors && s.stride > 0) {
+      Value st = lb.idx(s.stride);
+      Value m = lb.min(lb.min(anchorCap, effL), lb.max(one, seqLen));
+      m = lb.select(lb.gt(anchorCap, zero), m, zero);
+      // Anchors t - i*s with i in [iMin, iMax] lie in [0, localStart).
+      Value iMin = lb.add(lb.div(lb.sub(nl, one), st), one);
+      r.iMax = lb.min(m, lb.div(t, st));
+      nAnchor = lb.max(lb.sub(lb.add(r.iMax, one), iMin), zero);
+      // Negative anchors collapse onto 0 unless 0 is already a candidate.
+      Value collapsed = lb.gt(lb.mul(m, st), t);
+      Value zeroExact = lb.andI(lb.eq(lb.rem(t, st), zero), lb.ge(m, lb.div(t, st)));
+      Value zeroLocal = lb.eq(r.localStart, zero);
+      r.zeroFirst = lb.andI(collapsed, lb.notI(lb.orI(zeroExact, zeroLocal)));
+      nAnchor = lb.add(nAnchor, lb.select(r.zeroFirst, one, zero));
+    }
+    r.anchorsBefore = nAnchor;
+    r.count = lb.min(lb.add(nAnchor, nl), effL);
+    return r;
+  }
+
+  /// The j-th candidate (j < count).
+  Value at(LoopBuilder &lb, const KernelSpec &s, Value t, Value j) const {
+    Value one = lb.idx(1), zero = lb.idx(0);
+    Value local = lb.add(localStart, lb.sub(j, anchorsBefore));
+    if (!(s.useAnchors && s.stride > 0))
+      return local;
+    Value z = lb.select(zeroFirst, one, zero);
+    Value i = lb.sub(iMax, lb.sub(j, z));
+    Value anchor = lb.select(lb.andI(zeroFirst, lb.eq(j, zero)), zero,
+                             lb.sub(t, lb.mul(i, lb.idx(s.stride))));
+    return lb.select(lb.lt(j, anchorsBefore), anchor, local);
+  }
+};
+
+/// Builds the kernel for `spec` into `module` (once) and returns it.
+gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const KernelSpec &spec) {
+  // One module normally holds one setting, so names are role + type; a second
+  // specialization of the same role in one module gets a numeric suffix.
+  std::string name = spec.name(), sig = spec.signature();
+  for (int i = 1;; ++i) {
+    auto existing = module.lookupSymbol<gpu::GPUFuncOp>(name);
+    if (!existing)
+      break;
+    auto prior = existing->getAttrOfType<StringAttr>("proteus.specialization");
+    if (prior && prior.getValue() == sig)
+      return existing;
+    name = spec.name() + "_" + std::to_string(i);
+  }
+  Location loc = module.getLoc();
+  MLIRContext *ctx = b.getContext();
+  Type idx = b.getIndexType(), i64 = b.getI64Type(), f32 = b.getF32Type();
+  int64_t dyn = ShapedType::kDynamic;
+  auto vec = [&](Type t) { return MemRefType::get({dyn}, t); };
+  // Arguments: q, k, v, [packed_row, packed_token], [candidates, lengths], out,
+  // then n (queries), T, [L (list width) | L, window, local_cap, anchor_cap].
+  SmallVector<Type> args = {vec(spec.elem), vec(spec.elem), vec(spec.elem)};
+  if (spec.source != CandidateSource::Causal)
+    args.append({vec(i64), vec(i64)});
+  if (spec.source == CandidateSource::Listed)
+    args.append({vec(i64), vec(i64)});
+  args.push_back(vec(spec.elem));
+  args.append({idx, idx});
+  if (spec.source == CandidateSource::Listed)
+    args.push_back(idx);
+  if (spec.source == CandidateSource::Rule)
+    args.append({idx, idx, idx, idx});
+
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({32 * kWarpsPerBlock, 1, 1}));
+  fn->setAttr("proteus.specialization", b.getStringAttr(sig));
+  b.setInsertionPointToStart(&fn.getBody().front());
+  LoopBuilder lb(b, loc);
+  auto a = fn.getArguments();
+  unsigned ai = 0;
+  Value q = a[ai++], k = a[ai++], v = a[ai++], prow, ptok, cand, lens;
+  if (spec.source != CandidateSource::Causal) {
+    prow = a[ai++];
+    ptok = a[ai++];
+  }
+  if (spec.source == CandidateSource::Listed) {
+    cand = a[ai++];
+    lens = a[ai++];
+  }
+  Value out = a[ai++], nQ = a[ai++], seqLen = a[ai++];
+  Value width, effL, window, localCap, anchorCap;
+  if (spec.source == CandidateSource::Listed)
+    width = a[ai++];
+  if (spec.source == CandidateSource::Rule) {
+    // A static budget of the setting is a constant of the kernel.
+    auto pick = [&](int64_t staticValue) {
+      Value arg = a[ai++];
+      return staticValue >= 0 ? lb.idx(staticValue) : arg;
+    };
+    effL = pick(spec.effL);
+    window = pick(spec.window);
+    localCap = pick(spec.localCap);
+    anchorCap = pick(spec.anchorCap);
+  }
+
+  const int64_t d = spec.headDim, g = std::min<int64_t>(32, d), p = 32 / g, e = d / g;
+  Value zero = lb.idx(0), dI = lb.idx(d);
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value warp = lb.div(tid, lb.idx(32)), lane = lb.rem(tid, lb.idx(32));
+  Value sub = lb.div(lane, lb.idx(g)), sl = lb.rem(lane, lb.idx(g));
+  Value qi = lb.add(lb.mul(bid, lb.idx(kWarpsPerBlock)), warp);
+  auto ld = [&](Value mem, Value i) { return lb.toF32(lb.load(mem, i)); };
+  auto shflXor = [&](Value x, int64_t off) -> Value {
+    return gpu::ShuffleOp::create(b, loc, x, static_cast<int32_t>(off), 32,
+                                  gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  };
+  // Scores are kept in base 2 (s * log2(e)) so that the softmax exponentials
+  // are single ex2.approx instructions and need no libdevice.
+  float scale = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
+  auto ex2 = [&](Value x) -> Value {
+    return LLVM::CallIntrinsicOp::create(b, loc, f32, b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
+                                         ValueRange{x})
+        .getResult(0);
+  };
+  Value negInf = lb.f32(-std::numeric_limits<float>::infinity());
+
+  lb.ifThen(lb.lt(qi, nQ), [&] {
+    Value r, t;
+    if (spec.source == CandidateSource::Causal) {
+      r = lb.div(qi, seqLen);
+      t = lb.rem(qi, seqLen);
+    } else {
+      r = lb.toIndex(lb.load(prow, qi));
+      t = lb.toIndex(lb.load(ptok, qi));
+    }
+    Value qBase = lb.mul(lb.add(lb.mul(r, seqLen), t), dI);
+    Value rowBase = lb.mul(r, seqLen);
+    SmallVector<Value> qreg;
+    for (int64_t i = 0; i < e; ++i)
+      qreg.push_back(ld(q, lb.add(qBase, lb.add(sl, lb.idx(i * g)))));
+
+    Value count;
+    RuleCandidates rule;
+    if (spec.source == CandidateSource::Listed)
+      count = lb.toIndex(lb.load(lens, qi));
+    else if (spec.source == CandidateSource::Causal)
+      count = lb.add(t, lb.idx(1));
+    else {
+      rule = RuleCandidates::build(lb, spec, t, seqLen, effL, window, localCap, anchorCap);
+      count = rule.count;
+    }
+    auto candidateAt = [&](Value j) -> Value {
+      if (spec.source == CandidateSource::Listed)
+        return lb.toIndex(lb.load(cand, lb.add(lb.mul(qi, width), j)));
+      if (spec.source == CandidateSource::Causal)
+        return j;
+      return rule.at(lb, spec, t, j);
+    };
+
+    // Online softmax over the candidates, P at a time (warp-uniform trip count).
+    SmallVector<Value> init = {negInf, lb.f32(0.0)};
+    for (int64_t i = 0; i < e; ++i)
+      init.push_back(lb.f32(0.0));
+    auto state = scf::ForOp::create(
+        b, loc, zero, count, lb.idx(p), init,
+        [&](OpBuilder &, Location, Value j0, ValueRange st) {
+          Value j = lb.add(j0, sub);
+          Value valid = lb.lt(j, count);
+          Value c = lb.select(valid, candidateAt(lb.min(j, lb.sub(count, lb.idx(1)))), t);
+          Value kBase = lb.mul(lb.add(rowBase, c), dI);
+          Value dot = lb.f32(0.0);
+          for (int64_t i = 0; i < e; ++i)
+            dot = lb.add(dot, lb.mul(qreg[i], ld(k, lb.add(kBase, lb.add(sl, lb.idx(i * g))))));
+          for (int64_t off = g / 2; off >= 1; off /= 2)
+            dot = lb.add(dot, shflXor(dot, off));
+          Value s = lb.select(valid, lb.mul(dot, lb.f32(scale)), negInf);
+          Value m = st[0], mNew = lb.max(m, s);
+          Value corr = lb.select(lb.eq(m, mNew), lb.f32(1.0), ex2(lb.sub(m, mNew)));
+          Value pr = lb.select(valid, ex2(lb.sub(s, mNew)), lb.f32(0.0));
+          SmallVector<Value> next = {mNew, lb.add(lb.mul(st[1], corr), pr)};
+          for (int64_t i = 0; i < e; ++i) {
+            Value vv = ld(v, lb.add(kBase, lb.add(sl, lb.idx(i * g))));
+            next.push_back(lb.add(lb.mul(st[2 + i], corr), lb.mul(pr, vv)));
+          }
+          scf::YieldOp::create(b, loc, next);
+        });
+    SmallVector<Value> st(state.getResults());
+    // Merge the P groups (log-sum-exp).
+    for (int64_t off = g; off < 32; off *= 2) {
+      Value mo = shflXor(st[0], off), lo = shflXor(st[1], off);
+      Value mNew = lb.max(st[0], mo);
+      Value ca = lb.select(lb.eq(st[0], mNew), lb.f32(1.0), ex2(lb.sub(st[0], mNew)));
+      Value cb = lb.select(lb.eq(mo, mNew), lb.f32(1.0), ex2(lb.sub(mo, mNew)));
+      SmallVector<Value> merged = {mNew, lb.add(lb.mul(st[1], ca), lb.mul(lo, cb))};
+      for (int64_t i = 0; i < e; ++i) {
+        Value ao = shflXor(st[2 + i], off);
+        merged.push_back(lb.add(lb.mul(st[2 + i], ca), lb.mul(ao, cb)));
+      }
+      st = merged;
+    }
+    lb.ifThen(lb.eq(sub, zero), [&] {
+      for (int64_t i = 0; i < e; ++i) {
+        Value o = lb.div(st[2 + i], st[1]);
+        if (spec.elem != f32)
+          o = arith::TruncFOp::create(b, loc, spec.elem, o);
+        lb.store(o, out, lb.add(qBase, lb.add(sl, lb.idx(i * g))));
+      }
+    });
+  });
+  gpu::ReturnOp::create(b, loc);
+  (void)ctx;
+  return fn;
+}
+
+/// The zero-fill kernel for rows and tokens that are not packed.
+gpu::GPUFuncOp getOrBuildFill(OpBuilder &b, gpu::GPUModuleOp module, Type elem) {
+  std::string t;
+  llvm::raw_string_ostream os(t);
+  os << elem;
+  std::string name = "proteus_fill_zero_" + t;  // contract.h
+  if (auto existing = module.lookupSymbol<gpu::GPUFuncOp>(name))
+    return existing;
+  Location loc = module.getLoc();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  auto memTy = MemRefType::get({ShapedType::kDynamic}, elem);
+  auto fn = gpu::GPUFuncOp::create(b, loc, name,
+                                   b.getFunctionType({memTy, b.getIndexType()}, {}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  b.setInsertionPointToStart(&fn.getBody().front());
+  LoopBuilder lb(b, loc);
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value bdim = gpu::BlockDimOp::create(b, loc, gpu::Dimension::x);
+  Value i = lb.add(lb.mul(bid, bdim), tid);
+  Value zeroV = arith::ConstantOp::create(b, loc, b.getFloatAttr(elem, 0.0));
+  lb.ifThen(lb.lt(i, fn.getArgument(1)), [&] { lb.store(zeroV, fn.getArgument(0), i); });
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
+/// The kernel module the pass creates before converting.
+gpu::GPUModuleOp getOrCreateKernelModule(Operation *op) {
+  return op->getParentOfType<ModuleOp>().lookupSymbol<gpu::GPUModuleOp>("proteus_kernels");
+}
+
+/// Flattens a contiguous memref to 1-D for the kernel ABI.
+Value flatten(OpBuilder &b, Location loc, Value mem) {
+  auto type = cast<MemRefType>(mem.getType());
+  if (type.getRank() == 1)
+    return mem;
+  ReassociationIndices all;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    all.push_back(i);
+  return memref::CollapseShapeOp::create(b, loc, mem, ArrayRef<ReassociationIndices>{all});
+}
+
+void launch(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, Value items, int64_t perBlock,
+            int64_t blockSize, ValueRange args) {
+  LoopBuilder lb(b, loc);
+  Value blocks = lb.div(lb.add(items, lb.idx(perBlock - 1)), lb.idx(perBlock));
+  Value one = lb.idx(1);
+  gpu::LaunchFuncOp::create(b, loc, fn, gpu::KernelDim3{blocks, one, one},
+                            gpu::KernelDim3{lb.idx(blockSize), one, one}, Value(), args);
+}
+
+LogicalResult checkHeadDim(Operation *op, ConversionPatternRewriter &rewriter, Value q,
+                           int64_t &d) {
+  d = cast<MemRefType>(q.getType()).getDimSize(2);
+  if (ShapedType::isDynamic(d) || d < 1 || (d > 32 ? d % 32 : 32 % d) != 0)
+    return rewriter.notifyMatchFailure(
+        op, "the GPU kernels need a static head dim dividing 32 or a multiple of 32");
+  return success();
+}
+
+struct ShortlistAttentionToGPU : public OpConversionPattern<ShortlistAttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ShortlistAttentionOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rewriter) const override {
+    int64_t d;
+    if (failed(checkHeadDim(op, rewriter, a.getQ(), d)))
+      return failure();
+    if (op.getUseProto())
+      return rewriter.notifyMatchFailure(op, "the prototype candidate piece has no GPU kernel yet");
+    if (op.getQuantize())
+      return rewriter.notifyMatchFailure(op, "INT8 fake quantization has no GPU kernel yet");
+    Location loc = op.getLoc();
+    KernelSpec spec{a.getCandidates() ? CandidateSource::Listed : CandidateSource::Rule,
+                    cast<MemRefType>(a.getQ().getType()).getElementType(), d,
+                    static_cast<int64_t>(a.getAnchorStride()), op.getUseLocal(),
+                    op.getUseAnchors()};
+    if (!a.getCandidates()) {
+      int64_t *fields[4] = {&spec.effL, &spec.window, &spec.localCap, &spec.anchorCap};
+      for (int i = 0; i < 4; ++i)
+        if (std::optional<int64_t> c = getConstantIntValue(a.getBudget()[i]))
+          *fields[i] = *c;
+    }
+    gpu::GPUModuleOp module = getOrCreateKernelModule(op);
+    gpu::GPUFuncOp kernel = getOrBuildKernel(rewriter, module, spec);
+    gpu::GPUFuncOp fill = getOrBuildFill(rewriter, module, spec.elem);
+    LoopBuilder lb(rewriter, loc);
+    Value out = flatten(rewriter, loc, a.getOut());
+    Value total = lb.dim(out, 0);
+    launch(rewriter, loc, fill, total, proteus_rt::kGpuFillBlock, proteus_rt::kGpuFillBlock,
+           {out, total});
+    SmallVector<Value> args = {flatten(rewriter, loc, a.getQ()), flatten(rewriter, loc, a.getK()),
+                               flatten(rewriter, loc, a.getV()), a.getPackedRow(),
+                               a.getPackedToken()};
+    if (a.getCandidates())
+      args.append({flatten(rewriter, loc, a.getCandidates()), a.getLengths()});
+    args.append({out, a.getCount(), lb.dim(a.getQ(), 1)});
+    if (a.getCandidates())
+      args.push_back(lb.dim(a.getCandidates(), 1));
+    else
+      args.append({a.getBudget()[0], a.getBudget()[1], a.getBudget()[2], a.getBudget()[3]});
+    launch(rewriter, loc, kernel, a.getCount(), kWarpsPerBlock, 32 * kWarpsPerBlock, args);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct DenseAttentionToGPU : public OpConversionPattern<DenseAttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(DenseAttentionOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rewriter) const override {
+    int64_t d;
+    if (failed(checkHeadDim(op, rewriter, a.getQ(), d)))
+      return failure();
+    Location loc = op.getLoc();
+    KernelSpec spec{CandidateSource::Causal,
+                    cast<MemRefType>(a.getQ().getType()).getElementType(), d};
+    gpu::GPUFuncOp kernel = getOrBuildKernel(rewriter, getOrCreateKernelModule(op), spec);
+    LoopBuilder lb(rewriter, loc);
+    Value queries = lb.mul(lb.dim(a.getQ(), 0), lb.dim(a.getQ(), 1));
+    launch(rewriter, loc, kernel, queries, kWarpsPerBlock, 32 * kWarpsPerBlock,
+           {flatten(rewriter, loc, a.getQ()), flatten(rewriter, loc, a.getK()),
+            flatten(rewriter, loc, a.getV()), flatten(rewriter, loc, a.getOut()), queries,
+            lb.dim(a.getQ(), 1)});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct ConvertProteusToGPUPass
+    : public mlir::proteus::impl::ConvertProteusToGPUPassBase<ConvertProteusToGPUPass> {
+  void runOnOperation() override {
+    ModuleOp top = getOperation();
+    bool any = false;
+    top.walk([&](Operation *op) { any |= isa<ShortlistAttentionOp, DenseAttentionOp>(op); });
+    if (!any)
+      return;
+    if (!top.lookupSymbol<gpu::GPUModuleOp>("proteus_kernels")) {
+      OpBuilder b(top.getContext());
+      b.setInsertionPointToEnd(top.getBody());
+      top->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+      gpu::GPUModuleOp::create(b, top.getLoc(), "proteus_kernels");
+    }
+    ConversionTarget target(getContext());
+    target.addIllegalOp<ShortlistAttentionOp, DenseAttentionOp>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(&getContext());
+    populateProteusToGPUConversionPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
+
+void mlir::proteus::populateProteusToGPUConversionPatterns(RewritePatternSet &patterns) {
+  patterns.add<ShortlistAttentionToGPU, DenseAttentionToGPU>(patterns.getContext());
+}

@@ -1,0 +1,23 @@
+// RUN: proteus-opt %s --proteus-lower-to-nvvm | FileCheck %s
+// RUN: proteus-compile --alpha 0,1 -o %t.bundle | FileCheck %s --check-prefix=COMPILE
+// RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.bundle/ptx/sm_90/s0.ptx -o %t.s0.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.bundle/ptx/sm_90/s1.ptx -o %t.s1.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// The kernel module goes all the way to PTX for sm_90; every kernel of a
+// bundle assembles with ptxas without spills (registers reported).
+
+// CHECK: gpu.binary @proteus_kernels
+// CHECK-SAME: #gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">
+// CHECK-SAME: assembly = "
+// CHECK-SAME: .visible .entry proteus_dense_attention_f16
+// COMPILE: proteus-compile: wrote {{.*}} (2 setting(s), CPU library {{[0-9]+}} bytes, PTX for sm_90)
+// PTXAS-NOT: error
+// PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
+// PTXAS: Compiling entry function 'proteus_dense_attention_f16' for 'sm_90'
+// PTXAS-NEXT: Function properties for proteus_dense_attention_f16
+// PTXAS-NEXT: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+// PTXAS-NEXT: Used {{[0-9]+}} registers
+func.func @dense(%q: memref<?x?x64xf16>, %o: memref<?x?x64xf16>) {
+  proteus.dense_attention ins(%q, %q, %q : memref<?x?x64xf16>, memref<?x?x64xf16>, memref<?x?x64xf16>)
+      outs(%o : memref<?x?x64xf16>)
+  return
+}

@@ -131,14 +131,17 @@ using DenseAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *, MemRef
 ///   proteus_shortlist_attention_listed_<t>(q, k, v, packed_row, packed_token,
 ///       candidates[N*W], lengths[N], out, N, T, W)
 ///   proteus_dense_attention_<t>(q, k, v, out, R*T, T)
-/// The attention kernels take kGpuAttentionBlock threads and one query per
-/// warp: grid = ceil(queries / (kGpuAttentionBlock / 32)). The shortlist
+/// The attention kernels take kGpuAttentionBlock threads. Shortlist kernels:
+/// one query per warp, grid = ceil(N / (kGpuAttentionBlock / 32)). Dense
+/// kernel: one block per (row, tile of kGpuDenseTile queries), grid =
+/// R * ceil(T / kGpuDenseTile) (bf16/f16 use tensor cores, f32 CUDA cores). The shortlist
 /// kernels write only packed (row, token) outputs: run fill_zero first. The
 /// budget parameters are ignored where the setting fixed them (pass the budget
 /// vector's values). The in-kernel candidate rule is absent from modules whose
 /// configuration uses the prototype piece or INT8 (manifest "gpu_note").
 inline constexpr int64_t kGpuAttentionBlock = 128;
 inline constexpr int64_t kGpuFillBlock = 256;
+inline constexpr int64_t kGpuDenseTile = 64;
 
 /// `proteus_select_tokens`: importance (f32, B,T), budget (i64; reads
 /// kBudgetTokenKeep and kBudgetGuard), token_mask (i8, B,T; 1 kept). The

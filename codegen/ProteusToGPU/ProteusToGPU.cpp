@@ -19,6 +19,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/SymbolTable.h"
@@ -228,15 +229,7 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
   };
   Value negInf = lb.f32(-std::numeric_limits<float>::infinity());
 
-  lb.ifThen(lb.lt(qi, nQ), [&] {
-    Value r, t;
-    if (spec.source == CandidateSource::Causal) {
-      r = lb.div(qi, seqLen);
-      t = lb.rem(qi, seqLen);
-    } else {
-      r = lb.toIndex(lb.load(prow, qi));
-      t = lb.toIndex(lb.load(ptok, qi));
-    }
+  auto emitQuery = [&](Value r, Value t) {
     Value qBase = lb.mul(lb.add(lb.mul(r, seqLen), t), dI);
     Value rowBase = lb.mul(r, seqLen);
     SmallVector<Value> qreg;
@@ -310,9 +303,221 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
         lb.store(o, out, lb.add(qBase, lb.add(sl, lb.idx(i * g))));
       }
     });
-  });
+  };
+  if (spec.source == CandidateSource::Causal) {
+    // One block per (row, tile of kGpuDenseTile queries); each warp walks its
+    // share of the tile.
+    const int64_t perWarp = proteus_rt::kGpuDenseTile / kWarpsPerBlock;
+    Value tiles = lb.div(lb.add(seqLen, lb.idx(proteus_rt::kGpuDenseTile - 1)),
+                         lb.idx(proteus_rt::kGpuDenseTile));
+    Value r = lb.div(bid, tiles);
+    Value t0 = lb.add(lb.mul(lb.rem(bid, tiles), lb.idx(proteus_rt::kGpuDenseTile)),
+                      lb.mul(warp, lb.idx(perWarp)));
+    lb.forLoop(zero, lb.idx(perWarp), [&](Value qq) {
+      Value t = lb.add(t0, qq);
+      lb.ifThen(lb.lt(t, seqLen), [&] { emitQuery(r, t); });
+    });
+  } else {
+    lb.ifThen(lb.lt(qi, nQ), [&] {
+      emitQuery(lb.toIndex(lb.load(prow, qi)), lb.toIndex(lb.load(ptok, qi)));
+    });
+  }
   gpu::ReturnOp::create(b, loc);
   (void)ctx;
+  return fn;
+}
+
+/// Dense causal attention for bf16/f16 on tensor cores (mma.sync m16n8k16,
+/// fp32 accumulation). One block per (row, tile of kGpuDenseTile queries);
+/// each warp owns 16 queries and walks the keys up to its last query in steps
+/// of 64 (16 at D >= 128): S = Q K^T and O += P V on tensor cores, the online softmax (base 2)
+/// on the accumulator fragments, whose layout is reused as the A operand of
+/// P V. Fragment layouts follow the PTX ISA for m16n8k16 (g = lane / 4 rows,
+/// tq = lane % 4 column pairs).
+gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type elem,
+                                    int64_t d) {
+  KernelSpec spec{CandidateSource::Causal, elem, d};
+  std::string name = spec.name(), sig = spec.signature() + " mma=m16n8k16";
+  for (int i = 1;; ++i) {
+    auto existing = module.lookupSymbol<gpu::GPUFuncOp>(name);
+    if (!existing)
+      break;
+    auto prior = existing->getAttrOfType<StringAttr>("proteus.specialization");
+    if (prior && prior.getValue() == sig)
+      return existing;
+    name = spec.name() + "_" + std::to_string(i);
+  }
+  Location loc = module.getLoc();
+  MLIRContext *ctx = b.getContext();
+  Type idx = b.getIndexType(), f32 = b.getF32Type(), i16 = b.getI16Type(), i32 = b.getI32Type();
+  auto vec = MemRefType::get({ShapedType::kDynamic}, elem);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = gpu::GPUFuncOp::create(b, loc, name,
+                                   b.getFunctionType({vec, vec, vec, vec, idx, idx}, {}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({32 * kWarpsPerBlock, 1, 1}));
+  fn->setAttr("proteus.specialization", b.getStringAttr(sig));
+  b.setInsertionPointToStart(&fn.getBody().front());
+  LoopBuilder lb(b, loc);
+  Value q = fn.getArgument(0), k = fn.getArgument(1), v = fn.getArgument(2),
+        out = fn.getArgument(3), seqLen = fn.getArgument(5);
+  // Keys per step: 64, or 16 at D >= 128 so that S, O and Q fit the registers.
+  const int64_t tile = proteus_rt::kGpuDenseTile, kTile = d >= 128 ? 16 : 64,
+                nTiles = kTile / 8;
+  Value zero = lb.idx(0), dI = lb.idx(d), lastT = lb.sub(seqLen, lb.idx(1));
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value warp = lb.div(tid, lb.idx(32)), lane = lb.rem(tid, lb.idx(32));
+  Value g = lb.div(lane, lb.idx(4)), tq2 = lb.mul(lb.rem(lane, lb.idx(4)), lb.idx(2));
+  Value tiles = lb.div(lb.add(seqLen, lb.idx(tile - 1)), lb.idx(tile));
+  Value rowBase = lb.mul(lb.div(bid, tiles), seqLen);
+  Value q0 = lb.add(lb.mul(lb.rem(bid, tiles), lb.idx(tile)), lb.mul(warp, lb.idx(16)));
+  Value rowA = lb.add(q0, g), rowB = lb.add(rowA, lb.idx(8));
+
+  auto at = [&](Value mem, Value token, Value col) {
+    Value i = lb.add(lb.mul(lb.add(rowBase, lb.min(token, lastT)), dI), col);
+    return lb.load(mem, i);
+  };
+  auto bits = [&](Value x) {
+    if (x.getType() == f32)
+      x = arith::TruncFOp::create(b, loc, elem, x);
+    Value h = arith::BitcastOp::create(b, loc, i16, x);
+    return Value(arith::ExtUIOp::create(b, loc, i32, h));
+  };
+  auto pack = [&](Value lo, Value hi) -> Value {
+    Value hiS = arith::ShLIOp::create(b, loc, bits(hi), arith::ConstantIntOp::create(b, loc, i32, 16));
+    Value p = arith::OrIOp::create(b, loc, hiS, bits(lo));
+    if (elem.isBF16())
+      return p;
+    return LLVM::BitcastOp::create(b, loc, VectorType::get({2}, elem), p);
+  };
+  auto structTy = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+  NVVM::MMATypes ptxType = elem.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  auto mma = [&](ArrayRef<Value> aRegs, ArrayRef<Value> bRegs, ArrayRef<Value> c) {
+    auto op = NVVM::MmaOp::create(b, loc, structTy, aRegs, bRegs, c, {16, 8, 16}, std::nullopt,
+                                  std::nullopt,
+                                  std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
+                                  std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                                                 NVVM::MMALayout::col});
+    SmallVector<Value, 4> res;
+    for (int64_t i = 0; i < 4; ++i)
+      res.push_back(LLVM::ExtractValueOp::create(b, loc, op.getResult(), ArrayRef<int64_t>{i}));
+    return res;
+  };
+  auto shflXor = [&](Value x, int64_t off) -> Value {
+    return gpu::ShuffleOp::create(b, loc, x, static_cast<int32_t>(off), 32,
+                                  gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  };
+  auto ex2 = [&](Value x) -> Value {
+    return LLVM::CallIntrinsicOp::create(b, loc, f32,
+                                         b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
+                                         ValueRange{x})
+        .getResult(0);
+  };
+
+  // Q fragments (A operand), kept for the whole walk.
+  SmallVector<std::array<Value, 4>> qf;
+  for (int64_t ks = 0; ks < d / 16; ++ks) {
+    Value c = lb.add(lb.idx(ks * 16), tq2), c1 = lb.add(c, lb.idx(1));
+    Value c8 = lb.add(c, lb.idx(8)), c9 = lb.add(c, lb.idx(9));
+    qf.push_back({pack(at(q, rowA, c), at(q, rowA, c1)), pack(at(q, rowB, c), at(q, rowB, c1)),
+                  pack(at(q, rowA, c8), at(q, rowA, c9)), pack(at(q, rowB, c8), at(q, rowB, c9))});
+  }
+  float scale = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
+  Value negInf = lb.f32(-std::numeric_limits<float>::infinity()), zf = lb.f32(0.0);
+  Value keyEnd = lb.min(seqLen, lb.add(q0, lb.idx(16)));
+  Value keyTiles = lb.div(lb.add(keyEnd, lb.idx(kTile - 1)), lb.idx(kTile));
+  const int64_t dn = d / 8;
+  SmallVector<Value> init = {negInf, negInf, zf, zf};
+  for (int64_t i = 0; i < dn * 4; ++i)
+    init.push_back(zf);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, keyTiles, lb.idx(1), init,
+      [&](OpBuilder &, Location, Value kt, ValueRange st) {
+        Value kb = lb.mul(kt, lb.idx(kTile));
+        // S = Q K^T (scaled to base 2), causal and tail masked.
+        SmallVector<std::array<Value, 4>> sv;
+        for (int64_t nt = 0; nt < nTiles; ++nt) {
+          Value key = lb.add(lb.add(kb, lb.idx(nt * 8)), g);
+          SmallVector<Value, 4> acc = {zf, zf, zf, zf};
+          for (int64_t ks = 0; ks < d / 16; ++ks) {
+            Value c = lb.add(lb.idx(ks * 16), tq2);
+            Value b0 = pack(at(k, key, c), at(k, key, lb.add(c, lb.idx(1))));
+            Value b1 = pack(at(k, key, lb.add(c, lb.idx(8))), at(k, key, lb.add(c, lb.idx(9))));
+            acc = mma(qf[ks], {b0, b1}, acc);
+          }
+          std::array<Value, 4> s4;
+          for (int64_t j = 0; j < 4; ++j) {
+            Value row = j < 2 ? rowA : rowB;
+            Value col = lb.add(lb.add(lb.add(kb, lb.idx(nt * 8)), tq2), lb.idx(j & 1));
+            Value masked = lb.orI(lb.gt(col, row), lb.ge(col, seqLen));
+            s4[j] = lb.select(masked, negInf, lb.mul(acc[j], lb.f32(scale)));
+          }
+          sv.push_back(s4);
+        }
+        // Online softmax per row (rows g and g + 8), quad-reduced maxima.
+        Value mt[2] = {negInf, negInf};
+        for (auto &s4 : sv)
+          for (int64_t j = 0; j < 4; ++j)
+            mt[j / 2] = lb.max(mt[j / 2], s4[j]);
+        Value mNew[2], corr[2], lNew[2];
+        for (int h = 0; h < 2; ++h) {
+          mt[h] = lb.max(mt[h], shflXor(mt[h], 1));
+          mt[h] = lb.max(mt[h], shflXor(mt[h], 2));
+          mNew[h] = lb.max(st[h], mt[h]);
+          corr[h] = lb.select(lb.eq(st[h], mNew[h]), lb.f32(1.0), ex2(lb.sub(st[h], mNew[h])));
+          lNew[h] = lb.mul(st[2 + h], corr[h]);
+        }
+        for (auto &s4 : sv)
+          for (int64_t j = 0; j < 4; ++j) {
+            s4[j] = ex2(lb.sub(s4[j], mNew[j / 2]));
+            lNew[j / 2] = lb.add(lNew[j / 2], s4[j]);
+          }
+        SmallVector<Value> o;
+        for (int64_t i = 0; i < dn * 4; ++i)
+          o.push_back(lb.mul(st[4 + i], corr[(i % 4) / 2]));
+        // O += P V; the S fragments of key groups 2kk and 2kk+1 form P's A operand.
+        for (int64_t kk = 0; kk < kTile / 16; ++kk) {
+          auto &lo = sv[2 * kk], &hi = sv[2 * kk + 1];
+          Value aRegs[4] = {pack(lo[0], lo[1]), pack(lo[2], lo[3]), pack(hi[0], hi[1]),
+                            pack(hi[2], hi[3])};
+          Value key = lb.add(lb.add(kb, lb.idx(kk * 16)), tq2);
+          Value key1 = lb.add(key, lb.idx(1)), key8 = lb.add(key, lb.idx(8)),
+                key9 = lb.add(key, lb.idx(9));
+          for (int64_t n = 0; n < dn; ++n) {
+            Value col = lb.add(lb.idx(n * 8), g);
+            Value b0 = pack(at(v, key, col), at(v, key1, col));
+            Value b1 = pack(at(v, key8, col), at(v, key9, col));
+            auto res = mma(aRegs, {b0, b1}, ArrayRef<Value>(o).slice(n * 4, 4));
+            for (int64_t j = 0; j < 4; ++j)
+              o[n * 4 + j] = res[j];
+          }
+        }
+        SmallVector<Value> next = {mNew[0], mNew[1], lNew[0], lNew[1]};
+        next.append(o.begin(), o.end());
+        scf::YieldOp::create(b, loc, next);
+      });
+  SmallVector<Value> st(loop.getResults());
+  Value l[2];
+  for (int h = 0; h < 2; ++h) {
+    l[h] = lb.add(st[2 + h], shflXor(st[2 + h], 1));
+    l[h] = lb.add(l[h], shflXor(l[h], 2));
+  }
+  for (int h = 0; h < 2; ++h) {
+    Value row = h == 0 ? rowA : rowB;
+    lb.ifThen(lb.lt(row, seqLen), [&] {
+      Value base = lb.mul(lb.add(rowBase, row), dI);
+      for (int64_t n = 0; n < dn; ++n)
+        for (int64_t j = 0; j < 2; ++j) {
+          Value val = lb.div(st[4 + n * 4 + h * 2 + j], l[h]);
+          Value col = lb.add(lb.add(lb.idx(n * 8), tq2), lb.idx(j));
+          lb.store(arith::TruncFOp::create(b, loc, elem, val), out, lb.add(base, col));
+        }
+    });
+  }
+  gpu::ReturnOp::create(b, loc);
   return fn;
 }
 
@@ -431,12 +636,18 @@ struct DenseAttentionToGPU : public OpConversionPattern<DenseAttentionOp> {
     if (failed(checkHeadDim(op, rewriter, a.getQ(), d)))
       return failure();
     Location loc = op.getLoc();
-    KernelSpec spec{CandidateSource::Causal,
-                    cast<MemRefType>(a.getQ().getType()).getElementType(), d};
-    gpu::GPUFuncOp kernel = getOrBuildKernel(rewriter, getOrCreateKernelModule(op), spec);
+    Type elem = cast<MemRefType>(a.getQ().getType()).getElementType();
+    KernelSpec spec{CandidateSource::Causal, elem, d};
+    bool tensorCores = (elem.isBF16() || elem.isF16()) && d % 16 == 0;
+    gpu::GPUFuncOp kernel =
+        tensorCores ? buildTensorCoreDense(rewriter, getOrCreateKernelModule(op), elem, d)
+                    : getOrBuildKernel(rewriter, getOrCreateKernelModule(op), spec);
     LoopBuilder lb(rewriter, loc);
-    Value queries = lb.mul(lb.dim(a.getQ(), 0), lb.dim(a.getQ(), 1));
-    launch(rewriter, loc, kernel, queries, kWarpsPerBlock, 32 * kWarpsPerBlock,
+    Value rows = lb.dim(a.getQ(), 0), seqLen = lb.dim(a.getQ(), 1);
+    Value queries = lb.mul(rows, seqLen);
+    Value tiles = lb.div(lb.add(seqLen, lb.idx(proteus_rt::kGpuDenseTile - 1)),
+                         lb.idx(proteus_rt::kGpuDenseTile));
+    launch(rewriter, loc, kernel, lb.mul(rows, tiles), 1, 32 * kWarpsPerBlock,
            {flatten(rewriter, loc, a.getQ()), flatten(rewriter, loc, a.getK()),
             flatten(rewriter, loc, a.getV()), flatten(rewriter, loc, a.getOut()), queries,
             lb.dim(a.getQ(), 1)});

@@ -2,6 +2,8 @@
 // RUN: proteus-compile --alpha 0,1 -o %t.bundle | FileCheck %s --check-prefix=COMPILE
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.bundle/ptx/sm_90/s0.ptx -o %t.s0.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.bundle/ptx/sm_90/s1.ptx -o %t.s1.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: proteus-compile --config %S/Inputs/d128.json --alpha 1 -o %t.d128 | FileCheck %s --check-prefix=COMPILE1
+// RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.d128/ptx/sm_90/s0.ptx -o %t.d128.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 // The kernel module goes all the way to PTX for sm_90; every kernel of a
 // bundle assembles with ptxas without spills (registers reported).
 
@@ -10,6 +12,7 @@
 // CHECK-SAME: assembly = "
 // CHECK-SAME: .visible .entry proteus_dense_attention_f16
 // COMPILE: proteus-compile: wrote {{.*}} (2 setting(s), CPU library {{[0-9]+}} bytes, PTX for sm_90)
+// COMPILE1: proteus-compile: wrote {{.*}} (1 setting(s), CPU library {{[0-9]+}} bytes, PTX for sm_90)
 // PTXAS-NOT: error
 // PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
 // PTXAS: Compiling entry function 'proteus_dense_attention_f16' for 'sm_90'

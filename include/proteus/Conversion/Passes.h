@@ -15,6 +15,9 @@ class RewritePatternSet;
 namespace LLVM {
 class LLVMDialect;
 } // namespace LLVM
+namespace NVVM {
+class NVVMDialect;
+} // namespace NVVM
 namespace gpu {
 class GPUDialect;
 } // namespace gpu

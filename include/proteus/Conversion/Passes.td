@@ -33,6 +33,7 @@ def ConvertProteusToGPUPass : Pass<"convert-proteus-to-gpu", "mlir::ModuleOp"> {
     code.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect"];

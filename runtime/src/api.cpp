@@ -101,6 +101,20 @@ ContextImpl &gpuContext(prt_context *context) {
 
 constexpr int64_t kUnwritten = std::numeric_limits<int64_t>::min();
 
+/// A budget vector passed to a primitive: this bundle's length, made for T.
+void checkBudget(const BundleImpl &b, const int64_t *budget, int64_t size,
+                 int64_t T) {
+  const int64_t expected = kBudgetSize + b.manifest.config.h_total + 1;
+  need(budget, "args.budget");
+  if (size != expected)
+    fail(PRT_ERR_SHAPE, "args.budget_size is " + str(size) +
+                            ", this bundle's budget has " + str(expected) +
+                            " values (kBudgetSize + H + 1)");
+  if (budget[kBudgetT] != T)
+    fail(PRT_ERR_SHAPE, "budget[kBudgetT] is " + str(budget[kBudgetT]) +
+                            " but args.T is " + str(T));
+}
+
 } // namespace
 
 namespace proteus_rt {
@@ -620,21 +634,13 @@ prt_status prt_shortlist(prt_bundle *bundle, const prt_shortlist_args *args) {
     need(args, "args");
     const prt_shortlist_args &a = *args;
     BundleImpl &b = *bundle->impl;
-    const int64_t expected = kBudgetSize + b.manifest.config.h_total + 1;
     if (a.N < 0)
       fail(PRT_ERR_SHAPE, "args.N is " + str(a.N) + ", must be >= 0");
     if (a.B < 1 || a.T < 1 || a.L < 1)
       fail(PRT_ERR_SHAPE, "args.B, args.T and args.L must be >= 1 (are " +
                               str(a.B) + ", " + str(a.T) + ", " + str(a.L) +
                               ")");
-    need(a.budget, "args.budget");
-    if (a.budget_size != expected)
-      fail(PRT_ERR_SHAPE, "args.budget_size is " + str(a.budget_size) +
-                              ", this bundle's budget has " + str(expected) +
-                              " values (kBudgetSize + H + 1)");
-    if (a.budget[kBudgetT] != a.T)
-      fail(PRT_ERR_SHAPE, "budget[kBudgetT] is " + str(a.budget[kBudgetT]) +
-                              " but args.T is " + str(a.T));
+    checkBudget(b, a.budget, a.budget_size, a.T);
     if (a.budget[kBudgetEffectiveL] != a.L)
       fail(PRT_ERR_SHAPE, "budget[kBudgetEffectiveL] is " +
                               str(a.budget[kBudgetEffectiveL]) +
@@ -734,6 +740,47 @@ prt_status prt_shortlist_attention(prt_bundle *bundle,
     auto lens = makeMemRef<int64_t, 1>(a.N ? i(a.lengths) : &none, {a.N});
     auto out = makeMemRef<float, 3>(a.out, {a.R, a.T, a.D});
     fn(&q, &k, &v, &rows, &toks, &cand, &lens, &out);
+  });
+}
+
+prt_status prt_select_tokens(prt_bundle *bundle,
+                             const prt_select_tokens_args *args) {
+  return guarded([&] {
+    need(bundle, "bundle");
+    need(args, "args");
+    const prt_select_tokens_args &a = *args;
+    BundleImpl &b = *bundle->impl;
+    if (a.B < 1 || a.T < 1)
+      fail(PRT_ERR_SHAPE, "args.B and args.T must be >= 1 (are " + str(a.B) +
+                              ", " + str(a.T) + ")");
+    const int64_t n = elements({a.B, a.T}, "importance (B, T)");
+    checkBudget(b, a.budget, a.budget_size, a.T);
+    const int64_t keep = a.budget[kBudgetTokenKeep];
+    const int64_t guard = a.budget[kBudgetGuard];
+    if (keep < 0)
+      fail(PRT_ERR_INVALID_ARGUMENT,
+           "budget[kBudgetTokenKeep] is " + str(keep) + ", must be >= 0");
+    if (guard < 0 || guard > a.T)
+      fail(PRT_ERR_INVALID_ARGUMENT, "budget[kBudgetGuard] is " + str(guard) +
+                                         ", outside [0, T = " + str(a.T) + "]");
+    need(a.importance, "args.importance");
+    need(a.token_mask, "args.token_mask");
+    auto fn = reinterpret_cast<SelectTokensFn>(b.cpuSymbol(kSelectTokensEntry));
+    std::vector<int64_t> budget(a.budget, a.budget + a.budget_size);
+    auto imp =
+        makeMemRef<float, 2>(const_cast<float *>(a.importance), {a.B, a.T});
+    auto budgetRef = makeMemRef<int64_t, 1>(budget.data(), {a.budget_size});
+    auto mask = makeMemRef<int8_t, 2>(a.token_mask, {a.B, a.T});
+    // Poisoned, so that an element the kernel leaves unwritten is caught.
+    constexpr int8_t kUnwrittenMask = -1;
+    std::fill(a.token_mask, a.token_mask + n, kUnwrittenMask);
+    fn(&imp, &budgetRef, &mask);
+    for (int64_t i = 0; i < n; ++i) {
+      if (a.token_mask[i] != 0 && a.token_mask[i] != 1)
+        fail(PRT_ERR_KERNEL, "the token selection kernel left token_mask[" +
+                                 str(i / a.T) + ", " + str(i % a.T) + "] = " +
+                                 str(a.token_mask[i]) + ", neither 0 nor 1");
+    }
   });
 }
 

@@ -167,6 +167,8 @@ TEST(CApi, StatusNamesAndNullArguments) {
                 "bundle is NULL");
   EXPECT_STATUS(prt_shortlist_attention(nullptr, nullptr),
                 PRT_ERR_INVALID_ARGUMENT, "bundle is NULL");
+  EXPECT_STATUS(prt_select_tokens(nullptr, nullptr), PRT_ERR_INVALID_ARGUMENT,
+                "bundle is NULL");
   EXPECT_STATUS(prt_plan_get_info(nullptr, nullptr), PRT_ERR_INVALID_ARGUMENT,
                 "plan is NULL");
   EXPECT_STATUS(prt_module_load_ptx(nullptr, "x", 1, nullptr, nullptr),
@@ -597,6 +599,55 @@ TEST_F(CApiTest, ShortlistPrimitive) {
   b.N = 0;
   b.rows = nullptr;
   EXPECT_EQ(prt_shortlist(bundle, &b), PRT_OK) << prt_last_error();
+}
+
+TEST_F(CApiTest, SelectTokensPrimitive) {
+  open(small());
+  int64_t size = 0;
+  ASSERT_OK(prt_bundle_budget_size(bundle, &size));
+  std::vector<int64_t> budget(static_cast<size_t>(size), 0);
+  const int64_t B = 2, T = 6;
+  budget[kBudgetT] = T;
+  budget[kBudgetTokenKeep] = 2;
+  budget[kBudgetGuard] = 1;
+  const std::vector<float> imp = {0.1f, 0.9f, 0.2f, 0.9f, 0.8f, 0.0f,
+                                  0.5f, 0.1f, 0.1f, 0.1f, 0.1f, 0.3f};
+  std::vector<int8_t> mask(B * T, 7);
+  prt_select_tokens_args a{};
+  a.B = B;
+  a.T = T;
+  a.importance = imp.data();
+  a.budget = budget.data();
+  a.budget_size = size;
+  a.token_mask = mask.data();
+  ASSERT_OK(prt_select_tokens(bundle, &a));
+  // Top 2 (the tie at 0.9 and nothing else), the guard token 0; for the
+  // second item token 0 is both.
+  EXPECT_EQ(mask, (std::vector<int8_t>{1, 1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1}));
+
+  prt_select_tokens_args b = a;
+  b.budget_size = size + 1;
+  EXPECT_STATUS(prt_select_tokens(bundle, &b), PRT_ERR_SHAPE,
+                "this bundle's budget has " + std::to_string(size));
+  b = a;
+  b.T = 5;
+  EXPECT_STATUS(prt_select_tokens(bundle, &b), PRT_ERR_SHAPE,
+                "budget[kBudgetT] is 6 but args.T is 5");
+  b = a;
+  b.importance = nullptr;
+  EXPECT_STATUS(prt_select_tokens(bundle, &b), PRT_ERR_INVALID_ARGUMENT,
+                "args.importance is NULL");
+  b = a;
+  b.token_mask = nullptr;
+  EXPECT_STATUS(prt_select_tokens(bundle, &b), PRT_ERR_INVALID_ARGUMENT,
+                "args.token_mask is NULL");
+  budget[kBudgetGuard] = T + 1;
+  EXPECT_STATUS(prt_select_tokens(bundle, &a), PRT_ERR_INVALID_ARGUMENT,
+                "budget[kBudgetGuard] is 7, outside [0, T = 6]");
+  budget[kBudgetGuard] = 1;
+  budget[kBudgetTokenKeep] = -1;
+  EXPECT_STATUS(prt_select_tokens(bundle, &a), PRT_ERR_INVALID_ARGUMENT,
+                "budget[kBudgetTokenKeep] is -1, must be >= 0");
 }
 
 TEST_F(CApiTest, ShortlistAttentionPrimitive) {

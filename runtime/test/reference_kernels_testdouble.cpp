@@ -221,7 +221,43 @@ void rope(std::vector<f32> &z, int64_t rows, int64_t T, int64_t D,
   }
 }
 
+/// REFERENCE.md 3.2 on (B,T) importance; every element of `mask` written.
+void selectTokens(const Config &c, const f32 *imp, int64_t B, int64_t T,
+                  int64_t kk, int64_t guard, int8_t *mask) {
+  const f32 thr = static_cast<f32>(c.keep_threshold);
+  for (int64_t b = 0; b < B; ++b) {
+    const f32 *ib = imp + b * T;
+    int8_t *mb = mask + b * T;
+    std::vector<int64_t> basis;
+    if (c.keep_threshold > 0)
+      for (int64_t t = 0; t < T; ++t)
+        if (ib[t] >= thr)
+          basis.push_back(t);
+    int64_t need = std::max<int64_t>(
+        1,
+        std::min(T, std::max({kk, static_cast<int64_t>(basis.size()), guard})));
+    std::fill(mb, mb + T, int8_t(need < T ? 0 : 1));
+    if (need < T) {
+      std::vector<int64_t> order = argsortDesc(ib, T);
+      for (int64_t i = 0; i < need; ++i)
+        mb[order[static_cast<size_t>(i)]] = 1;
+      for (int64_t t : basis)
+        mb[t] = 1;
+    }
+    std::fill(mb, mb + std::min(guard, T), 1);
+  }
+}
+
 } // namespace
+
+extern "C" __attribute__((visibility("default"))) void
+_mlir_ciface_proteus_select_tokens(MemRef<float, 2> *imp,
+                                   MemRef<int64_t, 1> *budget,
+                                   MemRef<int8_t, 2> *mask) {
+  const int64_t *b = budget->aligned;
+  selectTokens(config(), imp->aligned, imp->sizes[0], imp->sizes[1],
+               b[kBudgetTokenKeep], b[kBudgetGuard], mask->aligned);
+}
 
 extern "C" __attribute__((visibility("default"))) void
 _mlir_ciface_proteus_shortlist(MemRef<int64_t, 1> *rows,
@@ -420,31 +456,9 @@ void layer(MemRef<float, 3> *xm, MemRef<float, 2> *wqkv, MemRef<float, 1> *bqkv,
   // Token selection.
   std::vector<int8_t> tokenMask(static_cast<size_t>(BT), 1);
   const bool tokenSparse = bud[kBudgetTokenMode] != 0;
-  if (bud[kBudgetTokenMode] == 2) {
-    const int64_t kk = bud[kBudgetTokenKeep], guard = bud[kBudgetGuard];
-    const f32 thr = static_cast<f32>(c.keep_threshold);
-    for (int64_t b = 0; b < B; ++b) {
-      const f32 *ib = &imp[static_cast<size_t>(b * T)];
-      int8_t *mb = &tokenMask[static_cast<size_t>(b * T)];
-      std::vector<int64_t> basis;
-      if (c.keep_threshold > 0)
-        for (int64_t t = 0; t < T; ++t)
-          if (ib[t] >= thr)
-            basis.push_back(t);
-      int64_t need = std::max<int64_t>(
-          1, std::min(
-                 T, std::max({kk, static_cast<int64_t>(basis.size()), guard})));
-      if (need < T) {
-        std::fill(mb, mb + T, 0);
-        std::vector<int64_t> order = argsortDesc(ib, T);
-        for (int64_t i = 0; i < need; ++i)
-          mb[order[static_cast<size_t>(i)]] = 1;
-        for (int64_t t : basis)
-          mb[t] = 1;
-      }
-      std::fill(mb, mb + std::min(guard, T), 1);
-    }
-  }
+  if (bud[kBudgetTokenMode] == 2)
+    selectTokens(c, imp.data(), B, T, bud[kBudgetTokenKeep], bud[kBudgetGuard],
+                 tokenMask.data());
   std::copy(tokenMask.begin(), tokenMask.end(), maskM->aligned);
 
   // Heads: probabilities, batch-wide nucleus, per-token top-k.

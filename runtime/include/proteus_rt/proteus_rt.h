@@ -2,9 +2,9 @@
 |*                                                                            *|
 |* Loads kernel bundles produced by proteus-compile and runs them: the whole  *|
 |* attention layer (prt_layer_forward) and the primitives (prt_shortlist,     *|
-|* prt_shortlist_attention) on the CPU library of a bundle, and PTX modules   *|
-|* through the CUDA driver (opened with dlopen at run time) with an in-memory *|
-|* and an on-disk cache of the JIT output.                                    *|
+|* prt_shortlist_attention, prt_select_tokens) on the CPU library of a        *|
+|* bundle, and PTX modules through the CUDA driver (opened with dlopen at run *|
+|* time) with an in-memory and an on-disk cache of the JIT output.            *|
 |*                                                                            *|
 |* Conventions:                                                               *|
 |*  - every call returns a prt_status; on failure prt_last_error() says what  *|
@@ -316,6 +316,23 @@ typedef struct prt_shortlist_attention_args {
  *  1/sqrt(D) (REFERENCE.md 5.2). Indices are checked before the call. */
 PRT_API prt_status prt_shortlist_attention(
     prt_bundle *bundle, const prt_shortlist_attention_args *args);
+
+typedef struct prt_select_tokens_args {
+  int64_t B, T;
+  const float *importance; /**< (B,T) */
+  /** budget_size values; reads [kBudgetTokenKeep] (>= 0) and [kBudgetGuard]
+   *  (in [0, T]); [kBudgetT] == T */
+  const int64_t *budget;
+  int64_t budget_size;
+  int8_t *token_mask; /**< (B,T) output: 1 kept, 0 dropped */
+} prt_select_tokens_args;
+
+/** Token selection (REFERENCE.md 3.2) per batch item: the kBudgetTokenKeep
+ *  most important tokens (ties to the lower index), every token at or above
+ *  the configuration's token_keep_threshold when it is positive, and the
+ *  first kBudgetGuard tokens. */
+PRT_API prt_status prt_select_tokens(prt_bundle *bundle,
+                                     const prt_select_tokens_args *args);
 
 /*===----------------------------------------------------------------------===*\
 |* PTX modules and raw launches (GPU contexts)                                *|

@@ -103,6 +103,9 @@ public:
   void shortlistAttention(const prt_shortlist_attention_args &args) const {
     check(prt_shortlist_attention(get(), &args));
   }
+  void selectTokens(const prt_select_tokens_args &args) const {
+    check(prt_select_tokens(get(), &args));
+  }
   prt_bundle *get() const { return handle_.get(); }
 
 private:

@@ -138,20 +138,43 @@ struct RuleCandidates {
   }
 };
 
-/// Builds the kernel for `spec` into `module` (once) and returns it.
-gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const KernelSpec &spec) {
-  // One module normally holds one setting, so names are role + type; a second
-  // specialization of the same role in one module gets a numeric suffix.
-  std::string name = spec.name(), sig = spec.signature();
+/// The kernel of `module` specialized exactly as `sig`, or null with `name`
+/// set to a free symbol: a module normally holds one setting, so names are
+/// role + type, and a second specialization of a role gets a numeric suffix.
+gpu::GPUFuncOp findKernel(gpu::GPUModuleOp module, const std::string &base, StringRef sig,
+                          std::string &name) {
+  name = base;
   for (int i = 1;; ++i) {
     auto existing = module.lookupSymbol<gpu::GPUFuncOp>(name);
     if (!existing)
-      break;
+      return nullptr;
     auto prior = existing->getAttrOfType<StringAttr>("proteus.specialization");
     if (prior && prior.getValue() == sig)
       return existing;
-    name = spec.name() + "_" + std::to_string(i);
+    name = base + "_" + std::to_string(i);
   }
+}
+
+/// Butterfly exchange across the warp.
+Value shuffleXor(OpBuilder &b, Location loc, Value x, int64_t offset) {
+  return gpu::ShuffleOp::create(b, loc, x, static_cast<int32_t>(offset), 32,
+                                gpu::ShuffleMode::XOR)
+      .getShuffleResult();
+}
+
+/// 2^x in one ex2.approx instruction (no libdevice needed).
+Value exp2Approx(OpBuilder &b, Location loc, Value x) {
+  return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
+                                       b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
+                                       ValueRange{x})
+      .getResult(0);
+}
+
+/// Builds the kernel for `spec` into `module` (once) and returns it.
+gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const KernelSpec &spec) {
+  std::string sig = spec.signature(), name;
+  if (gpu::GPUFuncOp existing = findKernel(module, spec.name(), sig, name))
+    return existing;
   Location loc = module.getLoc();
   MLIRContext *ctx = b.getContext();
   Type idx = b.getIndexType(), i64 = b.getI64Type(), f32 = b.getF32Type();
@@ -214,19 +237,11 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
   Value sub = lb.div(lane, lb.idx(g)), sl = lb.rem(lane, lb.idx(g));
   Value qi = lb.add(lb.mul(bid, lb.idx(kWarpsPerBlock)), warp);
   auto ld = [&](Value mem, Value i) { return lb.toF32(lb.load(mem, i)); };
-  auto shflXor = [&](Value x, int64_t off) -> Value {
-    return gpu::ShuffleOp::create(b, loc, x, static_cast<int32_t>(off), 32,
-                                  gpu::ShuffleMode::XOR)
-        .getShuffleResult();
-  };
+  auto shflXor = [&](Value x, int64_t off) { return shuffleXor(b, loc, x, off); };
   // Scores are kept in base 2 (s * log2(e)) so that the softmax exponentials
   // are single ex2.approx instructions and need no libdevice.
   float scale = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
-  auto ex2 = [&](Value x) -> Value {
-    return LLVM::CallIntrinsicOp::create(b, loc, f32, b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
-                                         ValueRange{x})
-        .getResult(0);
-  };
+  auto ex2 = [&](Value x) { return exp2Approx(b, loc, x); };
   Value negInf = lb.f32(-std::numeric_limits<float>::infinity());
 
   auto emitQuery = [&](Value r, Value t) {
@@ -337,16 +352,9 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
 gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type elem,
                                     int64_t d) {
   KernelSpec spec{CandidateSource::Causal, elem, d};
-  std::string name = spec.name(), sig = spec.signature() + " mma=m16n8k16";
-  for (int i = 1;; ++i) {
-    auto existing = module.lookupSymbol<gpu::GPUFuncOp>(name);
-    if (!existing)
-      break;
-    auto prior = existing->getAttrOfType<StringAttr>("proteus.specialization");
-    if (prior && prior.getValue() == sig)
-      return existing;
-    name = spec.name() + "_" + std::to_string(i);
-  }
+  std::string sig = spec.signature() + " mma=m16n8k16", name;
+  if (gpu::GPUFuncOp existing = findKernel(module, spec.name(), sig, name))
+    return existing;
   Location loc = module.getLoc();
   MLIRContext *ctx = b.getContext();
   Type idx = b.getIndexType(), f32 = b.getF32Type(), i16 = b.getI16Type(), i32 = b.getI32Type();
@@ -405,17 +413,8 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
       res.push_back(LLVM::ExtractValueOp::create(b, loc, op.getResult(), ArrayRef<int64_t>{i}));
     return res;
   };
-  auto shflXor = [&](Value x, int64_t off) -> Value {
-    return gpu::ShuffleOp::create(b, loc, x, static_cast<int32_t>(off), 32,
-                                  gpu::ShuffleMode::XOR)
-        .getShuffleResult();
-  };
-  auto ex2 = [&](Value x) -> Value {
-    return LLVM::CallIntrinsicOp::create(b, loc, f32,
-                                         b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
-                                         ValueRange{x})
-        .getResult(0);
-  };
+  auto shflXor = [&](Value x, int64_t off) { return shuffleXor(b, loc, x, off); };
+  auto ex2 = [&](Value x) { return exp2Approx(b, loc, x); };
 
   // Q fragments (A operand), kept for the whole walk.
   SmallVector<std::array<Value, 4>> qf;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <new>
 
@@ -41,23 +42,7 @@ template <typename Body> prt_status guarded(Body &&body) {
   }
 }
 
-void need(const void *p, const char *name) {
-  if (!p)
-    fail(PRT_ERR_INVALID_ARGUMENT, std::string(name) + " is NULL");
-}
-
 std::string str(int64_t v) { return std::to_string(v); }
-
-/// The product of tensor dimensions, refusing sizes no buffer can have.
-int64_t elements(std::initializer_list<int64_t> dims, const char *what) {
-  int64_t n = 1;
-  for (int64_t d : dims) {
-    if (d < 0 || (d > 0 && n > (int64_t(1) << 50) / d))
-      fail(PRT_ERR_SHAPE, std::string(what) + " has an impossible size");
-    n *= d;
-  }
-  return n;
-}
 
 std::string listSettings(const Manifest &m) {
   std::string s;
@@ -78,7 +63,31 @@ std::string listArchs(const Manifest &m) {
   return s;
 }
 
-/// Checks that every value of `v[0..n)` lies in [lo, hi).
+constexpr int64_t kUnwritten = std::numeric_limits<int64_t>::min();
+
+} // namespace
+
+namespace proteus_rt {
+
+prt_status guardedCall(const std::function<void()> &body) {
+  return guarded(body);
+}
+
+void need(const void *p, const char *name) {
+  if (!p)
+    fail(PRT_ERR_INVALID_ARGUMENT, std::string(name) + " is NULL");
+}
+
+int64_t elements(std::initializer_list<int64_t> dims, const char *what) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0 || (d > 0 && n > (int64_t(1) << 50) / d))
+      fail(PRT_ERR_SHAPE, std::string(what) + " has an impossible size");
+    n *= d;
+  }
+  return n;
+}
+
 void checkRange(const int64_t *v, int64_t n, int64_t lo, int64_t hi,
                 const char *name, const char *bound) {
   for (int64_t i = 0; i < n; ++i) {
@@ -99,9 +108,6 @@ ContextImpl &gpuContext(prt_context *context) {
   return ctx;
 }
 
-constexpr int64_t kUnwritten = std::numeric_limits<int64_t>::min();
-
-/// A budget vector passed to a primitive: this bundle's length, made for T.
 void checkBudget(const BundleImpl &b, const int64_t *budget, int64_t size,
                  int64_t T) {
   const int64_t expected = kBudgetSize + b.manifest.config.h_total + 1;
@@ -114,10 +120,6 @@ void checkBudget(const BundleImpl &b, const int64_t *budget, int64_t size,
     fail(PRT_ERR_SHAPE, "budget[kBudgetT] is " + str(budget[kBudgetT]) +
                             " but args.T is " + str(T));
 }
-
-} // namespace
-
-namespace proteus_rt {
 
 /// A plan: one setting, one (B, T) schedule, the resolved entry point and
 /// the scratch a call needs, all made once.

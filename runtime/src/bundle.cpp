@@ -257,6 +257,14 @@ Manifest parseManifest(const std::string &text, const std::string &dir) {
     m.cpuTarget = t.get<std::string>();
   }
 
+  if (doc.contains(kManifestGpuNote)) {
+    const json &n = doc[kManifestGpuNote];
+    if (!n.is_string())
+      bad(std::string("'") + kManifestGpuNote + "' must be a string, found " +
+          n.dump());
+    m.gpuNote = n.get<std::string>();
+  }
+
   // What the listed files provide: the CPU library and complete PTX sets.
   m.hasCpuLibrary = m.files.count(kCpuLibrary) != 0;
   std::set<std::string> archs;
@@ -360,6 +368,51 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
   if (!fn)
     fail(PRT_ERR_NOT_FOUND,
          "the CPU library of bundle " + dir + " has no symbol " + symbol);
+  return fn;
+}
+
+cu::Function BundleImpl::gpuKernel(int64_t setting, const std::string &name) {
+  ContextImpl &ctx = *context;
+  std::lock_guard<std::mutex> lock(gpuMutex_);
+  GpuModule &gm = gpuModules_[setting];
+  if (auto it = gm.kernels.find(name); it != gm.kernels.end())
+    return it->second;
+  if (!gm.module) {
+    const std::string note =
+        manifest.gpuNote.empty() ? "" : " (gpu_note: " + manifest.gpuNote + ")";
+    const std::string arch =
+        selectPtxArch(manifest.ptxArchs, ctx.info.cc_major, ctx.info.cc_minor);
+    if (arch.empty()) {
+      std::string archs;
+      for (const std::string &a : manifest.ptxArchs)
+        archs += (archs.empty() ? "" : ", ") + a;
+      fail(PRT_ERR_UNSUPPORTED,
+           "bundle " + dir + " has no PTX for " + ctx.info.arch +
+               " (it has: " + (archs.empty() ? "none" : archs) + ")" + note);
+    }
+    // Read once per setting; checked again, since the file is read long
+    // after prt_bundle_open verified it.
+    const std::string rel = ptxFile(arch, setting);
+    const std::string ptx = readFile(dir + "/" + rel);
+    const uint64_t expected = manifest.files.at(rel);
+    if (xxh3(ptx.data(), ptx.size()) != expected)
+      fail(PRT_ERR_BUNDLE, "bundle " + dir + ": " + rel +
+                               " changed since the bundle was opened "
+                               "(its XXH3-64 is no longer " +
+                               toHex16(expected) + ")");
+    prt_module_info info{};
+    gm.module = ctx.loadPtx(ptx, arch, info);
+  }
+  ScopedCuContext scope(ctx);
+  cu::Function fn = nullptr;
+  cu::Result r =
+      ctx.cuda->moduleGetFunction(&fn, gm.module->module, name.c_str());
+  if (r == cu::kErrorNotFound)
+    fail(PRT_ERR_NOT_FOUND, "the PTX of setting " + std::to_string(setting) +
+                                " in bundle " + dir + " has no kernel '" +
+                                name + "'");
+  ctx.check(r, "cuModuleGetFunction");
+  gm.kernels[name] = fn;
   return fn;
 }
 

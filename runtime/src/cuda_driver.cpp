@@ -88,6 +88,17 @@ std::string CudaDriver::open(const char *library) {
   sym(memcpyHtoD, "cuMemcpyHtoD_v2");
   sym(memcpyDtoH, "cuMemcpyDtoH_v2");
   sym(launchKernel, "cuLaunchKernel");
+  sym(streamSynchronize, "cuStreamSynchronize");
+  sym(eventCreate, "cuEventCreate");
+  sym(eventDestroy, "cuEventDestroy_v2");
+  sym(eventRecord, "cuEventRecord");
+  sym(eventSynchronize, "cuEventSynchronize");
+  sym(pointerGetAttribute, "cuPointerGetAttribute");
+  // CUDA 12.8 added the _v2 that cuda.h now maps the name to; older drivers
+  // have only the original, which newer ones keep.
+  sym(eventElapsedTime, ::dlsym(handle, "cuEventElapsedTime_v2")
+                            ? "cuEventElapsedTime_v2"
+                            : "cuEventElapsedTime");
   sym(getErrorName, "cuGetErrorName");
   sym(getErrorString, "cuGetErrorString");
   if (!missing.empty())

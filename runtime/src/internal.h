@@ -16,6 +16,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,6 +74,7 @@ struct Manifest {
   std::vector<Setting> settings;
   std::map<std::string, uint64_t> files; ///< relative path -> XXH3-64
   std::string cpuTarget;                 ///< "" when not given
+  std::string gpuNote;                   ///< "" when not given
   std::vector<std::string> ptxArchs;     ///< archs with PTX for every setting
   bool hasCpuLibrary = false;
 };
@@ -146,10 +149,13 @@ using Module = struct CUmod_st *;
 using Function = struct CUfunc_st *;
 using LinkState = struct CUlinkState_st *;
 using Stream = struct CUstream_st *;
+using Event = struct CUevent_st *;
 using DevicePtr = unsigned long long;
 using JitOption = int;
 
 inline constexpr Result kSuccess = 0;
+inline constexpr Result kErrorInvalidValue = 1;
+inline constexpr Result kErrorNotFound = 500;
 inline constexpr Result kErrorStubLibrary = 34;
 inline constexpr Result kErrorInsufficientDriver = 35;
 inline constexpr Result kErrorNoDevice = 100;
@@ -163,6 +169,9 @@ inline constexpr JitOption kJitTarget = 9;
 inline constexpr JitOption kJitLogVerbose = 12;
 inline constexpr int kJitInputPtx = 1;
 inline constexpr int kAcceleratedTargetBase = 0x10000;
+inline constexpr int kPointerAttrRangeStartAddr = 11;
+inline constexpr int kPointerAttrRangeSize = 12;
+inline constexpr unsigned kEventDefault = 0;
 } // namespace cu
 
 /// The driver entry points the runtime uses.
@@ -207,6 +216,13 @@ struct CudaDriver {
   cu::Result (*launchKernel)(cu::Function, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, unsigned, cu::Stream,
                              void **, void **) = nullptr;
+  cu::Result (*streamSynchronize)(cu::Stream) = nullptr;
+  cu::Result (*eventCreate)(cu::Event *, unsigned) = nullptr;
+  cu::Result (*eventDestroy)(cu::Event) = nullptr;
+  cu::Result (*eventRecord)(cu::Event, cu::Stream) = nullptr;
+  cu::Result (*eventSynchronize)(cu::Event) = nullptr;
+  cu::Result (*eventElapsedTime)(float *, cu::Event, cu::Event) = nullptr;
+  cu::Result (*pointerGetAttribute)(void *, int, cu::DevicePtr) = nullptr;
   cu::Result (*getErrorName)(cu::Result, const char **) = nullptr;
   cu::Result (*getErrorString)(cu::Result, const char **) = nullptr;
 };
@@ -282,10 +298,49 @@ struct BundleImpl {
   /// _UNSUPPORTED.
   void *cpuSymbol(const std::string &entry);
 
+  /// Kernel `name` of setting `setting`'s PTX module for the context's
+  /// device, loading the module through the context's caches on first use
+  /// (once per bundle and setting). Throws PRT_ERR_UNSUPPORTED when the
+  /// bundle has no PTX the device can run, PRT_ERR_NOT_FOUND when the module
+  /// lacks the kernel, PRT_ERR_BUNDLE when the PTX file changed since the
+  /// bundle was opened.
+  cu::Function gpuKernel(int64_t setting, const std::string &name);
+
 private:
   std::mutex cpuMutex_;
   void *cpuHandle_ = nullptr;
+
+  /// One setting's loaded module and the kernels resolved from it.
+  struct GpuModule {
+    std::shared_ptr<LoadedModule> module;
+    std::map<std::string, cu::Function> kernels;
+  };
+  std::mutex gpuMutex_;
+  std::map<int64_t, GpuModule> gpuModules_;
 };
+
+//===----------------------------------------------------------------------===//
+// The C API boundary (api.cpp), shared by the files that implement entry
+// points
+//===----------------------------------------------------------------------===//
+
+/// Runs the body of a C entry point: what it throws becomes the returned
+/// status and the thread's prt_last_error() text.
+prt_status guardedCall(const std::function<void()> &body);
+/// Throws PRT_ERR_INVALID_ARGUMENT "<name> is NULL" when `p` is null.
+void need(const void *p, const char *name);
+/// The product of tensor dimensions; PRT_ERR_SHAPE for sizes no buffer can
+/// have.
+int64_t elements(std::initializer_list<int64_t> dims, const char *what);
+/// Checks that every value of `v[0..n)` lies in [lo, hi), naming `name` and
+/// the `bound` hi stands for.
+void checkRange(const int64_t *v, int64_t n, int64_t lo, int64_t hi,
+                const char *name, const char *bound);
+/// The context, which must use the GPU (else PRT_ERR_UNSUPPORTED).
+ContextImpl &gpuContext(prt_context *context);
+/// A budget vector passed to a primitive: this bundle's length, made for T.
+void checkBudget(const BundleImpl &b, const int64_t *budget, int64_t size,
+                 int64_t T);
 
 } // namespace proteus_rt
 

@@ -452,7 +452,7 @@ int main(int argc, char **argv) {
       {proteus_rt::kManifestFiles, std::move(files)},
       {proteus_rt::kManifestCpuTarget, "x86_64-unknown-linux-gnu"}};
   if (!gpuNote.empty())
-    manifest["gpu_note"] = gpuNote;
+    manifest[proteus_rt::kManifestGpuNote] = gpuNote;
   std::string manifestText;
   llvm::raw_string_ostream ms(manifestText);
   ms << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";

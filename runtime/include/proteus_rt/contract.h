@@ -40,6 +40,9 @@ inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
 ///   "cpu_target": optional, the CPU library's target triple
 ///             ("x86_64-unknown-linux-gnu"); its first component must match
 ///             the host's architecture.
+///   "gpu_note": optional, why GPU kernels are missing from the bundle (no
+///             PTX at all, or the in-kernel candidate rule left CPU-only);
+///             the runtime quotes it when it refuses a GPU call.
 /// Other top-level keys (e.g. "generator") are informational and ignored.
 /// An arch has PTX when "files" lists ptxFile(arch, i) for every setting i.
 inline constexpr const char *kManifestFormatVersion = "format_version";
@@ -49,6 +52,7 @@ inline constexpr const char *kManifestSettingAlpha = "alpha";
 inline constexpr const char *kManifestSettingDensity = "density";
 inline constexpr const char *kManifestFiles = "files";
 inline constexpr const char *kManifestCpuTarget = "cpu_target";
+inline constexpr const char *kManifestGpuNote = "gpu_note";
 
 /// The PTX of setting `setting` for `arch` ("sm_90"): ptx/<arch>/s<setting>.ptx.
 inline std::string ptxFile(const std::string &arch, int64_t setting) {

@@ -2,15 +2,18 @@
 |*                                                                            *|
 |* Loads kernel bundles produced by proteus-compile and runs them: the whole  *|
 |* attention layer (prt_layer_forward) and the primitives (prt_shortlist,     *|
-|* prt_shortlist_attention, prt_select_tokens) on the CPU library of a        *|
-|* bundle, and PTX modules through the CUDA driver (opened with dlopen at run *|
-|* time) with an in-memory and an on-disk cache of the JIT output.            *|
+|* prt_shortlist_attention, prt_select_tokens, prt_dense_attention) on the    *|
+|* CPU library of a bundle, the attention primitives on the GPU from the      *|
+|* bundle's PTX (prt_gpu_*), and PTX modules through the CUDA driver (opened  *|
+|* with dlopen at run time) with an in-memory and an on-disk cache of the JIT *|
+|* output.                                                                    *|
 |*                                                                            *|
 |* Conventions:                                                               *|
 |*  - every call returns a prt_status; on failure prt_last_error() says what  *|
 |*    went wrong in words (which argument, which file, expected vs actual).   *|
 |*  - sizes and counts are int64_t; tensors are dense row-major host buffers  *|
-|*    owned by the caller; shapes are given in the comments as (B,T,C).       *|
+|*    owned by the caller (device addresses, as uint64_t, for prt_gpu_*);     *|
+|*    shapes are given in the comments as (B,T,C).                            *|
 |*  - handles are reference counted internally: destroying a context before  *|
 |*    the bundles, plans and modules made from it is safe.                    *|
 |*  - nothing is printed; the host process is never aborted.                  *|
@@ -334,6 +337,17 @@ typedef struct prt_select_tokens_args {
 PRT_API prt_status prt_select_tokens(prt_bundle *bundle,
                                      const prt_select_tokens_args *args);
 
+typedef struct prt_dense_attention_args {
+  int64_t R, T, D;
+  const float *q, *k, *v; /**< (R,T,D) each */
+  float *out;             /**< (R,T,D) output */
+} prt_dense_attention_args;
+
+/** Causal softmax attention of every query over keys 0..t, scale 1/sqrt(D)
+ *  (the dense mode's kernel, REFERENCE.md 2.11). */
+PRT_API prt_status prt_dense_attention(prt_bundle *bundle,
+                                       const prt_dense_attention_args *args);
+
 /*===----------------------------------------------------------------------===*\
 |* PTX modules and raw launches (GPU contexts)                                *|
 \*===----------------------------------------------------------------------===*/
@@ -377,6 +391,100 @@ PRT_API prt_status prt_memcpy_dtoh(prt_context *context, void *dst,
 PRT_API prt_status prt_launch(prt_context *context, prt_function function,
                               const int64_t grid[3], const int64_t block[3],
                               int64_t shared_bytes, void **params);
+
+/*===----------------------------------------------------------------------===*\
+|* Streams and events (GPU contexts)                                          *|
+\*===----------------------------------------------------------------------===*/
+
+/** A CUstream, e.g. from the driver or a framework
+ *  (torch.cuda.current_stream().cuda_stream), of the context's device; NULL
+ *  is the legacy default stream. */
+typedef struct prt_stream_opaque *prt_stream;
+/** A CUevent made by prt_event_create. */
+typedef struct prt_event_opaque *prt_event;
+
+PRT_API prt_status prt_stream_synchronize(prt_context *context,
+                                          prt_stream stream);
+PRT_API prt_status prt_event_create(prt_context *context, prt_event *event);
+PRT_API prt_status prt_event_destroy(prt_context *context, prt_event event);
+PRT_API prt_status prt_event_record(prt_context *context, prt_event event,
+                                    prt_stream stream);
+/** Waits for `end`, then gives the milliseconds between the two records. */
+PRT_API prt_status prt_event_elapsed_ms(prt_context *context, prt_event start,
+                                        prt_event end, float *ms);
+
+/*===----------------------------------------------------------------------===*\
+|* Attention on the GPU (device buffers, a setting's PTX)                     *|
+|*                                                                            *|
+|* The kernels of setting `setting` come from the bundle's PTX for the        *|
+|* context's device, JIT-loaded through the caches on the first call and     *|
+|* kept by the bundle. Calls are asynchronous: they enqueue on `stream` and   *|
+|* return; a fault inside a kernel surfaces at the next synchronising call    *|
+|* (prt_stream_synchronize, prt_memcpy_dtoh). Shapes, dtype, the setting,     *|
+|* the budget and every device pointer (alignment, overlap of out with the    *|
+|* inputs, and that each allocation holds the whole tensor) are checked       *|
+|* before anything is launched; index contents only with check_indices.      *|
+\*===----------------------------------------------------------------------===*/
+
+/** Element type of q, k, v and out (accumulation is always fp32). */
+typedef enum prt_dtype {
+  PRT_DTYPE_F32 = 0,
+  PRT_DTYPE_BF16 = 1,
+  PRT_DTYPE_F16 = 2
+} prt_dtype;
+
+/** "f32", "bf16", "f16"; "unknown" for any other value. Never null. */
+PRT_API const char *prt_dtype_name(prt_dtype dtype);
+/** Bytes per element: 4, 2, 2; 0 for any other value. */
+PRT_API int64_t prt_dtype_size(prt_dtype dtype);
+
+typedef struct prt_gpu_shortlist_attention_args {
+  int64_t setting; /**< manifest index: whose PTX module runs */
+  prt_dtype dtype;
+  int64_t R, T, D;           /**< D must be the bundle's head dim */
+  uint64_t q, k, v;          /**< device (R,T,D) each */
+  uint64_t out;              /**< device (R,T,D) output, 0 where not packed */
+  int64_t N;                 /**< packed (row, token) queries */
+  uint64_t packed_row;       /**< device int64 (N) in [0, R) */
+  uint64_t packed_token;     /**< device int64 (N) in [0, T) */
+  /** Listed form (candidates != 0): query n attends to the first
+   *  lengths[n] entries of candidates[n, :]. */
+  int64_t L;           /**< width of candidates */
+  uint64_t candidates; /**< device int64 (N,L) in [0, T); 0: rule form */
+  uint64_t lengths;    /**< device int64 (N) in [1, L] */
+  /** Rule form (candidates == 0): the candidate rule (REFERENCE.md 5.1)
+   *  evaluated in the kernel with this host budget vector, which must be the
+   *  setting's at T (prt_plan_budget of a plan on this setting, or
+   *  makeBudget); the kernel has no rule when the configuration uses the
+   *  prototype piece or INT8 (PRT_ERR_UNSUPPORTED quoting the manifest's
+   *  gpu_note). */
+  const int64_t *budget;
+  int64_t budget_size;
+  prt_stream stream;
+  /** Non-zero: copy the index arrays to the host and check their values
+   *  before launching (synchronises; for debugging). */
+  int32_t check_indices;
+} prt_gpu_shortlist_attention_args;
+
+/** Shortlist attention of the packed queries (REFERENCE.md 5.2): zero-fills
+ *  out, then one warp per query. */
+PRT_API prt_status
+prt_gpu_shortlist_attention(prt_bundle *bundle,
+                            const prt_gpu_shortlist_attention_args *args);
+
+typedef struct prt_gpu_dense_attention_args {
+  int64_t setting; /**< manifest index: whose PTX module runs */
+  prt_dtype dtype;
+  int64_t R, T, D;  /**< D must be the bundle's head dim */
+  uint64_t q, k, v; /**< device (R,T,D) each */
+  uint64_t out;     /**< device (R,T,D) output */
+  prt_stream stream;
+} prt_gpu_dense_attention_args;
+
+/** Causal attention of every query over keys 0..t (as prt_dense_attention). */
+PRT_API prt_status
+prt_gpu_dense_attention(prt_bundle *bundle,
+                        const prt_gpu_dense_attention_args *args);
 
 #ifdef __cplusplus
 } /* extern "C" */

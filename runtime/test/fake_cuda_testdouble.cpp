@@ -1,0 +1,544 @@
+//===- fake_cuda_testdouble.cpp - A CUDA driver that runs on the host -----===//
+//
+// TEST DOUBLE of libcuda.so.1 for machines without a GPU: the driver entry
+// points proteus_rt opens, with "device" memory on the host and the kernels
+// of contract.h ("GPU kernels") emulated in C++ from their documented
+// parameters, so that gpu_attention_check's GPU paths (parameter packing,
+// launch grids, uploads, comparisons, refusals, timing) run in CTest. It
+// checks what a GPU would fault on: launch grids and blocks against the
+// contract, and every element a kernel touches against the memref sizes and
+// the allocations (CUDA_ERROR_ILLEGAL_ADDRESS, sticky, as on a GPU).
+//
+// The real modules hold each setting's head dim and anchor stride as
+// constants; here they come from PROTEUS_FAKE_CUDA_MODULES=
+// "<ptx file>=<D>:<stride>,..." (the module whose text is that file's). Both
+// candidate pieces are assumed on. Which kernels a module has is read from
+// its .entry lines. Nothing here says anything about the real PTX's code.
+//
+//===----------------------------------------------------------------------===//
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Result = int;
+constexpr Result kSuccess = 0, kInvalidValue = 1, kNotFound = 500,
+                 kIllegalAddress = 700, kLaunchFailure = 719;
+
+std::mutex mu;
+std::map<uintptr_t, size_t> allocations; // start -> bytes
+Result sticky = kSuccess;
+
+struct Module {
+  std::set<std::string> kernels;
+  int64_t headDim = 0, stride = 0; ///< 0: not given
+};
+struct Function {
+  std::string name;
+  const Module *module;
+};
+std::vector<Module *> modules;
+std::vector<Function *> functions;
+
+bool inAllocation(uintptr_t p, size_t bytes) {
+  auto it = allocations.upper_bound(p);
+  if (it == allocations.begin())
+    return false;
+  --it;
+  return p >= it->first && p + bytes <= it->first + it->second;
+}
+
+std::string readAll(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel emulation
+//===----------------------------------------------------------------------===//
+
+struct Fault {};
+
+/// A flattened memref parameter (five 8-byte values).
+struct Ref {
+  uintptr_t ptr = 0;
+  int64_t size = 0;
+  int elem = 4;
+  void check(int64_t i) const {
+    if (i < 0 || i >= size)
+      throw Fault{};
+  }
+};
+
+class Params {
+public:
+  explicit Params(void **p) : p_(p) {}
+  Ref memref(int elem) {
+    Ref r;
+    uint64_t allocated = u64(), aligned = u64(), offset = u64();
+    r.size = static_cast<int64_t>(u64());
+    uint64_t stride = u64();
+    if (allocated != aligned || offset != 0 || stride != 1)
+      throw Fault{};
+    r.ptr = static_cast<uintptr_t>(aligned);
+    r.elem = elem;
+    // The whole memref inside one allocation; each access inside the memref.
+    if (r.size > 0 && !inAllocation(r.ptr, size_t(r.size) * size_t(elem)))
+      throw Fault{};
+    return r;
+  }
+  int64_t index() { return static_cast<int64_t>(u64()); }
+
+private:
+  uint64_t u64() { return *static_cast<uint64_t *>(p_[i_++]); }
+  void **p_;
+  size_t i_ = 0;
+};
+
+enum class Type { F32, BF16, F16 };
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f,
+           mant = h & 0x3ff, bits;
+  if (exp == 0) {
+    float v = std::ldexp(static_cast<float>(mant), -24);
+    return sign ? -v : v;
+  }
+  bits = exp == 31 ? sign | 0x7f800000 | (mant << 13)
+                   : sign | ((exp + 112) << 23) | (mant << 13);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
+  uint32_t e = (x >> 23) & 0xff, mant = x & 0x7fffff;
+  if (e == 0xff)
+    return sign | 0x7c00 | (mant ? 0x200 : 0);
+  int32_t exp = static_cast<int32_t>(e) - 112;
+  if (exp >= 31)
+    return sign | 0x7c00;
+  if (exp <= 0) {
+    if (exp < -10)
+      return sign;
+    mant |= 0x800000;
+    int shift = 14 - exp;
+    uint32_t h = mant >> shift, rem = mant & ((1u << shift) - 1),
+             half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1)))
+      ++h;
+    return static_cast<uint16_t>(sign | h);
+  }
+  uint32_t h = (uint32_t(exp) << 10) | (mant >> 13), rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+    ++h;
+  return static_cast<uint16_t>(sign | h);
+}
+
+float load(const Ref &r, Type t, int64_t i) {
+  r.check(i);
+  const void *p = reinterpret_cast<const void *>(r.ptr);
+  if (t == Type::F32)
+    return static_cast<const float *>(p)[i];
+  uint16_t h = static_cast<const uint16_t *>(p)[i];
+  if (t == Type::F16)
+    return halfToFloat(h);
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+void store(const Ref &r, Type t, int64_t i, float v) {
+  r.check(i);
+  void *p = reinterpret_cast<void *>(r.ptr);
+  if (t == Type::F32) {
+    static_cast<float *>(p)[i] = v;
+    return;
+  }
+  uint16_t h;
+  if (t == Type::F16) {
+    h = floatToHalf(v);
+  } else {
+    uint32_t x;
+    std::memcpy(&x, &v, 4);
+    h = static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+  }
+  static_cast<uint16_t *>(p)[i] = h;
+}
+
+int64_t loadIndex(const Ref &r, int64_t i) {
+  r.check(i);
+  return reinterpret_cast<const int64_t *>(r.ptr)[i];
+}
+
+/// Softmax attention of query (row, t) over `count` candidates.
+template <typename Candidate>
+void attend(const Ref &q, const Ref &k, const Ref &v, const Ref &out, Type t,
+            int64_t T, int64_t D, int64_t row, int64_t tok, int64_t count,
+            Candidate &&candidate) {
+  const int64_t base = (row * T + tok) * D;
+  std::vector<double> scores(static_cast<size_t>(count));
+  double m = -INFINITY;
+  for (int64_t j = 0; j < count; ++j) {
+    const int64_t c = candidate(j);
+    double s = 0;
+    for (int64_t d = 0; d < D; ++d)
+      s += double(load(q, t, base + d)) * load(k, t, (row * T + c) * D + d);
+    scores[static_cast<size_t>(j)] = s / std::sqrt(double(D));
+    m = std::max(m, scores[static_cast<size_t>(j)]);
+  }
+  std::vector<double> acc(static_cast<size_t>(D), 0.0);
+  double sum = 0;
+  for (int64_t j = 0; j < count; ++j) {
+    const double p = std::exp(scores[static_cast<size_t>(j)] - m);
+    sum += p;
+    const int64_t c = candidate(j);
+    for (int64_t d = 0; d < D; ++d)
+      acc[static_cast<size_t>(d)] += p * load(v, t, (row * T + c) * D + d);
+  }
+  for (int64_t d = 0; d < D; ++d)
+    store(out, t, base + d,
+          static_cast<float>(acc[static_cast<size_t>(d)] / sum));
+}
+
+/// The candidate rule for local + anchor pieces in closed form (as
+/// ProteusToGPU's RuleCandidates).
+struct Rule {
+  int64_t count, anchorsBefore, iMax, localStart, stride, t;
+  bool zeroFirst;
+  Rule(int64_t t, int64_t T, int64_t stride, int64_t effL, int64_t window,
+       int64_t localCap, int64_t anchorCap)
+      : stride(stride), t(t) {
+    int64_t w = std::min(std::min(window, effL), localCap);
+    int64_t nl = localCap > 0 ? std::min(t + 1, w) : 0;
+    nl = std::max<int64_t>(nl, 1);
+    localStart = t + 1 - nl;
+    int64_t m = std::min(std::min(anchorCap, effL), std::max<int64_t>(1, T));
+    m = anchorCap > 0 ? m : 0;
+    int64_t iMin = (nl - 1) / stride + 1;
+    iMax = std::min(m, t / stride);
+    int64_t nAnchor = std::max<int64_t>(iMax + 1 - iMin, 0);
+    bool collapsed = m * stride > t;
+    bool zeroExact = t % stride == 0 && m >= t / stride;
+    zeroFirst = collapsed && !(zeroExact || localStart == 0);
+    nAnchor += zeroFirst ? 1 : 0;
+    anchorsBefore = nAnchor;
+    count = std::min(nAnchor + nl, effL);
+  }
+  int64_t at(int64_t j) const {
+    if (j >= anchorsBefore)
+      return localStart + (j - anchorsBefore);
+    if (zeroFirst && j == 0)
+      return 0;
+    return t - (iMax - (j - (zeroFirst ? 1 : 0))) * stride;
+  }
+};
+
+Result launch(const Function &f, unsigned grid, unsigned block, void **raw) {
+  const std::string &n = f.name;
+  const size_t us = n.rfind('_');
+  const std::string ts = n.substr(us + 1);
+  const Type t = ts == "f32"    ? Type::F32
+                 : ts == "bf16" ? Type::BF16
+                                : Type::F16;
+  const int es = t == Type::F32 ? 4 : 2;
+  Params p(raw);
+  auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  if (n.rfind("proteus_fill_zero_", 0) == 0) {
+    Ref out = p.memref(es);
+    int64_t total = p.index();
+    if (block != 256 || grid != ceilDiv(total, 256))
+      return kInvalidValue;
+    for (int64_t i = 0; i < total; ++i)
+      store(out, t, i, 0.0f);
+    return kSuccess;
+  }
+  const bool dense = n.rfind("proteus_dense_attention_", 0) == 0;
+  const bool listed = n.find("_listed_") != std::string::npos;
+  Ref q = p.memref(es), k = p.memref(es), v = p.memref(es), rows, toks, cand,
+      lens;
+  if (!dense) {
+    rows = p.memref(8);
+    toks = p.memref(8);
+  }
+  if (listed) {
+    cand = p.memref(8);
+    lens = p.memref(8);
+  }
+  Ref out = p.memref(es);
+  const int64_t nq = p.index(), T = p.index();
+  if (block != 128 || q.size != k.size || q.size != v.size ||
+      q.size != out.size)
+    return kInvalidValue;
+  if (dense) {
+    const int64_t R = nq / T, D = q.size / nq;
+    if (nq % T || q.size % nq || grid != R * ceilDiv(T, 64))
+      return kInvalidValue;
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t tok = 0; tok < T; ++tok)
+        attend(q, k, v, out, t, T, D, r, tok, tok + 1,
+               [](int64_t j) { return j; });
+    return kSuccess;
+  }
+  if (grid != ceilDiv(nq, 4))
+    return kInvalidValue;
+  int64_t W = 0, effL = 0, window = 0, localCap = 0, anchorCap = 0;
+  if (listed) {
+    W = p.index();
+  } else {
+    effL = p.index();
+    window = p.index();
+    localCap = p.index();
+    anchorCap = p.index();
+  }
+  const int64_t D = f.module->headDim;
+  if (D < 1 || q.size % (T * D) || (!listed && f.module->stride < 1))
+    return kInvalidValue;
+  for (int64_t i = 0; i < nq; ++i) {
+    const int64_t r = loadIndex(rows, i), tok = loadIndex(toks, i);
+    if (listed) {
+      const int64_t count = loadIndex(lens, i);
+      attend(q, k, v, out, t, T, D, r, tok, count,
+             [&](int64_t j) { return loadIndex(cand, i * W + j); });
+    } else {
+      Rule rule(tok, T, f.module->stride, effL, window, localCap, anchorCap);
+      attend(q, k, v, out, t, T, D, r, tok, rule.count,
+             [&](int64_t j) { return rule.at(j); });
+    }
+  }
+  return kSuccess;
+}
+
+double nowMs() {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+} // namespace
+
+#define API extern "C" __attribute__((visibility("default"))) Result
+
+API cuInit(unsigned) { return kSuccess; }
+API cuDriverGetVersion(int *v) {
+  *v = 99990;
+  return kSuccess;
+}
+API cuDeviceGetCount(int *n) {
+  *n = 1;
+  return kSuccess;
+}
+API cuDeviceGet(int *d, int) {
+  *d = 0;
+  return kSuccess;
+}
+API cuDeviceGetAttribute(int *v, int attr, int) {
+  *v = attr == 75 ? 9 : 0; // compute capability 9.0
+  return kSuccess;
+}
+API cuDeviceGetName(char *name, int len, int) {
+  std::snprintf(name, size_t(len), "fake CUDA device (test double)");
+  return kSuccess;
+}
+API cuDevicePrimaryCtxRetain(void **ctx, int) {
+  static int c;
+  *ctx = &c;
+  return kSuccess;
+}
+API cuDevicePrimaryCtxRelease_v2(int) { return kSuccess; }
+API cuCtxPushCurrent_v2(void *) { return kSuccess; }
+API cuCtxPopCurrent_v2(void **) { return kSuccess; }
+API cuCtxSynchronize() { return sticky; }
+API cuStreamSynchronize(void *) { return sticky; }
+
+API cuModuleLoadDataEx(void **module, const void *image, unsigned, int *,
+                       void **) {
+  std::lock_guard<std::mutex> lock(mu);
+  const std::string text(static_cast<const char *>(image));
+  auto *m = new Module;
+  for (size_t at = 0; (at = text.find(".entry ", at)) != std::string::npos;) {
+    at += 7;
+    m->kernels.insert(text.substr(at, text.find('(', at) - at));
+  }
+  // "<file>=<D>:<stride>,...": the facts of the file whose text this is.
+  if (const char *list = std::getenv("PROTEUS_FAKE_CUDA_MODULES")) {
+    std::stringstream ss(list);
+    for (std::string item; std::getline(ss, item, ',');) {
+      size_t eq = item.rfind('='), colon = item.rfind(':');
+      if (eq == std::string::npos || colon < eq ||
+          readAll(item.substr(0, eq)) != text)
+        continue;
+      m->headDim = std::atoll(item.c_str() + eq + 1);
+      m->stride = std::atoll(item.c_str() + colon + 1);
+    }
+  }
+  modules.push_back(m);
+  *module = m;
+  return kSuccess;
+}
+API cuModuleUnload(void *) { return kSuccess; }
+API cuModuleGetFunction(void **fn, void *module, const char *name) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto *m = static_cast<Module *>(module);
+  if (!m->kernels.count(name))
+    return kNotFound;
+  auto *f = new Function{name, m};
+  functions.push_back(f);
+  *fn = f;
+  return kSuccess;
+}
+
+// The JIT linker: the "cubin" is the PTX text itself.
+struct Link {
+  std::string image;
+};
+API cuLinkCreate_v2(unsigned, int *, void **, void **state) {
+  *state = new Link;
+  return kSuccess;
+}
+API cuLinkAddData_v2(void *state, int, void *data, size_t size, const char *,
+                     unsigned, int *, void **) {
+  static_cast<Link *>(state)->image.assign(static_cast<const char *>(data),
+                                           size);
+  return kSuccess;
+}
+API cuLinkComplete(void *state, void **cubin, size_t *size) {
+  Link *l = static_cast<Link *>(state);
+  *cubin = l->image.data();
+  *size = l->image.size();
+  return kSuccess;
+}
+API cuLinkDestroy(void *state) {
+  delete static_cast<Link *>(state);
+  return kSuccess;
+}
+
+API cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mu);
+  void *m = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!m)
+    return 2; // CUDA_ERROR_OUT_OF_MEMORY
+  allocations[reinterpret_cast<uintptr_t>(m)] = bytes;
+  *p = reinterpret_cast<uintptr_t>(m);
+  return kSuccess;
+}
+API cuMemFree_v2(unsigned long long p) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = allocations.find(static_cast<uintptr_t>(p));
+  if (it == allocations.end())
+    return kInvalidValue;
+  std::free(reinterpret_cast<void *>(it->first));
+  allocations.erase(it);
+  return kSuccess;
+}
+API cuMemcpyHtoD_v2(unsigned long long dst, const void *src, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (sticky)
+    return sticky;
+  if (!inAllocation(static_cast<uintptr_t>(dst), bytes))
+    return kInvalidValue;
+  std::memcpy(reinterpret_cast<void *>(dst), src, bytes);
+  return kSuccess;
+}
+API cuMemcpyDtoH_v2(void *dst, unsigned long long src, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (sticky)
+    return sticky;
+  if (!inAllocation(static_cast<uintptr_t>(src), bytes))
+    return kInvalidValue;
+  std::memcpy(dst, reinterpret_cast<const void *>(src), bytes);
+  return kSuccess;
+}
+API cuPointerGetAttribute(void *data, int attr, unsigned long long p) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = allocations.upper_bound(static_cast<uintptr_t>(p));
+  if (it == allocations.begin())
+    return kInvalidValue;
+  --it;
+  if (p >= it->first + it->second)
+    return kInvalidValue;
+  if (attr == 11)
+    *static_cast<unsigned long long *>(data) = it->first;
+  else if (attr == 12)
+    *static_cast<size_t *>(data) = it->second;
+  else
+    return kInvalidValue;
+  return kSuccess;
+}
+
+API cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                   unsigned by, unsigned bz, unsigned shared, void *,
+                   void **params, void **extra) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (sticky)
+    return sticky;
+  if (gy != 1 || gz != 1 || by != 1 || bz != 1 || shared != 0 || extra)
+    return kInvalidValue;
+  try {
+    return launch(*static_cast<Function *>(fn), gx, bx, params);
+  } catch (const Fault &) {
+    sticky = kIllegalAddress;
+    return kSuccess; // reported at the next synchronisation, as on a GPU
+  } catch (...) {
+    sticky = kLaunchFailure;
+    return kSuccess;
+  }
+}
+
+API cuEventCreate(void **e, unsigned) {
+  *e = new double(0);
+  return kSuccess;
+}
+API cuEventDestroy_v2(void *e) {
+  delete static_cast<double *>(e);
+  return kSuccess;
+}
+API cuEventRecord(void *e, void *) {
+  *static_cast<double *>(e) = nowMs();
+  return sticky;
+}
+API cuEventSynchronize(void *) { return sticky; }
+API cuEventElapsedTime_v2(float *ms, void *a, void *b) {
+  *ms =
+      static_cast<float>(*static_cast<double *>(b) - *static_cast<double *>(a));
+  return kSuccess;
+}
+
+API cuGetErrorName(Result r, const char **s) {
+  switch (r) {
+  case kSuccess:
+    *s = "CUDA_SUCCESS";
+    return kSuccess;
+  case kInvalidValue:
+    *s = "CUDA_ERROR_INVALID_VALUE";
+    return kSuccess;
+  case kNotFound:
+    *s = "CUDA_ERROR_NOT_FOUND";
+    return kSuccess;
+  case kIllegalAddress:
+    *s = "CUDA_ERROR_ILLEGAL_ADDRESS";
+    return kSuccess;
+  default:
+    *s = "CUDA_ERROR_UNKNOWN";
+    return kSuccess;
+  }
+}
+API cuGetErrorString(Result r, const char **s) { return cuGetErrorName(r, s); }

@@ -1,0 +1,40 @@
+#!/bin/sh
+# CTest driver of gpu_attention_check where no GPU is needed: compiles the
+# bundles, runs the check on the real driver (its CPU part where there is no
+# GPU: exit 77; everything where there is one), then the whole --quick check
+# and --time through the fake CUDA driver test double, which emulates the
+# kernels of contract.h, so that the check's GPU paths run everywhere.
+#   gpu_attention_check_test.sh GPU_BUNDLES_SH PROTEUS_COMPILE OUTDIR CHECK GOLDEN FAKE_CUDA
+set -u
+bundles_sh=$1 compile=$2 out=$3 check=$4 golden=$5 fake=$6
+sh "$bundles_sh" "$compile" "$out" >/dev/null || exit 1
+set -- --bundle "$out/d16" --bundle "$out/d32" --bundle "$out/d64" \
+  --bundle "$out/d128" --bundle "$out/proto"
+
+"$check" --quick --golden "$golden" "$@" >"$out/check.log" 2>&1
+real=$?
+tail -2 "$out/check.log"
+[ $real -eq 0 ] || [ $real -eq 77 ] || { echo "check failed (log: $out/check.log)"; exit 1; }
+
+# The fake driver learns each module's head dim and anchor stride.
+modules=
+for b in d16 d32 d64 d128 proto bench; do
+  d=$(sed -n 's/.*"d_head": \([0-9]*\).*/\1/p' "$out/$b/manifest.json")
+  s=$(sed -n 's/.*"linear_anchor_stride": \([0-9]*\).*/\1/p' "$out/$b/manifest.json")
+  for f in "$out/$b"/ptx/sm_90/*.ptx; do
+    modules="$modules${modules:+,}$f=$d:$s"
+  done
+done
+export PROTEUS_FAKE_CUDA_MODULES="$modules" PROTEUS_DISABLE_CACHE=1
+"$check" --quick --require-gpu --cuda-library "$fake" --golden "$golden" "$@" \
+  >"$out/fake-check.log" 2>&1
+rc=$?
+grep -E "^FAIL|checks passed" "$out/fake-check.log" | tail -40
+[ $rc -eq 0 ] || { echo "fake-driver check failed (log: $out/fake-check.log)"; exit 1; }
+"$check" --quick --time --time-runs 1 --time-max-t 512 --bench "$out/bench" \
+  --cuda-library "$fake" "$@" \
+  >"$out/fake-time.log" 2>&1
+rc=$?
+tail -12 "$out/fake-time.log"
+[ $rc -eq 0 ] || { echo "fake-driver --time failed (log: $out/fake-time.log)"; exit 1; }
+exit 0

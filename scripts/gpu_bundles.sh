@@ -1,0 +1,40 @@
+#!/bin/sh
+# Compiles the bundles that runtime/test/gpu_attention_check runs on the GPU:
+# one per head dim D (d_model = 8 D, h_total 8, settings alpha 0 and 1, with
+# candidate budgets chosen so that the anchors, the collapse onto token 0,
+# the truncation to L and a T-dependent L all occur at the checked lengths),
+# the reference benchmark's setting for --time, and a prototype-piece bundle
+# whose candidate rule has no GPU kernel.
+#
+#   scripts/gpu_bundles.sh PROTEUS_COMPILE OUTDIR
+set -eu
+compile=${1:?usage: gpu_bundles.sh PROTEUS_COMPILE OUTDIR}
+out=${2:?usage: gpu_bundles.sh PROTEUS_COMPILE OUTDIR}
+mkdir -p "$out"
+
+bundle() { # name alphas config-json
+  printf '%s\n' "$3" >"$out/$1.json"
+  rm -rf "${out:?}/$1"
+  "$compile" --config "$out/$1.json" --alpha "$2" -o "$out/$1" >/dev/null
+  rm -f "$out/$1.json"
+  echo "gpu_bundles: $out/$1 (alpha $2): $3"
+}
+
+bundle d16 0,1 '{"d_model": 128, "h_total": 8, "linear_window_base": 64,
+  "linear_anchor_stride": 32, "linear_L_base": 256, "linear_L_min": 32,
+  "linear_L_max": 256}'
+bundle d32 0,1 '{"d_model": 256, "h_total": 8, "linear_window_base": 128,
+  "linear_anchor_stride": 16, "linear_L_base": 96, "linear_L_min": 16,
+  "linear_L_max": 96}'
+bundle d64 0,1 '{"d_model": 512, "h_total": 8}'
+bundle d128 0,1 '{"d_model": 1024, "h_total": 8, "linear_window_base": 256,
+  "linear_anchor_stride": 64, "linear_L_base": 16, "linear_L_min": 64,
+  "linear_L_max": 1024, "linear_L_schedule": "sqrt"}'
+# REFERENCE.md 9.1 at alpha 1: 32 heads of 16, window 512, anchors every 256,
+# L 2048 (683 anchors).
+bundle bench 1 '{"d_model": 512, "h_total": 32, "attn_gates": 64,
+  "h_active_max": 32, "linear_window_base": 512, "linear_anchor_stride": 256,
+  "linear_L_base": 2048, "linear_L_min": 128, "linear_L_max": 2048}'
+bundle proto 0,1 '{"d_model": 128, "h_total": 8, "linear_use_proto": true,
+  "linear_piece_local_frac": 0.5, "linear_piece_anchor_frac": 0.3,
+  "linear_piece_proto_frac": 0.2, "proto_enabled": true}'

@@ -1,0 +1,91 @@
+#!/bin/bash
+# Runs ON the GPU machine, from the repository root, over the folder that
+# scripts/prepare_device.sh made here and the device call carried (.device):
+#   check      gpu_attention_check on every bundle and the golden cases
+#   unit       the runtime's unit tests (their GPU paths skip elsewhere)
+#   memcheck   gpu_attention_check --quick under compute-sanitizer memcheck
+#   racecheck  the same under racecheck
+#   time       gpu_attention_check --time (shortlist rule and dense kernels)
+#   baseline   benchmarks/sdpa_baseline.py: PyTorch SDPA (cuDNN, Flash) on the
+#              dense timing's shapes, in the same call, for ratios
+#
+#   scripts/gpu_check.sh [STEP ...]      (default: every step, in this order)
+#
+# Each step has its own time limit (check 240 s, unit 60, memcheck 280,
+# racecheck 280, time 180, baseline 90); one device call allows 600 s, so run
+#   scripts/gpu_check.sh check unit time baseline    and then
+#   scripts/gpu_check.sh memcheck racecheck          on the same machine.
+#
+# Logs go to $OUT (else .device/logs); the last lines are one summary line
+# per step. Exit status: 0 when every step passed. GPU_CHECK_ARGS adds
+# arguments to every gpu_attention_check run (e.g. --seed N).
+set -uo pipefail
+dev=${DEVICE_DIR:-.device}
+logs=${OUT:-$dev/logs}
+mkdir -p "$logs"
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(check unit memcheck racecheck time baseline)
+check=$dev/bin/gpu_attention_check
+b=$dev/bundles
+bundles=(--bundle "$b/d16" --bundle "$b/d32" --bundle "$b/d64"
+  --bundle "$b/d128" --bundle "$b/proto")
+read -r -a extra <<<"${GPU_CHECK_ARGS:-}"
+bundles+=("${extra[@]}")
+
+if [ ! -x "$check" ]; then
+  echo "gpu_check: $check is missing: run scripts/prepare_device.sh here and carry .device" >&2
+  exit 2
+fi
+export LD_LIBRARY_PATH="$dev/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Built on the repository's machine: where this one's libstdc++ is older
+# than the binaries need (the loader exits 127), use the carried one.
+"$check" >/dev/null 2>&1
+if [ $? -eq 127 ]; then
+  export LD_LIBRARY_PATH="$dev/lib/fallback:$LD_LIBRARY_PATH"
+  echo "gpu_check: using the carried libstdc++ ($dev/lib/fallback)"
+fi
+
+{
+  echo "commit: $(cat "$dev/COMMIT" 2>/dev/null || echo unknown)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm \
+    --format=csv,noheader 2>&1
+  command -v compute-sanitizer >/dev/null && compute-sanitizer --version | tail -1
+} | tee "$logs/summary.txt"
+
+summary=()
+failed=0
+run_step() { # name timeout-seconds command...
+  local name=$1 limit=$2
+  shift 2
+  echo "=== $name: $*"
+  local start=$SECONDS
+  timeout "$limit" "$@" 2>&1 | tee "$logs/$name.log"
+  local rc=${PIPESTATUS[0]}
+  local last
+  last=$(grep -E "checks passed|PASSED|FAILED TEST|ERROR SUMMARY|cudnn" \
+    "$logs/$name.log" | tail -2 | tr '\n' ' ')
+  [ $rc -eq 124 ] && last="TIMEOUT after ${limit}s; $last"
+  [ $rc -eq 0 ] || failed=1
+  summary+=("$(printf '%-10s rc=%-3s %4ss  %s' "$name" "$rc" $((SECONDS - start)) "$last")")
+}
+
+sanitizer=(compute-sanitizer --error-exitcode 3 --print-limit 20)
+for step in "${steps[@]}"; do
+  case $step in
+  check) run_step check 240 "$check" --require-gpu --golden "$dev/golden" "${bundles[@]}" ;;
+  unit) run_step unit 60 env PROTEUS_GOLDEN_DIR="$dev/golden" "$dev/bin/proteus_rt_tests" ;;
+  memcheck) run_step memcheck 280 "${sanitizer[@]}" --tool memcheck --leak-check no \
+    "$check" --require-gpu --quick --golden "$dev/golden" "${bundles[@]}" ;;
+  racecheck) run_step racecheck 280 "${sanitizer[@]}" --tool racecheck \
+    "$check" --require-gpu --quick "${bundles[@]}" ;;
+  time) run_step time 180 "$check" --time --bench "$b/bench" "${bundles[@]}" ;;
+  baseline) run_step baseline 90 env PYTHONUNBUFFERED=1 python3 benchmarks/sdpa_baseline.py \
+    --heads 8 --dim 64 --T 4096,16384 ;;
+  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline)" >&2; exit 2 ;;
+  esac
+done
+
+echo
+echo "=== summary (logs in $logs)"
+printf '%s\n' "${summary[@]}" | tee -a "$logs/summary.txt"
+exit $failed

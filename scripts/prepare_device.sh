@@ -1,0 +1,62 @@
+#!/bin/sh
+# Prepares, here (no GPU needed), everything scripts/gpu_check.sh runs on the
+# GPU machine, in one ignored folder that the device call carries:
+#   .device/bin/      gpu_attention_check, proteus_rt_tests and its test doubles
+#   .device/lib/      libproteus_rt.so.0; fallback/ libstdc++ and libgcc_s of
+#                     this toolchain, used only where the machine's are older
+#   .device/bundles/  d16 d32 d64 d128 bench proto (scripts/gpu_bundles.sh)
+#   .device/golden/   the golden cases (../shared/golden does not travel)
+#
+#   scripts/prepare_device.sh [--build DIR] [--out DIR] [--no-build]
+# (also: ninja -C build proteus-device-carry)
+set -eu
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=$repo/build
+out=$repo/.device
+do_build=1
+while [ $# -gt 0 ]; do
+  case $1 in
+  --build) build=$2; shift 2 ;;
+  --out) out=$2; shift 2 ;;
+  --no-build) do_build=0; shift ;;
+  *) echo "usage: $0 [--build DIR] [--out DIR] [--no-build]" >&2; exit 2 ;;
+  esac
+done
+golden=${PROTEUS_GOLDEN_DIR:-$repo/../shared/golden}
+limit_mib=60
+
+if [ $do_build = 1 ]; then
+  ninja -C "$build" -j"${JOBS:-2}" proteus-compile proteus_gpu_attention_check \
+    proteus_rt_tests
+fi
+tests=$build/runtime/test
+for f in "$build/bin/proteus-compile" "$tests/gpu_attention_check" \
+  "$tests/proteus_rt_tests" "$build/lib/libproteus_rt.so.0"; do
+  [ -e "$f" ] || { echo "prepare_device: $f is missing (build first)" >&2; exit 1; }
+done
+[ -d "$golden" ] || { echo "prepare_device: no golden folder at $golden" >&2; exit 1; }
+
+rm -rf "$out"
+mkdir -p "$out/bin" "$out/lib/fallback" "$out/golden"
+"$repo/scripts/gpu_bundles.sh" "$build/bin/proteus-compile" "$out/bundles"
+cp "$tests/gpu_attention_check" "$tests/proteus_rt_tests" \
+  "$tests"/libproteus_*_testdouble.so "$out/bin/"
+cp -L "$build/lib/libproteus_rt.so.0" "$out/lib/"
+for lib in libstdc++.so.6 libgcc_s.so.1; do
+  path=$(${CXX:-c++} -print-file-name=$lib)
+  [ -e "$path" ] && cp -L "$path" "$out/lib/fallback/"
+done
+cp -R "$golden"/. "$out/golden/"
+git -C "$repo" describe --always --dirty >"$out/COMMIT" 2>/dev/null || true
+
+size=$(du -sm "$out" | cut -f1)
+echo "prepare_device: $out holds ${size} MiB:"
+du -sh "$out"/* | sed 's/^/  /'
+if [ "$size" -gt $limit_mib ]; then
+  echo "prepare_device: over ${limit_mib} MiB; the device call carries 64 MiB" >&2
+  exit 1
+fi
+cat <<MSG
+prepare_device: run on the GPU machine with
+  carry: [".device"]   command: scripts/gpu_check.sh
+MSG

@@ -1,7 +1,10 @@
 // RUN: proteus-opt %s --proteus-lower-to-nvvm | FileCheck %s
-// RUN: proteus-compile --alpha 0,1 -o %t.bundle | FileCheck %s --check-prefix=COMPILE
+// RUN: proteus-compile --alpha 0,0.25,0.5,0.75,1 -o %t.bundle | FileCheck %s --check-prefix=COMPILE
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.bundle/ptx/sm_90/s0.ptx -o %t.s0.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.bundle/ptx/sm_90/s1.ptx -o %t.s1.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.bundle/ptx/sm_90/s2.ptx -o %t.s2.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.bundle/ptx/sm_90/s3.ptx -o %t.s3.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.bundle/ptx/sm_90/s4.ptx -o %t.s4.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 // RUN: proteus-compile --config %S/Inputs/d128.json --alpha 1 -o %t.d128 | FileCheck %s --check-prefix=COMPILE1
 // RUN: %if ptxas %{ %ptxas -arch=sm_90 -v %t.d128/ptx/sm_90/s0.ptx -o %t.d128.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 // The kernel module goes all the way to PTX for sm_90; every kernel of a
@@ -11,7 +14,7 @@
 // CHECK-SAME: #gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">
 // CHECK-SAME: assembly = "
 // CHECK-SAME: .visible .entry proteus_dense_attention_f16
-// COMPILE: proteus-compile: wrote {{.*}} (2 setting(s), CPU library {{[0-9]+}} bytes, PTX for sm_90)
+// COMPILE: proteus-compile: wrote {{.*}} (5 setting(s), CPU library {{[0-9]+}} bytes, PTX for sm_90)
 // COMPILE1: proteus-compile: wrote {{.*}} (1 setting(s), CPU library {{[0-9]+}} bytes, PTX for sm_90)
 // PTXAS-NOT: error
 // PTXAS-NOT: {{[1-9][0-9]*}} bytes spill

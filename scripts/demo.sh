@@ -21,8 +21,9 @@ grep -o '#proteus.budget<[^>]*>' "$out/stages/0-proteus.mlir"
 echo
 if [ -x "$build/bin/proteus-run" ]; then
   echo "== proteus-run: one layer call on the CPU path (B 1, T 4096, alpha from the T ramp) =="
-  "$build/bin/proteus-run" --bundle "$out" --B 1 --T 4096 --backend cpu
+  "$build/bin/proteus-run" --bundle "$out" --B 1 --T 4096 --backend cpu --repeat 2
 else
   echo "proteus-run is not built yet: the bundle above is what the runtime loads."
 fi
-echo "PTX for sm_90: not produced yet (the GPU lowering is issue 4)."
+echo "The ptx/sm_90 files above are the attention kernels per setting (check them with ptxas -arch=sm_90);"
+echo "running the whole layer on the GPU is not there yet (issue 5)."

@@ -7,8 +7,8 @@
 // arguments.
 //
 // Kernel shape: one warp per query. The warp splits into P = 32 / G groups of
-// G = min(32, D) lanes; each group scores one candidate at a time (each lane
-// holds D / G dims of q and of the fp32 accumulator), keeps an online softmax,
+// G = min(32, D / 8) lanes; each group scores one candidate at a time (each
+// lane holds D / G dims of q and of the fp32 accumulator), keeps an online softmax,
 // and the groups merge with a log-sum-exp reduction at the end. Candidates
 // come from a materialised list, from the candidate rule evaluated in closed
 // form per index (no list is ever built), or from the causal prefix.
@@ -27,6 +27,8 @@
 #include "proteus/Conversion/Passes.h"
 #include "proteus/Dialect/Proteus/ProteusOps.h"
 #include "proteus_rt/contract.h"
+
+#include "llvm/ADT/bit.h"
 
 #include <cmath>
 #include <limits>
@@ -229,7 +231,13 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
     anchorCap = pick(spec.anchorCap);
   }
 
-  const int64_t d = spec.headDim, g = std::min<int64_t>(32, d), p = 32 / g, e = d / g;
+  // G lanes share a candidate, each holding E = D / G dims (8 where D allows:
+  // a 16-byte bf16 slice), so a warp scores P = 32 / G candidates per step
+  // with log2(G) shuffles instead of five.
+  const int64_t d = spec.headDim,
+                g = static_cast<int64_t>(llvm::bit_floor(
+                    static_cast<uint64_t>(std::max<int64_t>(1, std::min<int64_t>(32, d / 8))))),
+                p = 32 / g, e = d / g;
   Value zero = lb.idx(0), dI = lb.idx(d);
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);

@@ -1,8 +1,14 @@
 // RUN: proteus-opt %s -split-input-file -verify-diagnostics
-// Every verifier message of #proteus.config, #proteus.budget and #proteus.tile.
+// Every verifier message of #proteus.config, #proteus.budget and #proteus.tile, and
+// the parse error of their boolean parameters.
 
 // expected-error @+1 {{d_model must be positive, got 0}}
 func.func private @f() attributes {a = #proteus.config<d_model = 0, h_total = 4>}
+
+// -----
+
+// expected-error @+1 {{h_total must be positive, got -4}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = -4>}
 
 // -----
 
@@ -31,8 +37,18 @@ func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4
 
 // -----
 
+// expected-error @+1 {{h_active_min must be in [1, h_active_max = 8], got 0}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, h_active_min = 0>}
+
+// -----
+
 // expected-error @+1 {{need 1 <= seq_low <= seq_high, got seq_low = 100, seq_high = 50}}
 func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, seq_low = 100, seq_high = 50>}
+
+// -----
+
+// expected-error @+1 {{need 1 <= seq_low <= seq_high, got seq_low = 0, seq_high = 256}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, seq_low = 0>}
 
 // -----
 
@@ -46,13 +62,28 @@ func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4
 
 // -----
 
+// expected-error @+1 {{dense_alpha_cutoff must be in [0, 0.95], got -5.000000e-01}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, dense_alpha_cutoff = -0.5>}
+
+// -----
+
 // expected-error @+1 {{dense_threshold must be in (0, 1] (or -1 for unset), got 1.5}}
 func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, dense_threshold = 1.5>}
 
 // -----
 
+// expected-error @+1 {{dense_threshold must be in (0, 1] (or -1 for unset), got 0}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, dense_threshold = 0.0>}
+
+// -----
+
 // expected-error @+1 {{router_top_p must be in [0, 1], got 2}}
 func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, router_top_p = 2.0>}
+
+// -----
+
+// expected-error @+1 {{router_top_p must be in [0, 1], got -5.000000e-01}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, router_top_p = -0.5>}
 
 // -----
 
@@ -86,8 +117,18 @@ func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4
 
 // -----
 
+// expected-error @+1 {{piece_local_frac must be in [0, 1], got -5.000000e-01}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, piece_local_frac = -0.5>}
+
+// -----
+
 // expected-error @+1 {{piece_anchor_frac must be in [0, 1], got -5.000000e-01}}
 func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, piece_anchor_frac = -0.5>}
+
+// -----
+
+// expected-error @+1 {{piece_anchor_frac must be in [0, 1], got 1.5}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, piece_anchor_frac = 1.5>}
 
 // -----
 
@@ -96,8 +137,23 @@ func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4
 
 // -----
 
+// expected-error @+1 {{piece_proto_frac must be in [0, 1], got -5.000000e-01}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, piece_proto_frac = -0.5>}
+
+// -----
+
 // expected-error @+1 {{need L_base >= 1 and 1 <= L_min <= L_max, got L_base = 512, L_min = 600, L_max = 512}}
 func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, L_min = 600>}
+
+// -----
+
+// expected-error @+1 {{need L_base >= 1 and 1 <= L_min <= L_max, got L_base = 0, L_min = 64, L_max = 512}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, L_base = 0>}
+
+// -----
+
+// expected-error @+1 {{need L_base >= 1 and 1 <= L_min <= L_max, got L_base = 512, L_min = 0, L_max = 512}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, L_min = 0>}
 
 // -----
 
@@ -111,8 +167,18 @@ func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4
 
 // -----
 
+// expected-error @+1 {{keep_ratio_base (density) must be in (0, 1], got 1.5}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, keep_ratio_base = 1.5>}
+
+// -----
+
 // expected-error @+1 {{keep_ratio_min must be in [0, 1], got 1.5}}
 func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, keep_ratio_min = 1.5>}
+
+// -----
+
+// expected-error @+1 {{keep_ratio_min must be in [0, 1], got -5.000000e-01}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, keep_ratio_min = -0.5>}
 
 // -----
 
@@ -131,8 +197,18 @@ func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4
 
 // -----
 
+// expected-error @+1 {{keep_guard and keep_min must be >= 0, got 1 and -1}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, keep_min = -1>}
+
+// -----
+
 // expected-error @+1 {{proto_decay must be in [0, 1], got 1.5}}
 func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, proto_decay = 1.5>}
+
+// -----
+
+// expected-error @+1 {{proto_decay must be in [0, 1], got -5.000000e-01}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, proto_decay = -0.5>}
 
 // -----
 
@@ -146,6 +222,11 @@ func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4
 
 // -----
 
+// expected-error @+1 {{int8_percentile must be in (0, 1], got 1.5}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, int8_percentile = 1.5>}
+
+// -----
+
 // expected-error @+1 {{the proto candidate piece needs proto_enabled = true}}
 func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, use_proto = true>}
 
@@ -156,8 +237,19 @@ func.func private @f() attributes {a = #proteus.config<d_model = 12, h_total = 4
 
 // -----
 
+// expected-error @+2 {{expected 'true' or 'false'}}
+// expected-error @+1 {{failed to parse Proteus_ConfigAttr parameter 'bias' which is to be a `bool`}}
+func.func private @f() attributes {a = #proteus.config<d_model = 64, h_total = 4, gates = 8, bias = 1>}
+
+// -----
+
 // expected-error @+1 {{alpha must be in [0, 1], got 1.5}}
 func.func private @f() attributes {a = #proteus.budget<alpha = 1.5>}
+
+// -----
+
+// expected-error @+1 {{alpha must be in [0, 1], got -5.000000e-01}}
+func.func private @f() attributes {a = #proteus.budget<alpha = -0.5>}
 
 // -----
 
@@ -166,8 +258,18 @@ func.func private @f() attributes {a = #proteus.budget<density = 0.0>}
 
 // -----
 
+// expected-error @+1 {{density must be in (0, 1], got 1.5}}
+func.func private @f() attributes {a = #proteus.budget<density = 1.5>}
+
+// -----
+
 // expected-error @+1 {{seq_len must be positive (or -1 for dynamic), got 0}}
 func.func private @f() attributes {a = #proteus.budget<seq_len = 0>}
+
+// -----
+
+// expected-error @+1 {{k_dense must be positive (or -1 for dynamic), got 0}}
+func.func private @f() attributes {a = #proteus.budget<k_dense = 0>}
 
 // -----
 
@@ -176,8 +278,28 @@ func.func private @f() attributes {a = #proteus.budget<effective_l = 0>}
 
 // -----
 
+// expected-error @+1 {{window must be positive (or -1 for dynamic), got 0}}
+func.func private @f() attributes {a = #proteus.budget<window = 0>}
+
+// -----
+
+// expected-error @+1 {{token_keep must be >= 0 (or -1 for dynamic), got -2}}
+func.func private @f() attributes {a = #proteus.budget<token_keep = -2>}
+
+// -----
+
+// expected-error @+1 {{local_cap must be >= 0 (or -1 for dynamic), got -2}}
+func.func private @f() attributes {a = #proteus.budget<local_cap = -2>}
+
+// -----
+
 // expected-error @+1 {{anchor_cap must be >= 0 (or -1 for dynamic), got -2}}
 func.func private @f() attributes {a = #proteus.budget<anchor_cap = -2>}
+
+// -----
+
+// expected-error @+1 {{proto_cap must be >= 0 (or -1 for dynamic), got -2}}
+func.func private @f() attributes {a = #proteus.budget<proto_cap = -2>}
 
 // -----
 
@@ -196,13 +318,38 @@ func.func private @f() attributes {a = #proteus.tile<block_m = 48>}
 
 // -----
 
+// expected-error @+1 {{block_m must be a positive power of two, got -9223372036854775808}}
+func.func private @f() attributes {a = #proteus.tile<block_m = -9223372036854775808>}
+
+// -----
+
 // expected-error @+1 {{block_n must be a positive power of two, got 0}}
 func.func private @f() attributes {a = #proteus.tile<block_n = 0>}
 
 // -----
 
+// expected-error @+1 {{block_n must be a positive power of two, got 96}}
+func.func private @f() attributes {a = #proteus.tile<block_n = 96>}
+
+// -----
+
+// expected-error @+1 {{block_n must be a positive power of two, got -9223372036854775808}}
+func.func private @f() attributes {a = #proteus.tile<block_n = -9223372036854775808>}
+
+// -----
+
 // expected-error @+1 {{warps must be 1, 2, 4, 8 or 16, got 3}}
 func.func private @f() attributes {a = #proteus.tile<warps = 3>}
+
+// -----
+
+// expected-error @+1 {{warps must be 1, 2, 4, 8 or 16, got 32}}
+func.func private @f() attributes {a = #proteus.tile<warps = 32>}
+
+// -----
+
+// expected-error @+1 {{warps must be 1, 2, 4, 8 or 16, got -9223372036854775808}}
+func.func private @f() attributes {a = #proteus.tile<warps = -9223372036854775808>}
 
 // -----
 

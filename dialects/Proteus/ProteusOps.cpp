@@ -78,6 +78,16 @@ int64_t mulStatic(int64_t a, int64_t b) {
   return a * b;
 }
 
+/// Operands of an optional group must come together (the generic form can
+/// supply part of one).
+LogicalResult checkTogether(Operation *op, ArrayRef<Value> group, StringRef names) {
+  bool any = llvm::any_of(group, [](Value v) { return static_cast<bool>(v); });
+  bool all = llvm::all_of(group, [](Value v) { return static_cast<bool>(v); });
+  if (any && !all)
+    return op->emitOpError() << "operands " << names << " must be given together";
+  return success();
+}
+
 /// (B,T,C) activations x and a (B,T) per-token buffer.
 LogicalResult checkPerToken(ShapeCheck &c, Value x, StringRef xn, Value v, StringRef vn) {
   if (failed(c.rank(v, vn, 2)) || failed(c.sameDim(v, vn, 0, x, xn, 0)) ||
@@ -114,6 +124,10 @@ LogicalResult checkQKV(ShapeCheck &c, Value q, Value k, Value v, Value out) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult LayerOp::verify() {
+  if (failed(checkTogether(*this, {getBQkv(), getBProj()}, "'b_qkv' and 'b_proj'")) ||
+      failed(checkTogether(*this, {getPrototypes(), getUsage(), getConfidence()},
+                           "'prototypes', 'usage' and 'confidence'")))
+    return failure();
   ShapeCheck c(*this);
   ConfigAttr cfg = getConfig();
   int64_t cDim = cfg.getDModel(), g = cfg.getGates();
@@ -174,6 +188,9 @@ LogicalResult LayerOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult RouteOp::verify() {
+  if (failed(checkTogether(*this, {getPrototypes(), getUsage(), getConfidence()},
+                           "'prototypes', 'usage' and 'confidence'")))
+    return failure();
   ShapeCheck c(*this);
   ConfigAttr cfg = getConfig();
   int64_t cDim = cfg.getDModel(), g = cfg.getGates(), h = cfg.getHTotal();
@@ -367,6 +384,8 @@ LogicalResult checkCandidateRule(Operation *op, ShapeCheck &c, bool local, bool 
 } // namespace
 
 LogicalResult ShortlistOp::verify() {
+  if (failed(checkTogether(*this, {getScores(), getBatchIds()}, "'scores' and 'batch_ids'")))
+    return failure();
   ShapeCheck c(*this);
   if (failed(c.rank(getRows(), "rows", 1)) || failed(c.rank(getCandidates(), "candidates", 2)) ||
       failed(c.rank(getLengths(), "lengths", 1)) ||
@@ -383,6 +402,9 @@ LogicalResult ShortlistOp::verify() {
 }
 
 LogicalResult ShortlistAttentionOp::verify() {
+  if (failed(checkTogether(*this, {getCandidates(), getLengths()},
+                           "'candidates' and 'lengths'")))
+    return failure();
   ShapeCheck c(*this);
   if (failed(checkQKV(c, getQ(), getK(), getV(), getOut())) ||
       failed(c.rank(getPackedRow(), "packed_row", 1)) ||

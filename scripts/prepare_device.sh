@@ -41,6 +41,8 @@ mkdir -p "$out/bin" "$out/lib/fallback" "$out/golden"
 "$repo/scripts/gpu_bundles.sh" "$build/bin/proteus-compile" "$out/bundles"
 cp "$tests/gpu_attention_check" "$tests/proteus_rt_tests" \
   "$tests"/libproteus_*_testdouble.so "$out/bin/"
+# Measurement programs, where built.
+[ -x "$build/bin/jit_cache" ] && cp "$build/bin/jit_cache" "$out/bin/"
 cp -L "$build/lib/libproteus_rt.so.0" "$out/lib/"
 for lib in libstdc++.so.6 libgcc_s.so.1; do
   path=$(${CXX:-c++} -print-file-name=$lib)

@@ -352,8 +352,8 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
 
 /// Dense causal attention for bf16/f16 on tensor cores (mma.sync m16n8k16,
 /// fp32 accumulation). One block per (row, tile of kGpuDenseTile queries);
-/// each warp owns 16 queries and walks the keys up to its last query in steps
-/// of 64 (16 at D >= 128): S = Q K^T and O += P V on tensor cores, the online softmax (base 2)
+/// each warp owns 16 queries; the block stages K and V tiles of 64 keys (16 at
+/// D >= 128) in shared memory, up to its last query: S = Q K^T and O += P V on tensor cores, the online softmax (base 2)
 /// on the accumulator fragments, whose layout is reused as the A operand of
 /// P V. Fragment layouts follow the PTX ISA for m16n8k16 (g = lane / 4 rows,
 /// tq = lane % 4 column pairs).
@@ -374,13 +374,22 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({32 * kWarpsPerBlock, 1, 1}));
   fn->setAttr("proteus.specialization", b.getStringAttr(sig));
+  // Keys per step: 64, or 16 at D >= 128 so that S, O and Q fit the registers.
+  const int64_t tile = proteus_rt::kGpuDenseTile, kTile = d >= 128 ? 16 : 64,
+                nTiles = kTile / 8;
+  // K and V tiles in shared memory, shared by the block's warps; rows padded
+  // by 8 elements (16 bytes) so a fragment's 8 rows x 4 column pairs hit 32
+  // distinct banks.
+  const int64_t pitch = d + 8;
+  auto smemType = MemRefType::get(
+      {kTile * pitch}, elem, AffineMap(),
+      gpu::AddressSpaceAttr::get(ctx, gpu::GPUDialect::getWorkgroupAddressSpace()));
+  Value sK = fn.addWorkgroupAttribution(smemType, loc);
+  Value sV = fn.addWorkgroupAttribution(smemType, loc);
   b.setInsertionPointToStart(&fn.getBody().front());
   LoopBuilder lb(b, loc);
   Value q = fn.getArgument(0), k = fn.getArgument(1), v = fn.getArgument(2),
         out = fn.getArgument(3), seqLen = fn.getArgument(5);
-  // Keys per step: 64, or 16 at D >= 128 so that S, O and Q fit the registers.
-  const int64_t tile = proteus_rt::kGpuDenseTile, kTile = d >= 128 ? 16 : 64,
-                nTiles = kTile / 8;
   Value zero = lb.idx(0), dI = lb.idx(d), lastT = lb.sub(seqLen, lb.idx(1));
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
@@ -434,7 +443,10 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
   }
   float scale = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
   Value negInf = lb.f32(-std::numeric_limits<float>::infinity()), zf = lb.f32(0.0);
-  Value keyEnd = lb.min(seqLen, lb.add(q0, lb.idx(16)));
+  // Block-uniform walk (the barriers need every warp): keys up to the tile's
+  // last query; a warp's keys past its own queries are masked.
+  Value blockStart = lb.mul(lb.rem(bid, tiles), lb.idx(tile));
+  Value keyEnd = lb.min(seqLen, lb.add(blockStart, lb.idx(tile)));
   Value keyTiles = lb.div(lb.add(keyEnd, lb.idx(kTile - 1)), lb.idx(kTile));
   const int64_t dn = d / 8;
   SmallVector<Value> init = {negInf, negInf, zf, zf};
@@ -444,6 +456,21 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
       b, loc, zero, keyTiles, lb.idx(1), init,
       [&](OpBuilder &, Location, Value kt, ValueRange st) {
         Value kb = lb.mul(kt, lb.idx(kTile));
+        gpu::BarrierOp::create(b, loc);
+        auto stage = scf::ForOp::create(b, loc, tid, lb.idx(kTile * d), lb.idx(32 * kWarpsPerBlock));
+        {
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(stage.getBody());
+          Value i = stage.getInductionVar();
+          Value row = lb.div(i, dI), col = lb.rem(i, dI);
+          Value dst = lb.add(lb.mul(row, lb.idx(pitch)), col);
+          lb.store(at(k, lb.add(kb, row), col), sK, dst);
+          lb.store(at(v, lb.add(kb, row), col), sV, dst);
+        }
+        gpu::BarrierOp::create(b, loc);
+        auto sat = [&](Value mem, Value key, Value col) {
+          return lb.load(mem, lb.add(lb.mul(lb.sub(key, kb), lb.idx(pitch)), col));
+        };
         // S = Q K^T (scaled to base 2), causal and tail masked.
         SmallVector<std::array<Value, 4>> sv;
         for (int64_t nt = 0; nt < nTiles; ++nt) {
@@ -451,8 +478,9 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
           SmallVector<Value, 4> acc = {zf, zf, zf, zf};
           for (int64_t ks = 0; ks < d / 16; ++ks) {
             Value c = lb.add(lb.idx(ks * 16), tq2);
-            Value b0 = pack(at(k, key, c), at(k, key, lb.add(c, lb.idx(1))));
-            Value b1 = pack(at(k, key, lb.add(c, lb.idx(8))), at(k, key, lb.add(c, lb.idx(9))));
+            Value b0 = pack(sat(sK, key, c), sat(sK, key, lb.add(c, lb.idx(1))));
+            Value b1 =
+                pack(sat(sK, key, lb.add(c, lb.idx(8))), sat(sK, key, lb.add(c, lb.idx(9))));
             acc = mma(qf[ks], {b0, b1}, acc);
           }
           std::array<Value, 4> s4;
@@ -495,8 +523,8 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
                 key9 = lb.add(key, lb.idx(9));
           for (int64_t n = 0; n < dn; ++n) {
             Value col = lb.add(lb.idx(n * 8), g);
-            Value b0 = pack(at(v, key, col), at(v, key1, col));
-            Value b1 = pack(at(v, key8, col), at(v, key9, col));
+            Value b0 = pack(sat(sV, key, col), sat(sV, key1, col));
+            Value b1 = pack(sat(sV, key8, col), sat(sV, key9, col));
             auto res = mma(aRegs, {b0, b1}, ArrayRef<Value>(o).slice(n * 4, 4));
             for (int64_t j = 0; j < 4; ++j)
               o[n * 4 + j] = res[j];

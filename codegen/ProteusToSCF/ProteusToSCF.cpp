@@ -60,6 +60,18 @@ void softmaxF32(LoopBuilder &lb, Value n, function_ref<Value(Value)> get,
   lb.forLoop(lb.idx(0), n, [&](Value i) { set(i, lb.div(get(i), s)); });
 }
 
+/// The number of i in [0, n) ahead of `self` in descending order of value,
+/// ties to the lower index (SPEC.md section 3): the rank of `self`.
+Value rankDescending(LoopBuilder &lb, Value n, Value self, Value selfValue,
+                     function_ref<Value(Value)> valueAt) {
+  Value one = lb.idx(1);
+  return lb.forAcc1(lb.idx(0), n, lb.idx(0), [&](Value o, Value acc) {
+    Value vo = valueAt(o);
+    Value ahead = lb.orI(lb.gt(vo, selfValue), lb.andI(lb.eq(vo, selfValue), lb.lt(o, self)));
+    return lb.select(ahead, lb.add(acc, one), acc);
+  });
+}
+
 /// Shell sort of mem[0..n) (1-D, any element type) by `less`.
 void shellSort(LoopBuilder &lb, Value mem, Value n, function_ref<Value(Value, Value)> less) {
   Value two = lb.idx(2), zero = lb.idx(0);
@@ -346,7 +358,7 @@ struct TopKLowering : public OpConversionPattern<TopKOp> {
   LogicalResult matchAndRewrite(TopKOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
-    Value hp = a.getHeadProbs(), zero = lb.idx(0), one = lb.idx(1);
+    Value hp = a.getHeadProbs(), zero = lb.idx(0);
     Value hN = lb.dim(hp, 2);
     lb.forLoop(zero, lb.dim(hp, 0), [&](Value b) {
       lb.forLoop(zero, lb.dim(hp, 1), [&](Value t) {
@@ -356,11 +368,8 @@ struct TopKLowering : public OpConversionPattern<TopKOp> {
         lb.forLoop(zero, hN, [&](Value h) {
           Value ph = lb.load(hp, {b, t, h});
           // rank = #heads ahead of h (larger probability, ties to the lower index).
-          Value rank = lb.forAcc1(zero, hN, zero, [&](Value o, Value acc) {
-            Value po = lb.load(hp, {b, t, o});
-            Value ahead = lb.orI(lb.gt(po, ph), lb.andI(lb.eq(po, ph), lb.lt(o, h)));
-            return lb.select(ahead, lb.add(acc, one), acc);
-          });
+          Value rank =
+              rankDescending(lb, hN, h, ph, [&](Value o) { return lb.load(hp, {b, t, o}); });
           Value on = lb.andI(lb.lt(rank, a.getK()), tokenOn);
           Value row = lb.add(lb.mul(b, hN), h);
           lb.store(lb.select(on, lb.i8(1), lb.i8(0)), a.getRowMask(), {row, t});
@@ -391,11 +400,8 @@ struct SelectTokensLowering : public OpConversionPattern<SelectTokensOp> {
       need = lb.min(lb.max(need, one), tN);
       lb.forLoop(zero, tN, [&](Value t) {
         Value it = lb.load(imp, {b, t});
-        Value rank = lb.forAcc1(zero, tN, zero, [&](Value o, Value acc) {
-          Value io = lb.load(imp, {b, o});
-          Value ahead = lb.orI(lb.gt(io, it), lb.andI(lb.eq(io, it), lb.lt(o, t)));
-          return lb.select(ahead, lb.add(acc, one), acc);
-        });
+        Value rank =
+            rankDescending(lb, tN, t, it, [&](Value o) { return lb.load(imp, {b, o}); });
         Value keep = lb.orI(lb.ge(need, tN), lb.lt(rank, need));
         if (thrD > 0.0)
           keep = lb.orI(keep, lb.ge(it, thr));

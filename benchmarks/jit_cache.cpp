@@ -44,10 +44,10 @@ int main(int argc, char **argv) {
     }
     auto start = std::chrono::steady_clock::now();
     prt_module *module = nullptr;
-    prt_status st = prt_module_load_ptx(ctx, ptx.data(), static_cast<int64_t>(ptx.size()),
-                                        nullptr, &module);
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                          start)
+    prt_status st = prt_module_load_ptx(
+        ctx, ptx.data(), static_cast<int64_t>(ptx.size()), nullptr, &module);
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - start)
                     .count();
     if (st != PRT_OK) {
       std::fprintf(stderr, "jit_cache: %s: %s\n", argv[i], prt_last_error());

@@ -29,7 +29,8 @@
 using namespace mlir;
 using namespace mlir::proteus;
 
-void mlir::proteus::buildLowerToCPUPipeline(OpPassManager &pm, const LowerToCPUOptions &options) {
+void mlir::proteus::buildLowerToCPUPipeline(OpPassManager &pm,
+                                            const LowerToCPUOptions &options) {
   OpPassManager &fpm = pm.nest<func::FuncOp>();
   ProteusSpecializePassOptions spec;
   spec.alpha = options.alpha;
@@ -50,7 +51,8 @@ void mlir::proteus::buildLowerToCPUPipeline(OpPassManager &pm, const LowerToCPUO
 void mlir::proteus::registerProteusPipelines() {
   PassPipelineRegistration<LowerToCPUOptions>(
       "proteus-lower-to-cpu",
-      "Specialize, decompose and lower Proteus programs to scalar loops and the LLVM dialect "
+      "Specialize, decompose and lower Proteus programs to scalar loops and "
+      "the LLVM dialect "
       "(the CPU reference path)",
       buildLowerToCPUPipeline);
 }

@@ -27,8 +27,8 @@
 using namespace mlir;
 using namespace mlir::proteus;
 
-void mlir::proteus::buildLowerToNVVMPipeline(OpPassManager &pm,
-                                             const LowerToNVVMOptions &options) {
+void mlir::proteus::buildLowerToNVVMPipeline(
+    OpPassManager &pm, const LowerToNVVMOptions &options) {
   pm.addPass(createConvertProteusToGPUPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

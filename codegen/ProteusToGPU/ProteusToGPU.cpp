@@ -8,19 +8,19 @@
 //
 // Kernel shape: one warp per query. The warp splits into P = 32 / G groups of
 // G = min(32, D / 8) lanes; each group scores one candidate at a time (each
-// lane holds D / G dims of q and of the fp32 accumulator), keeps an online softmax,
-// and the groups merge with a log-sum-exp reduction at the end. Candidates
-// come from a materialised list, from the candidate rule evaluated in closed
-// form per index (no list is ever built), or from the causal prefix.
+// lane holds D / G dims of q and of the fp32 accumulator), keeps an online
+// softmax, and the groups merge with a log-sum-exp reduction at the end.
+// Candidates come from a materialised list, from the candidate rule evaluated
+// in closed form per index (no list is ever built), or from the causal prefix.
 //
 //===----------------------------------------------------------------------===//
 
 #include "../ProteusToSCF/LoopBuilder.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -64,8 +64,9 @@ struct KernelSpec {
   }
   /// The kernel's name: its role and element type (contract.h).
   std::string name() const {
-    std::string n = source == CandidateSource::Causal ? "proteus_dense_attention"
-                                                      : "proteus_shortlist_attention";
+    std::string n = source == CandidateSource::Causal
+                        ? "proteus_dense_attention"
+                        : "proteus_shortlist_attention";
     if (source == CandidateSource::Listed)
       n += "_listed";
     return n + "_" + typeName();
@@ -74,9 +75,12 @@ struct KernelSpec {
   std::string signature() const {
     std::string sig = name() + " d=" + std::to_string(headDim);
     if (source == CandidateSource::Rule)
-      sig += " stride=" + std::to_string(stride) + " local=" + std::to_string(useLocal) +
-             " anchors=" + std::to_string(useAnchors) + " L=" + std::to_string(effL) +
-             " window=" + std::to_string(window) + " local_cap=" + std::to_string(localCap) +
+      sig += " stride=" + std::to_string(stride) +
+             " local=" + std::to_string(useLocal) +
+             " anchors=" + std::to_string(useAnchors) +
+             " L=" + std::to_string(effL) +
+             " window=" + std::to_string(window) +
+             " local_cap=" + std::to_string(localCap) +
              " anchor_cap=" + std::to_string(anchorCap);
     return sig;
   }
@@ -91,8 +95,9 @@ constexpr int64_t kWarpsPerBlock = proteus_rt::kGpuAttentionBlock / 32;
 struct RuleCandidates {
   Value count, anchorsBefore, zeroFirst, iMax, localStart;
 
-  static RuleCandidates build(LoopBuilder &lb, const KernelSpec &s, Value t, Value seqLen,
-                              Value effL, Value window, Value localCap, Value anchorCap) {
+  static RuleCandidates build(LoopBuilder &lb, const KernelSpec &s, Value t,
+                              Value seqLen, Value effL, Value window,
+                              Value localCap, Value anchorCap) {
     Value zero = lb.idx(0), one = lb.idx(1), tp1 = lb.add(t, one);
     // Local window (t is always a candidate, even with the local piece off).
     Value nl = one;
@@ -116,7 +121,8 @@ struct RuleCandidates {
       nAnchor = lb.max(lb.sub(lb.add(r.iMax, one), iMin), zero);
       // Negative anchors collapse onto 0 unless 0 is already a candidate.
       Value collapsed = lb.gt(lb.mul(m, st), t);
-      Value zeroExact = lb.andI(lb.eq(lb.rem(t, st), zero), lb.ge(m, lb.div(t, st)));
+      Value zeroExact =
+          lb.andI(lb.eq(lb.rem(t, st), zero), lb.ge(m, lb.div(t, st)));
       Value zeroLocal = lb.eq(r.localStart, zero);
       r.zeroFirst = lb.andI(collapsed, lb.notI(lb.orI(zeroExact, zeroLocal)));
       nAnchor = lb.add(nAnchor, lb.select(r.zeroFirst, one, zero));
@@ -143,8 +149,8 @@ struct RuleCandidates {
 /// The kernel of `module` specialized exactly as `sig`, or null with `name`
 /// set to a free symbol: a module normally holds one setting, so names are
 /// role + type, and a second specialization of a role gets a numeric suffix.
-gpu::GPUFuncOp findKernel(gpu::GPUModuleOp module, const std::string &base, StringRef sig,
-                          std::string &name) {
+gpu::GPUFuncOp findKernel(gpu::GPUModuleOp module, const std::string &base,
+                          StringRef sig, std::string &name) {
   name = base;
   for (int i = 1;; ++i) {
     auto existing = module.lookupSymbol<gpu::GPUFuncOp>(name);
@@ -166,14 +172,15 @@ Value shuffleXor(OpBuilder &b, Location loc, Value x, int64_t offset) {
 
 /// 2^x in one ex2.approx instruction (no libdevice needed).
 Value exp2Approx(OpBuilder &b, Location loc, Value x) {
-  return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
-                                       b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
-                                       ValueRange{x})
+  return LLVM::CallIntrinsicOp::create(
+             b, loc, b.getF32Type(),
+             b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"), ValueRange{x})
       .getResult(0);
 }
 
 /// Builds the kernel for `spec` into `module` (once) and returns it.
-gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const KernelSpec &spec) {
+gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
+                                const KernelSpec &spec) {
   std::string sig = spec.signature(), name;
   if (gpu::GPUFuncOp existing = findKernel(module, spec.name(), sig, name))
     return existing;
@@ -235,8 +242,8 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
   // a 16-byte bf16 slice), so a warp scores P = 32 / G candidates per step
   // with log2(G) shuffles instead of five.
   const int64_t d = spec.headDim,
-                g = static_cast<int64_t>(llvm::bit_floor(
-                    static_cast<uint64_t>(std::max<int64_t>(1, std::min<int64_t>(32, d / 8))))),
+                g = static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(
+                    std::max<int64_t>(1, std::min<int64_t>(32, d / 8))))),
                 p = 32 / g, e = d / g;
   Value zero = lb.idx(0), dI = lb.idx(d);
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
@@ -245,7 +252,9 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
   Value sub = lb.div(lane, lb.idx(g)), sl = lb.rem(lane, lb.idx(g));
   Value qi = lb.add(lb.mul(bid, lb.idx(kWarpsPerBlock)), warp);
   auto ld = [&](Value mem, Value i) { return lb.toF32(lb.load(mem, i)); };
-  auto shflXor = [&](Value x, int64_t off) { return shuffleXor(b, loc, x, off); };
+  auto shflXor = [&](Value x, int64_t off) {
+    return shuffleXor(b, loc, x, off);
+  };
   // Scores are kept in base 2 (s * log2(e)) so that the softmax exponentials
   // are single ex2.approx instructions and need no libdevice.
   float scale = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
@@ -266,7 +275,8 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
     else if (spec.source == CandidateSource::Causal)
       count = lb.add(t, lb.idx(1));
     else {
-      rule = RuleCandidates::build(lb, spec, t, seqLen, effL, window, localCap, anchorCap);
+      rule = RuleCandidates::build(lb, spec, t, seqLen, effL, window, localCap,
+                                   anchorCap);
       count = rule.count;
     }
     auto candidateAt = [&](Value j) -> Value {
@@ -277,7 +287,8 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
       return rule.at(lb, spec, t, j);
     };
 
-    // Online softmax over the candidates, P at a time (warp-uniform trip count).
+    // Online softmax over the candidates, P at a time (warp-uniform trip
+    // count).
     SmallVector<Value> init = {negInf, lb.f32(0.0)};
     for (int64_t i = 0; i < e; ++i)
       init.push_back(lb.f32(0.0));
@@ -286,16 +297,20 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
         [&](OpBuilder &, Location, Value j0, ValueRange st) {
           Value j = lb.add(j0, sub);
           Value valid = lb.lt(j, count);
-          Value c = lb.select(valid, candidateAt(lb.min(j, lb.sub(count, lb.idx(1)))), t);
+          Value c = lb.select(
+              valid, candidateAt(lb.min(j, lb.sub(count, lb.idx(1)))), t);
           Value kBase = lb.mul(lb.add(rowBase, c), dI);
           Value dot = lb.f32(0.0);
           for (int64_t i = 0; i < e; ++i)
-            dot = lb.add(dot, lb.mul(qreg[i], ld(k, lb.add(kBase, lb.add(sl, lb.idx(i * g))))));
+            dot = lb.add(
+                dot, lb.mul(qreg[i],
+                            ld(k, lb.add(kBase, lb.add(sl, lb.idx(i * g))))));
           for (int64_t off = g / 2; off >= 1; off /= 2)
             dot = lb.add(dot, shflXor(dot, off));
           Value s = lb.select(valid, lb.mul(dot, lb.f32(scale)), negInf);
           Value m = st[0], mNew = lb.max(m, s);
-          Value corr = lb.select(lb.eq(m, mNew), lb.f32(1.0), ex2(lb.sub(m, mNew)));
+          Value corr =
+              lb.select(lb.eq(m, mNew), lb.f32(1.0), ex2(lb.sub(m, mNew)));
           Value pr = lb.select(valid, ex2(lb.sub(s, mNew)), lb.f32(0.0));
           SmallVector<Value> next = {mNew, lb.add(lb.mul(st[1], corr), pr)};
           for (int64_t i = 0; i < e; ++i) {
@@ -309,9 +324,11 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
     for (int64_t off = g; off < 32; off *= 2) {
       Value mo = shflXor(st[0], off), lo = shflXor(st[1], off);
       Value mNew = lb.max(st[0], mo);
-      Value ca = lb.select(lb.eq(st[0], mNew), lb.f32(1.0), ex2(lb.sub(st[0], mNew)));
+      Value ca =
+          lb.select(lb.eq(st[0], mNew), lb.f32(1.0), ex2(lb.sub(st[0], mNew)));
       Value cb = lb.select(lb.eq(mo, mNew), lb.f32(1.0), ex2(lb.sub(mo, mNew)));
-      SmallVector<Value> merged = {mNew, lb.add(lb.mul(st[1], ca), lb.mul(lo, cb))};
+      SmallVector<Value> merged = {mNew,
+                                   lb.add(lb.mul(st[1], ca), lb.mul(lo, cb))};
       for (int64_t i = 0; i < e; ++i) {
         Value ao = shflXor(st[2 + i], off);
         merged.push_back(lb.add(lb.mul(st[2 + i], ca), lb.mul(ao, cb)));
@@ -334,8 +351,9 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
     Value tiles = lb.div(lb.add(seqLen, lb.idx(proteus_rt::kGpuDenseTile - 1)),
                          lb.idx(proteus_rt::kGpuDenseTile));
     Value r = lb.div(bid, tiles);
-    Value t0 = lb.add(lb.mul(lb.rem(bid, tiles), lb.idx(proteus_rt::kGpuDenseTile)),
-                      lb.mul(warp, lb.idx(perWarp)));
+    Value t0 =
+        lb.add(lb.mul(lb.rem(bid, tiles), lb.idx(proteus_rt::kGpuDenseTile)),
+               lb.mul(warp, lb.idx(perWarp)));
     lb.forLoop(zero, lb.idx(perWarp), [&](Value qq) {
       Value t = lb.add(t0, qq);
       lb.ifThen(lb.lt(t, seqLen), [&] { emitQuery(r, t); });
@@ -353,24 +371,25 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module, const Ker
 /// Dense causal attention for bf16/f16 on tensor cores (mma.sync m16n8k16,
 /// fp32 accumulation). One block per (row, tile of kGpuDenseTile queries);
 /// each warp owns 16 queries; the block stages K and V tiles of 64 keys (16 at
-/// D >= 128) in shared memory, up to its last query: S = Q K^T and O += P V on tensor cores, the online softmax (base 2)
-/// on the accumulator fragments, whose layout is reused as the A operand of
-/// P V. Fragment layouts follow the PTX ISA for m16n8k16 (g = lane / 4 rows,
-/// tq = lane % 4 column pairs).
-gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type elem,
-                                    int64_t d) {
+/// D >= 128) in shared memory, up to its last query: S = Q K^T and O += P V on
+/// tensor cores, the online softmax (base 2) on the accumulator fragments,
+/// whose layout is reused as the A operand of P V. Fragment layouts follow the
+/// PTX ISA for m16n8k16 (g = lane / 4 rows, tq = lane % 4 column pairs).
+gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module,
+                                    Type elem, int64_t d) {
   KernelSpec spec{CandidateSource::Causal, elem, d};
   std::string sig = spec.signature() + " mma=m16n8k16", name;
   if (gpu::GPUFuncOp existing = findKernel(module, spec.name(), sig, name))
     return existing;
   Location loc = module.getLoc();
   MLIRContext *ctx = b.getContext();
-  Type idx = b.getIndexType(), f32 = b.getF32Type(), i16 = b.getI16Type(), i32 = b.getI32Type();
+  Type idx = b.getIndexType(), f32 = b.getF32Type(), i16 = b.getI16Type(),
+       i32 = b.getI32Type();
   auto vec = MemRefType::get({ShapedType::kDynamic}, elem);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
-  auto fn = gpu::GPUFuncOp::create(b, loc, name,
-                                   b.getFunctionType({vec, vec, vec, vec, idx, idx}, {}));
+  auto fn = gpu::GPUFuncOp::create(
+      b, loc, name, b.getFunctionType({vec, vec, vec, vec, idx, idx}, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({32 * kWarpsPerBlock, 1, 1}));
   fn->setAttr("proteus.specialization", b.getStringAttr(sig));
@@ -381,9 +400,10 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
   // by 8 elements (16 bytes) so a fragment's 8 rows x 4 column pairs hit 32
   // distinct banks.
   const int64_t pitch = d + 8;
-  auto smemType = MemRefType::get(
-      {kTile * pitch}, elem, AffineMap(),
-      gpu::AddressSpaceAttr::get(ctx, gpu::GPUDialect::getWorkgroupAddressSpace()));
+  auto smemType =
+      MemRefType::get({kTile * pitch}, elem, AffineMap(),
+                      gpu::AddressSpaceAttr::get(
+                          ctx, gpu::GPUDialect::getWorkgroupAddressSpace()));
   Value sK = fn.addWorkgroupAttribution(smemType, loc);
   Value sV = fn.addWorkgroupAttribution(smemType, loc);
   b.setInsertionPointToStart(&fn.getBody().front());
@@ -394,10 +414,12 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value warp = lb.div(tid, lb.idx(32)), lane = lb.rem(tid, lb.idx(32));
-  Value g = lb.div(lane, lb.idx(4)), tq2 = lb.mul(lb.rem(lane, lb.idx(4)), lb.idx(2));
+  Value g = lb.div(lane, lb.idx(4)),
+        tq2 = lb.mul(lb.rem(lane, lb.idx(4)), lb.idx(2));
   Value tiles = lb.div(lb.add(seqLen, lb.idx(tile - 1)), lb.idx(tile));
   Value rowBase = lb.mul(lb.div(bid, tiles), seqLen);
-  Value q0 = lb.add(lb.mul(lb.rem(bid, tiles), lb.idx(tile)), lb.mul(warp, lb.idx(16)));
+  Value q0 = lb.add(lb.mul(lb.rem(bid, tiles), lb.idx(tile)),
+                    lb.mul(warp, lb.idx(16)));
   Value rowA = lb.add(q0, g), rowB = lb.add(rowA, lb.idx(8));
 
   auto at = [&](Value mem, Value token, Value col) {
@@ -411,26 +433,32 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
     return Value(arith::ExtUIOp::create(b, loc, i32, h));
   };
   auto pack = [&](Value lo, Value hi) -> Value {
-    Value hiS = arith::ShLIOp::create(b, loc, bits(hi), arith::ConstantIntOp::create(b, loc, i32, 16));
+    Value hiS = arith::ShLIOp::create(
+        b, loc, bits(hi), arith::ConstantIntOp::create(b, loc, i32, 16));
     Value p = arith::OrIOp::create(b, loc, hiS, bits(lo));
     if (elem.isBF16())
       return p;
     return LLVM::BitcastOp::create(b, loc, VectorType::get({2}, elem), p);
   };
   auto structTy = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
-  NVVM::MMATypes ptxType = elem.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
-  auto mma = [&](ArrayRef<Value> aRegs, ArrayRef<Value> bRegs, ArrayRef<Value> c) {
-    auto op = NVVM::MmaOp::create(b, loc, structTy, aRegs, bRegs, c, {16, 8, 16}, std::nullopt,
-                                  std::nullopt,
-                                  std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
-                                  std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                                                 NVVM::MMALayout::col});
+  NVVM::MMATypes ptxType =
+      elem.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  auto mma = [&](ArrayRef<Value> aRegs, ArrayRef<Value> bRegs,
+                 ArrayRef<Value> c) {
+    auto op = NVVM::MmaOp::create(
+        b, loc, structTy, aRegs, bRegs, c, {16, 8, 16}, std::nullopt,
+        std::nullopt, std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                       NVVM::MMALayout::col});
     SmallVector<Value, 4> res;
     for (int64_t i = 0; i < 4; ++i)
-      res.push_back(LLVM::ExtractValueOp::create(b, loc, op.getResult(), ArrayRef<int64_t>{i}));
+      res.push_back(LLVM::ExtractValueOp::create(b, loc, op.getResult(),
+                                                 ArrayRef<int64_t>{i}));
     return res;
   };
-  auto shflXor = [&](Value x, int64_t off) { return shuffleXor(b, loc, x, off); };
+  auto shflXor = [&](Value x, int64_t off) {
+    return shuffleXor(b, loc, x, off);
+  };
   auto ex2 = [&](Value x) { return exp2Approx(b, loc, x); };
 
   // Q fragments (A operand), kept for the whole walk.
@@ -438,11 +466,14 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
   for (int64_t ks = 0; ks < d / 16; ++ks) {
     Value c = lb.add(lb.idx(ks * 16), tq2), c1 = lb.add(c, lb.idx(1));
     Value c8 = lb.add(c, lb.idx(8)), c9 = lb.add(c, lb.idx(9));
-    qf.push_back({pack(at(q, rowA, c), at(q, rowA, c1)), pack(at(q, rowB, c), at(q, rowB, c1)),
-                  pack(at(q, rowA, c8), at(q, rowA, c9)), pack(at(q, rowB, c8), at(q, rowB, c9))});
+    qf.push_back({pack(at(q, rowA, c), at(q, rowA, c1)),
+                  pack(at(q, rowB, c), at(q, rowB, c1)),
+                  pack(at(q, rowA, c8), at(q, rowA, c9)),
+                  pack(at(q, rowB, c8), at(q, rowB, c9))});
   }
   float scale = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
-  Value negInf = lb.f32(-std::numeric_limits<float>::infinity()), zf = lb.f32(0.0);
+  Value negInf = lb.f32(-std::numeric_limits<float>::infinity()),
+        zf = lb.f32(0.0);
   // Block-uniform walk (the barriers need every warp): keys up to the tile's
   // last query; a warp's keys past its own queries are masked.
   Value blockStart = lb.mul(lb.rem(bid, tiles), lb.idx(tile));
@@ -457,7 +488,8 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
       [&](OpBuilder &, Location, Value kt, ValueRange st) {
         Value kb = lb.mul(kt, lb.idx(kTile));
         gpu::BarrierOp::create(b, loc);
-        auto stage = scf::ForOp::create(b, loc, tid, lb.idx(kTile * d), lb.idx(32 * kWarpsPerBlock));
+        auto stage = scf::ForOp::create(b, loc, tid, lb.idx(kTile * d),
+                                        lb.idx(32 * kWarpsPerBlock));
         {
           OpBuilder::InsertionGuard g2(b);
           b.setInsertionPointToStart(stage.getBody());
@@ -469,7 +501,8 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
         }
         gpu::BarrierOp::create(b, loc);
         auto sat = [&](Value mem, Value key, Value col) {
-          return lb.load(mem, lb.add(lb.mul(lb.sub(key, kb), lb.idx(pitch)), col));
+          return lb.load(mem,
+                         lb.add(lb.mul(lb.sub(key, kb), lb.idx(pitch)), col));
         };
         // S = Q K^T (scaled to base 2), causal and tail masked.
         SmallVector<std::array<Value, 4>> sv;
@@ -478,15 +511,17 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
           SmallVector<Value, 4> acc = {zf, zf, zf, zf};
           for (int64_t ks = 0; ks < d / 16; ++ks) {
             Value c = lb.add(lb.idx(ks * 16), tq2);
-            Value b0 = pack(sat(sK, key, c), sat(sK, key, lb.add(c, lb.idx(1))));
-            Value b1 =
-                pack(sat(sK, key, lb.add(c, lb.idx(8))), sat(sK, key, lb.add(c, lb.idx(9))));
+            Value b0 =
+                pack(sat(sK, key, c), sat(sK, key, lb.add(c, lb.idx(1))));
+            Value b1 = pack(sat(sK, key, lb.add(c, lb.idx(8))),
+                            sat(sK, key, lb.add(c, lb.idx(9))));
             acc = mma(qf[ks], {b0, b1}, acc);
           }
           std::array<Value, 4> s4;
           for (int64_t j = 0; j < 4; ++j) {
             Value row = j < 2 ? rowA : rowB;
-            Value col = lb.add(lb.add(lb.add(kb, lb.idx(nt * 8)), tq2), lb.idx(j & 1));
+            Value col =
+                lb.add(lb.add(lb.add(kb, lb.idx(nt * 8)), tq2), lb.idx(j & 1));
             Value masked = lb.orI(lb.gt(col, row), lb.ge(col, seqLen));
             s4[j] = lb.select(masked, negInf, lb.mul(acc[j], lb.f32(scale)));
           }
@@ -502,7 +537,8 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
           mt[h] = lb.max(mt[h], shflXor(mt[h], 1));
           mt[h] = lb.max(mt[h], shflXor(mt[h], 2));
           mNew[h] = lb.max(st[h], mt[h]);
-          corr[h] = lb.select(lb.eq(st[h], mNew[h]), lb.f32(1.0), ex2(lb.sub(st[h], mNew[h])));
+          corr[h] = lb.select(lb.eq(st[h], mNew[h]), lb.f32(1.0),
+                              ex2(lb.sub(st[h], mNew[h])));
           lNew[h] = lb.mul(st[2 + h], corr[h]);
         }
         for (auto &s4 : sv)
@@ -513,11 +549,12 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
         SmallVector<Value> o;
         for (int64_t i = 0; i < dn * 4; ++i)
           o.push_back(lb.mul(st[4 + i], corr[(i % 4) / 2]));
-        // O += P V; the S fragments of key groups 2kk and 2kk+1 form P's A operand.
+        // O += P V; the S fragments of key groups 2kk and 2kk+1 form P's A
+        // operand.
         for (int64_t kk = 0; kk < kTile / 16; ++kk) {
           auto &lo = sv[2 * kk], &hi = sv[2 * kk + 1];
-          Value aRegs[4] = {pack(lo[0], lo[1]), pack(lo[2], lo[3]), pack(hi[0], hi[1]),
-                            pack(hi[2], hi[3])};
+          Value aRegs[4] = {pack(lo[0], lo[1]), pack(lo[2], lo[3]),
+                            pack(hi[0], hi[1]), pack(hi[2], hi[3])};
           Value key = lb.add(lb.add(kb, lb.idx(kk * 16)), tq2);
           Value key1 = lb.add(key, lb.idx(1)), key8 = lb.add(key, lb.idx(8)),
                 key9 = lb.add(key, lb.idx(9));
@@ -548,7 +585,8 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
         for (int64_t j = 0; j < 2; ++j) {
           Value val = lb.div(st[4 + n * 4 + h * 2 + j], l[h]);
           Value col = lb.add(lb.add(lb.idx(n * 8), tq2), lb.idx(j));
-          lb.store(arith::TruncFOp::create(b, loc, elem, val), out, lb.add(base, col));
+          lb.store(arith::TruncFOp::create(b, loc, elem, val), out,
+                   lb.add(base, col));
         }
     });
   }
@@ -557,19 +595,20 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module, Type 
 }
 
 /// The zero-fill kernel for rows and tokens that are not packed.
-gpu::GPUFuncOp getOrBuildFill(OpBuilder &b, gpu::GPUModuleOp module, Type elem) {
+gpu::GPUFuncOp getOrBuildFill(OpBuilder &b, gpu::GPUModuleOp module,
+                              Type elem) {
   std::string t;
   llvm::raw_string_ostream os(t);
   os << elem;
-  std::string name = "proteus_fill_zero_" + t;  // contract.h
+  std::string name = "proteus_fill_zero_" + t; // contract.h
   if (auto existing = module.lookupSymbol<gpu::GPUFuncOp>(name))
     return existing;
   Location loc = module.getLoc();
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
   auto memTy = MemRefType::get({ShapedType::kDynamic}, elem);
-  auto fn = gpu::GPUFuncOp::create(b, loc, name,
-                                   b.getFunctionType({memTy, b.getIndexType()}, {}));
+  auto fn = gpu::GPUFuncOp::create(
+      b, loc, name, b.getFunctionType({memTy, b.getIndexType()}, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   b.setInsertionPointToStart(&fn.getBody().front());
   LoopBuilder lb(b, loc);
@@ -578,14 +617,16 @@ gpu::GPUFuncOp getOrBuildFill(OpBuilder &b, gpu::GPUModuleOp module, Type elem) 
   Value bdim = gpu::BlockDimOp::create(b, loc, gpu::Dimension::x);
   Value i = lb.add(lb.mul(bid, bdim), tid);
   Value zeroV = arith::ConstantOp::create(b, loc, b.getFloatAttr(elem, 0.0));
-  lb.ifThen(lb.lt(i, fn.getArgument(1)), [&] { lb.store(zeroV, fn.getArgument(0), i); });
+  lb.ifThen(lb.lt(i, fn.getArgument(1)),
+            [&] { lb.store(zeroV, fn.getArgument(0), i); });
   gpu::ReturnOp::create(b, loc);
   return fn;
 }
 
 /// The kernel module the pass creates before converting.
 gpu::GPUModuleOp getOrCreateKernelModule(Operation *op) {
-  return op->getParentOfType<ModuleOp>().lookupSymbol<gpu::GPUModuleOp>("proteus_kernels");
+  return op->getParentOfType<ModuleOp>().lookupSymbol<gpu::GPUModuleOp>(
+      "proteus_kernels");
 }
 
 /// Flattens a contiguous memref to 1-D for the kernel ABI.
@@ -596,45 +637,56 @@ Value flatten(OpBuilder &b, Location loc, Value mem) {
   ReassociationIndices all;
   for (int64_t i = 0; i < type.getRank(); ++i)
     all.push_back(i);
-  return memref::CollapseShapeOp::create(b, loc, mem, ArrayRef<ReassociationIndices>{all});
+  return memref::CollapseShapeOp::create(b, loc, mem,
+                                         ArrayRef<ReassociationIndices>{all});
 }
 
-void launch(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, Value items, int64_t perBlock,
-            int64_t blockSize, ValueRange args) {
+void launch(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, Value items,
+            int64_t perBlock, int64_t blockSize, ValueRange args) {
   LoopBuilder lb(b, loc);
   Value blocks = lb.div(lb.add(items, lb.idx(perBlock - 1)), lb.idx(perBlock));
   Value one = lb.idx(1);
   gpu::LaunchFuncOp::create(b, loc, fn, gpu::KernelDim3{blocks, one, one},
-                            gpu::KernelDim3{lb.idx(blockSize), one, one}, Value(), args);
+                            gpu::KernelDim3{lb.idx(blockSize), one, one},
+                            Value(), args);
 }
 
-LogicalResult checkHeadDim(Operation *op, ConversionPatternRewriter &rewriter, Value q,
-                           int64_t &d) {
+LogicalResult checkHeadDim(Operation *op, ConversionPatternRewriter &rewriter,
+                           Value q, int64_t &d) {
   d = cast<MemRefType>(q.getType()).getDimSize(2);
   if (ShapedType::isDynamic(d) || d < 1 || (d > 32 ? d % 32 : 32 % d) != 0)
-    return rewriter.notifyMatchFailure(
-        op, "the GPU kernels need a static head dim dividing 32 or a multiple of 32");
+    return rewriter.notifyMatchFailure(op,
+                                       "the GPU kernels need a static head dim "
+                                       "dividing 32 or a multiple of 32");
   return success();
 }
 
-struct ShortlistAttentionToGPU : public OpConversionPattern<ShortlistAttentionOp> {
+struct ShortlistAttentionToGPU
+    : public OpConversionPattern<ShortlistAttentionOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(ShortlistAttentionOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(ShortlistAttentionOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     int64_t d;
     if (failed(checkHeadDim(op, rewriter, a.getQ(), d)))
       return failure();
     if (op.getUseProto())
-      return rewriter.notifyMatchFailure(op, "the prototype candidate piece has no GPU kernel yet");
+      return rewriter.notifyMatchFailure(
+          op, "the prototype candidate piece has no GPU kernel yet");
     if (op.getQuantize())
-      return rewriter.notifyMatchFailure(op, "INT8 fake quantization has no GPU kernel yet");
+      return rewriter.notifyMatchFailure(
+          op, "INT8 fake quantization has no GPU kernel yet");
     Location loc = op.getLoc();
-    KernelSpec spec{a.getCandidates() ? CandidateSource::Listed : CandidateSource::Rule,
-                    cast<MemRefType>(a.getQ().getType()).getElementType(), d,
-                    static_cast<int64_t>(a.getAnchorStride()), op.getUseLocal(),
+    KernelSpec spec{a.getCandidates() ? CandidateSource::Listed
+                                      : CandidateSource::Rule,
+                    cast<MemRefType>(a.getQ().getType()).getElementType(),
+                    d,
+                    static_cast<int64_t>(a.getAnchorStride()),
+                    op.getUseLocal(),
                     op.getUseAnchors()};
     if (!a.getCandidates()) {
-      int64_t *fields[4] = {&spec.effL, &spec.window, &spec.localCap, &spec.anchorCap};
+      int64_t *fields[4] = {&spec.effL, &spec.window, &spec.localCap,
+                            &spec.anchorCap};
       for (int i = 0; i < 4; ++i)
         if (std::optional<int64_t> c = getConstantIntValue(a.getBudget()[i]))
           *fields[i] = *c;
@@ -645,19 +697,21 @@ struct ShortlistAttentionToGPU : public OpConversionPattern<ShortlistAttentionOp
     LoopBuilder lb(rewriter, loc);
     Value out = flatten(rewriter, loc, a.getOut());
     Value total = lb.dim(out, 0);
-    launch(rewriter, loc, fill, total, proteus_rt::kGpuFillBlock, proteus_rt::kGpuFillBlock,
-           {out, total});
-    SmallVector<Value> args = {flatten(rewriter, loc, a.getQ()), flatten(rewriter, loc, a.getK()),
-                               flatten(rewriter, loc, a.getV()), a.getPackedRow(),
-                               a.getPackedToken()};
+    launch(rewriter, loc, fill, total, proteus_rt::kGpuFillBlock,
+           proteus_rt::kGpuFillBlock, {out, total});
+    SmallVector<Value> args = {
+        flatten(rewriter, loc, a.getQ()), flatten(rewriter, loc, a.getK()),
+        flatten(rewriter, loc, a.getV()), a.getPackedRow(), a.getPackedToken()};
     if (a.getCandidates())
       args.append({flatten(rewriter, loc, a.getCandidates()), a.getLengths()});
     args.append({out, a.getCount(), lb.dim(a.getQ(), 1)});
     if (a.getCandidates())
       args.push_back(lb.dim(a.getCandidates(), 1));
     else
-      args.append({a.getBudget()[0], a.getBudget()[1], a.getBudget()[2], a.getBudget()[3]});
-    launch(rewriter, loc, kernel, a.getCount(), kWarpsPerBlock, 32 * kWarpsPerBlock, args);
+      args.append({a.getBudget()[0], a.getBudget()[1], a.getBudget()[2],
+                   a.getBudget()[3]});
+    launch(rewriter, loc, kernel, a.getCount(), kWarpsPerBlock,
+           32 * kWarpsPerBlock, args);
     rewriter.eraseOp(op);
     return success();
   }
@@ -665,8 +719,9 @@ struct ShortlistAttentionToGPU : public OpConversionPattern<ShortlistAttentionOp
 
 struct DenseAttentionToGPU : public OpConversionPattern<DenseAttentionOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(DenseAttentionOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(DenseAttentionOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     int64_t d;
     if (failed(checkHeadDim(op, rewriter, a.getQ(), d)))
       return failure();
@@ -675,8 +730,10 @@ struct DenseAttentionToGPU : public OpConversionPattern<DenseAttentionOp> {
     KernelSpec spec{CandidateSource::Causal, elem, d};
     bool tensorCores = (elem.isBF16() || elem.isF16()) && d % 16 == 0;
     gpu::GPUFuncOp kernel =
-        tensorCores ? buildTensorCoreDense(rewriter, getOrCreateKernelModule(op), elem, d)
-                    : getOrBuildKernel(rewriter, getOrCreateKernelModule(op), spec);
+        tensorCores
+            ? buildTensorCoreDense(rewriter, getOrCreateKernelModule(op), elem,
+                                   d)
+            : getOrBuildKernel(rewriter, getOrCreateKernelModule(op), spec);
     LoopBuilder lb(rewriter, loc);
     Value rows = lb.dim(a.getQ(), 0), seqLen = lb.dim(a.getQ(), 1);
     Value queries = lb.mul(rows, seqLen);
@@ -684,25 +741,29 @@ struct DenseAttentionToGPU : public OpConversionPattern<DenseAttentionOp> {
                          lb.idx(proteus_rt::kGpuDenseTile));
     launch(rewriter, loc, kernel, lb.mul(rows, tiles), 1, 32 * kWarpsPerBlock,
            {flatten(rewriter, loc, a.getQ()), flatten(rewriter, loc, a.getK()),
-            flatten(rewriter, loc, a.getV()), flatten(rewriter, loc, a.getOut()), queries,
-            lb.dim(a.getQ(), 1)});
+            flatten(rewriter, loc, a.getV()),
+            flatten(rewriter, loc, a.getOut()), queries, lb.dim(a.getQ(), 1)});
     rewriter.eraseOp(op);
     return success();
   }
 };
 
 struct ConvertProteusToGPUPass
-    : public mlir::proteus::impl::ConvertProteusToGPUPassBase<ConvertProteusToGPUPass> {
+    : public mlir::proteus::impl::ConvertProteusToGPUPassBase<
+          ConvertProteusToGPUPass> {
   void runOnOperation() override {
     ModuleOp top = getOperation();
     bool any = false;
-    top.walk([&](Operation *op) { any |= isa<ShortlistAttentionOp, DenseAttentionOp>(op); });
+    top.walk([&](Operation *op) {
+      any |= isa<ShortlistAttentionOp, DenseAttentionOp>(op);
+    });
     if (!any)
       return;
     if (!top.lookupSymbol<gpu::GPUModuleOp>("proteus_kernels")) {
       OpBuilder b(top.getContext());
       b.setInsertionPointToEnd(top.getBody());
-      top->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+      top->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                   b.getUnitAttr());
       gpu::GPUModuleOp::create(b, top.getLoc(), "proteus_kernels");
     }
     ConversionTarget target(getContext());
@@ -710,12 +771,15 @@ struct ConvertProteusToGPUPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateProteusToGPUConversionPatterns(patterns);
-    if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
       signalPassFailure();
   }
 };
 } // namespace
 
-void mlir::proteus::populateProteusToGPUConversionPatterns(RewritePatternSet &patterns) {
-  patterns.add<ShortlistAttentionToGPU, DenseAttentionToGPU>(patterns.getContext());
+void mlir::proteus::populateProteusToGPUConversionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<ShortlistAttentionToGPU, DenseAttentionToGPU>(
+      patterns.getContext());
 }

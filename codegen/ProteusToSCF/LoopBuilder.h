@@ -28,13 +28,22 @@ public:
 
   // Constants.
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value i64(int64_t v) { return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v); }
-  Value i8(int64_t v) { return arith::ConstantIntOp::create(b, loc, b.getI8Type(), v); }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(static_cast<float>(v)));
+  Value i64(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
   }
-  Value f64(double v) { return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v)); }
-  Value boolean(bool v) { return arith::ConstantIntOp::create(b, loc, b.getI1Type(), v); }
+  Value i8(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI8Type(), v);
+  }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc,
+                                     b.getF32FloatAttr(static_cast<float>(v)));
+  }
+  Value f64(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
+  }
+  Value boolean(bool v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI1Type(), v);
+  }
 
   // Arithmetic on index/integers or floats, by operand type.
   Value add(Value x, Value y) {
@@ -65,16 +74,32 @@ public:
   Value neg(Value x) { return arith::NegFOp::create(b, loc, x); }
 
   // Comparisons (ordered for floats, signed for integers).
-  Value lt(Value x, Value y) { return cmp(x, y, arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt); }
-  Value le(Value x, Value y) { return cmp(x, y, arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle); }
-  Value gt(Value x, Value y) { return cmp(x, y, arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt); }
-  Value ge(Value x, Value y) { return cmp(x, y, arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge); }
-  Value eq(Value x, Value y) { return cmp(x, y, arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq); }
-  Value ne(Value x, Value y) { return cmp(x, y, arith::CmpFPredicate::UNE, arith::CmpIPredicate::ne); }
+  Value lt(Value x, Value y) {
+    return cmp(x, y, arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt);
+  }
+  Value le(Value x, Value y) {
+    return cmp(x, y, arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle);
+  }
+  Value gt(Value x, Value y) {
+    return cmp(x, y, arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt);
+  }
+  Value ge(Value x, Value y) {
+    return cmp(x, y, arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge);
+  }
+  Value eq(Value x, Value y) {
+    return cmp(x, y, arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq);
+  }
+  Value ne(Value x, Value y) {
+    return cmp(x, y, arith::CmpFPredicate::UNE, arith::CmpIPredicate::ne);
+  }
   Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
   Value orI(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
-  Value notI(Value x) { return arith::XOrIOp::create(b, loc, x, boolean(true)); }
-  Value select(Value c, Value x, Value y) { return arith::SelectOp::create(b, loc, c, x, y); }
+  Value notI(Value x) {
+    return arith::XOrIOp::create(b, loc, x, boolean(true));
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
 
   // Conversions.
   Value toF64(Value v) {
@@ -88,8 +113,9 @@ public:
     if (v.getType().isF32())
       return v;
     if (auto ft = dyn_cast<FloatType>(v.getType()))
-      return ft.getWidth() < 32 ? Value(arith::ExtFOp::create(b, loc, b.getF32Type(), v))
-                                : Value(arith::TruncFOp::create(b, loc, b.getF32Type(), v));
+      return ft.getWidth() < 32
+                 ? Value(arith::ExtFOp::create(b, loc, b.getF32Type(), v))
+                 : Value(arith::TruncFOp::create(b, loc, b.getF32Type(), v));
     return arith::SIToFPOp::create(b, loc, b.getF32Type(), toI64(v));
   }
   Value toI64(Value v) {
@@ -106,8 +132,9 @@ public:
   }
   /// Nonzero i8 / integer -> i1.
   Value truthy(Value v) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, v,
-                                 arith::ConstantIntOp::create(b, loc, v.getType(), 0));
+    return arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ne, v,
+        arith::ConstantIntOp::create(b, loc, v.getType(), 0));
   }
 
   // Math.
@@ -122,11 +149,15 @@ public:
   Value sin(Value v) { return math::SinOp::create(b, loc, v); }
 
   // Memory.
-  Value load(Value mem, ValueRange indices) { return memref::LoadOp::create(b, loc, mem, indices); }
+  Value load(Value mem, ValueRange indices) {
+    return memref::LoadOp::create(b, loc, mem, indices);
+  }
   void store(Value v, Value mem, ValueRange indices) {
     memref::StoreOp::create(b, loc, v, mem, indices);
   }
-  Value dim(Value mem, int64_t d) { return memref::DimOp::create(b, loc, mem, d); }
+  Value dim(Value mem, int64_t d) {
+    return memref::DimOp::create(b, loc, mem, d);
+  }
   /// A heap buffer of the given element type and (dynamic) sizes.
   Value alloc(Type elem, ValueRange sizes) {
     SmallVector<int64_t> shape(sizes.size(), ShapedType::kDynamic);
@@ -143,15 +174,18 @@ public:
                        });
   }
   /// A loop carrying values; `body` returns the next values.
-  SmallVector<Value> forAcc(Value lo, Value hi, ValueRange init,
-                            function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-    auto op = scf::ForOp::create(b, loc, lo, hi, idx(1), init,
-                                 [&](OpBuilder &, Location, Value iv, ValueRange args) {
-                                   scf::YieldOp::create(b, loc, body(iv, args));
-                                 });
+  SmallVector<Value>
+  forAcc(Value lo, Value hi, ValueRange init,
+         function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto op = scf::ForOp::create(
+        b, loc, lo, hi, idx(1), init,
+        [&](OpBuilder &, Location, Value iv, ValueRange args) {
+          scf::YieldOp::create(b, loc, body(iv, args));
+        });
     return SmallVector<Value>(op.getResults());
   }
-  Value forAcc1(Value lo, Value hi, Value init, function_ref<Value(Value, Value)> body) {
+  Value forAcc1(Value lo, Value hi, Value init,
+                function_ref<Value(Value, Value)> body) {
     return forAcc(lo, hi, init, [&](Value iv, ValueRange a) {
       return SmallVector<Value>{body(iv, a[0])};
     })[0];
@@ -162,7 +196,8 @@ public:
       scf::YieldOp::create(b, loc);
     });
   }
-  void ifThenElse(Value cond, function_ref<void()> thenBody, function_ref<void()> elseBody) {
+  void ifThenElse(Value cond, function_ref<void()> thenBody,
+                  function_ref<void()> elseBody) {
     scf::IfOp::create(
         b, loc, cond,
         [&](OpBuilder &, Location) {
@@ -175,8 +210,9 @@ public:
         });
   }
   /// while (cond(state)) state = body(state); returns the final state.
-  SmallVector<Value> whileLoop(ValueRange init, function_ref<Value(ValueRange)> cond,
-                               function_ref<SmallVector<Value>(ValueRange)> body) {
+  SmallVector<Value>
+  whileLoop(ValueRange init, function_ref<Value(ValueRange)> cond,
+            function_ref<SmallVector<Value>(ValueRange)> body) {
     TypeRange types = init.getTypes();
     auto op = scf::WhileOp::create(
         b, loc, types, init,
@@ -209,7 +245,8 @@ public:
 
 private:
   static bool isFloat(Value v) { return isa<FloatType>(v.getType()); }
-  Value cmp(Value x, Value y, arith::CmpFPredicate fp, arith::CmpIPredicate ip) {
+  Value cmp(Value x, Value y, arith::CmpFPredicate fp,
+            arith::CmpIPredicate ip) {
     if (isFloat(x))
       return arith::CmpFOp::create(b, loc, fp, x, y);
     return arith::CmpIOp::create(b, loc, ip, x, y);

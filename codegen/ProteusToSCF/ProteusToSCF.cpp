@@ -31,27 +31,32 @@ LogicalResult requireF32(Operation *op, ConversionPatternRewriter &rewriter) {
   for (Value v : op->getOperands())
     if (auto mt = dyn_cast<MemRefType>(v.getType()))
       if (isa<FloatType>(mt.getElementType()) && !mt.getElementType().isF32())
-        return rewriter.notifyMatchFailure(op, "the CPU lowering supports f32 operands only");
+        return rewriter.notifyMatchFailure(
+            op, "the CPU lowering supports f32 operands only");
   return success();
 }
 
 /// sum_{i in [lo,hi)} f(i) in binary64.
-Value sumF64(LoopBuilder &lb, Value lo, Value hi, function_ref<Value(Value)> term) {
+Value sumF64(LoopBuilder &lb, Value lo, Value hi,
+             function_ref<Value(Value)> term) {
   return lb.forAcc1(lo, hi, lb.f64(0.0), [&](Value i, Value acc) {
     return lb.add(acc, lb.toF64(term(i)));
   });
 }
 
 /// max_{i in [lo,hi)} f(i), starting from `init`.
-Value maxOf(LoopBuilder &lb, Value lo, Value hi, Value init, function_ref<Value(Value)> term) {
-  return lb.forAcc1(lo, hi, init, [&](Value i, Value acc) { return lb.max(acc, term(i)); });
+Value maxOf(LoopBuilder &lb, Value lo, Value hi, Value init,
+            function_ref<Value(Value)> term) {
+  return lb.forAcc1(lo, hi, init,
+                    [&](Value i, Value acc) { return lb.max(acc, term(i)); });
 }
 
 /// In-place softmax over a[base..base+n) of a 1-D-addressed f32 vector given
 /// by get/set; binary32 like the reference.
 void softmaxF32(LoopBuilder &lb, Value n, function_ref<Value(Value)> get,
                 function_ref<void(Value, Value)> set) {
-  Value m = maxOf(lb, lb.idx(0), n, lb.f32(-std::numeric_limits<float>::infinity()), get);
+  Value m = maxOf(lb, lb.idx(0), n,
+                  lb.f32(-std::numeric_limits<float>::infinity()), get);
   Value s = lb.forAcc1(lb.idx(0), n, lb.f32(0.0), [&](Value i, Value acc) {
     Value e = lb.exp(lb.sub(get(i), m));
     set(i, e);
@@ -67,16 +72,19 @@ Value rankDescending(LoopBuilder &lb, Value n, Value self, Value selfValue,
   Value one = lb.idx(1);
   return lb.forAcc1(lb.idx(0), n, lb.idx(0), [&](Value o, Value acc) {
     Value vo = valueAt(o);
-    Value ahead = lb.orI(lb.gt(vo, selfValue), lb.andI(lb.eq(vo, selfValue), lb.lt(o, self)));
+    Value ahead = lb.orI(lb.gt(vo, selfValue),
+                         lb.andI(lb.eq(vo, selfValue), lb.lt(o, self)));
     return lb.select(ahead, lb.add(acc, one), acc);
   });
 }
 
 /// Shell sort of mem[0..n) (1-D, any element type) by `less`.
-void shellSort(LoopBuilder &lb, Value mem, Value n, function_ref<Value(Value, Value)> less) {
+void shellSort(LoopBuilder &lb, Value mem, Value n,
+               function_ref<Value(Value, Value)> less) {
   Value two = lb.idx(2), zero = lb.idx(0);
   lb.whileLoop(
-      ValueRange{lb.div(n, two)}, [&](ValueRange s) { return lb.gt(s[0], zero); },
+      ValueRange{lb.div(n, two)},
+      [&](ValueRange s) { return lb.gt(s[0], zero); },
       [&](ValueRange s) {
         Value gap = s[0];
         lb.forLoop(gap, n, [&](Value i) {
@@ -110,13 +118,14 @@ struct CandidateRule {
   bool useLocal, useAnchors, useProto;
   int64_t stride;
   Value seqLen, effL, window, localCap, anchorCap, protoCap; // index
-  Value scores;                                              // (B,T) f32 or null
+  Value scores;       // (B,T) f32 or null
   Value order, picks; // scratch: i64 (T) and i64 (max(L,1)) for the proto piece
 };
 
 /// Writes the sorted distinct candidates of query t into dst[0..count) and
 /// returns count. `batch` selects the scores row.
-Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t, Value batch, Value dst) {
+Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t,
+                     Value batch, Value dst) {
   Value zero = lb.idx(0), one = lb.idx(1);
   Value tp1 = lb.add(t, one);
   // Local window: t-nl+1 .. t.
@@ -138,14 +147,17 @@ Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t, Value bat
     Value c = lb.min(lb.min(r.effL, r.protoCap), r.seqLen);
     nProto = lb.select(lb.gt(r.protoCap, zero), lb.min(tp1, c), zero);
     lb.ifThen(lb.gt(nProto, zero), [&] {
-      lb.forLoop(zero, tp1, [&](Value p) { lb.store(lb.toI64(p), r.order, p); });
+      lb.forLoop(zero, tp1,
+                 [&](Value p) { lb.store(lb.toI64(p), r.order, p); });
       shellSort(lb, r.order, tp1, [&](Value a, Value b) {
         Value sa = lb.load(r.scores, {batch, lb.toIndex(a)});
         Value sb = lb.load(r.scores, {batch, lb.toIndex(b)});
         return lb.orI(lb.gt(sa, sb), lb.andI(lb.eq(sa, sb), lb.lt(a, b)));
       });
-      lb.forLoop(zero, nProto, [&](Value i) { lb.store(lb.load(r.order, i), r.picks, i); });
-      shellSort(lb, r.picks, nProto, [&](Value a, Value b) { return lb.lt(a, b); });
+      lb.forLoop(zero, nProto,
+                 [&](Value i) { lb.store(lb.load(r.order, i), r.picks, i); });
+      shellSort(lb, r.picks, nProto,
+                [&](Value a, Value b) { return lb.lt(a, b); });
     });
   }
   // Merge the four ascending lists (local, anchors, picks, {t}) without
@@ -160,9 +172,11 @@ Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t, Value bat
         return lb.andI(more, lb.lt(s[4], r.effL));
       },
       [&](ValueRange s) {
-        Value v0 = lb.select(lb.lt(s[0], nLocal), lb.add(lb.sub(tp1, nLocal), s[0]), big);
+        Value v0 = lb.select(lb.lt(s[0], nLocal),
+                             lb.add(lb.sub(tp1, nLocal), s[0]), big);
         Value back = lb.mul(lb.sub(nAnchor, s[1]), stride);
-        Value v1 = lb.select(lb.lt(s[1], nAnchor), lb.max(lb.sub(t, back), zero), big);
+        Value v1 =
+            lb.select(lb.lt(s[1], nAnchor), lb.max(lb.sub(t, back), zero), big);
         Value pick = lb.toIndex(lb.load(r.picks, lb.min(s[2], lastPick)));
         Value v2 = lb.select(lb.lt(s[2], nProto), pick, big);
         Value v3 = lb.select(lb.lt(s[3], one), t, big);
@@ -172,12 +186,15 @@ Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t, Value bat
         Value a1 = lb.andI(lb.notI(a0), lb.eq(v1, v));
         Value a2 = lb.andI(lb.notI(lb.orI(a0, a1)), lb.eq(v2, v));
         Value a3 = lb.notI(lb.orI(lb.orI(a0, a1), a2));
-        auto bump = [&](Value i, Value take) { return lb.select(take, lb.add(i, one), i); };
+        auto bump = [&](Value i, Value take) {
+          return lb.select(take, lb.add(i, one), i);
+        };
         Value fresh = lb.ne(v, s[5]);
         lb.ifThen(fresh, [&] { lb.store(lb.toI64(v), dst, s[4]); });
         Value count = lb.select(fresh, lb.add(s[4], one), s[4]);
-        return SmallVector<Value>{bump(s[0], a0), bump(s[1], a1), bump(s[2], a2),
-                                  bump(s[3], a3), count, v};
+        return SmallVector<Value>{bump(s[0], a0), bump(s[1], a1),
+                                  bump(s[2], a2), bump(s[3], a3),
+                                  count,          v};
       });
   return state[4];
 }
@@ -195,8 +212,9 @@ void allocCandidateScratch(LoopBuilder &lb, CandidateRule &r) {
 
 struct RouteLowering : public OpConversionPattern<RouteOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(RouteOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(RouteOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
@@ -239,7 +257,8 @@ struct RouteLowering : public OpConversionPattern<RouteOp> {
         // Router logits and softmax, written into gates[b, t, :].
         lb.forLoop(zero, gI, [&](Value gi) {
           Value acc = sumF64(lb, zero, cI, [&](Value c) {
-            return lb.mul(lb.toF64(lb.load(x, {b, t, c})), lb.toF64(lb.load(wr, {gi, c})));
+            return lb.mul(lb.toF64(lb.load(x, {b, t, c})),
+                          lb.toF64(lb.load(wr, {gi, c})));
           });
           lb.store(lb.toF32(acc), gates, {b, t, gi});
         });
@@ -263,28 +282,33 @@ struct RouteLowering : public OpConversionPattern<RouteOp> {
           });
           auto getS = [&](Value i) { return lb.load(sc, i); };
           auto setS = [&](Value i, Value v) { lb.store(v, sc, i); };
-          sim = maxOf(lb, zero, gI, lb.f32(-std::numeric_limits<float>::infinity()), getS);
+          sim = maxOf(lb, zero, gI,
+                      lb.f32(-std::numeric_limits<float>::infinity()), getS);
           Value tau = lb.f32(cfg.getProtoTemp());
           lb.forLoop(zero, gI, [&](Value i) { setS(i, lb.div(getS(i), tau)); });
           softmaxF32(lb, gI, getS, setS);
           // Confidence reweighting.
           Value z = lb.forAcc1(zero, gI, lb.f32(0.0), [&](Value i, Value acc) {
-            Value v = lb.mul(getS(i), lb.add(lb.load(a.getConfidence(), i), eps));
+            Value v =
+                lb.mul(getS(i), lb.add(lb.load(a.getConfidence(), i), eps));
             setS(i, v);
             return lb.add(acc, v);
           });
           Value zd = lb.max(z, eps);
           lb.forLoop(zero, gI, [&](Value i) { setS(i, lb.div(getS(i), zd)); });
           double th = cfg.getProtoThreshold();
-          Value raw = lb.div(lb.sub(sim, lb.f32(th)), lb.f32(std::max(1e-6, 1.0 - th)));
+          Value raw =
+              lb.div(lb.sub(sim, lb.f32(th)), lb.f32(std::max(1e-6, 1.0 - th)));
           beta = lb.min(lb.max(raw, lb.f32(0.0)), lb.f32(1.0));
           Value bl = lb.mul(lb.f32(cfg.getProtoBlend()), beta);
           Value oneF = lb.f32(1.0);
           Value zg = lb.forAcc1(zero, gI, lb.f32(0.0), [&](Value i, Value acc) {
-            Value v = lb.add(lb.mul(lb.sub(oneF, bl), getG(i)), lb.mul(bl, getS(i)));
+            Value v =
+                lb.add(lb.mul(lb.sub(oneF, bl), getG(i)), lb.mul(bl, getS(i)));
             if (usageSm)
-              v = lb.add(v, lb.mul(lb.mul(lb.load(usageSm, i), lb.sub(oneF, beta)),
-                                   lb.f32(cfg.getProtoUsageBoost())));
+              v = lb.add(v,
+                         lb.mul(lb.mul(lb.load(usageSm, i), lb.sub(oneF, beta)),
+                                lb.f32(cfg.getProtoUsageBoost())));
             v = lb.max(v, lb.f32(0.0));
             setG(i, v);
             return lb.add(acc, v);
@@ -294,10 +318,13 @@ struct RouteLowering : public OpConversionPattern<RouteOp> {
           lb.store(sim, a.getSimilarity(), {b, t});
         }
         // Token importance.
-        Value gmax = maxOf(lb, zero, gI, lb.f32(-std::numeric_limits<float>::infinity()), getG);
+        Value gmax =
+            maxOf(lb, zero, gI, lb.f32(-std::numeric_limits<float>::infinity()),
+                  getG);
         Value imp = gmax;
         if (proto)
-          imp = lb.add(lb.mul(gmax, lb.sub(lb.f32(1.0), beta)), lb.mul(sim, beta));
+          imp = lb.add(lb.mul(gmax, lb.sub(lb.f32(1.0), beta)),
+                       lb.mul(sim, beta));
         lb.store(imp, a.getImportance(), {b, t});
         // Head probabilities: gate g belongs to head min(g*H/G, H-1).
         lb.forLoop(zero, lb.idx(h), [&](Value hi) {
@@ -320,8 +347,9 @@ struct RouteLowering : public OpConversionPattern<RouteOp> {
 
 struct TopPLowering : public OpConversionPattern<TopPOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(TopPOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(TopPOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
     Value hp = a.getHeadProbs(), zero = lb.idx(0), one = lb.idx(1);
     Value bN = lb.dim(hp, 0), tN = lb.dim(hp, 1), hN = lb.dim(hp, 2);
@@ -330,18 +358,23 @@ struct TopPLowering : public OpConversionPattern<TopPOp> {
     // Mean head probability over every (b, t).
     lb.forLoop(zero, hN, [&](Value h) {
       Value s = lb.forAcc1(zero, bN, lb.f64(0.0), [&](Value b, Value acc) {
-        return lb.add(acc, sumF64(lb, zero, tN, [&](Value t) { return lb.load(hp, {b, t, h}); }));
+        return lb.add(acc, sumF64(lb, zero, tN, [&](Value t) {
+                        return lb.load(hp, {b, t, h});
+                      }));
       });
       lb.store(lb.toF32(lb.div(s, count)), m, h);
     });
-    Value total = lb.forAcc1(zero, hN, lb.f32(0.0),
-                             [&](Value h, Value acc) { return lb.add(acc, lb.load(m, h)); });
+    Value total = lb.forAcc1(zero, hN, lb.f32(0.0), [&](Value h, Value acc) {
+      return lb.add(acc, lb.load(m, h));
+    });
     shellSort(lb, m, hN, [&](Value x, Value y) { return lb.gt(x, y); });
     Value limit = lb.mul(total, lb.f32(a.getTopP().convertToDouble()));
-    auto st = lb.forAcc(zero, hN, ValueRange{lb.f32(0.0), zero}, [&](Value h, ValueRange s) {
-      Value cs = lb.add(s[0], lb.load(m, h));
-      return SmallVector<Value>{cs, lb.select(lb.lt(cs, limit), lb.add(s[1], one), s[1])};
-    });
+    auto st = lb.forAcc(
+        zero, hN, ValueRange{lb.f32(0.0), zero}, [&](Value h, ValueRange s) {
+          Value cs = lb.add(s[0], lb.load(m, h));
+          return SmallVector<Value>{
+              cs, lb.select(lb.lt(cs, limit), lb.add(s[1], one), s[1])};
+        });
     lb.dealloc(m);
     Value keep = lb.select(lb.lt(st[1], hN), lb.add(st[1], one), st[1]);
     keep = lb.max(keep, one);
@@ -355,8 +388,9 @@ struct TopPLowering : public OpConversionPattern<TopPOp> {
 
 struct TopKLowering : public OpConversionPattern<TopKOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(TopKOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(TopKOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
     Value hp = a.getHeadProbs(), zero = lb.idx(0);
     Value hN = lb.dim(hp, 2);
@@ -367,9 +401,11 @@ struct TopKLowering : public OpConversionPattern<TopKOp> {
           tokenOn = lb.truthy(lb.load(a.getTokenMask(), {b, t}));
         lb.forLoop(zero, hN, [&](Value h) {
           Value ph = lb.load(hp, {b, t, h});
-          // rank = #heads ahead of h (larger probability, ties to the lower index).
-          Value rank =
-              rankDescending(lb, hN, h, ph, [&](Value o) { return lb.load(hp, {b, t, o}); });
+          // rank = #heads ahead of h (larger probability, ties to the lower
+          // index).
+          Value rank = rankDescending(lb, hN, h, ph, [&](Value o) {
+            return lb.load(hp, {b, t, o});
+          });
           Value on = lb.andI(lb.lt(rank, a.getK()), tokenOn);
           Value row = lb.add(lb.mul(b, hN), h);
           lb.store(lb.select(on, lb.i8(1), lb.i8(0)), a.getRowMask(), {row, t});
@@ -383,8 +419,9 @@ struct TopKLowering : public OpConversionPattern<TopKOp> {
 
 struct SelectTokensLowering : public OpConversionPattern<SelectTokensOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(SelectTokensOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(SelectTokensOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
     Value imp = a.getImportance(), mask = a.getTokenMask();
     Value zero = lb.idx(0), one = lb.idx(1), tN = lb.dim(imp, 1);
@@ -394,14 +431,16 @@ struct SelectTokensLowering : public OpConversionPattern<SelectTokensOp> {
       Value basis = zero;
       if (thrD > 0.0)
         basis = lb.forAcc1(zero, tN, zero, [&](Value t, Value acc) {
-          return lb.select(lb.ge(lb.load(imp, {b, t}), thr), lb.add(acc, one), acc);
+          return lb.select(lb.ge(lb.load(imp, {b, t}), thr), lb.add(acc, one),
+                           acc);
         });
       Value need = lb.max(lb.max(a.getKeep(), basis), a.getGuard());
       need = lb.min(lb.max(need, one), tN);
       lb.forLoop(zero, tN, [&](Value t) {
         Value it = lb.load(imp, {b, t});
-        Value rank =
-            rankDescending(lb, tN, t, it, [&](Value o) { return lb.load(imp, {b, o}); });
+        Value rank = rankDescending(lb, tN, t, it, [&](Value o) {
+          return lb.load(imp, {b, o});
+        });
         Value keep = lb.orI(lb.ge(need, tN), lb.lt(rank, need));
         if (thrD > 0.0)
           keep = lb.orI(keep, lb.ge(it, thr));
@@ -416,26 +455,29 @@ struct SelectTokensLowering : public OpConversionPattern<SelectTokensOp> {
 
 struct PackLowering : public OpConversionPattern<PackOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(PackOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(PackOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
     Value mask = a.getRowMask(), zero = lb.idx(0), one = lb.idx(1);
     Value rN = lb.dim(mask, 0), tN = lb.dim(mask, 1);
     lb.store(lb.i64(0), a.getRowOffsets(), zero);
-    auto res = lb.forAcc(zero, rN, ValueRange{zero, zero, zero}, [&](Value r, ValueRange s) {
-      Value n = lb.forAcc1(zero, tN, s[0], [&](Value t, Value n) {
-        Value on = lb.truthy(lb.load(mask, {r, t}));
-        lb.ifThen(on, [&] {
-          lb.store(lb.toI64(r), a.getPackedRow(), n);
-          lb.store(lb.toI64(t), a.getPackedToken(), n);
+    auto res = lb.forAcc(
+        zero, rN, ValueRange{zero, zero, zero}, [&](Value r, ValueRange s) {
+          Value n = lb.forAcc1(zero, tN, s[0], [&](Value t, Value n) {
+            Value on = lb.truthy(lb.load(mask, {r, t}));
+            lb.ifThen(on, [&] {
+              lb.store(lb.toI64(r), a.getPackedRow(), n);
+              lb.store(lb.toI64(t), a.getPackedToken(), n);
+            });
+            return lb.select(on, lb.add(n, one), n);
+          });
+          lb.store(lb.toI64(n), a.getRowOffsets(), lb.add(r, one));
+          Value rowCount = lb.sub(n, s[0]);
+          Value active =
+              lb.select(lb.gt(rowCount, zero), lb.add(s[2], one), s[2]);
+          return SmallVector<Value>{n, lb.max(s[1], rowCount), active};
         });
-        return lb.select(on, lb.add(n, one), n);
-      });
-      lb.store(lb.toI64(n), a.getRowOffsets(), lb.add(r, one));
-      Value rowCount = lb.sub(n, s[0]);
-      Value active = lb.select(lb.gt(rowCount, zero), lb.add(s[2], one), s[2]);
-      return SmallVector<Value>{n, lb.max(s[1], rowCount), active};
-    });
     rewriter.replaceOp(op, res);
     return success();
   }
@@ -447,15 +489,18 @@ struct PackLowering : public OpConversionPattern<PackOp> {
 
 struct ProjectLowering : public OpConversionPattern<ProjectOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(ProjectOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(ProjectOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
     Value x = a.getX(), w = a.getWeight();
-    int64_t cDim = cast<MemRefType>(x.getType()).getDimSize(2), heads = a.getHeads();
+    int64_t cDim = cast<MemRefType>(x.getType()).getDimSize(2),
+            heads = a.getHeads();
     int64_t d = cDim / heads;
-    Value zero = lb.idx(0), cI = lb.idx(cDim), dI = lb.idx(d), hI = lb.idx(heads);
+    Value zero = lb.idx(0), cI = lb.idx(cDim), dI = lb.idx(d),
+          hI = lb.idx(heads);
     Value outs[3] = {a.getQ(), a.getK(), a.getV()};
     lb.forLoop(zero, lb.dim(x, 0), [&](Value b) {
       lb.forLoop(zero, lb.dim(x, 1), [&](Value t) {
@@ -463,7 +508,8 @@ struct ProjectLowering : public OpConversionPattern<ProjectOp> {
           lb.forLoop(zero, cI, [&](Value col) {
             Value o = lb.add(col, lb.idx(part * cDim));
             Value acc = sumF64(lb, zero, cI, [&](Value c) {
-              return lb.mul(lb.toF64(lb.load(x, {b, t, c})), lb.toF64(lb.load(w, {o, c})));
+              return lb.mul(lb.toF64(lb.load(x, {b, t, c})),
+                            lb.toF64(lb.load(w, {o, c})));
             });
             Value v = lb.toF32(acc);
             if (a.getBias())
@@ -478,16 +524,20 @@ struct ProjectLowering : public OpConversionPattern<ProjectOp> {
         Value base = lb.f32(a.getRopeBase()->convertToDouble());
         Value tf = lb.toF32(t);
         lb.forLoop(zero, lb.idx(d / 2), [&](Value i) {
-          Value expo = lb.div(lb.neg(lb.toF32(lb.mul(i, lb.idx(2)))), lb.f32(d));
+          Value expo =
+              lb.div(lb.neg(lb.toF32(lb.mul(i, lb.idx(2)))), lb.f32(d));
           Value theta = lb.mul(tf, lb.powf(base, expo));
           Value cs = lb.cos(theta), sn = lb.sin(theta);
           Value even = lb.mul(i, lb.idx(2)), odd = lb.add(even, lb.idx(1));
           lb.forLoop(zero, hI, [&](Value h) {
             Value row = lb.add(lb.mul(b, hI), h);
             for (Value mem : {outs[0], outs[1]}) {
-              Value x0 = lb.load(mem, {row, t, even}), x1 = lb.load(mem, {row, t, odd});
-              lb.store(lb.sub(lb.mul(x0, cs), lb.mul(x1, sn)), mem, {row, t, even});
-              lb.store(lb.add(lb.mul(x1, cs), lb.mul(x0, sn)), mem, {row, t, odd});
+              Value x0 = lb.load(mem, {row, t, even}),
+                    x1 = lb.load(mem, {row, t, odd});
+              lb.store(lb.sub(lb.mul(x0, cs), lb.mul(x1, sn)), mem,
+                       {row, t, even});
+              lb.store(lb.add(lb.mul(x1, cs), lb.mul(x0, sn)), mem,
+                       {row, t, odd});
             }
           });
         });
@@ -500,15 +550,17 @@ struct ProjectLowering : public OpConversionPattern<ProjectOp> {
 
 struct CombineLowering : public OpConversionPattern<CombineOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(CombineOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(CombineOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
     Value o = a.getHeadsOut(), w = a.getWeight(), y = a.getY();
     int64_t cDim = cast<MemRefType>(y.getType()).getDimSize(2);
     int64_t d = cast<MemRefType>(o.getType()).getDimSize(2), heads = cDim / d;
-    Value zero = lb.idx(0), cI = lb.idx(cDim), dI = lb.idx(d), hI = lb.idx(heads);
+    Value zero = lb.idx(0), cI = lb.idx(cDim), dI = lb.idx(d),
+          hI = lb.idx(heads);
     lb.forLoop(zero, lb.dim(y, 0), [&](Value b) {
       lb.forLoop(zero, lb.dim(y, 1), [&](Value t) {
         Value on = lb.boolean(true);
@@ -516,13 +568,16 @@ struct CombineLowering : public OpConversionPattern<CombineOp> {
           on = lb.truthy(lb.load(a.getTokenMask(), {b, t}));
         lb.forLoop(zero, cI, [&](Value col) {
           // A masked token contributes exact zeros (then the bias).
-          Value acc = lb.forAcc1(zero, hI, lb.f64(0.0), [&](Value h, Value acc0) {
-            Value row = lb.add(lb.mul(b, hI), h);
-            return lb.add(acc0, sumF64(lb, zero, dI, [&](Value dd) {
-                            Value wv = lb.load(w, {col, lb.add(lb.mul(h, dI), dd)});
-                            return lb.mul(lb.toF64(lb.load(o, {row, t, dd})), lb.toF64(wv));
-                          }));
-          });
+          Value acc =
+              lb.forAcc1(zero, hI, lb.f64(0.0), [&](Value h, Value acc0) {
+                Value row = lb.add(lb.mul(b, hI), h);
+                return lb.add(
+                    acc0, sumF64(lb, zero, dI, [&](Value dd) {
+                      Value wv = lb.load(w, {col, lb.add(lb.mul(h, dI), dd)});
+                      return lb.mul(lb.toF64(lb.load(o, {row, t, dd})),
+                                    lb.toF64(wv));
+                    }));
+              });
           Value v = lb.select(on, lb.toF32(acc), lb.f32(0.0));
           if (a.getBias())
             v = lb.add(v, lb.load(a.getBias(), col));
@@ -541,19 +596,23 @@ struct CombineLowering : public OpConversionPattern<CombineOp> {
 
 /// softmax(q[r,t] . k[r,c] * scale) v[r,c] over the keys keyAt(j), j < n,
 /// written to out[r,t]; binary64 throughout. `acc` is a (D) f64 scratch.
-void emitAttentionRow(LoopBuilder &lb, Value q, Value k, Value v, Value out, Value acc, Value r,
-                      Value t, Value n, function_ref<Value(Value)> keyAt,
+void emitAttentionRow(LoopBuilder &lb, Value q, Value k, Value v, Value out,
+                      Value acc, Value r, Value t, Value n,
+                      function_ref<Value(Value)> keyAt,
                       function_ref<Value(Value, Value, Value)> loadQKV) {
   Value zero = lb.idx(0), dN = lb.dim(q, 2);
   Value scale = lb.div(lb.f64(1.0), lb.sqrt(lb.toF64(dN)));
   auto score = [&](Value j) {
     Value key = keyAt(j);
-    return lb.mul(sumF64(lb, zero, dN, [&](Value d) {
-                    return lb.mul(lb.toF64(loadQKV(q, t, d)), lb.toF64(loadQKV(k, key, d)));
-                  }),
+    return lb.mul(sumF64(lb, zero, dN,
+                         [&](Value d) {
+                           return lb.mul(lb.toF64(loadQKV(q, t, d)),
+                                         lb.toF64(loadQKV(k, key, d)));
+                         }),
                   scale);
   };
-  Value m = maxOf(lb, zero, n, lb.f64(-std::numeric_limits<double>::infinity()), score);
+  Value m = maxOf(lb, zero, n, lb.f64(-std::numeric_limits<double>::infinity()),
+                  score);
   lb.forLoop(zero, dN, [&](Value d) { lb.store(lb.f64(0.0), acc, d); });
   Value l = lb.forAcc1(zero, n, lb.f64(0.0), [&](Value j, Value sum) {
     Value p = lb.exp(lb.sub(score(j), m));
@@ -571,8 +630,9 @@ void emitAttentionRow(LoopBuilder &lb, Value q, Value k, Value v, Value out, Val
 
 struct DenseAttentionLowering : public OpConversionPattern<DenseAttentionOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(DenseAttentionOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(DenseAttentionOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
@@ -583,7 +643,9 @@ struct DenseAttentionLowering : public OpConversionPattern<DenseAttentionOp> {
         emitAttentionRow(
             lb, q, a.getK(), a.getV(), a.getOut(), acc, r, t, lb.add(t, one),
             [&](Value j) { return j; },
-            [&](Value mem, Value pos, Value d) { return lb.load(mem, {r, pos, d}); });
+            [&](Value mem, Value pos, Value d) {
+              return lb.load(mem, {r, pos, d});
+            });
       });
     });
     lb.dealloc(acc);
@@ -593,15 +655,20 @@ struct DenseAttentionLowering : public OpConversionPattern<DenseAttentionOp> {
 };
 
 /// Per-row INT8 scales of q, k and v (REFERENCE.md 6.4) into scales (R, 3).
-void emitInt8Scales(LoopBuilder &lb, Value mems[3], Value scales, bool percentile, double p) {
+void emitInt8Scales(LoopBuilder &lb, Value mems[3], Value scales,
+                    bool percentile, double p) {
   Value zero = lb.idx(0), one = lb.idx(1);
-  Value rN = lb.dim(mems[0], 0), tN = lb.dim(mems[0], 1), dN = lb.dim(mems[0], 2);
+  Value rN = lb.dim(mems[0], 0), tN = lb.dim(mems[0], 1),
+        dN = lb.dim(mems[0], 2);
   Value n = lb.mul(tN, dN);
-  Value sorted = percentile ? lb.alloc(lb.builder().getF32Type(), {n}) : Value();
+  Value sorted =
+      percentile ? lb.alloc(lb.builder().getF32Type(), {n}) : Value();
   lb.forLoop(zero, rN, [&](Value r) {
     for (int64_t which = 0; which < 3; ++which) {
       Value mem = mems[which];
-      auto absAt = [&](Value i) { return lb.abs(lb.load(mem, {r, lb.div(i, dN), lb.rem(i, dN)})); };
+      auto absAt = [&](Value i) {
+        return lb.abs(lb.load(mem, {r, lb.div(i, dN), lb.rem(i, dN)}));
+      };
       Value mx = maxOf(lb, zero, n, lb.f32(0.0), absAt);
       Value base = mx;
       if (percentile) {
@@ -612,9 +679,11 @@ void emitInt8Scales(LoopBuilder &lb, Value mems[3], Value scales, bool percentil
         Value loF = lb.floor(rank), hiF = lb.ceil(rank);
         Value w = lb.sub(rank, loF);
         Value av = lb.load(sorted, lb.toIndex(arith::FPToSIOp::create(
-                                       lb.builder(), lb.getLoc(), lb.builder().getI64Type(), loF)));
+                                       lb.builder(), lb.getLoc(),
+                                       lb.builder().getI64Type(), loF)));
         Value bv = lb.load(sorted, lb.toIndex(arith::FPToSIOp::create(
-                                       lb.builder(), lb.getLoc(), lb.builder().getI64Type(), hiF)));
+                                       lb.builder(), lb.getLoc(),
+                                       lb.builder().getI64Type(), hiF)));
         Value diff = lb.sub(bv, av);
         Value lowSide = lb.add(av, lb.mul(w, diff));
         Value highSide = lb.sub(bv, lb.mul(diff, lb.sub(lb.f32(1.0), w)));
@@ -629,10 +698,12 @@ void emitInt8Scales(LoopBuilder &lb, Value mems[3], Value scales, bool percentil
     lb.dealloc(sorted);
 }
 
-struct ShortlistAttentionLowering : public OpConversionPattern<ShortlistAttentionOp> {
+struct ShortlistAttentionLowering
+    : public OpConversionPattern<ShortlistAttentionOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(ShortlistAttentionOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(ShortlistAttentionOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
@@ -666,10 +737,14 @@ struct ShortlistAttentionLowering : public OpConversionPattern<ShortlistAttentio
     Value cands;
     if (a.getCandidates() == nullptr) {
       ValueRange budget = a.getBudget();
-      rule = CandidateRule{op.getUseLocal(), op.getUseAnchors(), op.getUseProto(),
-                           static_cast<int64_t>(a.getAnchorStride()), lb.dim(q, 1), budget[0],
-                           budget[1], budget[2], budget[3], budget[4], a.getScores(),
-                           Value(), Value()};
+      rule = CandidateRule{
+          op.getUseLocal(), op.getUseAnchors(),
+          op.getUseProto(), static_cast<int64_t>(a.getAnchorStride()),
+          lb.dim(q, 1),     budget[0],
+          budget[1],        budget[2],
+          budget[3],        budget[4],
+          a.getScores(),    Value(),
+          Value()};
       allocCandidateScratch(lb, rule);
       cands = lb.alloc(rewriter.getI64Type(), {lb.max(rule.effL, lb.idx(1))});
     }
@@ -680,7 +755,10 @@ struct ShortlistAttentionLowering : public OpConversionPattern<ShortlistAttentio
         Value len = lb.toIndex(lb.load(a.getLengths(), n));
         emitAttentionRow(
             lb, q, k, v, out, acc, r, t, len,
-            [&](Value j) { return lb.toIndex(lb.load(a.getCandidates(), {n, j})); }, loadQKV(r));
+            [&](Value j) {
+              return lb.toIndex(lb.load(a.getCandidates(), {n, j}));
+            },
+            loadQKV(r));
         return;
       }
       Value batch = zero;
@@ -704,24 +782,32 @@ struct ShortlistAttentionLowering : public OpConversionPattern<ShortlistAttentio
 
 struct ShortlistLowering : public OpConversionPattern<ShortlistOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(ShortlistOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(ShortlistOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
     Value zero = lb.idx(0), cands = a.getCandidates();
-    CandidateRule rule{op.getUseLocal(), op.getUseAnchors(), op.getUseProto(),
-                       static_cast<int64_t>(a.getAnchorStride()), a.getSeqLen(),
-                       a.getEffectiveL(), a.getWindow(), a.getLocalCap(), a.getAnchorCap(),
-                       a.getProtoCap(), a.getScores(), Value(), Value()};
+    CandidateRule rule{
+        op.getUseLocal(), op.getUseAnchors(),
+        op.getUseProto(), static_cast<int64_t>(a.getAnchorStride()),
+        a.getSeqLen(),    a.getEffectiveL(),
+        a.getWindow(),    a.getLocalCap(),
+        a.getAnchorCap(), a.getProtoCap(),
+        a.getScores(),    Value(),
+        Value()};
     allocCandidateScratch(lb, rule);
     Value width = lb.dim(cands, 1);
     Value row = lb.alloc(rewriter.getI64Type(), {lb.max(rule.effL, lb.idx(1))});
     lb.forLoop(zero, lb.dim(a.getRows(), 0), [&](Value n) {
       Value t = lb.toIndex(lb.load(a.getRows(), n));
-      Value batch = a.getBatchIds() ? lb.toIndex(lb.load(a.getBatchIds(), n)) : zero;
+      Value batch =
+          a.getBatchIds() ? lb.toIndex(lb.load(a.getBatchIds(), n)) : zero;
       Value len = emitCandidates(lb, rule, t, batch, row);
       lb.forLoop(zero, width, [&](Value j) {
-        Value val = lb.select(lb.lt(j, len), lb.load(row, lb.min(j, lb.max(lb.sub(len, lb.idx(1)), zero))),
-                              lb.toI64(t));
+        Value val = lb.select(
+            lb.lt(j, len),
+            lb.load(row, lb.min(j, lb.max(lb.sub(len, lb.idx(1)), zero))),
+            lb.toI64(t));
         lb.store(val, cands, {n, j});
       });
       lb.store(lb.toI64(len), a.getLengths(), n);
@@ -739,27 +825,33 @@ struct ShortlistLowering : public OpConversionPattern<ShortlistOp> {
 
 struct ProtoUpdateLowering : public OpConversionPattern<ProtoUpdateOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(ProtoUpdateOp op, OpAdaptor a,
-                                ConversionPatternRewriter &rewriter) const override {
+  LogicalResult
+  matchAndRewrite(ProtoUpdateOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
     Value x = a.getX(), gates = a.getGates(), zero = lb.idx(0);
-    Value bN = lb.dim(x, 0), tN = lb.dim(x, 1), cN = lb.dim(x, 2), gN = lb.dim(gates, 2);
+    Value bN = lb.dim(x, 0), tN = lb.dim(x, 1), cN = lb.dim(x, 2),
+          gN = lb.dim(gates, 2);
     double decay = a.getDecay().convertToDouble();
     // The reference applies binary64 d and (1 - d) to fp32 tensors.
     Value d = lb.f32(decay), od = lb.f32(1.0 - decay), thr = lb.f32(1e-6);
     auto sumBT = [&](function_ref<Value(Value, Value)> term) {
       return lb.forAcc1(zero, bN, lb.f64(0.0), [&](Value b, Value acc) {
-        return lb.add(acc, sumF64(lb, zero, tN, [&](Value t) { return term(b, t); }));
+        return lb.add(
+            acc, sumF64(lb, zero, tN, [&](Value t) { return term(b, t); }));
       });
     };
     Value mass = lb.alloc(rewriter.getF32Type(), {gN});
-    Value any = lb.forAcc1(zero, gN, lb.boolean(false), [&](Value g, Value acc) {
-      Value n = lb.toF32(sumBT([&](Value b, Value t) { return lb.load(gates, {b, t, g}); }));
-      lb.store(n, mass, g);
-      return lb.orI(acc, lb.gt(n, thr));
-    });
+    Value any =
+        lb.forAcc1(zero, gN, lb.boolean(false), [&](Value g, Value acc) {
+          Value n = lb.toF32(sumBT([&](Value b, Value t) {
+            return lb.load(gates, {b, t, g});
+          }));
+          lb.store(n, mass, g);
+          return lb.orI(acc, lb.gt(n, thr));
+        });
     lb.ifThen(any, [&] {
       lb.forLoop(zero, gN, [&](Value g) {
         Value n = lb.load(mass, g);
@@ -767,11 +859,13 @@ struct ProtoUpdateLowering : public OpConversionPattern<ProtoUpdateOp> {
         lb.ifThen(upd, [&] {
           lb.forLoop(zero, cN, [&](Value c) {
             Value s = sumBT([&](Value b, Value t) {
-              return lb.mul(lb.toF64(lb.load(gates, {b, t, g})), lb.toF64(lb.load(x, {b, t, c})));
+              return lb.mul(lb.toF64(lb.load(gates, {b, t, g})),
+                            lb.toF64(lb.load(x, {b, t, c})));
             });
             Value mu = lb.toF32(lb.div(s, lb.toF64(n)));
             Value p = lb.load(a.getPrototypes(), {g, c});
-            lb.store(lb.add(lb.mul(d, p), lb.mul(od, mu)), a.getPrototypes(), {g, c});
+            lb.store(lb.add(lb.mul(d, p), lb.mul(od, mu)), a.getPrototypes(),
+                     {g, c});
           });
         });
         Value u = lb.mul(d, lb.load(a.getUsage(), g));
@@ -787,23 +881,27 @@ struct ProtoUpdateLowering : public OpConversionPattern<ProtoUpdateOp> {
 };
 
 struct ConvertProteusToSCFPass
-    : public mlir::proteus::impl::ConvertProteusToSCFPassBase<ConvertProteusToSCFPass> {
+    : public mlir::proteus::impl::ConvertProteusToSCFPassBase<
+          ConvertProteusToSCFPass> {
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addIllegalDialect<ProteusDialect>();
-    target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
-                           scf::SCFDialect, func::FuncDialect>();
+    target.addLegalDialect<arith::ArithDialect, math::MathDialect,
+                           memref::MemRefDialect, scf::SCFDialect,
+                           func::FuncDialect>();
     RewritePatternSet patterns(&getContext());
     populateProteusToSCFConversionPatterns(patterns);
-    if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
       signalPassFailure();
   }
 };
 } // namespace
 
-void mlir::proteus::populateProteusToSCFConversionPatterns(RewritePatternSet &patterns) {
-  patterns.add<RouteLowering, TopPLowering, TopKLowering, SelectTokensLowering, PackLowering,
-               ProjectLowering, CombineLowering, DenseAttentionLowering,
-               ShortlistAttentionLowering, ShortlistLowering, ProtoUpdateLowering>(
-      patterns.getContext());
+void mlir::proteus::populateProteusToSCFConversionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<RouteLowering, TopPLowering, TopKLowering, SelectTokensLowering,
+               PackLowering, ProjectLowering, CombineLowering,
+               DenseAttentionLowering, ShortlistAttentionLowering,
+               ShortlistLowering, ProtoUpdateLowering>(patterns.getContext());
 }

@@ -21,32 +21,37 @@
 
 using namespace mlir;
 
-bool mlir::proteus::emitHostObject(ModuleOp module, SmallVectorImpl<char> &object,
+bool mlir::proteus::emitHostObject(ModuleOp module,
+                                   SmallVectorImpl<char> &object,
                                    std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext);
   if (!llvmModule) {
     error = "translation to LLVM IR failed";
     return false;
   }
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return false;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, "x86-64", "", llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
-      llvm::CodeGenOptLevel::Aggressive));
+      triple, "x86-64", "", llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   llvmModule->setDataLayout(tm->createDataLayout());
   llvmModule->setTargetTriple(triple);
-  if (llvm::Error err = makeOptimizingTransformer(3, 0, tm.get())(llvmModule.get())) {
+  if (llvm::Error err =
+          makeOptimizingTransformer(3, 0, tm.get())(llvmModule.get())) {
     error = llvm::toString(std::move(err));
     return false;
   }
   llvm::raw_svector_ostream os(object);
   llvm::legacy::PassManager pm;
-  if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+  if (tm->addPassesToEmitFile(pm, os, nullptr,
+                              llvm::CodeGenFileType::ObjectFile)) {
     error = "the target cannot emit object files";
     return false;
   }

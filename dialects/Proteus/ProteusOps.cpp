@@ -25,30 +25,35 @@ public:
     int64_t r = cast<MemRefType>(v.getType()).getRank();
     if (r == expected)
       return success();
-    return op->emitOpError() << "operand '" << name << "' must have rank " << expected
-                             << ", got " << r;
+    return op->emitOpError() << "operand '" << name << "' must have rank "
+                             << expected << ", got " << r;
   }
 
   /// dim(a, ad) == dim(b, bd) where both are static.
-  LogicalResult sameDim(Value a, StringRef an, unsigned ad, Value b, StringRef bn, unsigned bd) {
+  LogicalResult sameDim(Value a, StringRef an, unsigned ad, Value b,
+                        StringRef bn, unsigned bd) {
     int64_t sa = dim(a, ad), sb = dim(b, bd);
     if (ShapedType::isDynamic(sa) || ShapedType::isDynamic(sb) || sa == sb)
       return success();
-    return op->emitOpError() << "'" << an << "' dim " << ad << " (" << sa << ") must equal '"
-                             << bn << "' dim " << bd << " (" << sb << ")";
+    return op->emitOpError()
+           << "'" << an << "' dim " << ad << " (" << sa << ") must equal '"
+           << bn << "' dim " << bd << " (" << sb << ")";
   }
 
   /// dim(v, d) == expected where static; `what` names the expected quantity.
-  LogicalResult dimIs(Value v, StringRef name, unsigned d, int64_t expected, StringRef what) {
+  LogicalResult dimIs(Value v, StringRef name, unsigned d, int64_t expected,
+                      StringRef what) {
     int64_t s = dim(v, d);
-    if (ShapedType::isDynamic(s) || ShapedType::isDynamic(expected) || s == expected)
+    if (ShapedType::isDynamic(s) || ShapedType::isDynamic(expected) ||
+        s == expected)
       return success();
-    return op->emitOpError() << "'" << name << "' dim " << d << " must be " << what << " ("
-                             << expected << "), got " << s;
+    return op->emitOpError() << "'" << name << "' dim " << d << " must be "
+                             << what << " (" << expected << "), got " << s;
   }
 
   LogicalResult sameElementType(Value a, StringRef an, Value b, StringRef bn) {
-    if (mlir::getElementTypeOrSelf(a.getType()) == mlir::getElementTypeOrSelf(b.getType()))
+    if (mlir::getElementTypeOrSelf(a.getType()) ==
+        mlir::getElementTypeOrSelf(b.getType()))
       return success();
     return op->emitOpError() << "'" << an << "' and '" << bn
                              << "' must have the same element type";
@@ -64,12 +69,16 @@ public:
   }
 
 private:
-  static int64_t dim(Value v, unsigned d) { return cast<MemRefType>(v.getType()).getDimSize(d); }
+  static int64_t dim(Value v, unsigned d) {
+    return cast<MemRefType>(v.getType()).getDimSize(d);
+  }
   Operation *op;
 };
 
 /// Size of dimension d of a memref value.
-int64_t dimOf(Value v, unsigned d) { return cast<MemRefType>(v.getType()).getDimSize(d); }
+int64_t dimOf(Value v, unsigned d) {
+  return cast<MemRefType>(v.getType()).getDimSize(d);
+}
 
 /// The product of two static sizes, or dynamic.
 int64_t mulStatic(int64_t a, int64_t b) {
@@ -80,16 +89,19 @@ int64_t mulStatic(int64_t a, int64_t b) {
 
 /// Operands of an optional group must come together (the generic form can
 /// supply part of one).
-LogicalResult checkTogether(Operation *op, ArrayRef<Value> group, StringRef names) {
+LogicalResult checkTogether(Operation *op, ArrayRef<Value> group,
+                            StringRef names) {
   bool any = llvm::any_of(group, [](Value v) { return static_cast<bool>(v); });
   bool all = llvm::all_of(group, [](Value v) { return static_cast<bool>(v); });
   if (any && !all)
-    return op->emitOpError() << "operands " << names << " must be given together";
+    return op->emitOpError()
+           << "operands " << names << " must be given together";
   return success();
 }
 
 /// (B,T,C) activations x and a (B,T) per-token buffer.
-LogicalResult checkPerToken(ShapeCheck &c, Value x, StringRef xn, Value v, StringRef vn) {
+LogicalResult checkPerToken(ShapeCheck &c, Value x, StringRef xn, Value v,
+                            StringRef vn) {
   if (failed(c.rank(v, vn, 2)) || failed(c.sameDim(v, vn, 0, x, xn, 0)) ||
       failed(c.sameDim(v, vn, 1, x, xn, 1)))
     return failure();
@@ -97,11 +109,14 @@ LogicalResult checkPerToken(ShapeCheck &c, Value x, StringRef xn, Value v, Strin
 }
 
 /// Prototype state: prototypes (G,C), usage (G), confidence (G).
-LogicalResult checkPrototypeState(ShapeCheck &c, Value p, Value u, Value conf, int64_t g,
-                                  int64_t cDim) {
-  if (failed(c.rank(p, "prototypes", 2)) || failed(c.dimIs(p, "prototypes", 0, g, "gates")) ||
-      failed(c.dimIs(p, "prototypes", 1, cDim, "d_model")) || failed(c.rank(u, "usage", 1)) ||
-      failed(c.dimIs(u, "usage", 0, g, "gates")) || failed(c.rank(conf, "confidence", 1)) ||
+LogicalResult checkPrototypeState(ShapeCheck &c, Value p, Value u, Value conf,
+                                  int64_t g, int64_t cDim) {
+  if (failed(c.rank(p, "prototypes", 2)) ||
+      failed(c.dimIs(p, "prototypes", 0, g, "gates")) ||
+      failed(c.dimIs(p, "prototypes", 1, cDim, "d_model")) ||
+      failed(c.rank(u, "usage", 1)) ||
+      failed(c.dimIs(u, "usage", 0, g, "gates")) ||
+      failed(c.rank(conf, "confidence", 1)) ||
       failed(c.dimIs(conf, "confidence", 0, g, "gates")))
     return failure();
   return success();
@@ -109,10 +124,13 @@ LogicalResult checkPrototypeState(ShapeCheck &c, Value p, Value u, Value conf, i
 
 /// Three (R,T,D) attention operands with one shape and element type.
 LogicalResult checkQKV(ShapeCheck &c, Value q, Value k, Value v, Value out) {
-  if (failed(c.rank(q, "q", 3)) || failed(c.rank(k, "k", 3)) || failed(c.rank(v, "v", 3)) ||
-      failed(c.rank(out, "out", 3)) || failed(c.sameShape(k, "k", q, "q")) ||
-      failed(c.sameShape(v, "v", q, "q")) || failed(c.sameShape(out, "out", q, "q")) ||
-      failed(c.sameElementType(k, "k", q, "q")) || failed(c.sameElementType(v, "v", q, "q")) ||
+  if (failed(c.rank(q, "q", 3)) || failed(c.rank(k, "k", 3)) ||
+      failed(c.rank(v, "v", 3)) || failed(c.rank(out, "out", 3)) ||
+      failed(c.sameShape(k, "k", q, "q")) ||
+      failed(c.sameShape(v, "v", q, "q")) ||
+      failed(c.sameShape(out, "out", q, "q")) ||
+      failed(c.sameElementType(k, "k", q, "q")) ||
+      failed(c.sameElementType(v, "v", q, "q")) ||
       failed(c.sameElementType(out, "out", q, "q")))
     return failure();
   return success();
@@ -124,15 +142,18 @@ LogicalResult checkQKV(ShapeCheck &c, Value q, Value k, Value v, Value out) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult LayerOp::verify() {
-  if (failed(checkTogether(*this, {getBQkv(), getBProj()}, "'b_qkv' and 'b_proj'")) ||
-      failed(checkTogether(*this, {getPrototypes(), getUsage(), getConfidence()},
+  if (failed(checkTogether(*this, {getBQkv(), getBProj()},
+                           "'b_qkv' and 'b_proj'")) ||
+      failed(checkTogether(*this,
+                           {getPrototypes(), getUsage(), getConfidence()},
                            "'prototypes', 'usage' and 'confidence'")))
     return failure();
   ShapeCheck c(*this);
   ConfigAttr cfg = getConfig();
   int64_t cDim = cfg.getDModel(), g = cfg.getGates();
   Value x = getX();
-  if (failed(c.rank(x, "x", 3)) || failed(c.dimIs(x, "x", 2, cDim, "d_model")) ||
+  if (failed(c.rank(x, "x", 3)) ||
+      failed(c.dimIs(x, "x", 2, cDim, "d_model")) ||
       failed(c.rank(getWQkv(), "w_qkv", 2)) ||
       failed(c.dimIs(getWQkv(), "w_qkv", 0, 3 * cDim, "3 * d_model")) ||
       failed(c.dimIs(getWQkv(), "w_qkv", 1, cDim, "d_model")) ||
@@ -151,8 +172,9 @@ LogicalResult LayerOp::verify() {
       return failure();
 
   if (static_cast<bool>(getBQkv()) != cfg.getBias())
-    return emitOpError() << "bias operands must be given exactly when the config has bias = "
-                            "true";
+    return emitOpError()
+           << "bias operands must be given exactly when the config has bias = "
+              "true";
   if (getBQkv() &&
       (failed(c.rank(getBQkv(), "b_qkv", 1)) ||
        failed(c.dimIs(getBQkv(), "b_qkv", 0, 3 * cDim, "3 * d_model")) ||
@@ -160,25 +182,30 @@ LogicalResult LayerOp::verify() {
        failed(c.dimIs(getBProj(), "b_proj", 0, cDim, "d_model"))))
     return failure();
   if (static_cast<bool>(getPrototypes()) != cfg.getProtoEnabled())
-    return emitOpError() << "prototype state must be given exactly when the config has "
-                            "proto_enabled = true";
+    return emitOpError()
+           << "prototype state must be given exactly when the config has "
+              "proto_enabled = true";
   if (getPrototypes() &&
-      failed(checkPrototypeState(c, getPrototypes(), getUsage(), getConfidence(), g, cDim)))
+      failed(checkPrototypeState(c, getPrototypes(), getUsage(),
+                                 getConfidence(), g, cDim)))
     return failure();
 
-  if (failed(c.rank(getY(), "y", 3)) || failed(c.sameShape(getY(), "y", x, "x")) ||
+  if (failed(c.rank(getY(), "y", 3)) ||
+      failed(c.sameShape(getY(), "y", x, "x")) ||
       failed(checkPerToken(c, x, "x", getTokenMask(), "token_mask")) ||
       failed(checkPerToken(c, x, "x", getImportance(), "importance")) ||
-      failed(c.rank(getBudgetVec(), "budget_vec", 1)) || failed(c.rank(getStats(), "stats", 1)))
+      failed(c.rank(getBudgetVec(), "budget_vec", 1)) ||
+      failed(c.rank(getStats(), "stats", 1)))
     return failure();
   int64_t statsSize = dimOf(getStats(), 0);
   if (!ShapedType::isDynamic(statsSize) && statsSize < 16)
-    return emitOpError() << "'stats' needs at least 16 elements, got " << statsSize;
+    return emitOpError() << "'stats' needs at least 16 elements, got "
+                         << statsSize;
   if (BudgetAttr budget = getBudgetAttr()) {
     size_t n = budget.getTopk().size();
     if (n != 0 && static_cast<int64_t>(n) != cfg.getHTotal() + 1)
-      return emitOpError() << "budget topk must list h_total + 1 = " << cfg.getHTotal() + 1
-                           << " entries, got " << n;
+      return emitOpError() << "budget topk must list h_total + 1 = "
+                           << cfg.getHTotal() + 1 << " entries, got " << n;
   }
   return success();
 }
@@ -188,28 +215,34 @@ LogicalResult LayerOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult RouteOp::verify() {
-  if (failed(checkTogether(*this, {getPrototypes(), getUsage(), getConfidence()},
+  if (failed(checkTogether(*this,
+                           {getPrototypes(), getUsage(), getConfidence()},
                            "'prototypes', 'usage' and 'confidence'")))
     return failure();
   ShapeCheck c(*this);
   ConfigAttr cfg = getConfig();
   int64_t cDim = cfg.getDModel(), g = cfg.getGates(), h = cfg.getHTotal();
   Value x = getX();
-  if (failed(c.rank(x, "x", 3)) || failed(c.dimIs(x, "x", 2, cDim, "d_model")) ||
+  if (failed(c.rank(x, "x", 3)) ||
+      failed(c.dimIs(x, "x", 2, cDim, "d_model")) ||
       failed(c.rank(getWRouter(), "w_router", 2)) ||
       failed(c.dimIs(getWRouter(), "w_router", 0, g, "gates")) ||
       failed(c.dimIs(getWRouter(), "w_router", 1, cDim, "d_model")) ||
       failed(c.sameElementType(getWRouter(), "w_router", x, "x")))
     return failure();
   if (static_cast<bool>(getPrototypes()) != cfg.getProtoEnabled())
-    return emitOpError() << "prototype state must be given exactly when the config has "
-                            "proto_enabled = true";
+    return emitOpError()
+           << "prototype state must be given exactly when the config has "
+              "proto_enabled = true";
   if (static_cast<bool>(getSimilarity()) != cfg.getProtoEnabled())
-    return emitOpError() << "'similarity' must be given exactly when prototypes are on";
+    return emitOpError()
+           << "'similarity' must be given exactly when prototypes are on";
   if (getPrototypes() &&
-      failed(checkPrototypeState(c, getPrototypes(), getUsage(), getConfidence(), g, cDim)))
+      failed(checkPrototypeState(c, getPrototypes(), getUsage(),
+                                 getConfidence(), g, cDim)))
     return failure();
-  if (failed(c.rank(getGates(), "gates", 3)) || failed(c.sameDim(getGates(), "gates", 0, x, "x", 0)) ||
+  if (failed(c.rank(getGates(), "gates", 3)) ||
+      failed(c.sameDim(getGates(), "gates", 0, x, "x", 0)) ||
       failed(c.sameDim(getGates(), "gates", 1, x, "x", 1)) ||
       failed(c.dimIs(getGates(), "gates", 2, g, "gates")) ||
       failed(c.rank(getHeadProbs(), "head_probs", 3)) ||
@@ -218,7 +251,8 @@ LogicalResult RouteOp::verify() {
       failed(c.dimIs(getHeadProbs(), "head_probs", 2, h, "h_total")) ||
       failed(checkPerToken(c, x, "x", getImportance(), "importance")))
     return failure();
-  if (getSimilarity() && failed(checkPerToken(c, x, "x", getSimilarity(), "similarity")))
+  if (getSimilarity() &&
+      failed(checkPerToken(c, x, "x", getSimilarity(), "similarity")))
     return failure();
   return success();
 }
@@ -234,15 +268,16 @@ LogicalResult TopPOp::verify() {
     return emitOpError() << "h_min must be >= 1, got " << getHMin();
   int64_t h = dimOf(getHeadProbs(), 2);
   if (!ShapedType::isDynamic(h) && getHMin() > h)
-    return emitOpError() << "h_min (" << getHMin() << ") must not exceed the head count (" << h
-                         << ")";
+    return emitOpError() << "h_min (" << getHMin()
+                         << ") must not exceed the head count (" << h << ")";
   return success();
 }
 
 LogicalResult TopKOp::verify() {
   ShapeCheck c(*this);
   Value hp = getHeadProbs();
-  if (failed(c.rank(hp, "head_probs", 3)) || failed(c.rank(getRowMask(), "row_mask", 2)))
+  if (failed(c.rank(hp, "head_probs", 3)) ||
+      failed(c.rank(getRowMask(), "row_mask", 2)))
     return failure();
   int64_t rows = mulStatic(dimOf(hp, 0), dimOf(hp, 2));
   if (!ShapedType::isDynamic(rows) &&
@@ -262,7 +297,8 @@ LogicalResult SelectTokensOp::verify() {
   ShapeCheck c(*this);
   if (failed(c.rank(getImportance(), "importance", 2)) ||
       failed(c.rank(getTokenMask(), "token_mask", 2)) ||
-      failed(c.sameShape(getTokenMask(), "token_mask", getImportance(), "importance")))
+      failed(c.sameShape(getTokenMask(), "token_mask", getImportance(),
+                         "importance")))
     return failure();
   double thr = getThreshold().convertToDouble();
   if (!(thr >= 0.0))
@@ -276,7 +312,8 @@ LogicalResult PackOp::verify() {
       failed(c.rank(getPackedRow(), "packed_row", 1)) ||
       failed(c.rank(getPackedToken(), "packed_token", 1)) ||
       failed(c.rank(getRowOffsets(), "row_offsets", 1)) ||
-      failed(c.sameDim(getPackedToken(), "packed_token", 0, getPackedRow(), "packed_row", 0)))
+      failed(c.sameDim(getPackedToken(), "packed_token", 0, getPackedRow(),
+                       "packed_row", 0)))
     return failure();
   int64_t r = dimOf(getRowMask(), 0);
   if (!ShapedType::isDynamic(r) &&
@@ -285,8 +322,8 @@ LogicalResult PackOp::verify() {
   int64_t cap = mulStatic(dimOf(getRowMask(), 0), dimOf(getRowMask(), 1));
   int64_t n = dimOf(getPackedRow(), 0);
   if (!ShapedType::isDynamic(cap) && !ShapedType::isDynamic(n) && n < cap)
-    return emitOpError() << "'packed_row' holds " << n << " pairs but the mask can activate "
-                         << cap;
+    return emitOpError() << "'packed_row' holds " << n
+                         << " pairs but the mask can activate " << cap;
   return success();
 }
 
@@ -306,22 +343,27 @@ LogicalResult ProjectOp::verify() {
   if (ShapedType::isDynamic(cDim))
     return emitOpError() << "'x' needs a static model width (dim 2)";
   if (cDim % heads != 0)
-    return emitOpError() << "model width " << cDim << " must be divisible by heads (" << heads
-                         << ")";
+    return emitOpError() << "model width " << cDim
+                         << " must be divisible by heads (" << heads << ")";
   int64_t d = cDim / heads;
   if (failed(c.dimIs(getWeight(), "weight", 0, 3 * cDim, "3 * d_model")) ||
       failed(c.dimIs(getWeight(), "weight", 1, cDim, "d_model")) ||
       failed(c.sameElementType(getWeight(), "weight", x, "x")))
     return failure();
   if (Value b = getBias())
-    if (failed(c.rank(b, "bias", 1)) || failed(c.dimIs(b, "bias", 0, 3 * cDim, "3 * d_model")))
+    if (failed(c.rank(b, "bias", 1)) ||
+        failed(c.dimIs(b, "bias", 0, 3 * cDim, "3 * d_model")))
       return failure();
   int64_t rows = mulStatic(dimOf(x, 0), heads);
-  for (auto [v, n] : {std::pair<Value, StringRef>{getQ(), "q"}, {getK(), "k"}, {getV(), "v"}}) {
+  for (auto [v, n] : {std::pair<Value, StringRef>{getQ(), "q"},
+                      {getK(), "k"},
+                      {getV(), "v"}}) {
     if (failed(c.rank(v, n, 3)) || failed(c.dimIs(v, n, 2, d, "head dim")) ||
-        failed(c.sameDim(v, n, 1, x, "x", 1)) || failed(c.sameElementType(v, n, x, "x")))
+        failed(c.sameDim(v, n, 1, x, "x", 1)) ||
+        failed(c.sameElementType(v, n, x, "x")))
       return failure();
-    if (!ShapedType::isDynamic(rows) && failed(c.dimIs(v, n, 0, rows, "batch * heads")))
+    if (!ShapedType::isDynamic(rows) &&
+        failed(c.dimIs(v, n, 0, rows, "batch * heads")))
       return failure();
   }
   if (getRopeBase() && d % 2 != 0)
@@ -335,15 +377,16 @@ LogicalResult ProjectOp::verify() {
 LogicalResult CombineOp::verify() {
   ShapeCheck c(*this);
   Value o = getHeadsOut(), y = getY();
-  if (failed(c.rank(o, "heads_out", 3)) || failed(c.rank(getWeight(), "weight", 2)) ||
-      failed(c.rank(y, "y", 3)))
+  if (failed(c.rank(o, "heads_out", 3)) ||
+      failed(c.rank(getWeight(), "weight", 2)) || failed(c.rank(y, "y", 3)))
     return failure();
   int64_t cDim = dimOf(y, 2), d = dimOf(o, 2);
   if (ShapedType::isDynamic(cDim) || ShapedType::isDynamic(d))
-    return emitOpError() << "'y' model width and 'heads_out' head dim must be static";
+    return emitOpError()
+           << "'y' model width and 'heads_out' head dim must be static";
   if (cDim % d != 0)
-    return emitOpError() << "model width " << cDim << " must be a multiple of the head dim "
-                         << d;
+    return emitOpError() << "model width " << cDim
+                         << " must be a multiple of the head dim " << d;
   int64_t rows = mulStatic(dimOf(y, 0), cDim / d);
   if ((!ShapedType::isDynamic(rows) &&
        failed(c.dimIs(o, "heads_out", 0, rows, "batch * heads"))) ||
@@ -354,7 +397,8 @@ LogicalResult CombineOp::verify() {
       failed(c.sameElementType(getWeight(), "weight", y, "y")))
     return failure();
   if (Value b = getBias())
-    if (failed(c.rank(b, "bias", 1)) || failed(c.dimIs(b, "bias", 0, cDim, "d_model")))
+    if (failed(c.rank(b, "bias", 1)) ||
+        failed(c.dimIs(b, "bias", 0, cDim, "d_model")))
       return failure();
   if (Value tm = getTokenMask())
     if (failed(checkPerToken(c, y, "y", tm, "token_mask")))
@@ -368,15 +412,18 @@ LogicalResult CombineOp::verify() {
 
 namespace {
 /// Checks shared by the two ops that evaluate the candidate rule.
-LogicalResult checkCandidateRule(Operation *op, ShapeCheck &c, bool local, bool anchors,
-                                 bool proto, int64_t stride, Value scores) {
+LogicalResult checkCandidateRule(Operation *op, ShapeCheck &c, bool local,
+                                 bool anchors, bool proto, int64_t stride,
+                                 Value scores) {
   if (!local && !anchors && !proto)
-    return op->emitOpError() << "needs at least one candidate piece (use_local, use_anchors, "
-                                "use_proto)";
+    return op->emitOpError()
+           << "needs at least one candidate piece (use_local, use_anchors, "
+              "use_proto)";
   if (stride < 0)
     return op->emitOpError() << "anchor_stride must be >= 0, got " << stride;
   if (proto != static_cast<bool>(scores))
-    return op->emitOpError() << "'scores' must be given exactly when use_proto is set";
+    return op->emitOpError()
+           << "'scores' must be given exactly when use_proto is set";
   if (scores && failed(c.rank(scores, "scores", 2)))
     return failure();
   return success();
@@ -384,19 +431,23 @@ LogicalResult checkCandidateRule(Operation *op, ShapeCheck &c, bool local, bool 
 } // namespace
 
 LogicalResult ShortlistOp::verify() {
-  if (failed(checkTogether(*this, {getScores(), getBatchIds()}, "'scores' and 'batch_ids'")))
+  if (failed(checkTogether(*this, {getScores(), getBatchIds()},
+                           "'scores' and 'batch_ids'")))
     return failure();
   ShapeCheck c(*this);
-  if (failed(c.rank(getRows(), "rows", 1)) || failed(c.rank(getCandidates(), "candidates", 2)) ||
+  if (failed(c.rank(getRows(), "rows", 1)) ||
+      failed(c.rank(getCandidates(), "candidates", 2)) ||
       failed(c.rank(getLengths(), "lengths", 1)) ||
-      failed(c.sameDim(getCandidates(), "candidates", 0, getRows(), "rows", 0)) ||
+      failed(
+          c.sameDim(getCandidates(), "candidates", 0, getRows(), "rows", 0)) ||
       failed(c.sameDim(getLengths(), "lengths", 0, getRows(), "rows", 0)))
     return failure();
-  if (failed(checkCandidateRule(*this, c, getUseLocal(), getUseAnchors(), getUseProto(),
-                                getAnchorStride(), getScores())))
+  if (failed(checkCandidateRule(*this, c, getUseLocal(), getUseAnchors(),
+                                getUseProto(), getAnchorStride(), getScores())))
     return failure();
-  if (getBatchIds() && (failed(c.rank(getBatchIds(), "batch_ids", 1)) ||
-                        failed(c.sameDim(getBatchIds(), "batch_ids", 0, getRows(), "rows", 0))))
+  if (getBatchIds() &&
+      (failed(c.rank(getBatchIds(), "batch_ids", 1)) ||
+       failed(c.sameDim(getBatchIds(), "batch_ids", 0, getRows(), "rows", 0))))
     return failure();
   return success();
 }
@@ -409,26 +460,33 @@ LogicalResult ShortlistAttentionOp::verify() {
   if (failed(checkQKV(c, getQ(), getK(), getV(), getOut())) ||
       failed(c.rank(getPackedRow(), "packed_row", 1)) ||
       failed(c.rank(getPackedToken(), "packed_token", 1)) ||
-      failed(c.sameDim(getPackedToken(), "packed_token", 0, getPackedRow(), "packed_row", 0)))
+      failed(c.sameDim(getPackedToken(), "packed_token", 0, getPackedRow(),
+                       "packed_row", 0)))
     return failure();
   bool materialised = static_cast<bool>(getCandidates());
   if (materialised == !getBudget().empty())
-    return emitOpError() << "needs exactly one candidate source: 'candidates' or 'budget'";
+    return emitOpError()
+           << "needs exactly one candidate source: 'candidates' or 'budget'";
   if (materialised) {
     if (failed(c.rank(getCandidates(), "candidates", 2)) ||
         failed(c.rank(getLengths(), "lengths", 1)) ||
-        failed(c.sameDim(getCandidates(), "candidates", 0, getPackedRow(), "packed_row", 0)) ||
-        failed(c.sameDim(getLengths(), "lengths", 0, getPackedRow(), "packed_row", 0)))
+        failed(c.sameDim(getCandidates(), "candidates", 0, getPackedRow(),
+                         "packed_row", 0)) ||
+        failed(c.sameDim(getLengths(), "lengths", 0, getPackedRow(),
+                         "packed_row", 0)))
       return failure();
     if (getScores())
-      return emitOpError() << "'scores' only feed the in-kernel candidate rule ('budget')";
+      return emitOpError()
+             << "'scores' only feed the in-kernel candidate rule ('budget')";
   } else {
     if (getBudget().size() != 5)
-      return emitOpError() << "'budget' lists (effective_l, window, local_cap, anchor_cap, "
-                              "proto_cap), got "
-                           << getBudget().size() << " values";
-    if (failed(checkCandidateRule(*this, c, getUseLocal(), getUseAnchors(), getUseProto(),
-                                  getAnchorStride(), getScores())))
+      return emitOpError()
+             << "'budget' lists (effective_l, window, local_cap, anchor_cap, "
+                "proto_cap), got "
+             << getBudget().size() << " values";
+    if (failed(checkCandidateRule(*this, c, getUseLocal(), getUseAnchors(),
+                                  getUseProto(), getAnchorStride(),
+                                  getScores())))
       return failure();
   }
   double p = getPercentile().convertToDouble();
@@ -454,7 +512,8 @@ LogicalResult ProtoUpdateOp::verify() {
       failed(c.sameDim(getGates(), "gates", 1, x, "x", 1)))
     return failure();
   int64_t g = dimOf(getGates(), 2), cDim = dimOf(x, 2);
-  if (failed(checkPrototypeState(c, getPrototypes(), getUsage(), getConfidence(), g, cDim)))
+  if (failed(checkPrototypeState(c, getPrototypes(), getUsage(),
+                                 getConfidence(), g, cDim)))
     return failure();
   double d = getDecay().convertToDouble();
   if (!(d >= 0.0 && d <= 1.0))

@@ -18,8 +18,9 @@
 using namespace mlir;
 
 void mlir::proteus::registerProteusDialects(DialectRegistry &registry) {
-  registry.insert<ProteusDialect, arith::ArithDialect, func::FuncDialect, math::MathDialect,
-                  memref::MemRefDialect, scf::SCFDialect, LLVM::LLVMDialect>();
+  registry.insert<ProteusDialect, arith::ArithDialect, func::FuncDialect,
+                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  LLVM::LLVMDialect>();
   registerCPULoweringInterfaces(registry);
   registerNVVMLoweringInterfaces(registry);
 }

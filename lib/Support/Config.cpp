@@ -22,7 +22,8 @@ proteus_rt::Config mlir::proteus::toScheduleConfig(ConfigAttr attr) {
   c.small_seq_dense = attr.getSmallSeqDense();
   c.dense_alpha_cutoff = attr.getDenseAlphaCutoff();
   c.has_dense_threshold = attr.getDenseThreshold() != -1.0;
-  c.dense_threshold = c.has_dense_threshold ? double(attr.getDenseThreshold()) : 0.0;
+  c.dense_threshold =
+      c.has_dense_threshold ? double(attr.getDenseThreshold()) : 0.0;
   c.force_dense_when_full = attr.getForceDenseWhenFull();
   c.router_top_p = attr.getRouterTopP();
   c.linear_head_k = attr.getLinearHeadK();
@@ -38,12 +39,14 @@ proteus_rt::Config mlir::proteus::toScheduleConfig(ConfigAttr attr) {
   c.L_base = attr.getLBase();
   c.L_min = attr.getLMin();
   c.L_max = attr.getLMax();
-  c.L_schedule = static_cast<proteus_rt::LSchedule>(static_cast<int32_t>(attr.getLSchedule()));
+  c.L_schedule = static_cast<proteus_rt::LSchedule>(
+      static_cast<int32_t>(attr.getLSchedule()));
   c.L_scale = attr.getLScale();
   c.mem_budget_mb = attr.getMemBudgetMb();
   c.token_sparse = attr.getTokenSparse();
   c.keep_ratio_base = attr.getKeepRatioBase();
-  c.keep_schedule = static_cast<proteus_rt::KeepSchedule>(static_cast<int32_t>(attr.getKeepSchedule()));
+  c.keep_schedule = static_cast<proteus_rt::KeepSchedule>(
+      static_cast<int32_t>(attr.getKeepSchedule()));
   c.keep_ratio_min = attr.getKeepRatioMin();
   c.keep_ratio_ref = attr.getKeepRatioRef();
   c.keep_guard = attr.getKeepGuard();
@@ -58,9 +61,11 @@ proteus_rt::Config mlir::proteus::toScheduleConfig(ConfigAttr attr) {
   c.use_rope = attr.getUseRope();
   c.rope_base = attr.getRopeBase();
   c.bias = attr.getBias();
-  c.mode_setting = static_cast<proteus_rt::ModeSetting>(static_cast<int32_t>(attr.getModeSetting()));
+  c.mode_setting = static_cast<proteus_rt::ModeSetting>(
+      static_cast<int32_t>(attr.getModeSetting()));
   c.quantize_int8 = attr.getQuantizeInt8();
-  c.int8_mode = static_cast<proteus_rt::Int8Mode>(static_cast<int32_t>(attr.getInt8Mode()));
+  c.int8_mode = static_cast<proteus_rt::Int8Mode>(
+      static_cast<int32_t>(attr.getInt8Mode()));
   c.int8_percentile = attr.getInt8Percentile();
   // The reference clamps the head budget to [1, H] (REFERENCE.md section 1).
   c.h_active_max = std::min(c.h_active_max, c.h_total);
@@ -68,56 +73,23 @@ proteus_rt::Config mlir::proteus::toScheduleConfig(ConfigAttr attr) {
   return c;
 }
 
-ConfigAttr mlir::proteus::toConfigAttr(MLIRContext *ctx, const proteus_rt::Config &c) {
-  return ConfigAttr::get(ctx,
-                         c.d_model,
-                         c.h_total,
-                         c.gates,
-                         c.h_active_min,
-                         c.h_active_max,
-                         c.h_active_curve,
-                         c.seq_low,
-                         c.seq_high,
-                         c.small_seq_dense,
-                         c.dense_alpha_cutoff,
-                         c.has_dense_threshold ? c.dense_threshold : -1.0,
-                         c.force_dense_when_full,
-                         c.router_top_p,
-                         c.linear_head_k,
-                         c.linear_switch_ctx,
-                         c.window_base,
-                         c.anchor_stride,
-                         c.use_local,
-                         c.use_anchors,
-                         c.use_proto,
-                         c.piece_local_frac,
-                         c.piece_anchor_frac,
-                         c.piece_proto_frac,
-                         c.L_base,
-                         c.L_min,
-                         c.L_max,
-                         static_cast<LSchedule>(static_cast<int32_t>(c.L_schedule)),
-                         c.L_scale,
-                         c.mem_budget_mb,
-                         c.token_sparse,
-                         c.keep_ratio_base,
-                         static_cast<KeepSchedule>(static_cast<int32_t>(c.keep_schedule)),
-                         c.keep_ratio_min,
-                         c.keep_ratio_ref,
-                         c.keep_guard,
-                         c.keep_min,
-                         c.keep_threshold,
-                         c.proto_enabled,
-                         c.proto_decay,
-                         c.proto_threshold,
-                         c.proto_blend,
-                         c.proto_temp,
-                         c.proto_usage_boost,
-                         c.use_rope,
-                         c.rope_base,
-                         c.bias,
-                         static_cast<ModeSetting>(static_cast<int32_t>(c.mode_setting)),
-                         c.quantize_int8,
-                         static_cast<Int8Mode>(static_cast<int32_t>(c.int8_mode)),
-                         c.int8_percentile);
+ConfigAttr mlir::proteus::toConfigAttr(MLIRContext *ctx,
+                                       const proteus_rt::Config &c) {
+  return ConfigAttr::get(
+      ctx, c.d_model, c.h_total, c.gates, c.h_active_min, c.h_active_max,
+      c.h_active_curve, c.seq_low, c.seq_high, c.small_seq_dense,
+      c.dense_alpha_cutoff, c.has_dense_threshold ? c.dense_threshold : -1.0,
+      c.force_dense_when_full, c.router_top_p, c.linear_head_k,
+      c.linear_switch_ctx, c.window_base, c.anchor_stride, c.use_local,
+      c.use_anchors, c.use_proto, c.piece_local_frac, c.piece_anchor_frac,
+      c.piece_proto_frac, c.L_base, c.L_min, c.L_max,
+      static_cast<LSchedule>(static_cast<int32_t>(c.L_schedule)), c.L_scale,
+      c.mem_budget_mb, c.token_sparse, c.keep_ratio_base,
+      static_cast<KeepSchedule>(static_cast<int32_t>(c.keep_schedule)),
+      c.keep_ratio_min, c.keep_ratio_ref, c.keep_guard, c.keep_min,
+      c.keep_threshold, c.proto_enabled, c.proto_decay, c.proto_threshold,
+      c.proto_blend, c.proto_temp, c.proto_usage_boost, c.use_rope, c.rope_base,
+      c.bias, static_cast<ModeSetting>(static_cast<int32_t>(c.mode_setting)),
+      c.quantize_int8, static_cast<Int8Mode>(static_cast<int32_t>(c.int8_mode)),
+      c.int8_percentile);
 }

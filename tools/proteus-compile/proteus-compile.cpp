@@ -44,28 +44,38 @@ namespace cl = llvm::cl;
 
 static cl::OptionCategory category("proteus-compile options");
 static cl::opt<std::string> configPath(
-    "config", cl::desc("layer configuration: JSON with the reference's attribute names "
-                       "(golden/README.md); omitted keys take the defaults"),
+    "config",
+    cl::desc("layer configuration: JSON with the reference's attribute names "
+             "(golden/README.md); omitted keys take the defaults"),
     cl::value_desc("file.json"), cl::cat(category));
-static cl::opt<std::string> alphaList(
-    "alpha", cl::desc("comma-separated alpha settings in [0, 1] (one layer entry point each)"),
-    cl::init("0,0.25,0.5,0.75,1"), cl::cat(category));
-static cl::opt<std::string> densityList(
-    "density",
-    cl::desc("comma-separated density settings in (0, 1], one per alpha or one for all "
-             "(default: the config's token_keep_ratio_base)"),
-    cl::init(""), cl::cat(category));
+static cl::opt<std::string>
+    alphaList("alpha",
+              cl::desc("comma-separated alpha settings in [0, 1] (one layer "
+                       "entry point each)"),
+              cl::init("0,0.25,0.5,0.75,1"), cl::cat(category));
+static cl::opt<std::string>
+    densityList("density",
+                cl::desc("comma-separated density settings in (0, 1], one per "
+                         "alpha or one for all "
+                         "(default: the config's token_keep_ratio_base)"),
+                cl::init(""), cl::cat(category));
 static cl::opt<std::string> outDir("o", cl::desc("bundle directory to write"),
-                                   cl::value_desc("dir"), cl::Required, cl::cat(category));
+                                   cl::value_desc("dir"), cl::Required,
+                                   cl::cat(category));
 static cl::opt<std::string> dumpDir(
-    "dump-stages", cl::desc("write the IR of every stage (proteus, decomposed, scf, llvm) here"),
+    "dump-stages",
+    cl::desc(
+        "write the IR of every stage (proteus, decomposed, scf, llvm) here"),
     cl::value_desc("dir"), cl::init(""), cl::cat(category));
-static cl::opt<std::string> gpuArch(
-    "arch", cl::desc("GPU target for the attention kernels' PTX ('none' for a CPU-only bundle)"),
-    cl::init("sm_90"), cl::cat(category));
-static cl::opt<std::string> linker("linker",
-                                   cl::desc("C compiler driver used to link the shared library"),
-                                   cl::init("cc"), cl::cat(category));
+static cl::opt<std::string>
+    gpuArch("arch",
+            cl::desc("GPU target for the attention kernels' PTX ('none' for a "
+                     "CPU-only bundle)"),
+            cl::init("sm_90"), cl::cat(category));
+static cl::opt<std::string>
+    linker("linker",
+           cl::desc("C compiler driver used to link the shared library"),
+           cl::init("cc"), cl::cat(category));
 
 namespace {
 int fail(const llvm::Twine &msg) {
@@ -88,12 +98,14 @@ bool parseList(StringRef text, SmallVectorImpl<double> &out, std::string &bad) {
   return true;
 }
 
-MemRefType memref(ArrayRef<int64_t> shape, Type elem) { return MemRefType::get(shape, elem); }
+MemRefType memref(ArrayRef<int64_t> shape, Type elem) {
+  return MemRefType::get(shape, elem);
+}
 
 /// func.func @proteus_layer_s<i>: the layer ABI of contract.h around one
 /// proteus.layer, specialized for (alpha, density).
-BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg, int64_t index,
-                           double alpha, double density) {
+BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg,
+                           int64_t index, double alpha, double density) {
   int64_t dyn = ShapedType::kDynamic, c = cfg.getDModel(), g = cfg.getGates();
   Type f32 = b.getF32Type(), i64 = b.getI64Type(), i8 = b.getI8Type();
   SmallVector<Type> args = {memref({dyn, dyn, c}, f32), memref({3 * c, c}, f32),
@@ -103,7 +115,8 @@ BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg, int64_t i
                             memref({dyn}, f32),         memref({dyn}, i64),
                             memref({dyn, dyn, c}, f32), memref({dyn, dyn}, i8),
                             memref({dyn, dyn}, f32),    memref({dyn}, i64)};
-  std::string name = std::string(proteus_rt::kLayerEntryPrefix) + std::to_string(index);
+  std::string name =
+      std::string(proteus_rt::kLayerEntryPrefix) + std::to_string(index);
   auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   OpBuilder::InsertionGuard guard(b);
@@ -111,9 +124,10 @@ BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg, int64_t i
   b.setInsertionPointToStart(body);
   auto a = body->getArguments();
   bool bias = cfg.getBias(), proto = cfg.getProtoEnabled();
-  LayerOp::create(b, loc, a[0], a[1], a[3], a[5], bias ? a[2] : Value(), bias ? a[4] : Value(),
-                  proto ? a[6] : Value(), proto ? a[7] : Value(), proto ? a[8] : Value(), a[9],
-                  a[10], a[11], a[12], a[13], cfg, BudgetAttr());
+  LayerOp::create(b, loc, a[0], a[1], a[3], a[5], bias ? a[2] : Value(),
+                  bias ? a[4] : Value(), proto ? a[6] : Value(),
+                  proto ? a[7] : Value(), proto ? a[8] : Value(), a[9], a[10],
+                  a[11], a[12], a[13], cfg, BudgetAttr());
   func::ReturnOp::create(b, loc);
   RewritePatternSet patterns(b.getContext());
   populateProteusSpecializePatterns(patterns, alpha, density);
@@ -127,7 +141,8 @@ BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg, int64_t i
 std::string gpuUnsupported(ConfigAttr cfg) {
   int64_t d = cfg.getHeadDim();
   if (d > 32 ? d % 32 != 0 : 32 % d != 0)
-    return "head dim " + std::to_string(d) + " (the GPU kernels need D dividing 32 or a "
+    return "head dim " + std::to_string(d) +
+           " (the GPU kernels need D dividing 32 or a "
            "multiple of 32)";
   return "";
 }
@@ -135,7 +150,8 @@ std::string gpuUnsupported(ConfigAttr cfg) {
 /// A module with the attention kernels of one setting, for f32, bf16 and f16:
 /// the in-kernel candidate rule (with the setting's static budgets as
 /// constants), materialised candidates, and dense causal attention.
-OwningOpRef<ModuleOp> buildAttentionModule(MLIRContext *ctx, ConfigAttr cfg, BudgetAttr budget,
+OwningOpRef<ModuleOp> buildAttentionModule(MLIRContext *ctx, ConfigAttr cfg,
+                                           BudgetAttr budget,
                                            std::string &skipped) {
   Location loc = UnknownLoc::get(ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
@@ -145,12 +161,20 @@ OwningOpRef<ModuleOp> buildAttentionModule(MLIRContext *ctx, ConfigAttr cfg, Bud
   Type i64 = b.getI64Type();
   bool ruleOnGPU = !cfg.getUseProto() && !cfg.getQuantizeInt8();
   if (!ruleOnGPU)
-    skipped = cfg.getUseProto() ? "the prototype candidate piece" : "INT8 quantization";
-  for (Type elem : {Type(b.getF32Type()), Type(b.getBF16Type()), Type(b.getF16Type())}) {
+    skipped = cfg.getUseProto() ? "the prototype candidate piece"
+                                : "INT8 quantization";
+  for (Type elem :
+       {Type(b.getF32Type()), Type(b.getBF16Type()), Type(b.getF16Type())}) {
     auto qkv = MemRefType::get({dyn, dyn, d}, elem);
-    SmallVector<Type> args = {qkv, qkv, qkv, qkv, MemRefType::get({dyn}, i64),
-                              MemRefType::get({dyn}, i64), MemRefType::get({dyn, dyn}, i64),
-                              MemRefType::get({dyn}, i64), MemRefType::get({dyn}, i64)};
+    SmallVector<Type> args = {qkv,
+                              qkv,
+                              qkv,
+                              qkv,
+                              MemRefType::get({dyn}, i64),
+                              MemRefType::get({dyn}, i64),
+                              MemRefType::get({dyn, dyn}, i64),
+                              MemRefType::get({dyn}, i64),
+                              MemRefType::get({dyn}, i64)};
     std::string name;
     llvm::raw_string_ostream os(name);
     os << "attention_" << elem;
@@ -173,15 +197,16 @@ OwningOpRef<ModuleOp> buildAttentionModule(MLIRContext *ctx, ConfigAttr cfg, Bud
           budgetValue(budget.getLocalCap(), proteus_rt::kBudgetLocalCap),
           budgetValue(budget.getAnchorCap(), proteus_rt::kBudgetAnchorCap),
           budgetValue(budget.getProtoCap(), proteus_rt::kBudgetProtoCap)};
-      ShortlistAttentionOp::create(b, loc, a[0], a[1], a[2], a[4], a[5], count, Value(),
-                                   Value(), caps, Value(), a[3],
-                                   static_cast<uint64_t>(cfg.getAnchorStride()),
-                                   cfg.getUseLocal(), cfg.getUseAnchors(), false,
-                                   Int8ModeAttr(), llvm::APFloat(1.0), TileAttr());
+      ShortlistAttentionOp::create(
+          b, loc, a[0], a[1], a[2], a[4], a[5], count, Value(), Value(), caps,
+          Value(), a[3], static_cast<uint64_t>(cfg.getAnchorStride()),
+          cfg.getUseLocal(), cfg.getUseAnchors(), false, Int8ModeAttr(),
+          llvm::APFloat(1.0), TileAttr());
     }
-    ShortlistAttentionOp::create(b, loc, a[0], a[1], a[2], a[4], a[5], count, a[6], a[7],
-                                 ValueRange{}, Value(), a[3], uint64_t(0), false, false, false,
-                                 Int8ModeAttr(), llvm::APFloat(1.0), TileAttr());
+    ShortlistAttentionOp::create(
+        b, loc, a[0], a[1], a[2], a[4], a[5], count, a[6], a[7], ValueRange{},
+        Value(), a[3], uint64_t(0), false, false, false, Int8ModeAttr(),
+        llvm::APFloat(1.0), TileAttr());
     DenseAttentionOp::create(b, loc, a[0], a[1], a[2], a[3], TileAttr());
     func::ReturnOp::create(b, loc);
   }
@@ -208,18 +233,20 @@ void buildPrimitiveEntries(OpBuilder &b, Location loc, ConfigAttr cfg) {
   OpBuilder::InsertionGuard guard(b);
   {
     auto fn = entry(proteus_rt::kShortlistEntry,
-                    {memref({dyn}, i64), memref({dyn, dyn}, f32), memref({dyn}, i64),
-                     memref({dyn}, i64), memref({dyn, dyn}, i64), memref({dyn}, i64)});
+                    {memref({dyn}, i64), memref({dyn, dyn}, f32),
+                     memref({dyn}, i64), memref({dyn}, i64),
+                     memref({dyn, dyn}, i64), memref({dyn}, i64)});
     b.setInsertionPointToStart(fn.addEntryBlock());
     auto a = fn.getArguments();
     auto slot = [&](int64_t s) { return budgetSlot(b, loc, a[3], s); };
     bool proto = cfg.getUseProto();
-    ShortlistOp::create(b, loc, a[0], proto ? a[1] : Value(), proto ? a[2] : Value(),
-                        slot(proteus_rt::kBudgetT), slot(proteus_rt::kBudgetEffectiveL),
-                        slot(proteus_rt::kBudgetWindow), slot(proteus_rt::kBudgetLocalCap),
-                        slot(proteus_rt::kBudgetAnchorCap), slot(proteus_rt::kBudgetProtoCap),
-                        a[4], a[5], static_cast<uint64_t>(cfg.getAnchorStride()),
-                        cfg.getUseLocal(), cfg.getUseAnchors(), proto);
+    ShortlistOp::create(
+        b, loc, a[0], proto ? a[1] : Value(), proto ? a[2] : Value(),
+        slot(proteus_rt::kBudgetT), slot(proteus_rt::kBudgetEffectiveL),
+        slot(proteus_rt::kBudgetWindow), slot(proteus_rt::kBudgetLocalCap),
+        slot(proteus_rt::kBudgetAnchorCap), slot(proteus_rt::kBudgetProtoCap),
+        a[4], a[5], static_cast<uint64_t>(cfg.getAnchorStride()),
+        cfg.getUseLocal(), cfg.getUseAnchors(), proto);
     func::ReturnOp::create(b, loc);
   }
   b.setInsertionPointAfter(b.getInsertionBlock()->getParentOp());
@@ -240,20 +267,23 @@ void buildPrimitiveEntries(OpBuilder &b, Location loc, ConfigAttr cfg) {
     b.setInsertionPointToStart(fn.addEntryBlock());
     auto a = fn.getArguments();
     Value count = memref::DimOp::create(b, loc, a[3], 0);
-    ShortlistAttentionOp::create(b, loc, a[0], a[1], a[2], a[3], a[4], count, a[5], a[6],
-                                 ValueRange{}, Value(), a[7], uint64_t(0), false, false, false,
-                                 Int8ModeAttr(), llvm::APFloat(1.0), TileAttr());
+    ShortlistAttentionOp::create(
+        b, loc, a[0], a[1], a[2], a[3], a[4], count, a[5], a[6], ValueRange{},
+        Value(), a[7], uint64_t(0), false, false, false, Int8ModeAttr(),
+        llvm::APFloat(1.0), TileAttr());
     func::ReturnOp::create(b, loc);
   }
   b.setInsertionPointAfter(b.getInsertionBlock()->getParentOp());
   {
-    auto fn = entry(proteus_rt::kSelectTokensEntry,
-                    {memref({dyn, dyn}, f32), memref({dyn}, i64), memref({dyn, dyn}, i8)});
+    auto fn = entry(
+        proteus_rt::kSelectTokensEntry,
+        {memref({dyn, dyn}, f32), memref({dyn}, i64), memref({dyn, dyn}, i8)});
     b.setInsertionPointToStart(fn.addEntryBlock());
     auto a = fn.getArguments();
-    SelectTokensOp::create(b, loc, a[0], budgetSlot(b, loc, a[1], proteus_rt::kBudgetTokenKeep),
-                           budgetSlot(b, loc, a[1], proteus_rt::kBudgetGuard), a[2],
-                           b.getF64FloatAttr(cfg.getKeepThreshold()));
+    SelectTokensOp::create(
+        b, loc, a[0], budgetSlot(b, loc, a[1], proteus_rt::kBudgetTokenKeep),
+        budgetSlot(b, loc, a[1], proteus_rt::kBudgetGuard), a[2],
+        b.getF64FloatAttr(cfg.getKeepThreshold()));
     func::ReturnOp::create(b, loc);
   }
 }
@@ -270,7 +300,8 @@ bool writeFile(const llvm::Twine &path, StringRef data, std::string &error) {
 }
 
 std::string xxh3Hex(StringRef data) {
-  return llvm::utohexstr(XXH3_64bits(data.data(), data.size()), /*LowerCase=*/true, 16);
+  return llvm::utohexstr(XXH3_64bits(data.data(), data.size()),
+                         /*LowerCase=*/true, 16);
 }
 } // namespace
 
@@ -279,11 +310,15 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
-      "proteus-compile: compile a Proteus layer configuration into a kernel bundle\n\n"
+      "proteus-compile: compile a Proteus layer configuration into a kernel "
+      "bundle\n\n"
       "  proteus-compile --config layer.json --alpha 0,0.5,1 -o bundle/\n\n"
-      "The bundle holds manifest.json (format, config, settings, XXH3 checksums) and\n"
-      "cpu/libproteus_kernels.so with proteus_layer_s<i> for every setting i, plus the\n"
-      "primitive entry points proteus_shortlist, proteus_shortlist_attention and\n"
+      "The bundle holds manifest.json (format, config, settings, XXH3 "
+      "checksums) and\n"
+      "cpu/libproteus_kernels.so with proteus_layer_s<i> for every setting i, "
+      "plus the\n"
+      "primitive entry points proteus_shortlist, proteus_shortlist_attention "
+      "and\n"
       "proteus_select_tokens.\n"
       "Load it with the runtime (proteus_rt) or run it with proteus-run.\n");
 
@@ -292,7 +327,8 @@ int main(int argc, char **argv) {
   if (!configPath.empty()) {
     auto buf = llvm::MemoryBuffer::getFile(configPath);
     if (!buf)
-      return fail("cannot read " + configPath + ": " + buf.getError().message());
+      return fail("cannot read " + configPath + ": " +
+                  buf.getError().message());
     std::string error;
     if (!proteus_rt::parseConfigJson((*buf)->getBuffer().str(), config, error))
       return fail(configPath + ": " + error);
@@ -309,8 +345,9 @@ int main(int argc, char **argv) {
   if (densities.empty())
     densities.push_back(config.keep_ratio_base);
   if (densities.size() != 1 && densities.size() != alphas.size())
-    return fail("--density needs one value or one per alpha (" + llvm::Twine(alphas.size()) +
-                "), got " + llvm::Twine(densities.size()));
+    return fail("--density needs one value or one per alpha (" +
+                llvm::Twine(alphas.size()) + "), got " +
+                llvm::Twine(densities.size()));
   for (double a : alphas)
     if (!(a >= 0.0 && a <= 1.0))
       return fail("alpha must be in [0, 1], got " + std::to_string(a));
@@ -324,31 +361,25 @@ int main(int argc, char **argv) {
   ctx.loadAllAvailableDialects();
   Location loc = UnknownLoc::get(&ctx);
   ConfigAttr cfg = toConfigAttr(&ctx, config);
-  if (failed(ConfigAttr::verifyInvariants([&] { return emitError(loc); },
-                                          cfg.getDModel(), cfg.getHTotal(), cfg.getGates(),
-                                          cfg.getHActiveMin(), cfg.getHActiveMax(),
-                                          cfg.getHActiveCurve(), cfg.getSeqLow(),
-                                          cfg.getSeqHigh(), cfg.getSmallSeqDense(),
-                                          cfg.getDenseAlphaCutoff(), cfg.getDenseThreshold(),
-                                          cfg.getForceDenseWhenFull(), cfg.getRouterTopP(),
-                                          cfg.getLinearHeadK(), cfg.getLinearSwitchCtx(),
-                                          cfg.getWindowBase(), cfg.getAnchorStride(),
-                                          cfg.getUseLocal(), cfg.getUseAnchors(),
-                                          cfg.getUseProto(), cfg.getPieceLocalFrac(),
-                                          cfg.getPieceAnchorFrac(), cfg.getPieceProtoFrac(),
-                                          cfg.getLBase(), cfg.getLMin(), cfg.getLMax(),
-                                          cfg.getLSchedule(), cfg.getLScale(),
-                                          cfg.getMemBudgetMb(), cfg.getTokenSparse(),
-                                          cfg.getKeepRatioBase(), cfg.getKeepSchedule(),
-                                          cfg.getKeepRatioMin(), cfg.getKeepRatioRef(),
-                                          cfg.getKeepGuard(), cfg.getKeepMin(),
-                                          cfg.getKeepThreshold(), cfg.getProtoEnabled(),
-                                          cfg.getProtoDecay(), cfg.getProtoThreshold(),
-                                          cfg.getProtoBlend(), cfg.getProtoTemp(),
-                                          cfg.getProtoUsageBoost(), cfg.getUseRope(),
-                                          cfg.getRopeBase(), cfg.getBias(),
-                                          cfg.getModeSetting(), cfg.getQuantizeInt8(),
-                                          cfg.getInt8Mode(), cfg.getInt8Percentile())))
+  if (failed(ConfigAttr::verifyInvariants(
+          [&] { return emitError(loc); }, cfg.getDModel(), cfg.getHTotal(),
+          cfg.getGates(), cfg.getHActiveMin(), cfg.getHActiveMax(),
+          cfg.getHActiveCurve(), cfg.getSeqLow(), cfg.getSeqHigh(),
+          cfg.getSmallSeqDense(), cfg.getDenseAlphaCutoff(),
+          cfg.getDenseThreshold(), cfg.getForceDenseWhenFull(),
+          cfg.getRouterTopP(), cfg.getLinearHeadK(), cfg.getLinearSwitchCtx(),
+          cfg.getWindowBase(), cfg.getAnchorStride(), cfg.getUseLocal(),
+          cfg.getUseAnchors(), cfg.getUseProto(), cfg.getPieceLocalFrac(),
+          cfg.getPieceAnchorFrac(), cfg.getPieceProtoFrac(), cfg.getLBase(),
+          cfg.getLMin(), cfg.getLMax(), cfg.getLSchedule(), cfg.getLScale(),
+          cfg.getMemBudgetMb(), cfg.getTokenSparse(), cfg.getKeepRatioBase(),
+          cfg.getKeepSchedule(), cfg.getKeepRatioMin(), cfg.getKeepRatioRef(),
+          cfg.getKeepGuard(), cfg.getKeepMin(), cfg.getKeepThreshold(),
+          cfg.getProtoEnabled(), cfg.getProtoDecay(), cfg.getProtoThreshold(),
+          cfg.getProtoBlend(), cfg.getProtoTemp(), cfg.getProtoUsageBoost(),
+          cfg.getUseRope(), cfg.getRopeBase(), cfg.getBias(),
+          cfg.getModeSetting(), cfg.getQuantizeInt8(), cfg.getInt8Mode(),
+          cfg.getInt8Percentile())))
     return 1;
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
@@ -358,9 +389,11 @@ int main(int argc, char **argv) {
   SmallVector<BudgetAttr> budgets;
   for (auto [i, alpha] : llvm::enumerate(alphas)) {
     double density = densities.size() == 1 ? densities[0] : densities[i];
-    budgets.push_back(buildLayerEntry(b, loc, cfg, static_cast<int64_t>(i), alpha, density));
-    settings.push_back(llvm::json::Object{{proteus_rt::kManifestSettingAlpha, alpha},
-                                          {proteus_rt::kManifestSettingDensity, density}});
+    budgets.push_back(
+        buildLayerEntry(b, loc, cfg, static_cast<int64_t>(i), alpha, density));
+    settings.push_back(
+        llvm::json::Object{{proteus_rt::kManifestSettingAlpha, alpha},
+                           {proteus_rt::kManifestSettingDensity, density}});
   }
   buildPrimitiveEntries(b, loc, cfg);
   if (failed(mlir::verify(*module)))
@@ -384,34 +417,40 @@ int main(int argc, char **argv) {
   LowerToCPUOptions options;
   buildLowerToCPUPipeline(pm, options);
   if (failed(pm.run(*module)))
-    return fail("lowering to the LLVM dialect failed (see the diagnostics above)");
+    return fail(
+        "lowering to the LLVM dialect failed (see the diagnostics above)");
   dump("1-llvm");
 
   SmallVector<char> object;
   if (!emitHostObject(*module, object, error))
     return fail("object emission failed: " + error);
   SmallString<128> objPath;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("proteus-kernels", "o", objPath))
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("proteus-kernels", "o", objPath))
     return fail("cannot create a temporary file: " + ec.message());
   if (!writeFile(objPath, StringRef(object.data(), object.size()), error))
     return fail(error);
   std::string libPath = outDir + "/" + proteus_rt::kCpuLibrary;
   auto cc = llvm::sys::findProgramByName(linker);
   if (!cc)
-    return fail("cannot find the linker driver '" + linker + "' on PATH (set --linker)");
+    return fail("cannot find the linker driver '" + linker +
+                "' on PATH (set --linker)");
   std::string ccPath = *cc;
-  SmallVector<StringRef> ccArgs = {ccPath, "-shared", "-o", libPath, objPath, "-lm"};
+  SmallVector<StringRef> ccArgs = {ccPath,  "-shared", "-o",
+                                   libPath, objPath,   "-lm"};
   std::string ccError;
-  int rc = llvm::sys::ExecuteAndWait(ccPath, ccArgs, std::nullopt, {}, 0, 0, &ccError);
+  int rc = llvm::sys::ExecuteAndWait(ccPath, ccArgs, std::nullopt, {}, 0, 0,
+                                     &ccError);
   llvm::sys::fs::remove(objPath);
   if (rc != 0)
-    return fail("linking " + libPath + " failed (" + ccPath + " exit " + llvm::Twine(rc) + ") " +
-                ccError);
+    return fail("linking " + libPath + " failed (" + ccPath + " exit " +
+                llvm::Twine(rc) + ") " + ccError);
 
   auto lib = llvm::MemoryBuffer::getFile(libPath);
   if (!lib)
     return fail("cannot read back " + libPath);
-  llvm::json::Object files{{proteus_rt::kCpuLibrary, xxh3Hex((*lib)->getBuffer())}};
+  llvm::json::Object files{
+      {proteus_rt::kCpuLibrary, xxh3Hex((*lib)->getBuffer())}};
 
   // PTX of the attention kernels, one module per setting.
   std::string gpuNote;
@@ -421,7 +460,8 @@ int main(int argc, char **argv) {
     } else {
       for (auto [i, budget] : llvm::enumerate(budgets)) {
         std::string skipped;
-        OwningOpRef<ModuleOp> gm = buildAttentionModule(&ctx, cfg, budget, skipped);
+        OwningOpRef<ModuleOp> gm =
+            buildAttentionModule(&ctx, cfg, budget, skipped);
         if (!skipped.empty())
           gpuNote = "the in-kernel candidate rule is CPU-only for " + skipped;
         PassManager gpm(&ctx);
@@ -429,12 +469,14 @@ int main(int argc, char **argv) {
         nvvm.chip = gpuArch;
         buildLowerToNVVMPipeline(gpm, nvvm);
         if (failed(gpm.run(*gm)))
-          return fail("lowering the attention kernels to PTX failed (see above)");
+          return fail(
+              "lowering the attention kernels to PTX failed (see above)");
         std::string ptx = extractPTX(*gm);
         if (ptx.empty())
           return fail("the NVVM pipeline produced no PTX");
         std::string rel = proteus_rt::ptxFile(gpuArch, static_cast<int64_t>(i));
-        llvm::sys::fs::create_directories(llvm::sys::path::parent_path(outDir + "/" + rel));
+        llvm::sys::fs::create_directories(
+            llvm::sys::path::parent_path(outDir + "/" + rel));
         if (!writeFile(outDir + "/" + rel, ptx, error))
           return fail(error);
         files[rel] = xxh3Hex(ptx);
@@ -459,9 +501,11 @@ int main(int argc, char **argv) {
   if (!writeFile(outDir + "/" + proteus_rt::kManifestFile, manifestText, error))
     return fail(error);
   double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count();
   llvm::outs() << "proteus-compile: wrote " << outDir << " (" << alphas.size()
-               << " setting(s), CPU library " << (*lib)->getBufferSize() << " bytes"
+               << " setting(s), CPU library " << (*lib)->getBufferSize()
+               << " bytes"
                << (gpuArch != "none" && gpuNote.rfind("no PTX", 0) != 0
                        ? ", PTX for " + gpuArch.getValue()
                        : std::string())

@@ -22,28 +22,30 @@ namespace mlir::proteus {
 
 /// Options of -proteus-lower-to-cpu.
 struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
-  PassOptions::Option<double> alpha{*this, "alpha",
-                                    llvm::cl::desc("alpha setting to specialize for"),
-                                    llvm::cl::init(1.0)};
+  PassOptions::Option<double> alpha{
+      *this, "alpha", llvm::cl::desc("alpha setting to specialize for"),
+      llvm::cl::init(1.0)};
   PassOptions::Option<double> density{
       *this, "density",
       llvm::cl::desc("density setting (default: the config's keep_ratio_base)"),
       llvm::cl::init(-1.0)};
-  PassOptions::Option<bool> toLLVM{*this, "to-llvm",
-                                   llvm::cl::desc("continue down to the LLVM dialect"),
-                                   llvm::cl::init(true)};
+  PassOptions::Option<bool> toLLVM{
+      *this, "to-llvm", llvm::cl::desc("continue down to the LLVM dialect"),
+      llvm::cl::init(true)};
 };
 
 /// Options of -proteus-lower-to-nvvm.
 struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
-  PassOptions::Option<std::string> chip{*this, "chip", llvm::cl::desc("target SM"),
-                                        llvm::cl::init("sm_90")};
-  PassOptions::Option<std::string> features{*this, "features", llvm::cl::desc("PTX features"),
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("target SM"), llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{*this, "features",
+                                            llvm::cl::desc("PTX features"),
                                             llvm::cl::init("+ptx80")};
 };
 
 /// convert-proteus-to-gpu -> NVVM -> PTX in a gpu.binary (format isa).
-void buildLowerToNVVMPipeline(OpPassManager &pm, const LowerToNVVMOptions &options);
+void buildLowerToNVVMPipeline(OpPassManager &pm,
+                              const LowerToNVVMOptions &options);
 
 /// Registers -proteus-lower-to-nvvm.
 void registerNVVMPipeline();
@@ -55,7 +57,8 @@ void registerNVVMLoweringInterfaces(DialectRegistry &registry);
 std::string extractPTX(ModuleOp module);
 
 /// specialize -> decompose -> convert-proteus-to-scf -> (LLVM dialect).
-void buildLowerToCPUPipeline(OpPassManager &pm, const LowerToCPUOptions &options);
+void buildLowerToCPUPipeline(OpPassManager &pm,
+                             const LowerToCPUOptions &options);
 
 /// Registers -proteus-lower-to-cpu.
 void registerProteusPipelines();
@@ -65,7 +68,8 @@ void registerCPULoweringInterfaces(DialectRegistry &registry);
 
 /// Translates an LLVM-dialect module to an x86-64 (host) object file at -O3.
 /// On failure returns false with the reason in `error`.
-bool emitHostObject(ModuleOp module, SmallVectorImpl<char> &object, std::string &error);
+bool emitHostObject(ModuleOp module, SmallVectorImpl<char> &object,
+                    std::string &error);
 
 } // namespace mlir::proteus
 

@@ -24,8 +24,8 @@ namespace mlir::proteus {
 #include "proteus/Transforms/Passes.h.inc"
 
 /// Patterns attaching #proteus.budget for one (alpha, density) setting.
-void populateProteusSpecializePatterns(RewritePatternSet &patterns, double alpha,
-                                       double density);
+void populateProteusSpecializePatterns(RewritePatternSet &patterns,
+                                       double alpha, double density);
 
 /// Patterns expanding proteus.layer into the primitives.
 void populateProteusDecomposePatterns(RewritePatternSet &patterns);

@@ -54,7 +54,8 @@ inline constexpr const char *kManifestFiles = "files";
 inline constexpr const char *kManifestCpuTarget = "cpu_target";
 inline constexpr const char *kManifestGpuNote = "gpu_note";
 
-/// The PTX of setting `setting` for `arch` ("sm_90"): ptx/<arch>/s<setting>.ptx.
+/// The PTX of setting `setting` for `arch` ("sm_90"):
+/// ptx/<arch>/s<setting>.ptx.
 inline std::string ptxFile(const std::string &arch, int64_t setting) {
   return "ptx/" + arch + "/s" + std::to_string(setting) + ".ptx";
 }
@@ -63,9 +64,10 @@ inline std::string ptxFile(const std::string &arch, int64_t setting) {
 /// `llvm.emit_c_interface`, so the symbol the runtime resolves is
 /// "_mlir_ciface_" + name. Settings are numbered in manifest order.
 inline constexpr const char *kCInterfacePrefix = "_mlir_ciface_";
-inline constexpr const char *kLayerEntryPrefix = "proteus_layer_s";   // + index
+inline constexpr const char *kLayerEntryPrefix = "proteus_layer_s"; // + index
 inline constexpr const char *kShortlistEntry = "proteus_shortlist";
-inline constexpr const char *kShortlistAttentionEntry = "proteus_shortlist_attention";
+inline constexpr const char *kShortlistAttentionEntry =
+    "proteus_shortlist_attention";
 inline constexpr const char *kSelectTokensEntry = "proteus_select_tokens";
 inline constexpr const char *kDenseAttentionEntry = "proteus_dense_attention";
 
@@ -99,29 +101,33 @@ MemRef<T, N> makeMemRef(T *data, const int64_t (&sizes)[N]) {
 /// Biases and prototype state are read only where the configuration enables
 /// them (a 1-element dummy may be passed otherwise); prototypes, usage and
 /// confidence are updated in place when the budget asks for the EMA.
-using LayerFn = void (*)(MemRef<float, 3> *, MemRef<float, 2> *, MemRef<float, 1> *,
-                         MemRef<float, 2> *, MemRef<float, 1> *, MemRef<float, 2> *,
-                         MemRef<float, 2> *, MemRef<float, 1> *, MemRef<float, 1> *,
-                         MemRef<int64_t, 1> *, MemRef<float, 3> *, MemRef<int8_t, 2> *,
+using LayerFn = void (*)(MemRef<float, 3> *, MemRef<float, 2> *,
+                         MemRef<float, 1> *, MemRef<float, 2> *,
+                         MemRef<float, 1> *, MemRef<float, 2> *,
+                         MemRef<float, 2> *, MemRef<float, 1> *,
+                         MemRef<float, 1> *, MemRef<int64_t, 1> *,
+                         MemRef<float, 3> *, MemRef<int8_t, 2> *,
                          MemRef<float, 2> *, MemRef<int64_t, 1> *);
 
 /// `proteus_shortlist`: rows (i64, N), proto_scores (f32, B,T), batch_ids
 /// (i64, N), budget (i64), candidates (i64, N,L), lengths (i64, N).
-using ShortlistFn = void (*)(MemRef<int64_t, 1> *, MemRef<float, 2> *, MemRef<int64_t, 1> *,
-                             MemRef<int64_t, 1> *, MemRef<int64_t, 2> *, MemRef<int64_t, 1> *);
+using ShortlistFn = void (*)(MemRef<int64_t, 1> *, MemRef<float, 2> *,
+                             MemRef<int64_t, 1> *, MemRef<int64_t, 1> *,
+                             MemRef<int64_t, 2> *, MemRef<int64_t, 1> *);
 
 /// `proteus_shortlist_attention`: q,k,v (f32, R,T,D), packed_row (i64, N),
 /// packed_token (i64, N), candidates (i64, N,L), lengths (i64, N),
 /// out (f32, R,T,D; rows not packed are written with 0).
 using ShortlistAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *,
                                       MemRef<float, 3> *, MemRef<int64_t, 1> *,
-                                      MemRef<int64_t, 1> *, MemRef<int64_t, 2> *,
+                                      MemRef<int64_t, 1> *,
+                                      MemRef<int64_t, 2> *,
                                       MemRef<int64_t, 1> *, MemRef<float, 3> *);
 
 /// `proteus_dense_attention`: q,k,v (f32, R,T,D), out (f32, R,T,D): causal
 /// softmax attention over every key (the dense mode's kernel).
-using DenseAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *, MemRef<float, 3> *,
-                                  MemRef<float, 3> *);
+using DenseAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *,
+                                  MemRef<float, 3> *, MemRef<float, 3> *);
 
 /// GPU kernels. ptxFile(arch, i) holds the attention kernels of setting i,
 /// for each element type <t> in {f32, bf16, f16}; every specialization fact of
@@ -138,11 +144,12 @@ using DenseAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *, MemRef
 /// The attention kernels take kGpuAttentionBlock threads. Shortlist kernels:
 /// one query per warp, grid = ceil(N / (kGpuAttentionBlock / 32)). Dense
 /// kernel: one block per (row, tile of kGpuDenseTile queries), grid =
-/// R * ceil(T / kGpuDenseTile) (bf16/f16 use tensor cores, f32 CUDA cores). The shortlist
-/// kernels write only packed (row, token) outputs: run fill_zero first. The
-/// budget parameters are ignored where the setting fixed them (pass the budget
-/// vector's values). The in-kernel candidate rule is absent from modules whose
-/// configuration uses the prototype piece or INT8 (manifest "gpu_note").
+/// R * ceil(T / kGpuDenseTile) (bf16/f16 use tensor cores, f32 CUDA cores). The
+/// shortlist kernels write only packed (row, token) outputs: run fill_zero
+/// first. The budget parameters are ignored where the setting fixed them (pass
+/// the budget vector's values). The in-kernel candidate rule is absent from
+/// modules whose configuration uses the prototype piece or INT8 (manifest
+/// "gpu_note").
 inline constexpr int64_t kGpuAttentionBlock = 128;
 inline constexpr int64_t kGpuFillBlock = 256;
 inline constexpr int64_t kGpuDenseTile = 64;
@@ -156,56 +163,71 @@ using SelectTokensFn = void (*)(MemRef<float, 2> *, MemRef<int64_t, 1> *,
 /// Slots of the per-call budget vector (i64), computed on the host by
 /// makeBudget() and read by the kernels.
 enum BudgetSlot : int64_t {
-  kBudgetT = 0,          ///< sequence length the budget was made for
-  kBudgetFastPath,       ///< 1: dense fast path (all heads, no routing)
-  kBudgetPreferDense,    ///< 1: alpha <= dense_alpha_cutoff and not INT8
-  kBudgetNoDense,        ///< 1: alpha >= 0.95 cancels every dense reason
-  kBudgetKDense,         ///< k_dense(T)
-  kBudgetTokenMode,      ///< 0: no token mask, 1: keep every token, 2: select
-  kBudgetTokenKeep,      ///< tokens kept per batch item when selecting
-  kBudgetGuard,          ///< min(guard, T)
-  kBudgetEffectiveL,     ///< candidate budget L
-  kBudgetWindow,         ///< local window
+  kBudgetT = 0,       ///< sequence length the budget was made for
+  kBudgetFastPath,    ///< 1: dense fast path (all heads, no routing)
+  kBudgetPreferDense, ///< 1: alpha <= dense_alpha_cutoff and not INT8
+  kBudgetNoDense,     ///< 1: alpha >= 0.95 cancels every dense reason
+  kBudgetKDense,      ///< k_dense(T)
+  kBudgetTokenMode,   ///< 0: no token mask, 1: keep every token, 2: select
+  kBudgetTokenKeep,   ///< tokens kept per batch item when selecting
+  kBudgetGuard,       ///< min(guard, T)
+  kBudgetEffectiveL,  ///< candidate budget L
+  kBudgetWindow,      ///< local window
   kBudgetLocalCap,
   kBudgetAnchorCap,
   kBudgetProtoCap,
   kBudgetUpdatePrototypes, ///< 1: apply the prototype EMA after the forward
-  kBudgetSize,           ///< followed by topk(alpha) for k_adapt = 0..H
+  kBudgetSize,             ///< followed by topk(alpha) for k_adapt = 0..H
 };
 
 /// Slots of the statistics vector (i64) written by the layer entry point.
 enum StatsSlot : int64_t {
-  kStatsMode = 0,     ///< a Mode value
-  kStatsDenseReason,  ///< a DenseReason value
+  kStatsMode = 0,    ///< a Mode value
+  kStatsDenseReason, ///< a DenseReason value
   kStatsTopK,
-  kStatsNucleusK,     ///< -1 when the head nucleus is off (router_top_p = 0)
+  kStatsNucleusK, ///< -1 when the head nucleus is off (router_top_p = 0)
   kStatsKAdapt,
   kStatsMaxActiveRows,
-  kStatsActiveRows,   ///< A: (b, h) rows with an active token
-  kStatsPacked,       ///< N: active (row, token) pairs
+  kStatsActiveRows, ///< A: (b, h) rows with an active token
+  kStatsPacked,     ///< N: active (row, token) pairs
   kStatsSize = 16,
 };
 
-enum class Mode : int64_t { DenseFastPath = 0, DenseAlpha, Dense, DenseAuto, Shortlist };
+enum class Mode : int64_t {
+  DenseFastPath = 0,
+  DenseAlpha,
+  Dense,
+  DenseAuto,
+  Shortlist
+};
 enum class DenseReason : int64_t { None = 0, Alpha, Density, Full };
 
 inline const char *modeName(int64_t m) {
   switch (static_cast<Mode>(m)) {
-  case Mode::DenseFastPath: return "dense_fastpath";
-  case Mode::DenseAlpha: return "dense_alpha";
-  case Mode::Dense: return "dense";
-  case Mode::DenseAuto: return "dense_auto";
-  case Mode::Shortlist: return "shortlist";
+  case Mode::DenseFastPath:
+    return "dense_fastpath";
+  case Mode::DenseAlpha:
+    return "dense_alpha";
+  case Mode::Dense:
+    return "dense";
+  case Mode::DenseAuto:
+    return "dense_auto";
+  case Mode::Shortlist:
+    return "shortlist";
   }
   return "unknown";
 }
 
 inline const char *denseReasonName(int64_t r) {
   switch (static_cast<DenseReason>(r)) {
-  case DenseReason::None: return "none";
-  case DenseReason::Alpha: return "alpha";
-  case DenseReason::Density: return "density";
-  case DenseReason::Full: return "full";
+  case DenseReason::None:
+    return "none";
+  case DenseReason::Alpha:
+    return "alpha";
+  case DenseReason::Density:
+    return "density";
+  case DenseReason::Full:
+    return "full";
   }
   return "unknown";
 }
@@ -220,15 +242,17 @@ struct HostSchedule {
 
 /// Builds the budget vector for one call at sequence length T with the given
 /// alpha (already resolved by alphaRamp or the caller).
-inline HostSchedule makeBudget(const Config &c, int64_t B, int64_t T, double alpha,
-                               bool updatePrototypes) {
+inline HostSchedule makeBudget(const Config &c, int64_t B, int64_t T,
+                               double alpha, bool updatePrototypes) {
   HostSchedule s;
   s.alpha = alpha;
   s.budget.assign(kBudgetSize + c.h_total + 1, 0);
   auto &b = s.budget;
   b[kBudgetT] = T;
-  b[kBudgetFastPath] = (c.small_seq_dense > 0 && T <= c.small_seq_dense) ? 1 : 0;
-  b[kBudgetPreferDense] = (alpha <= c.dense_alpha_cutoff && !c.quantize_int8) ? 1 : 0;
+  b[kBudgetFastPath] =
+      (c.small_seq_dense > 0 && T <= c.small_seq_dense) ? 1 : 0;
+  b[kBudgetPreferDense] =
+      (alpha <= c.dense_alpha_cutoff && !c.quantize_int8) ? 1 : 0;
   b[kBudgetNoDense] = alpha >= 0.95 ? 1 : 0;
   b[kBudgetKDense] = kDense(c, T);
   if (c.token_sparse) {

@@ -441,12 +441,12 @@ PRT_API int64_t prt_dtype_size(prt_dtype dtype);
 typedef struct prt_gpu_shortlist_attention_args {
   int64_t setting; /**< manifest index: whose PTX module runs */
   prt_dtype dtype;
-  int64_t R, T, D;           /**< D must be the bundle's head dim */
-  uint64_t q, k, v;          /**< device (R,T,D) each */
-  uint64_t out;              /**< device (R,T,D) output, 0 where not packed */
-  int64_t N;                 /**< packed (row, token) queries */
-  uint64_t packed_row;       /**< device int64 (N) in [0, R) */
-  uint64_t packed_token;     /**< device int64 (N) in [0, T) */
+  int64_t R, T, D;       /**< D must be the bundle's head dim */
+  uint64_t q, k, v;      /**< device (R,T,D) each */
+  uint64_t out;          /**< device (R,T,D) output, 0 where not packed */
+  int64_t N;             /**< packed (row, token) queries */
+  uint64_t packed_row;   /**< device int64 (N) in [0, R) */
+  uint64_t packed_token; /**< device int64 (N) in [0, T) */
   /** Listed form (candidates != 0): query n attends to the first
    *  lengths[n] entries of candidates[n, :]. */
   int64_t L;           /**< width of candidates */
@@ -468,9 +468,8 @@ typedef struct prt_gpu_shortlist_attention_args {
 
 /** Shortlist attention of the packed queries (REFERENCE.md 5.2): zero-fills
  *  out, then one warp per query. */
-PRT_API prt_status
-prt_gpu_shortlist_attention(prt_bundle *bundle,
-                            const prt_gpu_shortlist_attention_args *args);
+PRT_API prt_status prt_gpu_shortlist_attention(
+    prt_bundle *bundle, const prt_gpu_shortlist_attention_args *args);
 
 typedef struct prt_gpu_dense_attention_args {
   int64_t setting; /**< manifest index: whose PTX module runs */
@@ -482,9 +481,8 @@ typedef struct prt_gpu_dense_attention_args {
 } prt_gpu_dense_attention_args;
 
 /** Causal attention of every query over keys 0..t (as prt_dense_attention). */
-PRT_API prt_status
-prt_gpu_dense_attention(prt_bundle *bundle,
-                        const prt_gpu_dense_attention_args *args);
+PRT_API prt_status prt_gpu_dense_attention(
+    prt_bundle *bundle, const prt_gpu_dense_attention_args *args);
 
 #ifdef __cplusplus
 } /* extern "C" */

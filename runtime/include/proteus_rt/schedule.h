@@ -137,12 +137,14 @@ inline int64_t kDense(const Config &c, int64_t T) {
   } else if (T >= c.seq_high) {
     k = hmin;
   } else {
-    double rho = static_cast<double>(T - c.seq_low) /
-                 static_cast<double>(std::max<int64_t>(1, c.seq_high - c.seq_low));
+    double rho =
+        static_cast<double>(T - c.seq_low) /
+        static_cast<double>(std::max<int64_t>(1, c.seq_high - c.seq_low));
     if (c.h_active_curve != 1.0)
       rho = std::pow(std::min(1.0, std::max(0.0, rho)), c.h_active_curve);
     k = static_cast<int64_t>(std::floor(static_cast<double>(hmax) -
-                                        rho * static_cast<double>(hmax - hmin) + 1e-6));
+                                        rho * static_cast<double>(hmax - hmin) +
+                                        1e-6));
   }
   return clampI(k, hmin, hmax);
 }
@@ -155,7 +157,8 @@ inline double keepRatioLin(const Config &c, int64_t T) {
   double r;
   switch (c.keep_schedule) {
   case KeepSchedule::Sqrt:
-    r = base * std::sqrt(static_cast<double>(c.keep_ratio_ref) / static_cast<double>(T));
+    r = base * std::sqrt(static_cast<double>(c.keep_ratio_ref) /
+                         static_cast<double>(T));
     break;
   case KeepSchedule::Log:
     r = base * (std::log2(static_cast<double>(c.keep_ratio_ref + 1)) /
@@ -197,9 +200,10 @@ inline CandidateBudget candidateBudget(const Config &c, int64_t T, double alpha,
     break;
   case LSchedule::MemCap:
     if (c.mem_budget_mb > 0.0) {
-      double denom = static_cast<double>(std::max<int64_t>(1, kLast) * batch * T *
-                                         c.headDim() * 8);
-      int64_t capped = truncToInt(std::floor(c.mem_budget_mb * 1048576.0 / denom));
+      double denom = static_cast<double>(std::max<int64_t>(1, kLast) * batch *
+                                         T * c.headDim() * 8);
+      int64_t capped =
+          truncToInt(std::floor(c.mem_budget_mb * 1048576.0 / denom));
       bv = static_cast<double>(std::max<int64_t>(1, std::min(capped, c.L_max)));
     }
     break;
@@ -207,21 +211,25 @@ inline CandidateBudget candidateBudget(const Config &c, int64_t T, double alpha,
     break;
   }
   CandidateBudget b;
-  int64_t eff1 = clampI(static_cast<int64_t>(std::ceil(c.L_scale * std::max(1.0, bv))),
-                        c.L_min, c.L_max);
+  int64_t eff1 =
+      clampI(static_cast<int64_t>(std::ceil(c.L_scale * std::max(1.0, bv))),
+             c.L_min, c.L_max);
   int64_t win1 = std::min(c.window_base, eff1);
-  int64_t denseCap = clampI(std::min(T, std::max(c.L_min, c.window_base + T / 32)),
-                            c.L_min, c.L_max);
-  b.effective_L = clampI(truncToInt(alpha * static_cast<double>(eff1) +
-                                    (1.0 - alpha) * static_cast<double>(denseCap)),
-                         c.L_min, c.L_max);
-  int64_t winDense = std::max<int64_t>(1, std::min(T, std::max(c.window_base, T / 8)));
+  int64_t denseCap = clampI(
+      std::min(T, std::max(c.L_min, c.window_base + T / 32)), c.L_min, c.L_max);
+  b.effective_L =
+      clampI(truncToInt(alpha * static_cast<double>(eff1) +
+                        (1.0 - alpha) * static_cast<double>(denseCap)),
+             c.L_min, c.L_max);
+  int64_t winDense =
+      std::max<int64_t>(1, std::min(T, std::max(c.window_base, T / 8)));
   b.window = clampI(truncToInt(alpha * static_cast<double>(win1) +
                                (1.0 - alpha) * static_cast<double>(winDense)),
                     1, b.effective_L);
 
   const bool en[3] = {c.use_local, c.use_anchors, c.use_proto};
-  const double dense[3] = {en[0] ? 0.85 : 0.0, en[1] ? 0.10 : 0.0, en[2] ? 0.05 : 0.0};
+  const double dense[3] = {en[0] ? 0.85 : 0.0, en[1] ? 0.10 : 0.0,
+                           en[2] ? 0.05 : 0.0};
   const double target[3] = {en[0] ? c.piece_local_frac : 0.0,
                             en[1] ? c.piece_anchor_frac : 0.0,
                             en[2] ? c.piece_proto_frac : 0.0};
@@ -244,15 +252,18 @@ inline CandidateBudget candidateBudget(const Config &c, int64_t T, double alpha,
   int64_t caps[3];
   int64_t total = 0;
   for (int i = 0; i < 3; ++i) {
-    caps[i] = en[i] ? static_cast<int64_t>(roundHalfEven(static_cast<double>(effL) * w[i])) : 0;
+    caps[i] = en[i] ? static_cast<int64_t>(
+                          roundHalfEven(static_cast<double>(effL) * w[i]))
+                    : 0;
     total += caps[i];
   }
   if (total > effL) {
     int64_t oldTotal = total;
     total = 0;
     for (int64_t &ci : caps) {
-      ci = static_cast<int64_t>(std::floor(static_cast<double>(ci) * static_cast<double>(effL) /
-                                           static_cast<double>(oldTotal)));
+      ci = static_cast<int64_t>(
+          std::floor(static_cast<double>(ci) * static_cast<double>(effL) /
+                     static_cast<double>(oldTotal)));
       total += ci;
     }
   }
@@ -285,8 +296,9 @@ inline CandidateBudget candidateBudget(const Config &c, int64_t T, double alpha,
 /// topk(alpha) for a given k_adapt: min(k, max(1, round((1-a) k + a k_lin))).
 inline int64_t topkForAdapt(const Config &c, double alpha, int64_t kAdapt) {
   int64_t kLin = std::max<int64_t>(1, std::min(kAdapt, c.linear_head_k));
-  int64_t blended = static_cast<int64_t>(roundHalfEven(
-      (1.0 - alpha) * static_cast<double>(kAdapt) + alpha * static_cast<double>(kLin)));
+  int64_t blended = static_cast<int64_t>(
+      roundHalfEven((1.0 - alpha) * static_cast<double>(kAdapt) +
+                    alpha * static_cast<double>(kLin)));
   return std::min(kAdapt, std::max<int64_t>(1, blended));
 }
 

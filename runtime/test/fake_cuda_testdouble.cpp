@@ -17,6 +17,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "float16.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -111,59 +113,14 @@ private:
 
 enum class Type { F32, BF16, F16 };
 
-float halfToFloat(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f,
-           mant = h & 0x3ff, bits;
-  if (exp == 0) {
-    float v = std::ldexp(static_cast<float>(mant), -24);
-    return sign ? -v : v;
-  }
-  bits = exp == 31 ? sign | 0x7f800000 | (mant << 13)
-                   : sign | ((exp + 112) << 23) | (mant << 13);
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-uint16_t floatToHalf(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
-  uint32_t e = (x >> 23) & 0xff, mant = x & 0x7fffff;
-  if (e == 0xff)
-    return sign | 0x7c00 | (mant ? 0x200 : 0);
-  int32_t exp = static_cast<int32_t>(e) - 112;
-  if (exp >= 31)
-    return sign | 0x7c00;
-  if (exp <= 0) {
-    if (exp < -10)
-      return sign;
-    mant |= 0x800000;
-    int shift = 14 - exp;
-    uint32_t h = mant >> shift, rem = mant & ((1u << shift) - 1),
-             half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (h & 1)))
-      ++h;
-    return static_cast<uint16_t>(sign | h);
-  }
-  uint32_t h = (uint32_t(exp) << 10) | (mant >> 13), rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
-    ++h;
-  return static_cast<uint16_t>(sign | h);
-}
-
 float load(const Ref &r, Type t, int64_t i) {
   r.check(i);
   const void *p = reinterpret_cast<const void *>(r.ptr);
   if (t == Type::F32)
     return static_cast<const float *>(p)[i];
   uint16_t h = static_cast<const uint16_t *>(p)[i];
-  if (t == Type::F16)
-    return halfToFloat(h);
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
+  return t == Type::F16 ? proteus_rt_test::floatFromHalf(h)
+                        : proteus_rt_test::floatFromBf16(h);
 }
 
 void store(const Ref &r, Type t, int64_t i, float v) {
@@ -173,15 +130,9 @@ void store(const Ref &r, Type t, int64_t i, float v) {
     static_cast<float *>(p)[i] = v;
     return;
   }
-  uint16_t h;
-  if (t == Type::F16) {
-    h = floatToHalf(v);
-  } else {
-    uint32_t x;
-    std::memcpy(&x, &v, 4);
-    h = static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
-  }
-  static_cast<uint16_t *>(p)[i] = h;
+  static_cast<uint16_t *>(p)[i] = t == Type::F16
+                                      ? proteus_rt_test::halfFromFloat(v)
+                                      : proteus_rt_test::bf16FromFloat(v);
 }
 
 int64_t loadIndex(const Ref &r, int64_t i) {

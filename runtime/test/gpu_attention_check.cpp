@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "float16.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
 #include "proteus_rt/proteus_rt.h"
@@ -98,63 +99,7 @@ private:
   uint64_t s_;
 };
 
-uint32_t bitsOf(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-float floatOf(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-/// float -> bfloat16, round to nearest even.
-uint16_t bf16FromFloat(float f) {
-  uint32_t x = bitsOf(f);
-  if ((x & 0x7fffffff) > 0x7f800000)
-    return static_cast<uint16_t>((x >> 16) | 0x40);
-  return static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
-}
-float floatFromBf16(uint16_t h) { return floatOf(uint32_t(h) << 16); }
-
-/// float -> IEEE binary16, round to nearest even, subnormals included.
-uint16_t halfFromFloat(float f) {
-  uint32_t x = bitsOf(f);
-  uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
-  uint32_t e = (x >> 23) & 0xff, mant = x & 0x7fffff;
-  if (e == 0xff)
-    return sign | 0x7c00 | (mant ? 0x200 : 0);
-  int32_t exp = static_cast<int32_t>(e) - 127 + 15;
-  if (exp >= 31)
-    return sign | 0x7c00;
-  if (exp <= 0) {
-    if (exp < -10)
-      return sign;
-    mant |= 0x800000;
-    int shift = 14 - exp;
-    uint32_t h = mant >> shift, rem = mant & ((1u << shift) - 1),
-             halfway = 1u << (shift - 1);
-    if (rem > halfway || (rem == halfway && (h & 1)))
-      ++h;
-    return static_cast<uint16_t>(sign | h);
-  }
-  uint32_t h = (uint32_t(exp) << 10) | (mant >> 13), rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
-    ++h; // a carry into the exponent is the correct rounding, up to inf
-  return static_cast<uint16_t>(sign | h);
-}
-float floatFromHalf(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f,
-           mant = h & 0x3ff;
-  if (exp == 0) {
-    float v = std::ldexp(static_cast<float>(mant), -24);
-    return sign ? -v : v;
-  }
-  if (exp == 31)
-    return floatOf(sign | 0x7f800000 | (mant << 13));
-  return floatOf(sign | ((exp + 112) << 23) | (mant << 13));
-}
+using namespace proteus_rt_test;
 
 const prt_dtype kDtypes[] = {PRT_DTYPE_F32, PRT_DTYPE_BF16, PRT_DTYPE_F16};
 

@@ -19,9 +19,21 @@
 
 namespace mlir::proteus {
 
+/// The transcendental functions of a target without libm (the GPU kernels):
+/// LoopBuilder calls these instead of emitting math dialect ops.
+class MathProvider {
+public:
+  virtual ~MathProvider() = default;
+  virtual Value exp(OpBuilder &b, Location loc, Value x) const = 0;
+  virtual Value sin(OpBuilder &b, Location loc, Value x) const = 0;
+  virtual Value cos(OpBuilder &b, Location loc, Value x) const = 0;
+  virtual Value sqrt(OpBuilder &b, Location loc, Value x) const = 0;
+};
+
 class LoopBuilder {
 public:
-  LoopBuilder(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+  LoopBuilder(OpBuilder &b, Location loc, const MathProvider *math = nullptr)
+      : b(b), loc(loc), provider(math) {}
 
   OpBuilder &builder() { return b; }
   Location getLoc() const { return loc; }
@@ -138,15 +150,24 @@ public:
   }
 
   // Math.
-  Value exp(Value v) { return math::ExpOp::create(b, loc, v); }
-  Value sqrt(Value v) { return math::SqrtOp::create(b, loc, v); }
+  Value exp(Value v) {
+    return provider ? provider->exp(b, loc, v) : math::ExpOp::create(b, loc, v);
+  }
+  Value sqrt(Value v) {
+    return provider ? provider->sqrt(b, loc, v)
+                    : math::SqrtOp::create(b, loc, v);
+  }
   Value abs(Value v) { return math::AbsFOp::create(b, loc, v); }
   Value floor(Value v) { return math::FloorOp::create(b, loc, v); }
   Value ceil(Value v) { return math::CeilOp::create(b, loc, v); }
   Value roundEven(Value v) { return math::RoundEvenOp::create(b, loc, v); }
   Value powf(Value x, Value y) { return math::PowFOp::create(b, loc, x, y); }
-  Value cos(Value v) { return math::CosOp::create(b, loc, v); }
-  Value sin(Value v) { return math::SinOp::create(b, loc, v); }
+  Value cos(Value v) {
+    return provider ? provider->cos(b, loc, v) : math::CosOp::create(b, loc, v);
+  }
+  Value sin(Value v) {
+    return provider ? provider->sin(b, loc, v) : math::SinOp::create(b, loc, v);
+  }
 
   // Memory.
   Value load(Value mem, ValueRange indices) {
@@ -254,6 +275,7 @@ private:
 
   OpBuilder &b;
   Location loc;
+  const MathProvider *provider;
 };
 
 } // namespace mlir::proteus

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "LoopBuilder.h"
+#include "Primitives.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -34,79 +34,6 @@ LogicalResult requireF32(Operation *op, ConversionPatternRewriter &rewriter) {
         return rewriter.notifyMatchFailure(
             op, "the CPU lowering supports f32 operands only");
   return success();
-}
-
-/// sum_{i in [lo,hi)} f(i) in binary64.
-Value sumF64(LoopBuilder &lb, Value lo, Value hi,
-             function_ref<Value(Value)> term) {
-  return lb.forAcc1(lo, hi, lb.f64(0.0), [&](Value i, Value acc) {
-    return lb.add(acc, lb.toF64(term(i)));
-  });
-}
-
-/// max_{i in [lo,hi)} f(i), starting from `init`.
-Value maxOf(LoopBuilder &lb, Value lo, Value hi, Value init,
-            function_ref<Value(Value)> term) {
-  return lb.forAcc1(lo, hi, init,
-                    [&](Value i, Value acc) { return lb.max(acc, term(i)); });
-}
-
-/// In-place softmax over a[base..base+n) of a 1-D-addressed f32 vector given
-/// by get/set; binary32 like the reference.
-void softmaxF32(LoopBuilder &lb, Value n, function_ref<Value(Value)> get,
-                function_ref<void(Value, Value)> set) {
-  Value m = maxOf(lb, lb.idx(0), n,
-                  lb.f32(-std::numeric_limits<float>::infinity()), get);
-  Value s = lb.forAcc1(lb.idx(0), n, lb.f32(0.0), [&](Value i, Value acc) {
-    Value e = lb.exp(lb.sub(get(i), m));
-    set(i, e);
-    return lb.add(acc, e);
-  });
-  lb.forLoop(lb.idx(0), n, [&](Value i) { set(i, lb.div(get(i), s)); });
-}
-
-/// The number of i in [0, n) ahead of `self` in descending order of value,
-/// ties to the lower index (SPEC.md section 3): the rank of `self`.
-Value rankDescending(LoopBuilder &lb, Value n, Value self, Value selfValue,
-                     function_ref<Value(Value)> valueAt) {
-  Value one = lb.idx(1);
-  return lb.forAcc1(lb.idx(0), n, lb.idx(0), [&](Value o, Value acc) {
-    Value vo = valueAt(o);
-    Value ahead = lb.orI(lb.gt(vo, selfValue),
-                         lb.andI(lb.eq(vo, selfValue), lb.lt(o, self)));
-    return lb.select(ahead, lb.add(acc, one), acc);
-  });
-}
-
-/// Shell sort of mem[0..n) (1-D, any element type) by `less`.
-void shellSort(LoopBuilder &lb, Value mem, Value n,
-               function_ref<Value(Value, Value)> less) {
-  Value two = lb.idx(2), zero = lb.idx(0);
-  lb.whileLoop(
-      ValueRange{lb.div(n, two)},
-      [&](ValueRange s) { return lb.gt(s[0], zero); },
-      [&](ValueRange s) {
-        Value gap = s[0];
-        lb.forLoop(gap, n, [&](Value i) {
-          Value tmp = lb.load(mem, i);
-          Value j = lb.whileLoop(
-              ValueRange{i},
-              [&](ValueRange st) {
-                Value jj = st[0];
-                Value canMove = lb.ge(jj, gap);
-                // Guard the load: index jj - gap is only valid when canMove.
-                Value probe = lb.select(canMove, lb.sub(jj, gap), zero);
-                return lb.andI(canMove, less(tmp, lb.load(mem, probe)));
-              },
-              [&](ValueRange st) {
-                Value jj = st[0];
-                lb.store(lb.load(mem, lb.sub(jj, gap)), mem, jj);
-                return SmallVector<Value>{lb.sub(jj, gap)};
-              })[0];
-          lb.store(tmp, mem, j);
-        });
-        return SmallVector<Value>{lb.div(gap, two)};
-      });
 }
 
 //===----------------------------------------------------------------------===//
@@ -219,125 +146,33 @@ struct RouteLowering : public OpConversionPattern<RouteOp> {
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
     ConfigAttr cfg = op.getConfig();
-    int64_t cDim = cfg.getDModel(), g = cfg.getGates(), h = cfg.getHTotal();
-    Value x = a.getX(), wr = a.getWRouter(), gates = a.getGates();
-    Value zero = lb.idx(0), cI = lb.idx(cDim), gI = lb.idx(g);
-    Value eps = lb.f32(1e-6);
-    bool proto = cfg.getProtoEnabled();
+    Value zero = lb.idx(0), cI = lb.idx(cfg.getDModel()),
+          gI = lb.idx(cfg.getGates());
     Type f32 = rewriter.getF32Type();
-
-    // Normalised prototypes, and the usage softmax when the boost is on.
-    Value pn, usageSm, sc;
-    if (proto) {
-      pn = lb.alloc(f32, {gI, cI});
-      lb.forLoop(zero, gI, [&](Value gi) {
-        Value norm = lb.toF32(lb.sqrt(sumF64(lb, zero, cI, [&](Value c) {
-          Value p = lb.toF64(lb.load(a.getPrototypes(), {gi, c}));
-          return lb.mul(p, p);
-        })));
-        Value d = lb.max(norm, eps);
-        lb.forLoop(zero, cI, [&](Value c) {
-          lb.store(lb.div(lb.load(a.getPrototypes(), {gi, c}), d), pn, {gi, c});
-        });
-      });
+    RouteOperands r{cfg,
+                    a.getX(),
+                    a.getWRouter(),
+                    Value(),
+                    Value(),
+                    a.getConfidence(),
+                    a.getGates(),
+                    a.getHeadProbs(),
+                    a.getImportance(),
+                    a.getSimilarity()};
+    Value sc;
+    if (cfg.getProtoEnabled()) {
+      r.protoNorm = lb.alloc(f32, {gI, cI});
+      if (cfg.getProtoUsageBoost() > 0.0)
+        r.usageSoft = lb.alloc(f32, {gI});
+      emitRoutePrep(lb, cfg, a.getPrototypes(), a.getUsage(), r.protoNorm,
+                    r.usageSoft);
       sc = lb.alloc(f32, {gI});
-      if (cfg.getProtoUsageBoost() > 0.0) {
-        usageSm = lb.alloc(f32, {gI});
-        lb.forLoop(zero, gI, [&](Value gi) {
-          lb.store(lb.neg(lb.add(lb.load(a.getUsage(), gi), eps)), usageSm, gi);
-        });
-        softmaxF32(
-            lb, gI, [&](Value i) { return lb.load(usageSm, i); },
-            [&](Value i, Value v) { lb.store(v, usageSm, i); });
-      }
     }
-
-    lb.forLoop(zero, lb.dim(x, 0), [&](Value b) {
-      lb.forLoop(zero, lb.dim(x, 1), [&](Value t) {
-        // Router logits and softmax, written into gates[b, t, :].
-        lb.forLoop(zero, gI, [&](Value gi) {
-          Value acc = sumF64(lb, zero, cI, [&](Value c) {
-            return lb.mul(lb.toF64(lb.load(x, {b, t, c})),
-                          lb.toF64(lb.load(wr, {gi, c})));
-          });
-          lb.store(lb.toF32(acc), gates, {b, t, gi});
-        });
-        auto getG = [&](Value i) { return lb.load(gates, {b, t, i}); };
-        auto setG = [&](Value i, Value v) { lb.store(v, gates, {b, t, i}); };
-        softmaxF32(lb, gI, getG, setG);
-
-        Value beta, sim;
-        if (proto) {
-          Value xnorm = lb.toF32(lb.sqrt(sumF64(lb, zero, cI, [&](Value c) {
-            Value v = lb.toF64(lb.load(x, {b, t, c}));
-            return lb.mul(v, v);
-          })));
-          Value xd = lb.max(xnorm, eps);
-          lb.forLoop(zero, gI, [&](Value gi) {
-            Value dot = sumF64(lb, zero, cI, [&](Value c) {
-              return lb.mul(lb.toF64(lb.div(lb.load(x, {b, t, c}), xd)),
-                            lb.toF64(lb.load(pn, {gi, c})));
-            });
-            lb.store(lb.toF32(dot), sc, gi);
-          });
-          auto getS = [&](Value i) { return lb.load(sc, i); };
-          auto setS = [&](Value i, Value v) { lb.store(v, sc, i); };
-          sim = maxOf(lb, zero, gI,
-                      lb.f32(-std::numeric_limits<float>::infinity()), getS);
-          Value tau = lb.f32(cfg.getProtoTemp());
-          lb.forLoop(zero, gI, [&](Value i) { setS(i, lb.div(getS(i), tau)); });
-          softmaxF32(lb, gI, getS, setS);
-          // Confidence reweighting.
-          Value z = lb.forAcc1(zero, gI, lb.f32(0.0), [&](Value i, Value acc) {
-            Value v =
-                lb.mul(getS(i), lb.add(lb.load(a.getConfidence(), i), eps));
-            setS(i, v);
-            return lb.add(acc, v);
-          });
-          Value zd = lb.max(z, eps);
-          lb.forLoop(zero, gI, [&](Value i) { setS(i, lb.div(getS(i), zd)); });
-          double th = cfg.getProtoThreshold();
-          Value raw =
-              lb.div(lb.sub(sim, lb.f32(th)), lb.f32(std::max(1e-6, 1.0 - th)));
-          beta = lb.min(lb.max(raw, lb.f32(0.0)), lb.f32(1.0));
-          Value bl = lb.mul(lb.f32(cfg.getProtoBlend()), beta);
-          Value oneF = lb.f32(1.0);
-          Value zg = lb.forAcc1(zero, gI, lb.f32(0.0), [&](Value i, Value acc) {
-            Value v =
-                lb.add(lb.mul(lb.sub(oneF, bl), getG(i)), lb.mul(bl, getS(i)));
-            if (usageSm)
-              v = lb.add(v,
-                         lb.mul(lb.mul(lb.load(usageSm, i), lb.sub(oneF, beta)),
-                                lb.f32(cfg.getProtoUsageBoost())));
-            v = lb.max(v, lb.f32(0.0));
-            setG(i, v);
-            return lb.add(acc, v);
-          });
-          Value zgd = lb.max(zg, eps);
-          lb.forLoop(zero, gI, [&](Value i) { setG(i, lb.div(getG(i), zgd)); });
-          lb.store(sim, a.getSimilarity(), {b, t});
-        }
-        // Token importance.
-        Value gmax =
-            maxOf(lb, zero, gI, lb.f32(-std::numeric_limits<float>::infinity()),
-                  getG);
-        Value imp = gmax;
-        if (proto)
-          imp = lb.add(lb.mul(gmax, lb.sub(lb.f32(1.0), beta)),
-                       lb.mul(sim, beta));
-        lb.store(imp, a.getImportance(), {b, t});
-        // Head probabilities: gate g belongs to head min(g*H/G, H-1).
-        lb.forLoop(zero, lb.idx(h), [&](Value hi) {
-          lb.store(lb.f32(0.0), a.getHeadProbs(), {b, t, hi});
-        });
-        lb.forLoop(zero, gI, [&](Value gi) {
-          Value hi = lb.min(lb.div(lb.mul(gi, lb.idx(h)), gI), lb.idx(h - 1));
-          Value cur = lb.load(a.getHeadProbs(), {b, t, hi});
-          lb.store(lb.add(cur, getG(gi)), a.getHeadProbs(), {b, t, hi});
-        });
-      });
+    lb.forLoop(zero, lb.dim(a.getX(), 0), [&](Value b) {
+      lb.forLoop(zero, lb.dim(a.getX(), 1),
+                 [&](Value t) { emitRouteToken(lb, r, sc, b, t); });
     });
-    for (Value buf : {pn, usageSm, sc})
+    for (Value buf : {r.protoNorm, r.usageSoft, sc})
       if (buf)
         lb.dealloc(buf);
     rewriter.eraseOp(op);
@@ -351,7 +186,7 @@ struct TopPLowering : public OpConversionPattern<TopPOp> {
   matchAndRewrite(TopPOp op, OpAdaptor a,
                   ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
-    Value hp = a.getHeadProbs(), zero = lb.idx(0), one = lb.idx(1);
+    Value hp = a.getHeadProbs(), zero = lb.idx(0);
     Value bN = lb.dim(hp, 0), tN = lb.dim(hp, 1), hN = lb.dim(hp, 2);
     Value m = lb.alloc(rewriter.getF32Type(), {hN});
     Value count = lb.toF64(lb.mul(bN, tN));
@@ -364,23 +199,9 @@ struct TopPLowering : public OpConversionPattern<TopPOp> {
       });
       lb.store(lb.toF32(lb.div(s, count)), m, h);
     });
-    Value total = lb.forAcc1(zero, hN, lb.f32(0.0), [&](Value h, Value acc) {
-      return lb.add(acc, lb.load(m, h));
-    });
-    shellSort(lb, m, hN, [&](Value x, Value y) { return lb.gt(x, y); });
-    Value limit = lb.mul(total, lb.f32(a.getTopP().convertToDouble()));
-    auto st = lb.forAcc(
-        zero, hN, ValueRange{lb.f32(0.0), zero}, [&](Value h, ValueRange s) {
-          Value cs = lb.add(s[0], lb.load(m, h));
-          return SmallVector<Value>{
-              cs, lb.select(lb.lt(cs, limit), lb.add(s[1], one), s[1])};
-        });
+    auto [kAdapt, nucleus] = emitNucleus(
+        lb, m, a.getKDense(), a.getTopP().convertToDouble(), a.getHMin());
     lb.dealloc(m);
-    Value keep = lb.select(lb.lt(st[1], hN), lb.add(st[1], one), st[1]);
-    keep = lb.max(keep, one);
-    Value kd = a.getKDense();
-    Value nucleus = lb.select(lb.le(kd, one), one, lb.min(kd, keep));
-    Value kAdapt = lb.max(lb.idx(a.getHMin()), lb.min(kd, nucleus));
     rewriter.replaceOp(op, {kAdapt, nucleus});
     return success();
   }
@@ -393,23 +214,9 @@ struct TopKLowering : public OpConversionPattern<TopKOp> {
                   ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
     Value hp = a.getHeadProbs(), zero = lb.idx(0);
-    Value hN = lb.dim(hp, 2);
     lb.forLoop(zero, lb.dim(hp, 0), [&](Value b) {
       lb.forLoop(zero, lb.dim(hp, 1), [&](Value t) {
-        Value tokenOn = lb.boolean(true);
-        if (a.getTokenMask())
-          tokenOn = lb.truthy(lb.load(a.getTokenMask(), {b, t}));
-        lb.forLoop(zero, hN, [&](Value h) {
-          Value ph = lb.load(hp, {b, t, h});
-          // rank = #heads ahead of h (larger probability, ties to the lower
-          // index).
-          Value rank = rankDescending(lb, hN, h, ph, [&](Value o) {
-            return lb.load(hp, {b, t, o});
-          });
-          Value on = lb.andI(lb.lt(rank, a.getK()), tokenOn);
-          Value row = lb.add(lb.mul(b, hN), h);
-          lb.store(lb.select(on, lb.i8(1), lb.i8(0)), a.getRowMask(), {row, t});
-        });
+        emitTopKToken(lb, hp, a.getTokenMask(), a.getK(), a.getRowMask(), b, t);
       });
     });
     rewriter.eraseOp(op);
@@ -495,52 +302,30 @@ struct ProjectLowering : public OpConversionPattern<ProjectOp> {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
-    Value x = a.getX(), w = a.getWeight();
+    Value x = a.getX();
     int64_t cDim = cast<MemRefType>(x.getType()).getDimSize(2),
             heads = a.getHeads();
     int64_t d = cDim / heads;
-    Value zero = lb.idx(0), cI = lb.idx(cDim), dI = lb.idx(d),
-          hI = lb.idx(heads);
+    Value zero = lb.idx(0);
     Value outs[3] = {a.getQ(), a.getK(), a.getV()};
+    std::function<Value(Value)> invFreq;
+    if (a.getRopeBase()) {
+      Value base = lb.f32(a.getRopeBase()->convertToDouble());
+      // base^(-2i/D) in binary32, like the reference.
+      invFreq = [&, base](Value i) {
+        Value expo = lb.div(lb.neg(lb.toF32(lb.mul(i, lb.idx(2)))), lb.f32(d));
+        return lb.powf(base, expo);
+      };
+    }
     lb.forLoop(zero, lb.dim(x, 0), [&](Value b) {
       lb.forLoop(zero, lb.dim(x, 1), [&](Value t) {
-        for (int64_t part = 0; part < 3; ++part) {
-          lb.forLoop(zero, cI, [&](Value col) {
-            Value o = lb.add(col, lb.idx(part * cDim));
-            Value acc = sumF64(lb, zero, cI, [&](Value c) {
-              return lb.mul(lb.toF64(lb.load(x, {b, t, c})),
-                            lb.toF64(lb.load(w, {o, c})));
+        for (int64_t part = 0; part < 3; ++part)
+          lb.forLoop(zero, lb.idx(heads), [&](Value h) {
+            lb.forLoop(zero, lb.idx((d + 1) / 2), [&](Value i) {
+              emitProjectPair(lb, x, a.getWeight(), a.getBias(), outs[part],
+                              part, heads, invFreq, b, t, h, i);
             });
-            Value v = lb.toF32(acc);
-            if (a.getBias())
-              v = lb.add(v, lb.load(a.getBias(), o));
-            Value row = lb.add(lb.mul(b, hI), lb.div(col, dI));
-            lb.store(v, outs[part], {row, t, lb.rem(col, dI)});
           });
-        }
-        if (!a.getRopeBase())
-          return;
-        // Interleaved RoPE on q and k at position t, in binary32.
-        Value base = lb.f32(a.getRopeBase()->convertToDouble());
-        Value tf = lb.toF32(t);
-        lb.forLoop(zero, lb.idx(d / 2), [&](Value i) {
-          Value expo =
-              lb.div(lb.neg(lb.toF32(lb.mul(i, lb.idx(2)))), lb.f32(d));
-          Value theta = lb.mul(tf, lb.powf(base, expo));
-          Value cs = lb.cos(theta), sn = lb.sin(theta);
-          Value even = lb.mul(i, lb.idx(2)), odd = lb.add(even, lb.idx(1));
-          lb.forLoop(zero, hI, [&](Value h) {
-            Value row = lb.add(lb.mul(b, hI), h);
-            for (Value mem : {outs[0], outs[1]}) {
-              Value x0 = lb.load(mem, {row, t, even}),
-                    x1 = lb.load(mem, {row, t, odd});
-              lb.store(lb.sub(lb.mul(x0, cs), lb.mul(x1, sn)), mem,
-                       {row, t, even});
-              lb.store(lb.add(lb.mul(x1, cs), lb.mul(x0, sn)), mem,
-                       {row, t, odd});
-            }
-          });
-        });
       });
     });
     rewriter.eraseOp(op);
@@ -556,32 +341,13 @@ struct CombineLowering : public OpConversionPattern<CombineOp> {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
-    Value o = a.getHeadsOut(), w = a.getWeight(), y = a.getY();
-    int64_t cDim = cast<MemRefType>(y.getType()).getDimSize(2);
-    int64_t d = cast<MemRefType>(o.getType()).getDimSize(2), heads = cDim / d;
-    Value zero = lb.idx(0), cI = lb.idx(cDim), dI = lb.idx(d),
-          hI = lb.idx(heads);
+    Value y = a.getY(), zero = lb.idx(0);
+    Value cI = lb.idx(cast<MemRefType>(y.getType()).getDimSize(2));
     lb.forLoop(zero, lb.dim(y, 0), [&](Value b) {
       lb.forLoop(zero, lb.dim(y, 1), [&](Value t) {
-        Value on = lb.boolean(true);
-        if (a.getTokenMask())
-          on = lb.truthy(lb.load(a.getTokenMask(), {b, t}));
         lb.forLoop(zero, cI, [&](Value col) {
-          // A masked token contributes exact zeros (then the bias).
-          Value acc =
-              lb.forAcc1(zero, hI, lb.f64(0.0), [&](Value h, Value acc0) {
-                Value row = lb.add(lb.mul(b, hI), h);
-                return lb.add(
-                    acc0, sumF64(lb, zero, dI, [&](Value dd) {
-                      Value wv = lb.load(w, {col, lb.add(lb.mul(h, dI), dd)});
-                      return lb.mul(lb.toF64(lb.load(o, {row, t, dd})),
-                                    lb.toF64(wv));
-                    }));
-              });
-          Value v = lb.select(on, lb.toF32(acc), lb.f32(0.0));
-          if (a.getBias())
-            v = lb.add(v, lb.load(a.getBias(), col));
-          lb.store(v, y, {b, t, col});
+          emitCombineElement(lb, a.getHeadsOut(), a.getWeight(), a.getBias(),
+                             a.getTokenMask(), y, b, t, col);
         });
       });
     });

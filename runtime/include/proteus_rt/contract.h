@@ -154,6 +154,64 @@ inline constexpr int64_t kGpuAttentionBlock = 128;
 inline constexpr int64_t kGpuFillBlock = 256;
 inline constexpr int64_t kGpuDenseTile = 64;
 
+/// The layer on the GPU (manifest "gpu_layer": true). Each setting's PTX
+/// module also holds the kernels below, specialized for the configuration and
+/// the setting (f32 activations and weights; every reduction in binary64 like
+/// the CPU path). The runtime launches them in this order on one stream; no
+/// kernel needs a host round trip: the call's scalars (k, N, mode, ...) live
+/// in the device stats vector `state` (i64, kStatsSize, kStats* slots), which
+/// the kernels write and read. `budget` is the device copy of the budget
+/// vector. C = d_model, G = gates, H = heads, D = head dim, R = B*H.
+///
+///   routed (budget[kBudgetFastPath] == 0):
+///   1. proteus_route_prep(prototypes[G*C], usage[G], pn[G*C], usage_sm[G])
+///        grid 1, block 1; only when the configuration enables prototypes.
+///   2. proteus_route(x[B*T*C], w_router[G*C], pn, usage_sm, confidence[G],
+///        gates[B*T*G], heads[B*T*H], importance[B*T], sim[B*T], B, T)
+///        grid ceil(B*T / kGpuLayerBlock); without prototypes pass any f32
+///        buffers of >= 1 element for pn, usage_sm, confidence and sim.
+///   3. token mask: budget[kBudgetTokenMode] == 2 (token_sparse only):
+///        proteus_select_tokens(importance, token_mask[B*T] (i8), B, T,
+///        budget[kBudgetTokenKeep], budget[kBudgetGuard])
+///        grid B, block kGpuSelectBlock; otherwise fill token_mask with 1.
+///   4. proteus_head_mass(heads, mass[H] (f64), B, T)      grid H
+///   5. proteus_gate(mass, budget, state)                  grid 1, block 1
+///   6. proteus_top_k(heads, token_mask, state, row_mask[R*T] (i8), B, T)
+///        grid ceil(B*T / kGpuLayerBlock)
+///   7. proteus_pack_count(row_mask, row_count[R] (i64), R, T)      grid R
+///   8. proteus_pack_scan(row_count, offsets[R+1] (i64), budget, state, R, T)
+///        grid 1, block 1: N, max/active rows, the mode decision
+///   9. proteus_pack_write(row_mask, offsets, packed_row[R*T],
+///        packed_token[R*T], R, T)                                  grid R
+///  10. proteus_project(x, w_qkv[3C*C], b_qkv[3C], q, k, v [R*T*D], B, T)
+///        grid ceil(B*T*3*C/2 / kGpuLayerBlock); RoPE fused
+///  11. proteus_fill_zero_f32(o[R*T*D], R*T*D), then both of
+///      proteus_layer_shortlist_attention_f32(q, k, v, packed_row,
+///        packed_token, o, state, T, L, window, local_cap, anchor_cap)
+///        grid kGpuLayerShortlistBlocks, block kGpuAttentionBlock: a warp per
+///        query, grid-stride over N = state[kStatsPacked]; returns at once
+///        when state[kStatsMode] is a dense mode;
+///      proteus_layer_dense_attention_f32(q, k, v, o, state, R*T, T)
+///        as proteus_dense_attention; returns at once when the mode is
+///        Shortlist. Both are absent (gpu_note) where the rule is CPU-only.
+///  12. proteus_combine(o, w_proj[C*C], b_proj[C], token_mask, y[B*T*C], B, T)
+///        grid ceil(B*T*C / kGpuLayerBlock); masked tokens give 0 (+ bias)
+///  13. budget[kBudgetUpdatePrototypes] != 0:
+///        proteus_proto_mass(gates, mass[G] (f64), B, T)           grid G
+///        proteus_proto_update(x, gates, mass, prototypes, usage,
+///        confidence, B, T)                                         grid G
+///   dense fast path (budget[kBudgetFastPath] != 0): 10, then
+///      proteus_dense_attention_f32(q, k, v, o, R*T, T), then 12 with a
+///      token_mask of ones; mask = 1, importance = 0 and the stats are the
+///      host's (as the CPU layer writes them).
+/// Biases are read only when the configuration has them (pass a 1-element
+/// buffer otherwise). Every kernel not given a block size takes
+/// kGpuLayerBlock threads.
+inline constexpr const char *kManifestGpuLayer = "gpu_layer";
+inline constexpr int64_t kGpuLayerBlock = 256;
+inline constexpr int64_t kGpuSelectBlock = 1024;
+inline constexpr int64_t kGpuLayerShortlistBlocks = 2048;
+
 /// `proteus_select_tokens`: importance (f32, B,T), budget (i64; reads
 /// kBudgetTokenKeep and kBudgetGuard), token_mask (i8, B,T; 1 kept). The
 /// threshold is the configuration's token_keep_threshold (REFERENCE.md 3.2).

@@ -1,0 +1,89 @@
+//===- Primitives.h - Per-element bodies of the Proteus primitives -*- C++
+//-*-===//
+//
+// The arithmetic of one element (a token, an output pair, an output column)
+// of each layer primitive, shared by the CPU loops (ProteusToSCF) and the GPU
+// layer kernels (ProteusToGPU), so that both evaluate the same formulas in the
+// same order: reductions in binary64, per-element formulas in binary32 like
+// the reference. Private to codegen/.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PROTEUS_CODEGEN_PROTEUSTOSCF_PRIMITIVES_H
+#define PROTEUS_CODEGEN_PROTEUSTOSCF_PRIMITIVES_H
+
+#include "LoopBuilder.h"
+#include "proteus/Dialect/Proteus/ProteusAttrs.h"
+
+namespace mlir::proteus {
+
+/// sum_{i in [lo,hi)} f(i) in binary64.
+Value sumF64(LoopBuilder &lb, Value lo, Value hi,
+             function_ref<Value(Value)> term);
+
+/// max_{i in [lo,hi)} f(i), starting from `init`.
+Value maxOf(LoopBuilder &lb, Value lo, Value hi, Value init,
+            function_ref<Value(Value)> term);
+
+/// In-place softmax over n f32 values addressed by get/set; binary32 like the
+/// reference.
+void softmaxF32(LoopBuilder &lb, Value n, function_ref<Value(Value)> get,
+                function_ref<void(Value, Value)> set);
+
+/// The number of i in [0, n) ahead of `self` in descending order of value,
+/// ties to the lower index (SPEC.md section 3): the rank of `self`.
+Value rankDescending(LoopBuilder &lb, Value n, Value self, Value selfValue,
+                     function_ref<Value(Value)> valueAt);
+
+/// Shell sort of mem[0..n) (1-D, any element type) by `less`.
+void shellSort(LoopBuilder &lb, Value mem, Value n,
+               function_ref<Value(Value, Value)> less);
+
+/// Operands of the routing of one token (REFERENCE.md 2.3-2.7).
+struct RouteOperands {
+  ConfigAttr cfg;
+  Value x, wRouter;           ///< (B,T,C), (G,C)
+  Value protoNorm, usageSoft; ///< (G,C) normalised prototypes, (G) or null
+  Value confidence;           ///< (G); prototypes only
+  Value gates, heads;         ///< (B,T,G), (B,T,H) outputs
+  Value importance, sim;      ///< (B,T) outputs; sim: prototypes only
+};
+
+/// The prototype preparation shared by every token: normalised prototypes
+/// into protoNorm (G,C) and, with the usage boost, softmax(-(usage + eps))
+/// into usageSoft (G).
+void emitRoutePrep(LoopBuilder &lb, ConfigAttr cfg, Value prototypes,
+                   Value usage, Value protoNorm, Value usageSoft);
+
+/// Routing of token (b, t); `scratch` is a (G) f32 buffer (prototypes only).
+void emitRouteToken(LoopBuilder &lb, const RouteOperands &r, Value scratch,
+                    Value b, Value t);
+
+/// The head nucleus from the (H) mean head probabilities `means` (sorted in
+/// place): returns {k_adapt, nucleus}.
+std::pair<Value, Value> emitNucleus(LoopBuilder &lb, Value means, Value kDense,
+                                    double topP, int64_t hMin);
+
+/// Row mask of token (b, t): its k most probable heads (ties to the lower
+/// head), none when the token mask drops it.
+void emitTopKToken(LoopBuilder &lb, Value headProbs, Value tokenMask, Value k,
+                   Value rowMask, Value b, Value t);
+
+/// Output columns 2i and 2i+1 of head h of projection `part` (0 q, 1 k, 2 v)
+/// for token (b, t), into outs[part] (R,T,D); RoPE on q and k when
+/// `invFreq` (i -> base^(-2i/D) in binary32) is given. With an odd D the
+/// last pair has one column.
+void emitProjectPair(LoopBuilder &lb, Value x, Value weight, Value bias,
+                     Value out, int64_t part, int64_t heads,
+                     function_ref<Value(Value)> invFreq, Value b, Value t,
+                     Value h, Value i);
+
+/// y[b, t, col] of the output projection over every head; a token the mask
+/// drops gives exact zeros (then the bias).
+void emitCombineElement(LoopBuilder &lb, Value headsOut, Value weight,
+                        Value bias, Value tokenMask, Value y, Value b, Value t,
+                        Value col);
+
+} // namespace mlir::proteus
+
+#endif // PROTEUS_CODEGEN_PROTEUSTOSCF_PRIMITIVES_H

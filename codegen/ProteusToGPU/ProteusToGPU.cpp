@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../ProteusToSCF/LoopBuilder.h"
+#include "LayerKernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -52,6 +53,9 @@ struct KernelSpec {
   int64_t headDim;
   int64_t stride = 0;
   bool useLocal = false, useAnchors = false;
+  /// A layer kernel: reads N and the mode from the device stats vector and
+  /// returns at once when the layer's mode is not its own.
+  bool controlled = false;
 
   /// Budgets baked into the kernel (-1: read from the kernel argument).
   int64_t effL = -1, window = -1, localCap = -1, anchorCap = -1;
@@ -64,9 +68,9 @@ struct KernelSpec {
   }
   /// The kernel's name: its role and element type (contract.h).
   std::string name() const {
-    std::string n = source == CandidateSource::Causal
-                        ? "proteus_dense_attention"
-                        : "proteus_shortlist_attention";
+    std::string n = controlled ? "proteus_layer_" : "proteus_";
+    n += source == CandidateSource::Causal ? "dense_attention"
+                                           : "shortlist_attention";
     if (source == CandidateSource::Listed)
       n += "_listed";
     return n + "_" + typeName();
@@ -197,7 +201,11 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
   if (spec.source == CandidateSource::Listed)
     args.append({vec(i64), vec(i64)});
   args.push_back(vec(spec.elem));
-  args.append({idx, idx});
+  if (spec.controlled)
+    args.push_back(vec(i64));
+  if (!spec.controlled || spec.source == CandidateSource::Causal)
+    args.push_back(idx);
+  args.push_back(idx);
   if (spec.source == CandidateSource::Listed)
     args.push_back(idx);
   if (spec.source == CandidateSource::Rule)
@@ -222,7 +230,12 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
     cand = a[ai++];
     lens = a[ai++];
   }
-  Value out = a[ai++], nQ = a[ai++], seqLen = a[ai++];
+  Value out = a[ai++], state, nQ;
+  if (spec.controlled)
+    state = a[ai++];
+  if (!spec.controlled || spec.source == CandidateSource::Causal)
+    nQ = a[ai++];
+  Value seqLen = a[ai++];
   Value width, effL, window, localCap, anchorCap;
   if (spec.source == CandidateSource::Listed)
     width = a[ai++];
@@ -344,7 +357,29 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
       }
     });
   };
-  if (spec.source == CandidateSource::Causal) {
+  // A layer kernel runs only in its own mode (stats[kStatsMode]).
+  Value shortlistMode =
+      lb.i64(static_cast<int64_t>(proteus_rt::Mode::Shortlist));
+  Value mine = lb.boolean(true);
+  if (spec.controlled) {
+    Value mode = lb.load(state, lb.idx(proteus_rt::kStatsMode));
+    mine = spec.source == CandidateSource::Causal ? lb.ne(mode, shortlistMode)
+                                                  : lb.eq(mode, shortlistMode);
+  }
+  if (spec.controlled && spec.source != CandidateSource::Causal) {
+    // Grid-stride over the N packed queries the layer found on the device.
+    lb.ifThen(mine, [&] {
+      Value n = lb.toIndex(lb.load(state, lb.idx(proteus_rt::kStatsPacked)));
+      Value grid = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+      Value step = lb.mul(grid, lb.idx(kWarpsPerBlock));
+      scf::ForOp::create(b, loc, qi, lb.max(n, qi), step, ValueRange{},
+                         [&](OpBuilder &, Location, Value i, ValueRange) {
+                           emitQuery(lb.toIndex(lb.load(prow, i)),
+                                     lb.toIndex(lb.load(ptok, i)));
+                           scf::YieldOp::create(b, loc);
+                         });
+    });
+  } else if (spec.source == CandidateSource::Causal) {
     // One block per (row, tile of kGpuDenseTile queries); each warp walks its
     // share of the tile.
     const int64_t perWarp = proteus_rt::kGpuDenseTile / kWarpsPerBlock;
@@ -354,9 +389,11 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
     Value t0 =
         lb.add(lb.mul(lb.rem(bid, tiles), lb.idx(proteus_rt::kGpuDenseTile)),
                lb.mul(warp, lb.idx(perWarp)));
-    lb.forLoop(zero, lb.idx(perWarp), [&](Value qq) {
-      Value t = lb.add(t0, qq);
-      lb.ifThen(lb.lt(t, seqLen), [&] { emitQuery(r, t); });
+    lb.ifThen(mine, [&] {
+      lb.forLoop(zero, lb.idx(perWarp), [&](Value qq) {
+        Value t = lb.add(t0, qq);
+        lb.ifThen(lb.lt(t, seqLen), [&] { emitQuery(r, t); });
+      });
     });
   } else {
     lb.ifThen(lb.lt(qi, nQ), [&] {
@@ -748,6 +785,54 @@ struct DenseAttentionToGPU : public OpConversionPattern<DenseAttentionOp> {
   }
 };
 
+/// A specialized proteus.layer becomes its setting's GPU layer kernels: the
+/// non-attention kernels of LayerKernels.h, the fill, the plain dense kernel
+/// of the fast path, and the attention kernels that read N and the mode from
+/// the device stats vector. The runtime launches them in the order contract.h
+/// gives, so nothing remains on the host side of this module.
+struct LayerToGPU : public OpConversionPattern<LayerOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LayerOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    BudgetAttr budget = op.getBudgetAttr();
+    if (!budget)
+      return rewriter.notifyMatchFailure(op, "run -proteus-specialize first");
+    ConfigAttr cfg = op.getConfig();
+    if (!op.getX().getType().getElementType().isF32())
+      return rewriter.notifyMatchFailure(op,
+                                         "the GPU layer takes f32 activations");
+    if (std::string why = gpuLayerUnsupported(cfg); !why.empty())
+      return rewriter.notifyMatchFailure(op, "no GPU layer: " + why);
+    int64_t d = cfg.getHeadDim();
+    gpu::GPUModuleOp module = getOrCreateKernelModule(op);
+    Type f32 = rewriter.getF32Type();
+    buildLayerKernels(rewriter, module, cfg, budget);
+    getOrBuildFill(rewriter, module, f32);
+    getOrBuildKernel(rewriter, module,
+                     KernelSpec{CandidateSource::Causal, f32, d});
+    KernelSpec dense{CandidateSource::Causal, f32, d};
+    dense.controlled = true;
+    getOrBuildKernel(rewriter, module, dense);
+    if (!cfg.getUseProto() && !cfg.getQuantizeInt8()) {
+      KernelSpec rule{CandidateSource::Rule,
+                      f32,
+                      d,
+                      static_cast<int64_t>(cfg.getAnchorStride()),
+                      cfg.getUseLocal(),
+                      cfg.getUseAnchors()};
+      rule.controlled = true;
+      rule.effL = budget.getEffectiveL();
+      rule.window = budget.getWindow();
+      rule.localCap = budget.getLocalCap();
+      rule.anchorCap = budget.getAnchorCap();
+      getOrBuildKernel(rewriter, module, rule);
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct ConvertProteusToGPUPass
     : public mlir::proteus::impl::ConvertProteusToGPUPassBase<
           ConvertProteusToGPUPass> {
@@ -755,7 +840,7 @@ struct ConvertProteusToGPUPass
     ModuleOp top = getOperation();
     bool any = false;
     top.walk([&](Operation *op) {
-      any |= isa<ShortlistAttentionOp, DenseAttentionOp>(op);
+      any |= isa<ShortlistAttentionOp, DenseAttentionOp, LayerOp>(op);
     });
     if (!any)
       return;
@@ -767,7 +852,7 @@ struct ConvertProteusToGPUPass
       gpu::GPUModuleOp::create(b, top.getLoc(), "proteus_kernels");
     }
     ConversionTarget target(getContext());
-    target.addIllegalOp<ShortlistAttentionOp, DenseAttentionOp>();
+    target.addIllegalOp<ShortlistAttentionOp, DenseAttentionOp, LayerOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateProteusToGPUConversionPatterns(patterns);
@@ -780,6 +865,6 @@ struct ConvertProteusToGPUPass
 
 void mlir::proteus::populateProteusToGPUConversionPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<ShortlistAttentionToGPU, DenseAttentionToGPU>(
+  patterns.add<ShortlistAttentionToGPU, DenseAttentionToGPU, LayerToGPU>(
       patterns.getContext());
 }

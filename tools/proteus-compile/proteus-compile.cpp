@@ -14,6 +14,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "proteus/Conversion/Passes.h"
 #include "proteus/Dialect/Proteus/ProteusOps.h"
 #include "proteus/Pipelines/Pipelines.h"
 #include "proteus/Registration/Registration.h"
@@ -102,10 +103,10 @@ MemRefType memref(ArrayRef<int64_t> shape, Type elem) {
   return MemRefType::get(shape, elem);
 }
 
-/// func.func @proteus_layer_s<i>: the layer ABI of contract.h around one
-/// proteus.layer, specialized for (alpha, density).
-BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg,
-                           int64_t index, double alpha, double density) {
+/// A function `name` with the layer ABI of contract.h around one
+/// proteus.layer carrying `budget` (null: not specialized yet).
+func::FuncOp buildLayerFunc(OpBuilder &b, Location loc, ConfigAttr cfg,
+                            StringRef name, BudgetAttr budget) {
   int64_t dyn = ShapedType::kDynamic, c = cfg.getDModel(), g = cfg.getGates();
   Type f32 = b.getF32Type(), i64 = b.getI64Type(), i8 = b.getI8Type();
   SmallVector<Type> args = {memref({dyn, dyn, c}, f32), memref({3 * c, c}, f32),
@@ -115,10 +116,7 @@ BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg,
                             memref({dyn}, f32),         memref({dyn}, i64),
                             memref({dyn, dyn, c}, f32), memref({dyn, dyn}, i8),
                             memref({dyn, dyn}, f32),    memref({dyn}, i64)};
-  std::string name =
-      std::string(proteus_rt::kLayerEntryPrefix) + std::to_string(index);
   auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
-  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   OpBuilder::InsertionGuard guard(b);
   Block *body = fn.addEntryBlock();
   b.setInsertionPointToStart(body);
@@ -127,8 +125,19 @@ BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg,
   LayerOp::create(b, loc, a[0], a[1], a[3], a[5], bias ? a[2] : Value(),
                   bias ? a[4] : Value(), proto ? a[6] : Value(),
                   proto ? a[7] : Value(), proto ? a[8] : Value(), a[9], a[10],
-                  a[11], a[12], a[13], cfg, BudgetAttr());
+                  a[11], a[12], a[13], cfg, budget);
   func::ReturnOp::create(b, loc);
+  return fn;
+}
+
+/// func.func @proteus_layer_s<i>: the CPU layer entry point, specialized for
+/// (alpha, density).
+BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg,
+                           int64_t index, double alpha, double density) {
+  std::string name =
+      std::string(proteus_rt::kLayerEntryPrefix) + std::to_string(index);
+  func::FuncOp fn = buildLayerFunc(b, loc, cfg, name, BudgetAttr());
+  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   RewritePatternSet patterns(b.getContext());
   populateProteusSpecializePatterns(patterns, alpha, density);
   (void)applyPatternsGreedily(fn, std::move(patterns));
@@ -210,6 +219,9 @@ OwningOpRef<ModuleOp> buildAttentionModule(MLIRContext *ctx, ConfigAttr cfg,
     DenseAttentionOp::create(b, loc, a[0], a[1], a[2], a[3], TileAttr());
     func::ReturnOp::create(b, loc);
   }
+  // The setting's GPU layer kernels (f32), built by converting its layer.
+  if (gpuLayerUnsupported(cfg).empty())
+    buildLayerFunc(b, loc, cfg, "layer", budget);
   return module;
 }
 
@@ -495,6 +507,9 @@ int main(int argc, char **argv) {
       {proteus_rt::kManifestCpuTarget, "x86_64-unknown-linux-gnu"}};
   if (!gpuNote.empty())
     manifest[proteus_rt::kManifestGpuNote] = gpuNote;
+  if (gpuArch != "none")
+    manifest[proteus_rt::kManifestGpuLayer] =
+        gpuUnsupported(cfg).empty() && gpuLayerUnsupported(cfg).empty();
   std::string manifestText;
   llvm::raw_string_ostream ms(manifestText);
   ms << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";

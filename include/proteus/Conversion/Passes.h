@@ -9,6 +9,9 @@
 
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Pass/Pass.h"
+#include "proteus/Dialect/Proteus/ProteusAttrs.h"
+
+#include <string>
 
 namespace mlir {
 class RewritePatternSet;
@@ -40,8 +43,12 @@ namespace mlir::proteus {
 #define GEN_PASS_DECL
 #include "proteus/Conversion/Passes.h.inc"
 
-/// Patterns lowering the attention primitives to GPU kernel launches.
+/// Patterns lowering the attention primitives to GPU kernel launches and a
+/// specialized proteus.layer to its setting's GPU layer kernels.
 void populateProteusToGPUConversionPatterns(RewritePatternSet &patterns);
+
+/// Why a layer of this configuration has no GPU layer kernels, or "".
+std::string gpuLayerUnsupported(ConfigAttr cfg);
 
 /// Patterns lowering every proteus primitive to scalar loops.
 void populateProteusToSCFConversionPatterns(RewritePatternSet &patterns);

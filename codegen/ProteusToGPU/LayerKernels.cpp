@@ -1,0 +1,766 @@
+//===- LayerKernels.cpp - The GPU layer kernels of contract.h -------------===//
+//
+// Every element (token, output pair, output column) runs the same body as the
+// CPU loops (ProteusToSCF/Primitives.h), in one thread, with binary64
+// reductions in the same order, and DeviceMath for exp/sin/cos: the GPU layer
+// reproduces the CPU path's routing bit for bit in almost every case, so
+// token masks, head choices and modes agree exactly. Reductions over T
+// (head mass, token counts, prototype sums) are block-wide trees of fixed
+// shape and the selections are rank-based, so two calls give bit-identical
+// results. Token selection is a radix select over the 32-bit order-preserving
+// keys of the importances (four 8-bit passes, one block per batch item) with
+// ties to the lower index.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LayerKernels.h"
+
+#include "../ProteusToSCF/Primitives.h"
+#include "DeviceMath.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "proteus/Conversion/Passes.h"
+#include "proteus_rt/contract.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::proteus;
+namespace rt = proteus_rt;
+
+namespace {
+
+constexpr int64_t kBlock = rt::kGpuLayerBlock;
+constexpr int64_t kSelectBlock = rt::kGpuSelectBlock;
+
+/// A kernel under construction: its function, argument list and a loop
+/// builder with the device math.
+struct Kernel {
+  gpu::GPUFuncOp fn;
+  Value tid, bid;
+  Value arg(unsigned i) { return fn.getArgument(i); }
+};
+
+/// Creates the kernel `name` with `args` and `block` threads, builds its body
+/// with `body`, unless the module has it already.
+void defineKernel(OpBuilder &b, gpu::GPUModuleOp module, StringRef name,
+                  ArrayRef<Type> args, int64_t block, StringRef spec,
+                  function_ref<void(LoopBuilder &, Kernel &)> body) {
+  if (module.lookupSymbol<gpu::GPUFuncOp>(name))
+    return;
+  Location loc = module.getLoc();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  fn.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({static_cast<int32_t>(block), 1, 1}));
+  fn->setAttr("proteus.specialization", b.getStringAttr(spec));
+  b.setInsertionPointToStart(&fn.getBody().front());
+  static const DeviceMath math;
+  LoopBuilder lb(b, loc, &math);
+  Kernel k{fn, gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x),
+           gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)};
+  body(lb, k);
+  gpu::ReturnOp::create(b, loc);
+}
+
+/// The row-major view of a flat kernel argument with the given sizes.
+Value view(LoopBuilder &lb, Value flat, ArrayRef<OpFoldResult> sizes) {
+  OpBuilder &b = lb.builder();
+  int64_t rank = static_cast<int64_t>(sizes.size());
+  SmallVector<OpFoldResult> strides(rank);
+  SmallVector<int64_t> shape, staticStrides(rank);
+  OpFoldResult stride = b.getIndexAttr(1);
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    strides[i] = stride;
+    std::optional<int64_t> s = getConstantIntValue(stride);
+    staticStrides[i] = s ? *s : ShapedType::kDynamic;
+    std::optional<int64_t> n = getConstantIntValue(sizes[i]);
+    if (s && n)
+      stride = b.getIndexAttr(*s * *n);
+    else
+      stride =
+          lb.mul(getValueOrCreateConstantIndexOp(b, lb.getLoc(), stride),
+                 getValueOrCreateConstantIndexOp(b, lb.getLoc(), sizes[i]));
+  }
+  for (OpFoldResult s : sizes) {
+    std::optional<int64_t> n = getConstantIntValue(s);
+    shape.push_back(n ? *n : ShapedType::kDynamic);
+  }
+  Type elem = cast<MemRefType>(flat.getType()).getElementType();
+  auto type = MemRefType::get(
+      shape, elem, StridedLayoutAttr::get(b.getContext(), 0, staticStrides));
+  return memref::ReinterpretCastOp::create(b, lb.getLoc(), type, flat,
+                                           b.getIndexAttr(0), sizes, strides);
+}
+
+/// A workgroup buffer of n elements.
+Value shared(OpBuilder &b, Kernel &k, Type elem, int64_t n) {
+  auto type = MemRefType::get(
+      {n}, elem, AffineMap(),
+      gpu::AddressSpaceAttr::get(b.getContext(),
+                                 gpu::GPUDialect::getWorkgroupAddressSpace()));
+  return k.fn.addWorkgroupAttribution(type, k.fn.getLoc());
+}
+
+void barrier(LoopBuilder &lb) {
+  gpu::BarrierOp::create(lb.builder(), lb.getLoc());
+}
+
+/// The block-wide sum of `v` as a tree of fixed shape (deterministic); every
+/// thread gets the result.
+Value blockSum(LoopBuilder &lb, Value smem, Value tid, Value v, int64_t block) {
+  lb.store(v, smem, tid);
+  barrier(lb);
+  for (int64_t s = block / 2; s >= 1; s /= 2) {
+    lb.ifThen(lb.lt(tid, lb.idx(s)), [&] {
+      lb.store(
+          lb.add(lb.load(smem, tid), lb.load(smem, lb.add(tid, lb.idx(s)))),
+          smem, tid);
+    });
+    barrier(lb);
+  }
+  Value r = lb.load(smem, lb.idx(0));
+  barrier(lb);
+  return r;
+}
+
+/// In place exclusive prefix sum of smem[0..n) by thread 0, then a barrier.
+void exclusiveScan(LoopBuilder &lb, Value smem, Value tid, int64_t n) {
+  lb.ifThen(lb.eq(tid, lb.idx(0)), [&] {
+    lb.forAcc1(lb.idx(0), lb.idx(n), lb.i64(0), [&](Value i, Value run) {
+      Value c = lb.load(smem, i);
+      lb.store(run, smem, i);
+      return lb.add(run, c);
+    });
+  });
+  barrier(lb);
+}
+
+/// Thread i of the grid, as an index.
+Value globalId(LoopBuilder &lb, Kernel &k, int64_t block) {
+  return lb.add(lb.mul(k.bid, lb.idx(block)), k.tid);
+}
+
+Value ceilDiv(LoopBuilder &lb, Value a, int64_t b) {
+  return lb.div(lb.add(a, lb.idx(b - 1)), lb.idx(b));
+}
+
+/// The order-preserving unsigned key of an f32 (-0 counts as +0).
+Value orderKey(LoopBuilder &lb, Value v) {
+  OpBuilder &b = lb.builder();
+  Location loc = lb.getLoc();
+  Type i32 = b.getI32Type();
+  v = lb.select(lb.eq(v, lb.f32(0.0)), lb.f32(0.0), v);
+  Value bits = arith::BitcastOp::create(b, loc, i32, v);
+  Value neg =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, bits,
+                            arith::ConstantIntOp::create(b, loc, i32, 0));
+  Value flipped = arith::XOrIOp::create(
+      b, loc, bits, arith::ConstantIntOp::create(b, loc, i32, -1));
+  Value marked =
+      arith::OrIOp::create(b, loc, bits,
+                           arith::ConstantIntOp::create(
+                               b, loc, i32, static_cast<int32_t>(0x80000000u)));
+  return lb.select(neg, flipped, marked);
+}
+
+struct LayerKernelBuilder {
+  OpBuilder &b;
+  gpu::GPUModuleOp module;
+  ConfigAttr cfg;
+  BudgetAttr budget;
+  Location loc;
+  int64_t c, g, h, d;
+  Type f32, f64, i64, i8, idx;
+
+  MemRefType vec(Type t) const {
+    return MemRefType::get({ShapedType::kDynamic}, t);
+  }
+  std::string spec(StringRef role) const {
+    std::string s;
+    llvm::raw_string_ostream os(s);
+    os << role << " C=" << c << " G=" << g << " H=" << h << " D=" << d;
+    return s;
+  }
+  OpFoldResult dyn(Value v) const { return v; }
+  OpFoldResult fixed(int64_t v) const { return b.getIndexAttr(v); }
+
+  void routePrep() {
+    defineKernel(
+        b, module, "proteus_route_prep",
+        {vec(f32), vec(f32), vec(f32), vec(f32)}, 1, spec("route_prep"),
+        [&](LoopBuilder &lb, Kernel &k) {
+          Value usageSoft = cfg.getProtoUsageBoost() > 0.0 ? k.arg(3) : Value();
+          emitRoutePrep(lb, cfg, view(lb, k.arg(0), {fixed(g), fixed(c)}),
+                        k.arg(1), view(lb, k.arg(2), {fixed(g), fixed(c)}),
+                        usageSoft);
+        });
+  }
+
+  void route() {
+    SmallVector<Type> args(9, vec(f32));
+    args.append({idx, idx});
+    defineKernel(
+        b, module, "proteus_route", args, kBlock, spec("route"),
+        [&](LoopBuilder &lb, Kernel &k) {
+          Value bN = k.arg(9), tN = k.arg(10);
+          Value i = globalId(lb, k, kBlock);
+          lb.ifThen(lb.lt(i, lb.mul(bN, tN)), [&] {
+            bool proto = cfg.getProtoEnabled();
+            RouteOperands r{
+                cfg,
+                view(lb, k.arg(0), {dyn(bN), dyn(tN), fixed(c)}),
+                view(lb, k.arg(1), {fixed(g), fixed(c)}),
+                proto ? view(lb, k.arg(2), {fixed(g), fixed(c)}) : Value(),
+                proto && cfg.getProtoUsageBoost() > 0.0 ? k.arg(3) : Value(),
+                k.arg(4),
+                view(lb, k.arg(5), {dyn(bN), dyn(tN), fixed(g)}),
+                view(lb, k.arg(6), {dyn(bN), dyn(tN), fixed(h)}),
+                view(lb, k.arg(7), {dyn(bN), dyn(tN)}),
+                view(lb, k.arg(8), {dyn(bN), dyn(tN)})};
+            Value scratch;
+            if (proto)
+              scratch =
+                  memref::AllocaOp::create(b, loc, MemRefType::get({g}, f32));
+            emitRouteToken(lb, r, scratch, lb.div(i, tN), lb.rem(i, tN));
+          });
+        });
+  }
+
+  void headMass() {
+    defineKernel(b, module, "proteus_head_mass", {vec(f32), vec(f64), idx, idx},
+                 kBlock, spec("head_mass"), [&](LoopBuilder &lb, Kernel &k) {
+                   Value smem = shared(b, k, f64, kBlock);
+                   Value n = lb.mul(k.arg(2), k.arg(3));
+                   Value part = stridedSum(lb, k, n, [&](Value i) {
+                     return lb.toF64(lb.load(
+                         k.arg(0), lb.add(lb.mul(i, lb.idx(h)), k.bid)));
+                   });
+                   Value total = blockSum(lb, smem, k.tid, part, kBlock);
+                   lb.ifThen(lb.eq(k.tid, lb.idx(0)), [&] {
+                     lb.store(lb.div(total, lb.toF64(n)), k.arg(1), k.bid);
+                   });
+                 });
+  }
+
+  /// sum over i = tid, tid + block, ... < n of f(i) in binary64.
+  Value stridedSum(LoopBuilder &lb, Kernel &k, Value n,
+                   function_ref<Value(Value)> f) {
+    auto loop = scf::ForOp::create(
+        b, loc, k.tid, lb.max(n, k.tid), lb.idx(kBlock), ValueRange{lb.f64(0)},
+        [&](OpBuilder &, Location, Value i, ValueRange acc) {
+          scf::YieldOp::create(b, loc, ValueRange{lb.add(acc[0], f(i))});
+        });
+    return loop.getResult(0);
+  }
+
+  /// Number of i = tid, tid + block, ... < n with pred(i), as i64.
+  Value stridedCount(LoopBuilder &lb, Value tid, Value n, int64_t block,
+                     function_ref<Value(Value)> pred) {
+    auto loop = scf::ForOp::create(
+        b, loc, tid, lb.max(n, tid), lb.idx(block), ValueRange{lb.i64(0)},
+        [&](OpBuilder &, Location, Value i, ValueRange acc) {
+          Value next = lb.select(pred(i), lb.add(acc[0], lb.i64(1)), acc[0]);
+          scf::YieldOp::create(b, loc, ValueRange{next});
+        });
+    return loop.getResult(0);
+  }
+
+  void gate() {
+    defineKernel(
+        b, module, "proteus_gate", {vec(f64), vec(i64), vec(i64)}, 1,
+        spec("gate"), [&](LoopBuilder &lb, Kernel &k) {
+          Value mass = k.arg(0), vecB = k.arg(1), state = k.arg(2);
+          auto slot = [&](int64_t s) {
+            return lb.toIndex(lb.load(vecB, lb.idx(s)));
+          };
+          Value kd = slot(rt::kBudgetKDense);
+          Value kAdapt = kd, nucleus = lb.idx(-1);
+          if (cfg.getRouterTopP() > 0.0) {
+            Value m =
+                memref::AllocaOp::create(b, loc, MemRefType::get({h}, f32));
+            lb.forLoop(lb.idx(0), lb.idx(h), [&](Value hh) {
+              lb.store(lb.toF32(lb.load(mass, hh)), m, hh);
+            });
+            std::tie(kAdapt, nucleus) = emitNucleus(
+                lb, m, kd, cfg.getRouterTopP(), cfg.getHActiveMin());
+          }
+          Value topk = lb.load(vecB, lb.add(kAdapt, lb.idx(rt::kBudgetSize)));
+          lb.store(topk, state, lb.idx(rt::kStatsTopK));
+          lb.store(lb.toI64(nucleus), state, lb.idx(rt::kStatsNucleusK));
+          lb.store(lb.toI64(kAdapt), state, lb.idx(rt::kStatsKAdapt));
+        });
+  }
+
+  void selectTokens() {
+    defineKernel(b, module, "proteus_select_tokens",
+                 {vec(f32), vec(i8), idx, idx, idx, idx}, kSelectBlock,
+                 spec("select_tokens"),
+                 [&](LoopBuilder &lb, Kernel &k) { emitSelectTokens(lb, k); });
+  }
+
+  void emitSelectTokens(LoopBuilder &lb, Kernel &k) {
+    Type i32 = b.getI32Type();
+    Value imp = k.arg(0), mask = k.arg(1), tN = k.arg(3), keep = k.arg(4),
+          guard = k.arg(5), tid = k.tid;
+    Value hist = shared(b, k, i32, 256);
+    Value part = shared(b, k, i64, kSelectBlock);
+    Value scalars = shared(b, k, i64, 2);
+    Value base = lb.mul(k.bid, tN), zero = lb.idx(0), one = lb.idx(1);
+    auto impAt = [&](Value t) { return lb.load(imp, lb.add(base, t)); };
+    double thrD = cfg.getKeepThreshold();
+    Value thr = lb.f32(thrD);
+    Value basis = zero;
+    if (thrD > 0.0) {
+      Value cnt = stridedCount(lb, tid, tN, kSelectBlock,
+                               [&](Value t) { return lb.ge(impAt(t), thr); });
+      basis = lb.toIndex(blockSum(lb, part, tid, cnt, kSelectBlock));
+    }
+    Value need = lb.max(lb.max(keep, basis), guard);
+    need = lb.min(lb.max(need, one), tN);
+    auto writeMask = [&](Value t, Value on) {
+      if (thrD > 0.0)
+        on = lb.orI(on, lb.ge(impAt(t), thr));
+      on = lb.orI(on, lb.lt(t, guard));
+      lb.store(lb.select(on, lb.i8(1), lb.i8(0)), mask, lb.add(base, t));
+    };
+    lb.ifThenElse(
+        lb.ge(need, tN),
+        [&] {
+          scf::ForOp::create(b, loc, tid, lb.max(tN, tid), lb.idx(kSelectBlock),
+                             ValueRange{},
+                             [&](OpBuilder &, Location, Value t, ValueRange) {
+                               writeMask(t, lb.boolean(true));
+                               scf::YieldOp::create(b, loc);
+                             });
+        },
+        [&] {
+          // Radix select of the need-th largest key, 8 bits a pass from the
+          // top: prefix holds the digits found, remaining the rank left.
+          Value prefix = arith::ConstantIntOp::create(b, loc, i32, 0);
+          Value remaining = lb.toI64(need);
+          for (int64_t pass = 0; pass < 4; ++pass) {
+            int64_t shift = 24 - 8 * pass;
+            uint32_t high = pass == 0 ? 0u : (0xFFFFFFFFu << (32 - 8 * pass));
+            Value highMask = arith::ConstantIntOp::create(
+                b, loc, i32, static_cast<int32_t>(high));
+            lb.ifThen(lb.lt(tid, lb.idx(256)), [&] {
+              lb.store(arith::ConstantIntOp::create(b, loc, i32, 0), hist, tid);
+            });
+            barrier(lb);
+            scf::ForOp::create(
+                b, loc, tid, lb.max(tN, tid), lb.idx(kSelectBlock),
+                ValueRange{}, [&](OpBuilder &, Location, Value t, ValueRange) {
+                  Value key = orderKey(lb, impAt(t));
+                  Value match = lb.eq(
+                      arith::AndIOp::create(b, loc, key, highMask), prefix);
+                  lb.ifThen(match, [&] {
+                    Value digit = arith::AndIOp::create(
+                        b, loc,
+                        arith::ShRUIOp::create(
+                            b, loc, key,
+                            arith::ConstantIntOp::create(b, loc, i32, shift)),
+                        arith::ConstantIntOp::create(b, loc, i32, 255));
+                    memref::AtomicRMWOp::create(
+                        b, loc, arith::AtomicRMWKind::addi,
+                        arith::ConstantIntOp::create(b, loc, i32, 1), hist,
+                        ValueRange{lb.toIndex(digit)});
+                  });
+                  scf::YieldOp::create(b, loc);
+                });
+            barrier(lb);
+            lb.ifThen(lb.eq(tid, zero), [&] {
+              // Walk the digits from 255 down to the one holding the rank.
+              auto st = lb.forAcc(
+                  zero, lb.idx(256),
+                  ValueRange{lb.i64(0), lb.boolean(false), lb.i64(0),
+                             remaining},
+                  [&](Value j, ValueRange s) {
+                    Value digit = lb.sub(lb.idx(255), j);
+                    Value cnt = arith::ExtSIOp::create(b, loc, i64,
+                                                       lb.load(hist, digit));
+                    Value hit = lb.andI(lb.notI(s[1]),
+                                        lb.ge(lb.add(s[0], cnt), remaining));
+                    return SmallVector<Value>{
+                        lb.select(lb.orI(s[1], hit), s[0], lb.add(s[0], cnt)),
+                        lb.orI(s[1], hit),
+                        lb.select(hit, lb.toI64(digit), s[2]),
+                        lb.select(hit, lb.sub(remaining, s[0]), s[3])};
+                  });
+              lb.store(st[2], scalars, zero);
+              lb.store(st[3], scalars, one);
+            });
+            barrier(lb);
+            Value digit =
+                arith::TruncIOp::create(b, loc, i32, lb.load(scalars, zero));
+            remaining = lb.load(scalars, one);
+            barrier(lb);
+            prefix = arith::OrIOp::create(
+                b, loc, prefix,
+                arith::ShLIOp::create(
+                    b, loc, digit,
+                    arith::ConstantIntOp::create(b, loc, i32, shift)));
+          }
+          // Ties at the kth key go to the lower positions: each thread
+          // takes a contiguous chunk and learns how many equal keys lie
+          // before it.
+          Value chunk = ceilDiv(lb, tN, kSelectBlock);
+          Value lo = lb.min(lb.mul(tid, chunk), tN);
+          Value hi = lb.min(lb.add(lo, chunk), tN);
+          auto isKth = [&](Value t) {
+            return lb.eq(orderKey(lb, impAt(t)), prefix);
+          };
+          Value mine = lb.forAcc1(lo, hi, lb.i64(0), [&](Value t, Value n) {
+            return lb.select(isKth(t), lb.add(n, lb.i64(1)), n);
+          });
+          lb.store(mine, part, tid);
+          barrier(lb);
+          exclusiveScan(lb, part, tid, kSelectBlock);
+          Value before = lb.load(part, tid);
+          lb.forAcc1(lo, hi, before, [&](Value t, Value run) {
+            Value key = orderKey(lb, impAt(t));
+            Value above = arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::ugt, key, prefix);
+            Value tie = lb.eq(key, prefix);
+            writeMask(t, lb.orI(above, lb.andI(tie, lb.lt(run, remaining))));
+            return lb.select(tie, lb.add(run, lb.i64(1)), run);
+          });
+        });
+  }
+
+  void topK() {
+    defineKernel(
+        b, module, "proteus_top_k",
+        {vec(f32), vec(i8), vec(i64), vec(i8), idx, idx}, kBlock, spec("top_k"),
+        [&](LoopBuilder &lb, Kernel &k) {
+          Value bN = k.arg(4), tN = k.arg(5);
+          Value i = globalId(lb, k, kBlock);
+          lb.ifThen(lb.lt(i, lb.mul(bN, tN)), [&] {
+            Value kk = lb.toIndex(lb.load(k.arg(2), lb.idx(rt::kStatsTopK)));
+            emitTopKToken(
+                lb, view(lb, k.arg(0), {dyn(bN), dyn(tN), fixed(h)}),
+                view(lb, k.arg(1), {dyn(bN), dyn(tN)}), kk,
+                view(lb, k.arg(3), {dyn(lb.mul(bN, lb.idx(h))), dyn(tN)}),
+                lb.div(i, tN), lb.rem(i, tN));
+          });
+        });
+  }
+
+  void packCount() {
+    defineKernel(b, module, "proteus_pack_count", {vec(i8), vec(i64), idx, idx},
+                 kBlock, spec("pack_count"), [&](LoopBuilder &lb, Kernel &k) {
+                   Value smem = shared(b, k, i64, kBlock);
+                   Value tN = k.arg(3), base = lb.mul(k.bid, tN);
+                   Value cnt =
+                       stridedCount(lb, k.tid, tN, kBlock, [&](Value t) {
+                         return lb.truthy(lb.load(k.arg(0), lb.add(base, t)));
+                       });
+                   Value total = blockSum(lb, smem, k.tid, cnt, kBlock);
+                   lb.ifThen(lb.eq(k.tid, lb.idx(0)),
+                             [&] { lb.store(total, k.arg(1), k.bid); });
+                 });
+  }
+
+  void packScan() {
+    defineKernel(
+        b, module, "proteus_pack_scan",
+        {vec(i64), vec(i64), vec(i64), vec(i64), idx, idx}, 1,
+        spec("pack_scan"), [&](LoopBuilder &lb, Kernel &k) {
+          Value counts = k.arg(0), offsets = k.arg(1), vecB = k.arg(2),
+                state = k.arg(3), rN = k.arg(4), tN = k.arg(5);
+          Value zero = lb.idx(0);
+          lb.store(lb.i64(0), offsets, zero);
+          auto st =
+              lb.forAcc(zero, rN, ValueRange{lb.i64(0), lb.i64(0), lb.i64(0)},
+                        [&](Value r, ValueRange s) {
+                          Value cnt = lb.load(counts, r);
+                          Value n = lb.add(s[0], cnt);
+                          lb.store(n, offsets, lb.add(r, lb.idx(1)));
+                          return SmallVector<Value>{
+                              n, lb.max(s[1], cnt),
+                              lb.select(lb.gt(cnt, lb.i64(0)),
+                                        lb.add(s[2], lb.i64(1)), s[2])};
+                        });
+          lb.store(st[0], state, lb.idx(rt::kStatsPacked));
+          lb.store(st[1], state, lb.idx(rt::kStatsMaxActiveRows));
+          lb.store(st[2], state, lb.idx(rt::kStatsActiveRows));
+          emitModeDecision(lb, vecB, state, st[0], st[1], st[2], rN, tN);
+        });
+  }
+
+  /// The mode decision of REFERENCE.md 2.9 as -proteus-decompose emits it
+  /// for the CPU layer: alpha, then density, then full.
+  void emitModeDecision(LoopBuilder &lb, Value vecB, Value state, Value n,
+                        Value maxRows, Value active, Value rN, Value tN) {
+    auto slotOn = [&](int64_t s) {
+      return lb.ne(lb.load(vecB, lb.idx(s)), lb.i64(0));
+    };
+    LayerMode mode = budget.getMode();
+    Value preferDense =
+        mode == LayerMode::Dense
+            ? lb.boolean(true)
+            : (mode == LayerMode::Shortlist ? lb.boolean(false)
+                                            : slotOn(rt::kBudgetPreferDense));
+    Value densityHit = lb.boolean(false);
+    if (cfg.getDenseThreshold() != -1.0)
+      densityHit = lb.ge(lb.div(lb.toF64(maxRows), lb.toF64(lb.toI64(tN))),
+                         lb.f64(cfg.getDenseThreshold()));
+    Value full = lb.boolean(false);
+    if (cfg.getForceDenseWhenFull())
+      full = lb.andI(lb.notI(densityHit), lb.eq(n, lb.toI64(lb.mul(rN, tN))));
+    Value noDense = mode == LayerMode::Shortlist ? lb.boolean(true)
+                                                 : slotOn(rt::kBudgetNoDense);
+    Value dense = lb.andI(lb.orI(lb.orI(preferDense, densityHit), full),
+                          lb.notI(noDense));
+    if (mode == LayerMode::Dense)
+      dense = lb.boolean(true);
+    if (mode == LayerMode::Shortlist)
+      dense = lb.boolean(false);
+    auto code = [&](auto v) { return lb.i64(static_cast<int64_t>(v)); };
+    Value reason =
+        lb.select(preferDense, code(rt::DenseReason::Alpha),
+                  lb.select(densityHit, code(rt::DenseReason::Density),
+                            lb.select(full, code(rt::DenseReason::Full),
+                                      code(rt::DenseReason::None))));
+    reason = lb.select(dense, reason, code(rt::DenseReason::None));
+    Value allRows = lb.eq(active, lb.toI64(rN));
+    Value denseLabel = lb.select(
+        preferDense, code(rt::Mode::DenseAlpha),
+        lb.select(allRows, code(rt::Mode::Dense), code(rt::Mode::DenseAuto)));
+    lb.store(lb.select(dense, denseLabel, code(rt::Mode::Shortlist)), state,
+             lb.idx(rt::kStatsMode));
+    lb.store(reason, state, lb.idx(rt::kStatsDenseReason));
+  }
+
+  void packWrite() {
+    defineKernel(
+        b, module, "proteus_pack_write",
+        {vec(i8), vec(i64), vec(i64), vec(i64), idx, idx}, kBlock,
+        spec("pack_write"), [&](LoopBuilder &lb, Kernel &k) {
+          Value part = shared(b, k, i64, kBlock);
+          Value mask = k.arg(0), tN = k.arg(5), r = k.bid;
+          Value base = lb.mul(r, tN);
+          Value chunk = ceilDiv(lb, tN, kBlock);
+          Value lo = lb.min(lb.mul(k.tid, chunk), tN);
+          Value hi = lb.min(lb.add(lo, chunk), tN);
+          auto on = [&](Value t) {
+            return lb.truthy(lb.load(mask, lb.add(base, t)));
+          };
+          Value mine = lb.forAcc1(lo, hi, lb.i64(0), [&](Value t, Value n) {
+            return lb.select(on(t), lb.add(n, lb.i64(1)), n);
+          });
+          lb.store(mine, part, k.tid);
+          barrier(lb);
+          exclusiveScan(lb, part, k.tid, kBlock);
+          Value start = lb.add(lb.load(k.arg(1), r), lb.load(part, k.tid));
+          lb.forAcc1(lo, hi, lb.toIndex(start), [&](Value t, Value pos) {
+            Value active = on(t);
+            lb.ifThen(active, [&] {
+              lb.store(lb.toI64(r), k.arg(2), pos);
+              lb.store(lb.toI64(t), k.arg(3), pos);
+            });
+            return lb.select(active, lb.add(pos, lb.idx(1)), pos);
+          });
+        });
+  }
+
+  void project() {
+    SmallVector<Type> args(6, vec(f32));
+    args.append({idx, idx});
+    defineKernel(b, module, "proteus_project", args, kBlock, spec("project"),
+                 [&](LoopBuilder &lb, Kernel &k) {
+                   Value bN = k.arg(6), tN = k.arg(7);
+                   int64_t pairs = d / 2;
+                   Value i = globalId(lb, k, kBlock);
+                   Value total = lb.mul(lb.mul(bN, tN), lb.idx(3 * h * pairs));
+                   Value invFreq = ropeTable(lb);
+                   lb.ifThen(lb.lt(i, total), [&] {
+                     // Adjacent threads write adjacent pairs of one head.
+                     Value ii = lb.rem(i, lb.idx(pairs));
+                     Value rest = lb.div(i, lb.idx(pairs));
+                     Value hh = lb.rem(rest, lb.idx(h));
+                     rest = lb.div(rest, lb.idx(h));
+                     Value part = lb.rem(rest, lb.idx(3));
+                     Value tok = lb.div(rest, lb.idx(3));
+                     Value x = view(lb, k.arg(0), {dyn(bN), dyn(tN), fixed(c)});
+                     Value w = view(lb, k.arg(1), {fixed(3 * c), fixed(c)});
+                     Value bias = cfg.getBias() ? k.arg(2) : Value();
+                     Value rows = lb.mul(bN, lb.idx(h));
+                     std::function<Value(Value)> freq;
+                     if (invFreq)
+                       freq = [&](Value p) { return lb.load(invFreq, p); };
+                     for (int64_t p = 0; p < 3; ++p)
+                       lb.ifThen(lb.eq(part, lb.idx(p)), [&] {
+                         Value out = view(lb, k.arg(3 + p),
+                                          {dyn(rows), dyn(tN), fixed(d)});
+                         emitProjectPair(lb, x, w, bias, out, p, h, freq,
+                                         lb.div(tok, tN), lb.rem(tok, tN), hh,
+                                         ii);
+                       });
+                   });
+                 });
+  }
+
+  /// base^(-2i/D) for i < D/2 as a constant table, evaluated here with the
+  /// host's binary32 powf like the CPU path's; null without RoPE.
+  Value ropeTable(LoopBuilder &lb) {
+    if (!cfg.getUseRope())
+      return Value();
+    StringRef name = "proteus_rope_inv_freq";
+    auto type = MemRefType::get({d / 2}, f32);
+    if (!module.lookupSymbol(name)) {
+      SmallVector<float> values;
+      float base = static_cast<float>(cfg.getRopeBase());
+      for (int64_t i = 0; i < d / 2; ++i)
+        values.push_back(
+            std::pow(base, -static_cast<float>(2 * i) / static_cast<float>(d)));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      memref::GlobalOp::create(
+          b, loc, name, b.getStringAttr("private"), type,
+          DenseElementsAttr::get(RankedTensorType::get({d / 2}, f32),
+                                 ArrayRef<float>(values)),
+          /*constant=*/true, /*alignment=*/nullptr);
+    }
+    return memref::GetGlobalOp::create(b, loc, type, name);
+  }
+
+  void combine() {
+    SmallVector<Type> args = {vec(f32), vec(f32), vec(f32), vec(i8),
+                              vec(f32), idx,      idx};
+    defineKernel(b, module, "proteus_combine", args, kBlock, spec("combine"),
+                 [&](LoopBuilder &lb, Kernel &k) {
+                   Value bN = k.arg(5), tN = k.arg(6);
+                   Value i = globalId(lb, k, kBlock);
+                   lb.ifThen(lb.lt(i, lb.mul(lb.mul(bN, tN), lb.idx(c))), [&] {
+                     Value tok = lb.div(i, lb.idx(c));
+                     Value rows = lb.mul(bN, lb.idx(h));
+                     emitCombineElement(
+                         lb, view(lb, k.arg(0), {dyn(rows), dyn(tN), fixed(d)}),
+                         view(lb, k.arg(1), {fixed(c), fixed(c)}),
+                         cfg.getBias() ? k.arg(2) : Value(),
+                         view(lb, k.arg(3), {dyn(bN), dyn(tN)}),
+                         view(lb, k.arg(4), {dyn(bN), dyn(tN), fixed(c)}),
+                         lb.div(tok, tN), lb.rem(tok, tN),
+                         lb.rem(i, lb.idx(c)));
+                   });
+                 });
+  }
+
+  void protoMass() {
+    defineKernel(b, module, "proteus_proto_mass",
+                 {vec(f32), vec(f64), idx, idx}, kBlock, spec("proto_mass"),
+                 [&](LoopBuilder &lb, Kernel &k) {
+                   Value smem = shared(b, k, f64, kBlock);
+                   Value n = lb.mul(k.arg(2), k.arg(3));
+                   Value part = stridedSum(lb, k, n, [&](Value i) {
+                     return lb.toF64(lb.load(
+                         k.arg(0), lb.add(lb.mul(i, lb.idx(g)), k.bid)));
+                   });
+                   Value total = blockSum(lb, smem, k.tid, part, kBlock);
+                   lb.ifThen(lb.eq(k.tid, lb.idx(0)),
+                             [&] { lb.store(total, k.arg(1), k.bid); });
+                 });
+  }
+
+  /// The EMA of REFERENCE.md 2.4 for gate blockIdx, as the CPU path's
+  /// proto_update lowering computes it.
+  void protoUpdate() {
+    SmallVector<Type> args = {vec(f32), vec(f32), vec(f64), vec(f32),
+                              vec(f32), vec(f32), idx,      idx};
+    defineKernel(
+        b, module, "proteus_proto_update", args, kBlock, spec("proto_update"),
+        [&](LoopBuilder &lb, Kernel &k) {
+          Value smem = shared(b, k, f64, kBlock);
+          Value x = k.arg(0), gates = k.arg(1), mass = k.arg(2),
+                protos = k.arg(3), usage = k.arg(4), conf = k.arg(5);
+          Value n = lb.mul(k.arg(6), k.arg(7)), gi = k.bid, zero = lb.idx(0);
+          double decay = cfg.getProtoDecay();
+          Value dF = lb.f32(decay), od = lb.f32(1.0 - decay),
+                thr = lb.f32(1e-6);
+          auto massAt = [&](Value gg) { return lb.toF32(lb.load(mass, gg)); };
+          Value any = lb.forAcc1(zero, lb.idx(g), lb.boolean(false),
+                                 [&](Value gg, Value acc) {
+                                   return lb.orI(acc, lb.gt(massAt(gg), thr));
+                                 });
+          lb.ifThen(any, [&] {
+            Value m = massAt(gi);
+            Value upd = lb.gt(m, thr);
+            lb.ifThen(upd, [&] {
+              lb.forLoop(zero, lb.idx(c), [&](Value col) {
+                Value part = stridedSum(lb, k, n, [&](Value i) {
+                  return lb.mul(
+                      lb.toF64(
+                          lb.load(gates, lb.add(lb.mul(i, lb.idx(g)), gi))),
+                      lb.toF64(lb.load(x, lb.add(lb.mul(i, lb.idx(c)), col))));
+                });
+                Value s = blockSum(lb, smem, k.tid, part, kBlock);
+                lb.ifThen(lb.eq(k.tid, zero), [&] {
+                  Value mu = lb.toF32(lb.div(s, lb.toF64(m)));
+                  Value at = lb.add(lb.mul(gi, lb.idx(c)), col);
+                  Value p = lb.load(protos, at);
+                  lb.store(lb.add(lb.mul(dF, p), lb.mul(od, mu)), protos, at);
+                });
+              });
+            });
+            lb.ifThen(lb.eq(k.tid, zero), [&] {
+              Value u = lb.mul(dF, lb.load(usage, gi));
+              lb.store(lb.select(upd, lb.add(u, lb.mul(od, m)), u), usage, gi);
+              Value cf = lb.mul(dF, lb.load(conf, gi));
+              lb.store(lb.select(upd, lb.add(cf, od), cf), conf, gi);
+            });
+          });
+        });
+  }
+};
+
+} // namespace
+
+std::string mlir::proteus::gpuLayerUnsupported(ConfigAttr cfg) {
+  int64_t d = cfg.getHeadDim();
+  if (d > 32 ? d % 32 != 0 : 32 % d != 0)
+    return "head dim " + std::to_string(d) +
+           " (the GPU kernels need D dividing 32 or a multiple of 32)";
+  if (d % 2 != 0)
+    return "odd head dim " + std::to_string(d);
+  return "";
+}
+
+void mlir::proteus::buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module,
+                                      ConfigAttr cfg, BudgetAttr budget) {
+  LayerKernelBuilder k{b,
+                       module,
+                       cfg,
+                       budget,
+                       module.getLoc(),
+                       cfg.getDModel(),
+                       cfg.getGates(),
+                       cfg.getHTotal(),
+                       cfg.getHeadDim(),
+                       b.getF32Type(),
+                       b.getF64Type(),
+                       b.getI64Type(),
+                       b.getI8Type(),
+                       b.getIndexType()};
+  if (cfg.getProtoEnabled())
+    k.routePrep();
+  k.route();
+  if (cfg.getTokenSparse())
+    k.selectTokens();
+  k.headMass();
+  k.gate();
+  k.topK();
+  k.packCount();
+  k.packScan();
+  k.packWrite();
+  k.project();
+  k.combine();
+  if (cfg.getProtoEnabled()) {
+    k.protoMass();
+    k.protoUpdate();
+  }
+}

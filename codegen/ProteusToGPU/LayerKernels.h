@@ -1,0 +1,28 @@
+//===- LayerKernels.h - The GPU layer kernels of contract.h -----*- C++ -*-===//
+//
+// Builders of the kernels that run the routed layer around the attention
+// kernels on the GPU: routing, token selection, head gating, packing,
+// projections, combination and the prototype EMA (runtime/include/proteus_rt/
+// contract.h lists them with their parameters and launch order). Private to
+// codegen/.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PROTEUS_CODEGEN_PROTEUSTOGPU_LAYERKERNELS_H
+#define PROTEUS_CODEGEN_PROTEUSTOGPU_LAYERKERNELS_H
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "proteus/Dialect/Proteus/ProteusAttrs.h"
+
+#include <string>
+
+namespace mlir::proteus {
+
+/// Builds every non-attention layer kernel for one setting into `module`
+/// (f32 activations; each kernel once).
+void buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module, ConfigAttr cfg,
+                       BudgetAttr budget);
+
+} // namespace mlir::proteus
+
+#endif // PROTEUS_CODEGEN_PROTEUSTOGPU_LAYERKERNELS_H

@@ -1,0 +1,66 @@
+// RUN: proteus-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(proteus-specialize{alpha=1.0}),convert-proteus-to-gpu)' | FileCheck %s
+// A specialized proteus.layer becomes its setting's GPU layer kernels
+// (contract.h): routing, gating, packing, projections and combination, plus
+// the attention kernels that read N and the mode from the device stats
+// vector. The runtime launches them, so the host function is left empty.
+
+// CHECK-LABEL: func.func @plain
+// CHECK-NEXT: return
+// CHECK-LABEL: gpu.module @proteus_kernels
+// CHECK-DAG: memref.global "private" constant @proteus_rope_inv_freq : memref<8xf32>
+// CHECK-NOT: gpu.func @proteus_route_prep
+// CHECK-NOT: gpu.func @proteus_select_tokens
+// CHECK: gpu.func @proteus_route({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, proteus.specialization = "route C=64 G=8 H=4 D=16"}
+// CHECK: gpu.func @proteus_head_mass
+// CHECK: gpu.barrier
+// CHECK: gpu.func @proteus_gate({{.*}}) kernel attributes {known_block_size = array<i32: 1, 1, 1>
+// CHECK: gpu.func @proteus_top_k
+// CHECK: gpu.func @proteus_pack_count
+// CHECK: gpu.func @proteus_pack_scan
+// CHECK: gpu.func @proteus_pack_write
+// CHECK: gpu.func @proteus_project
+// CHECK: memref.get_global @proteus_rope_inv_freq
+// CHECK: gpu.func @proteus_combine
+// CHECK-NOT: gpu.func @proteus_proto_update
+// CHECK: gpu.func @proteus_fill_zero_f32
+// CHECK: gpu.func @proteus_dense_attention_f32
+// CHECK: gpu.func @proteus_layer_dense_attention_f32
+// CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, proteus.specialization = "proteus_layer_shortlist_attention_f32 d=16 stride=256 local=1 anchors=1
+// CHECK: gpu.grid_dim x
+func.func @plain(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
+                 %wr: memref<8x64xf32>, %b: memref<?xi64>, %y: memref<1x64x64xf32>,
+                 %mask: memref<1x64xi8>, %imp: memref<1x64xf32>, %stats: memref<16xi64>) {
+  proteus.layer ins(%x, %wqkv, %wproj, %wr : memref<1x64x64xf32>, memref<192x64xf32>,
+                    memref<64x64xf32>, memref<8x64xf32>)
+      budget(%b : memref<?xi64>)
+      outs(%y, %mask, %imp, %stats : memref<1x64x64xf32>, memref<1x64xi8>, memref<1x64xf32>,
+           memref<16xi64>)
+      {config = #proteus.config<d_model = 64, h_total = 4, gates = 8, h_active_max = 4>}
+  return
+}
+
+// -----
+
+// Token selection (radix select over the importance keys) and the prototype
+// kernels appear with the configuration that needs them.
+// CHECK-LABEL: gpu.module @proteus_kernels
+// CHECK: gpu.func @proteus_route_prep
+// CHECK: gpu.func @proteus_route
+// CHECK: gpu.func @proteus_select_tokens({{.*}}) workgroup({{.*}}) kernel attributes {known_block_size = array<i32: 1024, 1, 1>
+// CHECK: memref.atomic_rmw addi
+// CHECK: gpu.func @proteus_proto_mass
+// CHECK: gpu.func @proteus_proto_update
+func.func @routed(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
+                  %wr: memref<8x64xf32>, %p: memref<8x64xf32>, %u: memref<8xf32>, %c: memref<8xf32>,
+                  %b: memref<?xi64>, %y: memref<1x64x64xf32>,
+                  %mask: memref<1x64xi8>, %imp: memref<1x64xf32>, %stats: memref<16xi64>) {
+  proteus.layer ins(%x, %wqkv, %wproj, %wr : memref<1x64x64xf32>, memref<192x64xf32>,
+                    memref<64x64xf32>, memref<8x64xf32>)
+      prototypes(%p, %u, %c : memref<8x64xf32>, memref<8xf32>, memref<8xf32>)
+      budget(%b : memref<?xi64>)
+      outs(%y, %mask, %imp, %stats : memref<1x64x64xf32>, memref<1x64xi8>, memref<1x64xf32>,
+           memref<16xi64>)
+      {config = #proteus.config<d_model = 64, h_total = 4, gates = 8, h_active_max = 4,
+                                token_sparse = true, proto_enabled = true>}
+  return
+}

@@ -1,10 +1,12 @@
 //===- LayerKernels.cpp - The GPU layer kernels of contract.h -------------===//
 //
-// Every element (token, output pair, output column) runs the same body as the
-// CPU loops (ProteusToSCF/Primitives.h), in one thread, with binary64
+// Routing, gating and selection run the same per-token bodies as the CPU
+// loops (ProteusToSCF/Primitives.h), one thread per token, with binary64
 // reductions in the same order, and DeviceMath for exp/sin/cos: the GPU layer
 // reproduces the CPU path's routing bit for bit in almost every case, so
-// token masks, head choices and modes agree exactly. Reductions over T
+// token masks, head choices and modes agree exactly. The projections (which
+// decide nothing) are tiled fp32 GEMMs with RoPE, bias and the token mask in
+// their epilogues. Reductions over T
 // (head mass, token counts, prototype sums) are block-wide trees of fixed
 // shape and the selections are rank-based, so two calls give bit-identical
 // results. Token selection is a radix select over the 32-bit order-preserving
@@ -568,41 +570,139 @@ struct LayerKernelBuilder {
         });
   }
 
+  /// A 64x64 tile of C[m, n] = sum_k A(m, k) B(n, k) per block of 256
+  /// threads, each holding a 4x4 fp32 accumulator (rows ty*4.., columns
+  /// tx*4..); K in steps of 16 staged in shared memory (transposed, padded).
+  /// loadA / loadB are called only in bounds; `epilogue(m, n0, acc)` gets
+  /// four consecutive columns n0..n0+3 of row m (n0 + 3 < N, m < M).
+  void
+  emitTiledGemm(LoopBuilder &lb, Kernel &k, Value mN, int64_t nN, int64_t kN,
+                function_ref<Value(Value, Value)> loadA,
+                function_ref<Value(Value, Value)> loadB,
+                function_ref<void(Value, Value, ArrayRef<Value>)> epilogue) {
+    constexpr int64_t tile = rt::kGpuGemmTile, step = 16, pitch = tile + 4;
+    Value sA = shared(b, k, f32, step * pitch);
+    Value sB = shared(b, k, f32, step * pitch);
+    int64_t nBlocks = (nN + tile - 1) / tile;
+    Value m0 = lb.mul(lb.div(k.bid, lb.idx(nBlocks)), lb.idx(tile));
+    Value n0 = lb.mul(lb.rem(k.bid, lb.idx(nBlocks)), lb.idx(tile));
+    Value tx = lb.rem(k.tid, lb.idx(16)), ty = lb.div(k.tid, lb.idx(16));
+    Value zf = lb.f32(0.0);
+    SmallVector<Value> init(16, zf);
+    auto loop = scf::ForOp::create(
+        b, loc, lb.idx(0), lb.idx(kN), lb.idx(step), init,
+        [&](OpBuilder &, Location, Value k0, ValueRange acc) {
+          barrier(lb);
+          for (int64_t j = 0; j < tile * step / kBlock; ++j) {
+            Value e = lb.add(k.tid, lb.idx(j * kBlock));
+            Value row = lb.div(e, lb.idx(step)), kk = lb.rem(e, lb.idx(step));
+            Value kIdx = lb.add(k0, kk),
+                  dst = lb.add(lb.mul(kk, lb.idx(pitch)), row);
+            Value inK = lb.lt(kIdx, lb.idx(kN));
+            auto stage = [&](Value smem, Value r, Value limit,
+                             function_ref<Value(Value, Value)> load) {
+              auto guarded = scf::IfOp::create(b, loc, TypeRange{f32},
+                                               lb.andI(inK, lb.lt(r, limit)),
+                                               /*withElseRegion=*/true);
+              {
+                OpBuilder::InsertionGuard g(b);
+                b.setInsertionPointToStart(&guarded.getThenRegion().front());
+                scf::YieldOp::create(b, loc, load(r, kIdx));
+                b.setInsertionPointToStart(&guarded.getElseRegion().front());
+                scf::YieldOp::create(b, loc, zf);
+              }
+              lb.store(guarded.getResult(0), smem, dst);
+            };
+            stage(sA, lb.add(m0, row), mN, loadA);
+            stage(sB, lb.add(n0, row), lb.idx(nN), loadB);
+          }
+          barrier(lb);
+          SmallVector<Value> next(acc.begin(), acc.end());
+          for (int64_t kk = 0; kk < step; ++kk) {
+            Value base = lb.idx(kk * pitch);
+            Value av[4], bv[4];
+            for (int64_t i = 0; i < 4; ++i) {
+              av[i] = lb.load(
+                  sA, lb.add(base, lb.add(lb.mul(ty, lb.idx(4)), lb.idx(i))));
+              bv[i] = lb.load(
+                  sB, lb.add(base, lb.add(lb.mul(tx, lb.idx(4)), lb.idx(i))));
+            }
+            for (int64_t i = 0; i < 4; ++i)
+              for (int64_t j = 0; j < 4; ++j)
+                next[i * 4 + j] = lb.add(next[i * 4 + j], lb.mul(av[i], bv[j]));
+          }
+          scf::YieldOp::create(b, loc, next);
+        });
+    for (int64_t i = 0; i < 4; ++i) {
+      Value m = lb.add(m0, lb.add(lb.mul(ty, lb.idx(4)), lb.idx(i)));
+      Value n = lb.add(n0, lb.mul(tx, lb.idx(4)));
+      lb.ifThen(lb.andI(lb.lt(m, mN), lb.lt(lb.add(n, lb.idx(3)), lb.idx(nN))),
+                [&] {
+                  SmallVector<Value> acc;
+                  for (int64_t j = 0; j < 4; ++j)
+                    acc.push_back(loop.getResult(i * 4 + j));
+                  epilogue(m, n, acc);
+                });
+    }
+  }
+
+  /// q, k, v = x W_qkv^T (+ b), RoPE on q and k, scattered to (R, T, D): a
+  /// tiled fp32 GEMM over (B*T) x 3C with the bias and rotation in the
+  /// epilogue (four consecutive columns hold two interleaved pairs).
   void project() {
     SmallVector<Type> args(6, vec(f32));
     args.append({idx, idx});
-    defineKernel(b, module, "proteus_project", args, kBlock, spec("project"),
-                 [&](LoopBuilder &lb, Kernel &k) {
-                   Value bN = k.arg(6), tN = k.arg(7);
-                   int64_t pairs = d / 2;
-                   Value i = globalId(lb, k, kBlock);
-                   Value total = lb.mul(lb.mul(bN, tN), lb.idx(3 * h * pairs));
-                   Value invFreq = ropeTable(lb);
-                   lb.ifThen(lb.lt(i, total), [&] {
-                     // Adjacent threads write adjacent pairs of one head.
-                     Value ii = lb.rem(i, lb.idx(pairs));
-                     Value rest = lb.div(i, lb.idx(pairs));
-                     Value hh = lb.rem(rest, lb.idx(h));
-                     rest = lb.div(rest, lb.idx(h));
-                     Value part = lb.rem(rest, lb.idx(3));
-                     Value tok = lb.div(rest, lb.idx(3));
-                     Value x = view(lb, k.arg(0), {dyn(bN), dyn(tN), fixed(c)});
-                     Value w = view(lb, k.arg(1), {fixed(3 * c), fixed(c)});
-                     Value bias = cfg.getBias() ? k.arg(2) : Value();
-                     Value rows = lb.mul(bN, lb.idx(h));
-                     std::function<Value(Value)> freq;
-                     if (invFreq)
-                       freq = [&](Value p) { return lb.load(invFreq, p); };
-                     for (int64_t p = 0; p < 3; ++p)
-                       lb.ifThen(lb.eq(part, lb.idx(p)), [&] {
-                         Value out = view(lb, k.arg(3 + p),
-                                          {dyn(rows), dyn(tN), fixed(d)});
-                         emitProjectPair(lb, x, w, bias, out, p, h, freq,
-                                         lb.div(tok, tN), lb.rem(tok, tN), hh,
-                                         ii);
-                       });
-                   });
-                 });
+    defineKernel(
+        b, module, "proteus_project", args, kBlock, spec("project"),
+        [&](LoopBuilder &lb, Kernel &k) {
+          Value x = k.arg(0), w = k.arg(1), bN = k.arg(6), tN = k.arg(7);
+          Value invFreq = ropeTable(lb);
+          Value mN = lb.mul(bN, tN);
+          emitTiledGemm(
+              lb, k, mN, 3 * c, c,
+              [&](Value m, Value kk) {
+                return lb.load(x, lb.add(lb.mul(m, lb.idx(c)), kk));
+              },
+              [&](Value n, Value kk) {
+                return lb.load(w, lb.add(lb.mul(n, lb.idx(c)), kk));
+              },
+              [&](Value m, Value n0, ArrayRef<Value> acc) {
+                Value part = lb.div(n0, lb.idx(c));
+                Value col = lb.rem(n0, lb.idx(c));
+                Value hh = lb.div(col, lb.idx(d)), dd = lb.rem(col, lb.idx(d));
+                Value bb = lb.div(m, tN), t = lb.rem(m, tN);
+                Value base = lb.mul(
+                    lb.add(lb.mul(lb.add(lb.mul(bb, lb.idx(h)), hh), tN), t),
+                    lb.idx(d));
+                SmallVector<Value> v(acc.begin(), acc.end());
+                if (cfg.getBias())
+                  for (int64_t j = 0; j < 4; ++j)
+                    v[j] =
+                        lb.add(v[j], lb.load(k.arg(2), lb.add(n0, lb.idx(j))));
+                auto store = [&](Value out, ArrayRef<Value> vals) {
+                  for (int64_t j = 0; j < 4; ++j)
+                    lb.store(vals[j], out, lb.add(base, lb.add(dd, lb.idx(j))));
+                };
+                for (int64_t p = 0; p < 3; ++p)
+                  lb.ifThen(lb.eq(part, lb.idx(p)), [&] {
+                    if (!invFreq || p == 2) {
+                      store(k.arg(3 + p), v);
+                      return;
+                    }
+                    // Interleaved RoPE at position t, in binary32.
+                    SmallVector<Value> r(4);
+                    for (int64_t q = 0; q < 2; ++q) {
+                      Value i = lb.div(lb.add(dd, lb.idx(2 * q)), lb.idx(2));
+                      Value theta = lb.mul(lb.toF32(t), lb.load(invFreq, i));
+                      Value cs = lb.cos(theta), sn = lb.sin(theta);
+                      Value x0 = v[2 * q], x1 = v[2 * q + 1];
+                      r[2 * q] = lb.sub(lb.mul(x0, cs), lb.mul(x1, sn));
+                      r[2 * q + 1] = lb.add(lb.mul(x1, cs), lb.mul(x0, sn));
+                    }
+                    store(k.arg(3 + p), r);
+                  });
+              });
+        });
   }
 
   /// base^(-2i/D) for i < D/2 as a constant table, evaluated here with the
@@ -629,26 +729,41 @@ struct LayerKernelBuilder {
     return memref::GetGlobalOp::create(b, loc, type, name);
   }
 
+  /// y = (concat_h o) W_proj^T (+ b) as a tiled fp32 GEMM over (B*T) x C;
+  /// a token the mask drops gives exact zeros (then the bias).
   void combine() {
     SmallVector<Type> args = {vec(f32), vec(f32), vec(f32), vec(i8),
                               vec(f32), idx,      idx};
-    defineKernel(b, module, "proteus_combine", args, kBlock, spec("combine"),
-                 [&](LoopBuilder &lb, Kernel &k) {
-                   Value bN = k.arg(5), tN = k.arg(6);
-                   Value i = globalId(lb, k, kBlock);
-                   lb.ifThen(lb.lt(i, lb.mul(lb.mul(bN, tN), lb.idx(c))), [&] {
-                     Value tok = lb.div(i, lb.idx(c));
-                     Value rows = lb.mul(bN, lb.idx(h));
-                     emitCombineElement(
-                         lb, view(lb, k.arg(0), {dyn(rows), dyn(tN), fixed(d)}),
-                         view(lb, k.arg(1), {fixed(c), fixed(c)}),
-                         cfg.getBias() ? k.arg(2) : Value(),
-                         view(lb, k.arg(3), {dyn(bN), dyn(tN)}),
-                         view(lb, k.arg(4), {dyn(bN), dyn(tN), fixed(c)}),
-                         lb.div(tok, tN), lb.rem(tok, tN),
-                         lb.rem(i, lb.idx(c)));
-                   });
-                 });
+    defineKernel(
+        b, module, "proteus_combine", args, kBlock, spec("combine"),
+        [&](LoopBuilder &lb, Kernel &k) {
+          Value o = k.arg(0), w = k.arg(1), mask = k.arg(3), y = k.arg(4);
+          Value bN = k.arg(5), tN = k.arg(6);
+          emitTiledGemm(
+              lb, k, lb.mul(bN, tN), c, c,
+              [&](Value m, Value kk) {
+                // Column kk of token m is o[b*H + kk/D, t, kk%D].
+                Value bb = lb.div(m, tN), t = lb.rem(m, tN);
+                Value row =
+                    lb.add(lb.mul(bb, lb.idx(h)), lb.div(kk, lb.idx(d)));
+                return lb.load(
+                    o, lb.add(lb.mul(lb.add(lb.mul(row, tN), t), lb.idx(d)),
+                              lb.rem(kk, lb.idx(d))));
+              },
+              [&](Value n, Value kk) {
+                return lb.load(w, lb.add(lb.mul(n, lb.idx(c)), kk));
+              },
+              [&](Value m, Value n0, ArrayRef<Value> acc) {
+                Value on = lb.truthy(lb.load(mask, m));
+                for (int64_t j = 0; j < 4; ++j) {
+                  Value n = lb.add(n0, lb.idx(j));
+                  Value v = lb.select(on, acc[j], lb.f32(0.0));
+                  if (cfg.getBias())
+                    v = lb.add(v, lb.load(k.arg(2), n));
+                  lb.store(v, y, lb.add(lb.mul(m, lb.idx(c)), n));
+                }
+              });
+        });
   }
 
   void protoMass() {
@@ -725,8 +840,9 @@ std::string mlir::proteus::gpuLayerUnsupported(ConfigAttr cfg) {
   if (d > 32 ? d % 32 != 0 : 32 % d != 0)
     return "head dim " + std::to_string(d) +
            " (the GPU kernels need D dividing 32 or a multiple of 32)";
-  if (d % 2 != 0)
-    return "odd head dim " + std::to_string(d);
+  if (d % 4 != 0)
+    return "head dim " + std::to_string(d) +
+           " (the projection epilogues take four columns of one head)";
   return "";
 }
 

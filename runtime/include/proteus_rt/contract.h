@@ -184,7 +184,7 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///   9. proteus_pack_write(row_mask, offsets, packed_row[R*T],
 ///        packed_token[R*T], R, T)                                  grid R
 ///  10. proteus_project(x, w_qkv[3C*C], b_qkv[3C], q, k, v [R*T*D], B, T)
-///        grid ceil(B*T*3*C/2 / kGpuLayerBlock); RoPE fused
+///        grid ceil(B*T / kGpuGemmTile) * ceil(3C / kGpuGemmTile); RoPE fused
 ///  11. proteus_fill_zero_f32(o[R*T*D], R*T*D), then both of
 ///      proteus_layer_shortlist_attention_f32(q, k, v, packed_row,
 ///        packed_token, o, state, T, L, window, local_cap, anchor_cap)
@@ -195,7 +195,8 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///        as proteus_dense_attention; returns at once when the mode is
 ///        Shortlist. Both are absent (gpu_note) where the rule is CPU-only.
 ///  12. proteus_combine(o, w_proj[C*C], b_proj[C], token_mask, y[B*T*C], B, T)
-///        grid ceil(B*T*C / kGpuLayerBlock); masked tokens give 0 (+ bias)
+///        grid ceil(B*T / kGpuGemmTile) * ceil(C / kGpuGemmTile); masked
+///        tokens give 0 (+ bias)
 ///  13. budget[kBudgetUpdatePrototypes] != 0:
 ///        proteus_proto_mass(gates, mass[G] (f64), B, T)           grid G
 ///        proteus_proto_update(x, gates, mass, prototypes, usage,
@@ -211,6 +212,7 @@ inline constexpr const char *kManifestGpuLayer = "gpu_layer";
 inline constexpr int64_t kGpuLayerBlock = 256;
 inline constexpr int64_t kGpuSelectBlock = 1024;
 inline constexpr int64_t kGpuLayerShortlistBlocks = 2048;
+inline constexpr int64_t kGpuGemmTile = 64;
 
 /// `proteus_select_tokens`: importance (f32, B,T), budget (i64; reads
 /// kBudgetTokenKeep and kBudgetGuard), token_mask (i8, B,T; 1 kept). The

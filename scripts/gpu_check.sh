@@ -8,6 +8,14 @@
 #   time       gpu_attention_check --time (shortlist rule and dense kernels)
 #   baseline   benchmarks/sdpa_baseline.py: PyTorch SDPA (cuDNN, Flash) on the
 #              dense timing's shapes, in the same call, for ratios
+#   layer      gpu_layer_check: the whole layer on the GPU vs the CPU layer
+#              (every setting, B 1-4, T 1-2048, twice for bit-identity)
+#   layer-long the same at T 4096, 16384, 65536 (B 1)
+#   layer-golden  proteus-run --golden with the bundles prepare_device.sh
+#              compiled (layer cases run on the GPU)
+#   layer-memcheck, layer-racecheck  gpu_layer_check --quick under the sanitizers
+#   layer-time per-kernel times of one 64K-token call (PROTEUS_PROFILE=1)
+#   (the layer steps are not in the default list: name them)
 #
 #   scripts/gpu_check.sh [STEP ...]      (default: every step, in this order)
 #
@@ -26,9 +34,11 @@ mkdir -p "$logs"
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(check unit memcheck racecheck time baseline)
 check=$dev/bin/gpu_attention_check
+layer=$dev/bin/gpu_layer_check
 b=$dev/bundles
 bundles=(--bundle "$b/d16" --bundle "$b/d32" --bundle "$b/d64"
   --bundle "$b/d128" --bundle "$b/proto")
+layers=("$b/d16" "$b/d32" "$b/d64" "$b/d128" "$b/layer" "$b/proto")
 read -r -a extra <<<"${GPU_CHECK_ARGS:-}"
 bundles+=("${extra[@]}")
 
@@ -62,7 +72,7 @@ run_step() { # name timeout-seconds command...
   timeout "$limit" "$@" 2>&1 | tee "$logs/$name.log"
   local rc=${PIPESTATUS[0]}
   local last
-  last=$(grep -E "checks passed|PASSED|FAILED TEST|ERROR SUMMARY|cudnn" \
+  last=$(grep -E "checks passed|passed, .* failed|PASSED|FAILED TEST|ERROR SUMMARY|cudnn" \
     "$logs/$name.log" | tail -2 | tr '\n' ' ')
   [ $rc -eq 124 ] && last="TIMEOUT after ${limit}s; $last"
   [ $rc -eq 0 ] || failed=1
@@ -79,9 +89,19 @@ for step in "${steps[@]}"; do
   racecheck) run_step racecheck 280 "${sanitizer[@]}" --tool racecheck \
     "$check" --require-gpu --quick "${bundles[@]}" ;;
   time) run_step time 180 "$check" --time --bench "$b/bench" "${bundles[@]}" ;;
+  layer) run_step layer 280 "$layer" "${layers[@]}" ;;
+  layer-long) run_step layer-long 280 "$layer" --long "$b/d16" "$b/layer" ;;
+  layer-golden) run_step layer-golden 120 "$dev/bin/proteus-run" --golden "$dev/golden" \
+    --work "$dev/golden-work" ;;
+  layer-memcheck) run_step layer-memcheck 280 "${sanitizer[@]}" --tool memcheck --leak-check no \
+    "$layer" --quick "${layers[@]}" ;;
+  layer-racecheck) run_step layer-racecheck 280 "${sanitizer[@]}" --tool racecheck \
+    "$layer" --quick "${layers[@]}" ;;
+  layer-time) run_step layer-time 120 env PROTEUS_PROFILE=1 "$layer" --time 65536 \
+    "$b/bench" "$b/layer" ;;
   baseline) run_step baseline 90 env PYTHONUNBUFFERED=1 python3 benchmarks/sdpa_baseline.py \
     --heads 8 --dim 64 --T 4096,16384 ;;
-  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline)" >&2; exit 2 ;;
+  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-time)" >&2; exit 2 ;;
   esac
 done
 

@@ -27,10 +27,11 @@ limit_mib=60
 
 if [ $do_build = 1 ]; then
   ninja -C "$build" -j"${JOBS:-2}" proteus-compile proteus_gpu_attention_check \
-    proteus_rt_tests
+    proteus_gpu_layer_check proteus-run proteus_rt_tests
 fi
 tests=$build/runtime/test
 for f in "$build/bin/proteus-compile" "$tests/gpu_attention_check" \
+  "$tests/gpu_layer_check" "$build/bin/proteus-run" \
   "$tests/proteus_rt_tests" "$build/lib/libproteus_rt.so.0"; do
   [ -e "$f" ] || { echo "prepare_device: $f is missing (build first)" >&2; exit 1; }
 done
@@ -39,6 +40,13 @@ done
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib/fallback" "$out/golden"
 "$repo/scripts/gpu_bundles.sh" "$build/bin/proteus-compile" "$out/bundles"
+# The layer golden cases' bundles, compiled here into proteus-run's work
+# folder, where proteus-run on the GPU machine (no compiler) finds them.
+"$build/bin/proteus-run" --golden "$golden" --compiler "$build/bin/proteus-compile" \
+  --work "$out/golden-work" >"$out/golden-work.log" 2>&1 ||
+  { echo "prepare_device: proteus-run --golden failed here (see $out/golden-work.log)" >&2; exit 1; }
+rm -rf "$out/golden-work/configs"
+cp "$build/bin/proteus-run" "$tests/gpu_layer_check" "$out/bin/"
 cp "$tests/gpu_attention_check" "$tests/proteus_rt_tests" \
   "$tests"/libproteus_*_testdouble.so "$out/bin/"
 # Measurement programs, where built.

@@ -133,12 +133,39 @@ struct PlanImpl {
   prt_plan_info info{};
   LayerFn layer = nullptr;
   std::shared_ptr<LoadedModule> gpuModule;
+  GpuLayerPtr gpuLayer;        ///< GPU plans of bundles with "gpu_layer"
+  std::string gpuLayerMissing; ///< why a GPU plan has no gpuLayer
   std::mutex mutex;
   std::vector<int8_t> maskScratch;
   std::vector<float> importanceScratch;
   std::vector<int64_t> stats;
   float dummies[5] = {0, 0, 0, 0, 0};
 };
+
+/// The call's prt_layer_stats from the kStats* vector the layer wrote.
+void fillStats(const PlanImpl &p, prt_layer_stats &s) {
+  const int64_t mode = p.stats[kStatsMode];
+  const int64_t reason = p.stats[kStatsDenseReason];
+  if (mode < 0 || mode > static_cast<int64_t>(Mode::Shortlist))
+    fail(PRT_ERR_KERNEL, "the layer kernel reported mode " + str(mode) +
+                             " (stats[kStatsMode]), which is no Mode");
+  if (reason < 0 || reason > static_cast<int64_t>(DenseReason::Full))
+    fail(PRT_ERR_KERNEL,
+         "the layer kernel reported dense reason " + str(reason) +
+             " (stats[kStatsDenseReason]), which is no DenseReason");
+  s.mode = mode;
+  s.mode_name = modeName(mode);
+  s.dense_reason = reason;
+  s.dense_reason_name = denseReasonName(reason);
+  s.top_k = p.stats[kStatsTopK];
+  s.nucleus_k = p.stats[kStatsNucleusK];
+  s.k_adapt = p.stats[kStatsKAdapt];
+  s.max_active_rows = p.stats[kStatsMaxActiveRows];
+  s.active_rows = p.stats[kStatsActiveRows];
+  s.packed = p.stats[kStatsPacked];
+  s.setting_index = p.info.setting_index;
+  s.alpha = p.info.alpha;
+}
 
 } // namespace proteus_rt
 
@@ -462,13 +489,43 @@ prt_status prt_plan_create(prt_bundle *bundle, const prt_plan_options *options,
                    (explicitGpu ? "" : " and no CPU library"));
         reason = "the bundle has no PTX for " + std::string(ctx.info.arch) +
                  " (it has: " + listArchs(m) + "); using its CPU library";
-      } else if (explicitGpu || !m.hasCpuLibrary) {
+      } else if (m.gpuLayer || explicitGpu || !m.hasCpuLibrary) {
         prt_module_info mi{};
         const std::string ptx = readFile(
             b->dir + "/" + ptxFile(arch, static_cast<int64_t>(setting)));
         p->gpuModule = ctx.loadPtx(ptx, arch, mi);
         info.backend = PRT_BACKEND_GPU;
         reason = "PTX for " + arch + " loaded on " + ctx.info.device_name;
+        // The shortlist kernel is needed unless alpha alone forces dense.
+        const bool shortlist =
+            !(bv[kBudgetPreferDense] != 0 && bv[kBudgetNoDense] == 0);
+        const std::string missing =
+            m.gpuLayer
+                ? missingGpuLayerKernel(*b, static_cast<int64_t>(setting),
+                                        p->config, shortlist)
+                : "the manifest has no gpu_layer";
+        if (missing.empty()) {
+          p->gpuLayer = createGpuLayer(*b, static_cast<int64_t>(setting),
+                                       p->config, o.B, Tmax);
+          info.scratch_bytes = gpuLayerScratchBytes(*p->gpuLayer);
+          reason += "; the layer runs on the GPU";
+        } else if (m.gpuLayer && !explicitGpu && m.hasCpuLibrary) {
+          info.backend = PRT_BACKEND_CPU;
+          p->gpuModule.reset();
+          reason = "setting " + str(static_cast<int64_t>(setting)) +
+                   "'s PTX lacks the layer kernel " + missing +
+                   (m.gpuNote.empty() ? "" : " (gpu_note: " + m.gpuNote + ")") +
+                   "; using the bundle's CPU library";
+        } else {
+          p->gpuLayerMissing =
+              m.gpuLayer ? "setting " + str(static_cast<int64_t>(setting)) +
+                               "'s PTX lacks the layer kernel " + missing
+                         : "the bundle has no GPU layer kernels (manifest "
+                           "gpu_layer is absent or false; recompile it with "
+                           "this proteus-compile)";
+          if (!m.gpuNote.empty())
+            p->gpuLayerMissing += " (gpu_note: " + m.gpuNote + ")";
+        }
       } else {
         reason = "bundle format 1 defines no GPU layer launch; using the "
                  "bundle's CPU "
@@ -525,11 +582,10 @@ prt_status prt_layer_forward(prt_plan *plan, const prt_layer_args *args) {
     need(args, "args");
     PlanImpl &p = *plan->impl;
     std::lock_guard<std::mutex> lock(p.mutex);
-    if (p.info.backend == PRT_BACKEND_GPU)
+    if (p.info.backend == PRT_BACKEND_GPU && !p.gpuLayer)
       fail(PRT_ERR_UNSUPPORTED,
-           "the layer cannot run on the GPU yet: bundle format 1 defines no "
-           "GPU layer "
-           "launch (the setting's PTX was loaded); use an AUTO or CPU context");
+           "the layer cannot run on the GPU: " + p.gpuLayerMissing +
+               "; use an AUTO or CPU context");
     const prt_layer_args &a = *args;
     const Config &c = p.config;
     if (a.B != p.B)
@@ -567,6 +623,12 @@ prt_status prt_layer_forward(prt_plan *plan, const prt_layer_args *args) {
           makeBudget(c, p.B, a.T, p.info.alpha, p.updatePrototypes).budget;
       budget = &recomputed;
     }
+    if (p.gpuLayer) {
+      runGpuLayer(*p.gpuLayer, a, *budget, p.stats, a.stats != nullptr);
+      if (a.stats)
+        fillStats(p, *a.stats);
+      return;
+    }
     const int64_t B = a.B, T = a.T, C = c.d_model, G = c.gates;
     auto f = [](const float *v) { return const_cast<float *>(v); };
     auto x = makeMemRef<float, 3>(f(a.x), {B, T, C});
@@ -597,32 +659,10 @@ prt_status prt_layer_forward(prt_plan *plan, const prt_layer_args *args) {
     p.layer(&x, &wQkv, &bQkv, &wProj, &bProj, &wRouter, &protos, &usage, &conf,
             &budgetRef, &y, &mask, &importance, &stats);
 
-    const int64_t mode = p.stats[kStatsMode];
-    const int64_t reason = p.stats[kStatsDenseReason];
-    if (mode < 0 || mode > static_cast<int64_t>(Mode::Shortlist))
-      fail(PRT_ERR_KERNEL, "the layer kernel reported mode " + str(mode) +
-                               " (stats[kStatsMode]), which is no Mode");
-    if (reason < 0 || reason > static_cast<int64_t>(DenseReason::Full))
-      fail(PRT_ERR_KERNEL,
-           "the layer kernel reported dense reason " + str(reason) +
-               " (stats[kStatsDenseReason]), which is no DenseReason");
     if ((*budget)[kBudgetTokenMode] == 0 || (*budget)[kBudgetFastPath] != 0)
       std::fill(maskData, maskData + B * T, int8_t(1));
-    if (a.stats) {
-      prt_layer_stats &s = *a.stats;
-      s.mode = mode;
-      s.mode_name = modeName(mode);
-      s.dense_reason = reason;
-      s.dense_reason_name = denseReasonName(reason);
-      s.top_k = p.stats[kStatsTopK];
-      s.nucleus_k = p.stats[kStatsNucleusK];
-      s.k_adapt = p.stats[kStatsKAdapt];
-      s.max_active_rows = p.stats[kStatsMaxActiveRows];
-      s.active_rows = p.stats[kStatsActiveRows];
-      s.packed = p.stats[kStatsPacked];
-      s.setting_index = p.info.setting_index;
-      s.alpha = p.info.alpha;
-    }
+    if (a.stats)
+      fillStats(p, *a.stats);
   });
 }
 

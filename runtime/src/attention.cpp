@@ -31,122 +31,6 @@ bool validDtype(prt_dtype t) {
   return t == PRT_DTYPE_F32 || t == PRT_DTYPE_BF16 || t == PRT_DTYPE_F16;
 }
 
-/// A device tensor a launch reads or writes: its first byte and extent.
-struct DeviceBuffer {
-  const char *name;
-  uint64_t ptr;
-  int64_t bytes;
-  int64_t align; ///< element size
-  bool output;
-};
-
-/// Non-null, aligned, and no output overlapping another buffer (the kernels
-/// read the inputs while other warps write the output).
-void checkBuffers(const std::vector<DeviceBuffer> &buffers) {
-  for (const DeviceBuffer &b : buffers) {
-    if (b.bytes == 0)
-      continue;
-    if (b.ptr == 0)
-      fail(PRT_ERR_INVALID_ARGUMENT, std::string(b.name) + " is 0 (NULL)");
-    if (b.ptr % static_cast<uint64_t>(b.align) != 0)
-      fail(PRT_ERR_INVALID_ARGUMENT, std::string(b.name) + " = " + hex(b.ptr) +
-                                         " is not aligned to its " +
-                                         str(b.align) + "-byte elements");
-  }
-  for (const DeviceBuffer &o : buffers) {
-    if (!o.output || o.bytes == 0)
-      continue;
-    for (const DeviceBuffer &b : buffers) {
-      if (&b == &o || b.bytes == 0)
-        continue;
-      const uint64_t oEnd = o.ptr + static_cast<uint64_t>(o.bytes);
-      const uint64_t bEnd = b.ptr + static_cast<uint64_t>(b.bytes);
-      if (o.ptr < bEnd && b.ptr < oEnd)
-        fail(PRT_ERR_INVALID_ARGUMENT, std::string(o.name) + " [" + hex(o.ptr) +
-                                           ", " + hex(oEnd) + ") overlaps " +
-                                           b.name + " [" + hex(b.ptr) + ", " +
-                                           hex(bEnd) + ")");
-    }
-  }
-}
-
-/// Every buffer lies inside one allocation the driver knows, from its first
-/// byte to its last. (For memory mapped with cuMemMap, e.g. an expandable
-/// framework pool, the range is the whole reserved address range.)
-void checkAllocations(ContextImpl &ctx,
-                      const std::vector<DeviceBuffer> &buffers) {
-  for (const DeviceBuffer &b : buffers) {
-    if (b.bytes == 0)
-      continue;
-    cu::DevicePtr start = 0;
-    size_t size = 0;
-    cu::Result r = ctx.cuda->pointerGetAttribute(
-        &start, cu::kPointerAttrRangeStartAddr, b.ptr);
-    if (r == cu::kSuccess)
-      r = ctx.cuda->pointerGetAttribute(&size, cu::kPointerAttrRangeSize,
-                                        b.ptr);
-    if (r == cu::kErrorInvalidValue)
-      fail(PRT_ERR_INVALID_ARGUMENT,
-           std::string(b.name) + " = " + hex(b.ptr) +
-               " is not device memory of this context (the CUDA driver "
-               "knows no allocation there)");
-    ctx.check(r, "cuPointerGetAttribute");
-    const uint64_t end = b.ptr + static_cast<uint64_t>(b.bytes);
-    const uint64_t allocEnd = start + size;
-    if (end > allocEnd)
-      fail(PRT_ERR_INVALID_ARGUMENT,
-           std::string(b.name) + " needs " + str(b.bytes) + " bytes from " +
-               hex(b.ptr) + " but its allocation [" + hex(start) + ", " +
-               hex(allocEnd) + ") ends " +
-               str(static_cast<int64_t>(end - allocEnd)) + " bytes short");
-  }
-}
-
-/// The kernel parameters of contract.h: five per memref (allocated, aligned,
-/// offset, size, stride) over the flattened buffer, one per index; all are
-/// 8 bytes wide.
-class KernelParams {
-public:
-  void memref(uint64_t ptr, int64_t count) {
-    push(ptr);
-    push(ptr);
-    push(0);
-    push(static_cast<uint64_t>(count));
-    push(1);
-  }
-  void index(int64_t v) { push(static_cast<uint64_t>(v)); }
-  void **pointers() {
-    for (size_t i = 0; i < size_; ++i)
-      pointers_[i] = &values_[i];
-    return pointers_;
-  }
-
-private:
-  static constexpr size_t kMax = 48;
-  void push(uint64_t v) {
-    if (size_ == kMax)
-      fail(PRT_ERR_INTERNAL, "more kernel parameters than KernelParams holds");
-    values_[size_++] = v;
-  }
-  uint64_t values_[kMax] = {};
-  void *pointers_[kMax] = {};
-  size_t size_ = 0;
-};
-
-/// Launches `fn` on `stream`; errors of the launch itself are reported here,
-/// errors inside the kernel at the next synchronisation.
-void launch(ContextImpl &ctx, cu::Function fn, int64_t blocks, int64_t threads,
-            prt_stream stream, KernelParams &params, const std::string &name) {
-  if (blocks > std::numeric_limits<int32_t>::max())
-    fail(PRT_ERR_SHAPE, name + " would need " + str(blocks) +
-                            " blocks, more than one launch takes (2^31 - 1)");
-  ctx.check(ctx.cuda->launchKernel(fn, static_cast<unsigned>(blocks), 1, 1,
-                                   static_cast<unsigned>(threads), 1, 1, 0,
-                                   reinterpret_cast<cu::Stream>(stream),
-                                   params.pointers(), nullptr),
-            ("cuLaunchKernel(" + name + ")").c_str());
-}
-
 /// What both GPU entry points check before they need a GPU.
 void checkGpuCommon(const BundleImpl &b, int64_t setting, prt_dtype dtype,
                     int64_t R, int64_t T, int64_t D) {
@@ -288,6 +172,86 @@ void checkIndicesOnHost(ContextImpl &ctx,
 }
 
 } // namespace
+
+namespace proteus_rt {
+
+/// Non-null, aligned, and no output overlapping another buffer (the kernels
+/// read the inputs while other warps write the output).
+void checkBuffers(const std::vector<DeviceBuffer> &buffers) {
+  for (const DeviceBuffer &b : buffers) {
+    if (b.bytes == 0)
+      continue;
+    if (b.ptr == 0)
+      fail(PRT_ERR_INVALID_ARGUMENT, std::string(b.name) + " is 0 (NULL)");
+    if (b.ptr % static_cast<uint64_t>(b.align) != 0)
+      fail(PRT_ERR_INVALID_ARGUMENT, std::string(b.name) + " = " + hex(b.ptr) +
+                                         " is not aligned to its " +
+                                         str(b.align) + "-byte elements");
+  }
+  for (const DeviceBuffer &o : buffers) {
+    if (!o.output || o.bytes == 0)
+      continue;
+    for (const DeviceBuffer &b : buffers) {
+      if (&b == &o || b.bytes == 0)
+        continue;
+      const uint64_t oEnd = o.ptr + static_cast<uint64_t>(o.bytes);
+      const uint64_t bEnd = b.ptr + static_cast<uint64_t>(b.bytes);
+      if (o.ptr < bEnd && b.ptr < oEnd)
+        fail(PRT_ERR_INVALID_ARGUMENT, std::string(o.name) + " [" + hex(o.ptr) +
+                                           ", " + hex(oEnd) + ") overlaps " +
+                                           b.name + " [" + hex(b.ptr) + ", " +
+                                           hex(bEnd) + ")");
+    }
+  }
+}
+
+/// Every buffer lies inside one allocation the driver knows, from its first
+/// byte to its last. (For memory mapped with cuMemMap, e.g. an expandable
+/// framework pool, the range is the whole reserved address range.)
+void checkAllocations(ContextImpl &ctx,
+                      const std::vector<DeviceBuffer> &buffers) {
+  for (const DeviceBuffer &b : buffers) {
+    if (b.bytes == 0)
+      continue;
+    cu::DevicePtr start = 0;
+    size_t size = 0;
+    cu::Result r = ctx.cuda->pointerGetAttribute(
+        &start, cu::kPointerAttrRangeStartAddr, b.ptr);
+    if (r == cu::kSuccess)
+      r = ctx.cuda->pointerGetAttribute(&size, cu::kPointerAttrRangeSize,
+                                        b.ptr);
+    if (r == cu::kErrorInvalidValue)
+      fail(PRT_ERR_INVALID_ARGUMENT,
+           std::string(b.name) + " = " + hex(b.ptr) +
+               " is not device memory of this context (the CUDA driver "
+               "knows no allocation there)");
+    ctx.check(r, "cuPointerGetAttribute");
+    const uint64_t end = b.ptr + static_cast<uint64_t>(b.bytes);
+    const uint64_t allocEnd = start + size;
+    if (end > allocEnd)
+      fail(PRT_ERR_INVALID_ARGUMENT,
+           std::string(b.name) + " needs " + str(b.bytes) + " bytes from " +
+               hex(b.ptr) + " but its allocation [" + hex(start) + ", " +
+               hex(allocEnd) + ") ends " +
+               str(static_cast<int64_t>(end - allocEnd)) + " bytes short");
+  }
+}
+
+/// Launches `fn` on `stream`; errors of the launch itself are reported here,
+/// errors inside the kernel at the next synchronisation.
+void launch(ContextImpl &ctx, cu::Function fn, int64_t blocks, int64_t threads,
+            prt_stream stream, KernelParams &params, const std::string &name) {
+  if (blocks > std::numeric_limits<int32_t>::max())
+    fail(PRT_ERR_SHAPE, name + " would need " + str(blocks) +
+                            " blocks, more than one launch takes (2^31 - 1)");
+  ctx.check(ctx.cuda->launchKernel(fn, static_cast<unsigned>(blocks), 1, 1,
+                                   static_cast<unsigned>(threads), 1, 1, 0,
+                                   reinterpret_cast<cu::Stream>(stream),
+                                   params.pointers(), nullptr),
+            ("cuLaunchKernel(" + name + ")").c_str());
+}
+
+} // namespace proteus_rt
 
 extern "C" {
 

@@ -264,6 +264,13 @@ Manifest parseManifest(const std::string &text, const std::string &dir) {
           n.dump());
     m.gpuNote = n.get<std::string>();
   }
+  if (doc.contains(kManifestGpuLayer)) {
+    const json &n = doc[kManifestGpuLayer];
+    if (!n.is_boolean())
+      bad(std::string("'") + kManifestGpuLayer +
+          "' must be true or false, found " + n.dump());
+    m.gpuLayer = n.get<bool>();
+  }
 
   // What the listed files provide: the CPU library and complete PTX sets.
   m.hasCpuLibrary = m.files.count(kCpuLibrary) != 0;

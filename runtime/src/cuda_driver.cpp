@@ -87,6 +87,8 @@ std::string CudaDriver::open(const char *library) {
   sym(memFree, "cuMemFree_v2");
   sym(memcpyHtoD, "cuMemcpyHtoD_v2");
   sym(memcpyDtoH, "cuMemcpyDtoH_v2");
+  sym(memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+  sym(memsetD8Async, "cuMemsetD8Async");
   sym(launchKernel, "cuLaunchKernel");
   sym(streamSynchronize, "cuStreamSynchronize");
   sym(eventCreate, "cuEventCreate");

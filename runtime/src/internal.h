@@ -75,7 +75,8 @@ struct Manifest {
   std::map<std::string, uint64_t> files; ///< relative path -> XXH3-64
   std::string cpuTarget;                 ///< "" when not given
   std::string gpuNote;                   ///< "" when not given
-  std::vector<std::string> ptxArchs;     ///< archs with PTX for every setting
+  bool gpuLayer = false;             ///< the PTX modules hold the layer kernels
+  std::vector<std::string> ptxArchs; ///< archs with PTX for every setting
   bool hasCpuLibrary = false;
 };
 
@@ -213,6 +214,10 @@ struct CudaDriver {
   cu::Result (*memFree)(cu::DevicePtr) = nullptr;
   cu::Result (*memcpyHtoD)(cu::DevicePtr, const void *, size_t) = nullptr;
   cu::Result (*memcpyDtoH)(void *, cu::DevicePtr, size_t) = nullptr;
+  cu::Result (*memcpyHtoDAsync)(cu::DevicePtr, const void *, size_t,
+                                cu::Stream) = nullptr;
+  cu::Result (*memsetD8Async)(cu::DevicePtr, unsigned char, size_t,
+                              cu::Stream) = nullptr;
   cu::Result (*launchKernel)(cu::Function, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, unsigned, cu::Stream,
                              void **, void **) = nullptr;
@@ -318,6 +323,87 @@ private:
   std::mutex gpuMutex_;
   std::map<int64_t, GpuModule> gpuModules_;
 };
+
+//===----------------------------------------------------------------------===//
+// Kernel launches (attention.cpp), shared by the GPU attention primitives and
+// the GPU layer (layer_gpu.cpp)
+//===----------------------------------------------------------------------===//
+
+/// A device tensor a launch reads or writes: its first byte and extent.
+struct DeviceBuffer {
+  const char *name;
+  uint64_t ptr;
+  int64_t bytes;
+  int64_t align; ///< element size
+  bool output;
+};
+
+/// The kernel parameters of contract.h: five per memref (allocated, aligned,
+/// offset, size, stride) over the flattened buffer, one per index; all are
+/// 8 bytes wide.
+class KernelParams {
+public:
+  void memref(uint64_t ptr, int64_t count) {
+    push(ptr);
+    push(ptr);
+    push(0);
+    push(static_cast<uint64_t>(count));
+    push(1);
+  }
+  void index(int64_t v) { push(static_cast<uint64_t>(v)); }
+  void **pointers() {
+    for (size_t i = 0; i < size_; ++i)
+      pointers_[i] = &values_[i];
+    return pointers_;
+  }
+
+private:
+  static constexpr size_t kMax = 48;
+  void push(uint64_t v) {
+    if (size_ == kMax)
+      fail(PRT_ERR_INTERNAL, "more kernel parameters than KernelParams holds");
+    values_[size_++] = v;
+  }
+  uint64_t values_[kMax] = {};
+  void *pointers_[kMax] = {};
+  size_t size_ = 0;
+};
+
+/// Non-null, aligned, and no output overlapping another buffer.
+void checkBuffers(const std::vector<DeviceBuffer> &buffers);
+/// Every buffer lies inside one allocation the driver knows.
+void checkAllocations(ContextImpl &ctx,
+                      const std::vector<DeviceBuffer> &buffers);
+/// Launches `fn` on `stream` (errors inside the kernel show at the next
+/// synchronisation).
+void launch(ContextImpl &ctx, cu::Function fn, int64_t blocks, int64_t threads,
+            prt_stream stream, KernelParams &params, const std::string &name);
+
+//===----------------------------------------------------------------------===//
+// The layer on the GPU (layer_gpu.cpp)
+//===----------------------------------------------------------------------===//
+
+struct GpuLayer;
+struct GpuLayerDeleter {
+  void operator()(GpuLayer *layer) const;
+};
+using GpuLayerPtr = std::unique_ptr<GpuLayer, GpuLayerDeleter>;
+
+/// The first layer kernel setting `setting`'s module lacks ("" when none);
+/// `shortlist`: the call may take the shortlist branch.
+std::string missingGpuLayerKernel(BundleImpl &bundle, int64_t setting,
+                                  const Config &config, bool shortlist);
+/// Allocates the layer's device scratch for (B, T_max).
+GpuLayerPtr createGpuLayer(BundleImpl &bundle, int64_t setting,
+                           const Config &config, int64_t B, int64_t Tmax);
+/// Device bytes the plan's scratch holds.
+int64_t gpuLayerScratchBytes(const GpuLayer &layer);
+/// One call (arguments already validated against the plan): launches the
+/// contract's sequence on args.stream; `stats` receives the kStats* vector
+/// when `wantStats` (or on the fast path, where the host knows it).
+void runGpuLayer(GpuLayer &layer, const prt_layer_args &args,
+                 const std::vector<int64_t> &budget,
+                 std::vector<int64_t> &stats, bool wantStats);
 
 //===----------------------------------------------------------------------===//
 // The C API boundary (api.cpp), shared by the files that implement entry

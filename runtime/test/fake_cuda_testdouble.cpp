@@ -418,6 +418,20 @@ API cuMemcpyDtoH_v2(void *dst, unsigned long long src, size_t bytes) {
   std::memcpy(dst, reinterpret_cast<const void *>(src), bytes);
   return kSuccess;
 }
+API cuMemcpyHtoDAsync_v2(unsigned long long dst, const void *src, size_t bytes,
+                         void *) {
+  return cuMemcpyHtoD_v2(dst, src, bytes);
+}
+API cuMemsetD8Async(unsigned long long dst, unsigned char value, size_t bytes,
+                    void *) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (sticky)
+    return sticky;
+  if (!inAllocation(static_cast<uintptr_t>(dst), bytes))
+    return kInvalidValue;
+  std::memset(reinterpret_cast<void *>(dst), value, bytes);
+  return kSuccess;
+}
 API cuPointerGetAttribute(void *data, int attr, unsigned long long p) {
   std::lock_guard<std::mutex> lock(mu);
   auto it = allocations.upper_bound(static_cast<uintptr_t>(p));

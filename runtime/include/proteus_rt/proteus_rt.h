@@ -221,6 +221,8 @@ typedef struct prt_plan_info {
   int64_t token_mode; /**< 0: no mask, 1: keep all, 2: select */
   int64_t token_keep; /**< tokens kept per batch item when selecting */
   int64_t effective_L, window, local_cap, anchor_cap, proto_cap;
+  /** GPU layer plans: device bytes of the plan's scratch (0 otherwise) */
+  int64_t scratch_bytes;
 } prt_plan_info;
 
 PRT_API prt_status prt_plan_get_info(const prt_plan *plan, prt_plan_info *info);
@@ -249,8 +251,18 @@ typedef struct prt_layer_stats {
   double alpha;
 } prt_layer_stats;
 
-/** One forward call. Pointers are host buffers (f32 unless noted) of the
- *  shapes given, C = d_model, G = gates. */
+/** A CUstream, e.g. from the driver or a framework
+ *  (torch.cuda.current_stream().cuda_stream), of the context's device; NULL
+ *  is the legacy default stream. */
+typedef struct prt_stream_opaque *prt_stream;
+
+/** One forward call. Pointers are buffers (f32 unless noted) of the shapes
+ *  given, C = d_model, G = gates: host memory on a CPU plan, device memory
+ *  of the context (cast the CUdeviceptr to the pointer type) on a GPU plan
+ *  (prt_plan_info.backend). A GPU call is asynchronous on `stream` unless
+ *  `stats` is given (the stats are then copied back, which waits for the
+ *  call); it allocates nothing and is safe to capture in a CUDA graph
+ *  without `stats`. */
 typedef struct prt_layer_args {
   int64_t B;             /**< must equal the plan's B */
   int64_t T;             /**< 1 <= T <= T_max */
@@ -270,6 +282,7 @@ typedef struct prt_layer_args {
   /** (B,T) output; not written on the dense fast path; NULL: not returned. */
   float *importance;
   prt_layer_stats *stats; /**< output; may be NULL */
+  prt_stream stream;      /**< GPU plans: the stream (NULL: default) */
 } prt_layer_args;
 
 /** Runs the layer. With T different from the plan's T the budgets are
@@ -396,10 +409,6 @@ PRT_API prt_status prt_launch(prt_context *context, prt_function function,
 |* Streams and events (GPU contexts)                                          *|
 \*===----------------------------------------------------------------------===*/
 
-/** A CUstream, e.g. from the driver or a framework
- *  (torch.cuda.current_stream().cuda_stream), of the context's device; NULL
- *  is the legacy default stream. */
-typedef struct prt_stream_opaque *prt_stream;
 /** A CUevent made by prt_event_create. */
 typedef struct prt_event_opaque *prt_event;
 

@@ -203,13 +203,15 @@ struct LayerKernelBuilder {
         });
   }
 
+  /// The rest of the routing of one token per thread, from the logits in
+  /// `gates` and the prototype dots of the GEMMs.
   void route() {
-    SmallVector<Type> args(9, vec(f32));
+    SmallVector<Type> args(10, vec(f32));
     args.append({idx, idx});
     defineKernel(
         b, module, "proteus_route", args, kBlock, spec("route"),
         [&](LoopBuilder &lb, Kernel &k) {
-          Value bN = k.arg(9), tN = k.arg(10);
+          Value bN = k.arg(10), tN = k.arg(11);
           Value i = globalId(lb, k, kBlock);
           lb.ifThen(lb.lt(i, lb.mul(bN, tN)), [&] {
             bool proto = cfg.getProtoEnabled();
@@ -224,12 +226,69 @@ struct LayerKernelBuilder {
                 view(lb, k.arg(6), {dyn(bN), dyn(tN), fixed(h)}),
                 view(lb, k.arg(7), {dyn(bN), dyn(tN)}),
                 view(lb, k.arg(8), {dyn(bN), dyn(tN)})};
+            r.logitsGiven = true;
+            if (proto)
+              r.simDots = view(lb, k.arg(9), {dyn(bN), dyn(tN), fixed(g)});
             Value scratch;
             if (proto)
               scratch =
                   memref::AllocaOp::create(b, loc, MemRefType::get({g}, f32));
             emitRouteToken(lb, r, scratch, lb.div(i, tN), lb.rem(i, tN));
           });
+        });
+  }
+
+  /// x / max(|x|, 1e-6) per token (prototypes only): the left operand of the
+  /// similarity GEMM, each element the CPU loops' binary32 quotient.
+  void routeScale() {
+    defineKernel(
+        b, module, "proteus_route_scale", {vec(f32), vec(f32), idx, idx},
+        kBlock, spec("route_scale"), [&](LoopBuilder &lb, Kernel &k) {
+          Value bN = k.arg(2), tN = k.arg(3);
+          Value i = globalId(lb, k, kBlock);
+          lb.ifThen(lb.lt(i, lb.mul(bN, tN)), [&] {
+            Value x = view(lb, k.arg(0), {dyn(bN), dyn(tN), fixed(c)});
+            Value xs = view(lb, k.arg(1), {dyn(bN), dyn(tN), fixed(c)});
+            Value bb = lb.div(i, tN), t = lb.rem(i, tN);
+            Value xd = emitNormDivisor(lb, x, bb, t, lb.idx(c));
+            lb.forLoop(lb.idx(0), lb.idx(c), [&](Value cc) {
+              lb.store(lb.div(lb.load(x, {bb, t, cc}), xd), xs, {bb, t, cc});
+            });
+          });
+        });
+  }
+
+  /// out[m, g] = f32(sum_c f64(a[m, c]) f64(w[g, c])) over (B*T) x G: the
+  /// router logits (a = x, w = W_router) and the prototype dots (a = the
+  /// scaled x, w = the normalised prototypes), as a tiled binary64 GEMM that
+  /// sums in the CPU loops' order.
+  void routeLogits() {
+    defineKernel(
+        b, module, "proteus_route_logits", {vec(f32), vec(f32), vec(f32), idx},
+        kBlock, spec("route_logits"), [&](LoopBuilder &lb, Kernel &k) {
+          Value a = k.arg(0), w = k.arg(1), out = k.arg(2), mN = k.arg(3);
+          emitTiledGemm(
+              lb, k, mN, g, c,
+              [&](Value m, Value kk) {
+                return lb.load(a, lb.add(lb.mul(m, lb.idx(c)), kk));
+              },
+              [&](Value n, Value kk) {
+                return lb.load(w, lb.add(lb.mul(n, lb.idx(c)), kk));
+              },
+              [&](Value m, Value n0, ArrayRef<Value> acc) {
+                for (int64_t j = 0; j < 4; ++j) {
+                  Value n = lb.add(n0, lb.idx(j));
+                  auto store = [&] {
+                    lb.store(lb.toF32(acc[j]), out,
+                             lb.add(lb.mul(m, lb.idx(g)), n));
+                  };
+                  if (g % 4 == 0)
+                    store();
+                  else
+                    lb.ifThen(lb.lt(n, lb.idx(g)), store);
+                }
+              },
+              f64);
         });
   }
 
@@ -574,20 +633,25 @@ struct LayerKernelBuilder {
   /// threads, each holding a 4x4 fp32 accumulator (rows ty*4.., columns
   /// tx*4..); K in steps of 16 staged in shared memory (transposed, padded).
   /// loadA / loadB are called only in bounds; `epilogue(m, n0, acc)` gets
-  /// four consecutive columns n0..n0+3 of row m (n0 + 3 < N, m < M).
-  void
-  emitTiledGemm(LoopBuilder &lb, Kernel &k, Value mN, int64_t nN, int64_t kN,
-                function_ref<Value(Value, Value)> loadA,
-                function_ref<Value(Value, Value)> loadB,
-                function_ref<void(Value, Value, ArrayRef<Value>)> epilogue) {
+  /// four consecutive columns n0..n0+3 of row m (m < M, n0 < N; columns past
+  /// N exist only when N % 4 != 0, and the epilogue must skip them). Each
+  /// accumulator sums its products in k order from 0 in `accType`: in f64
+  /// that is the CPU loops' sum exactly.
+  void emitTiledGemm(LoopBuilder &lb, Kernel &k, Value mN, int64_t nN,
+                     int64_t kN, function_ref<Value(Value, Value)> loadA,
+                     function_ref<Value(Value, Value)> loadB,
+                     function_ref<void(Value, Value, ArrayRef<Value>)> epilogue,
+                     Type accType = Type()) {
+    if (!accType)
+      accType = f32;
     constexpr int64_t tile = rt::kGpuGemmTile, step = 16, pitch = tile + 4;
-    Value sA = shared(b, k, f32, step * pitch);
-    Value sB = shared(b, k, f32, step * pitch);
+    Value sA = shared(b, k, accType, step * pitch);
+    Value sB = shared(b, k, accType, step * pitch);
     int64_t nBlocks = (nN + tile - 1) / tile;
     Value m0 = lb.mul(lb.div(k.bid, lb.idx(nBlocks)), lb.idx(tile));
     Value n0 = lb.mul(lb.rem(k.bid, lb.idx(nBlocks)), lb.idx(tile));
     Value tx = lb.rem(k.tid, lb.idx(16)), ty = lb.div(k.tid, lb.idx(16));
-    Value zf = lb.f32(0.0);
+    Value zf = accType.isF64() ? lb.f64(0.0) : lb.f32(0.0);
     SmallVector<Value> init(16, zf);
     auto loop = scf::ForOp::create(
         b, loc, lb.idx(0), lb.idx(kN), lb.idx(step), init,
@@ -601,13 +665,15 @@ struct LayerKernelBuilder {
             Value inK = lb.lt(kIdx, lb.idx(kN));
             auto stage = [&](Value smem, Value r, Value limit,
                              function_ref<Value(Value, Value)> load) {
-              auto guarded = scf::IfOp::create(b, loc, TypeRange{f32},
+              auto guarded = scf::IfOp::create(b, loc, TypeRange{accType},
                                                lb.andI(inK, lb.lt(r, limit)),
                                                /*withElseRegion=*/true);
               {
                 OpBuilder::InsertionGuard g(b);
                 b.setInsertionPointToStart(&guarded.getThenRegion().front());
-                scf::YieldOp::create(b, loc, load(r, kIdx));
+                Value v = load(r, kIdx);
+                scf::YieldOp::create(
+                    b, loc, accType.isF64() ? lb.toF64(v) : lb.toF32(v));
                 b.setInsertionPointToStart(&guarded.getElseRegion().front());
                 scf::YieldOp::create(b, loc, zf);
               }
@@ -636,13 +702,12 @@ struct LayerKernelBuilder {
     for (int64_t i = 0; i < 4; ++i) {
       Value m = lb.add(m0, lb.add(lb.mul(ty, lb.idx(4)), lb.idx(i)));
       Value n = lb.add(n0, lb.mul(tx, lb.idx(4)));
-      lb.ifThen(lb.andI(lb.lt(m, mN), lb.lt(lb.add(n, lb.idx(3)), lb.idx(nN))),
-                [&] {
-                  SmallVector<Value> acc;
-                  for (int64_t j = 0; j < 4; ++j)
-                    acc.push_back(loop.getResult(i * 4 + j));
-                  epilogue(m, n, acc);
-                });
+      lb.ifThen(lb.andI(lb.lt(m, mN), lb.lt(n, lb.idx(nN))), [&] {
+        SmallVector<Value> acc;
+        for (int64_t j = 0; j < 4; ++j)
+          acc.push_back(loop.getResult(i * 4 + j));
+        epilogue(m, n, acc);
+      });
     }
   }
 
@@ -862,8 +927,11 @@ void mlir::proteus::buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module,
                        b.getI64Type(),
                        b.getI8Type(),
                        b.getIndexType()};
-  if (cfg.getProtoEnabled())
+  if (cfg.getProtoEnabled()) {
     k.routePrep();
+    k.routeScale();
+  }
+  k.routeLogits();
   k.route();
   if (cfg.getTokenSparse())
     k.selectTokens();

@@ -116,6 +116,15 @@ void emitRoutePrep(LoopBuilder &lb, ConfigAttr cfg, Value prototypes,
       [&](Value i, Value v) { lb.store(v, usageSoft, i); });
 }
 
+Value emitNormDivisor(LoopBuilder &lb, Value x, Value b, Value t, Value cN) {
+  Value zero = lb.idx(0);
+  Value xnorm = lb.toF32(lb.sqrt(sumF64(lb, zero, cN, [&](Value c) {
+    Value v = lb.toF64(lb.load(x, {b, t, c}));
+    return lb.mul(v, v);
+  })));
+  return lb.max(xnorm, lb.f32(1e-6));
+}
+
 void emitRouteToken(LoopBuilder &lb, const RouteOperands &r, Value sc, Value b,
                     Value t) {
   ConfigAttr cfg = r.cfg;
@@ -124,31 +133,34 @@ void emitRouteToken(LoopBuilder &lb, const RouteOperands &r, Value sc, Value b,
   Value eps = lb.f32(1e-6);
   Value x = r.x, gates = r.gates;
   // Router logits and softmax, written into gates[b, t, :].
-  lb.forLoop(zero, gI, [&](Value gi) {
-    Value acc = sumF64(lb, zero, cI, [&](Value c) {
-      return lb.mul(lb.toF64(lb.load(x, {b, t, c})),
-                    lb.toF64(lb.load(r.wRouter, {gi, c})));
+  if (!r.logitsGiven)
+    lb.forLoop(zero, gI, [&](Value gi) {
+      Value acc = sumF64(lb, zero, cI, [&](Value c) {
+        return lb.mul(lb.toF64(lb.load(x, {b, t, c})),
+                      lb.toF64(lb.load(r.wRouter, {gi, c})));
+      });
+      lb.store(lb.toF32(acc), gates, {b, t, gi});
     });
-    lb.store(lb.toF32(acc), gates, {b, t, gi});
-  });
   auto getG = [&](Value i) { return lb.load(gates, {b, t, i}); };
   auto setG = [&](Value i, Value v) { lb.store(v, gates, {b, t, i}); };
   softmaxF32(lb, gI, getG, setG);
 
   Value beta, sim;
   if (cfg.getProtoEnabled()) {
-    Value xnorm = lb.toF32(lb.sqrt(sumF64(lb, zero, cI, [&](Value c) {
-      Value v = lb.toF64(lb.load(x, {b, t, c}));
-      return lb.mul(v, v);
-    })));
-    Value xd = lb.max(xnorm, eps);
-    lb.forLoop(zero, gI, [&](Value gi) {
-      Value dot = sumF64(lb, zero, cI, [&](Value c) {
-        return lb.mul(lb.toF64(lb.div(lb.load(x, {b, t, c}), xd)),
-                      lb.toF64(lb.load(r.protoNorm, {gi, c})));
+    if (r.simDots) {
+      lb.forLoop(zero, gI, [&](Value gi) {
+        lb.store(lb.load(r.simDots, {b, t, gi}), sc, gi);
       });
-      lb.store(lb.toF32(dot), sc, gi);
-    });
+    } else {
+      Value xd = emitNormDivisor(lb, x, b, t, cI);
+      lb.forLoop(zero, gI, [&](Value gi) {
+        Value dot = sumF64(lb, zero, cI, [&](Value c) {
+          return lb.mul(lb.toF64(lb.div(lb.load(x, {b, t, c}), xd)),
+                        lb.toF64(lb.load(r.protoNorm, {gi, c})));
+        });
+        lb.store(lb.toF32(dot), sc, gi);
+      });
+    }
     auto getS = [&](Value i) { return lb.load(sc, i); };
     auto setS = [&](Value i, Value v) { lb.store(v, sc, i); };
     sim = maxOf(lb, zero, gI, lb.f32(-std::numeric_limits<float>::infinity()),

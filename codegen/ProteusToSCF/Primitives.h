@@ -47,6 +47,12 @@ struct RouteOperands {
   Value confidence;           ///< (G); prototypes only
   Value gates, heads;         ///< (B,T,G), (B,T,H) outputs
   Value importance, sim;      ///< (B,T) outputs; sim: prototypes only
+  /// Set when `gates` already holds the router logits (computed elsewhere in
+  /// the same order, e.g. by a GEMM).
+  bool logitsGiven = false;
+  /// (B,T,G): the prototype dots x/|x| . p_g already computed (same order);
+  /// null: computed here.
+  Value simDots;
 };
 
 /// The prototype preparation shared by every token: normalised prototypes
@@ -54,6 +60,10 @@ struct RouteOperands {
 /// into usageSoft (G).
 void emitRoutePrep(LoopBuilder &lb, ConfigAttr cfg, Value prototypes,
                    Value usage, Value protoNorm, Value usageSoft);
+
+/// max(|x[b, t, :]|, 1e-6) in binary32 (the norm summed in binary64): the
+/// divisor that normalises a token for the prototype similarities.
+Value emitNormDivisor(LoopBuilder &lb, Value x, Value b, Value t, Value cN);
 
 /// Routing of token (b, t); `scratch` is a (G) f32 buffer (prototypes only).
 void emitRouteToken(LoopBuilder &lb, const RouteOperands &r, Value scratch,

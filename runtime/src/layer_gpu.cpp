@@ -24,7 +24,8 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// The kernels a routed call may launch, for `c` (contract.h).
 std::vector<std::string> layerKernels(const Config &c, bool shortlist) {
-  std::vector<std::string> k = {"proteus_route",
+  std::vector<std::string> k = {"proteus_route_logits",
+                                "proteus_route",
                                 "proteus_head_mass",
                                 "proteus_gate",
                                 "proteus_top_k",
@@ -39,8 +40,8 @@ std::vector<std::string> layerKernels(const Config &c, bool shortlist) {
   if (shortlist)
     k.push_back("proteus_layer_shortlist_attention_f32");
   if (c.proto_enabled)
-    for (const char *n :
-         {"proteus_route_prep", "proteus_proto_mass", "proteus_proto_update"})
+    for (const char *n : {"proteus_route_prep", "proteus_route_scale",
+                          "proteus_proto_mass", "proteus_proto_update"})
       k.push_back(n);
   if (c.token_sparse)
     k.push_back("proteus_select_tokens");
@@ -65,7 +66,8 @@ struct GpuLayer {
   cu::DevicePtr gates = 0, heads = 0, sim = 0, importance = 0, mask = 0,
                 mass = 0, rowMask = 0, rowCount = 0, offsets = 0, packedRow = 0,
                 packedToken = 0, q = 0, k = 0, v = 0, o = 0, protoNorm = 0,
-                usageSoft = 0, protoMass = 0, budget = 0, state = 0, dummy = 0;
+                usageSoft = 0, protoMass = 0, budget = 0, state = 0, dummy = 0,
+                scaled = 0, dots = 0;
 
   cu::DevicePtr alloc(int64_t bytes) {
     cu::DevicePtr p = 0;
@@ -133,6 +135,10 @@ GpuLayerPtr createGpuLayer(BundleImpl &bundle, int64_t setting, const Config &c,
   L->v = L->alloc(R * T * D * f);
   L->o = L->alloc(R * T * D * f);
   L->protoNorm = L->alloc(G * C * f);
+  if (c.proto_enabled) {
+    L->scaled = L->alloc(B * T * C * f);
+    L->dots = L->alloc(B * T * G * f);
+  }
   L->usageSoft = L->alloc(G * f);
   L->protoMass = L->alloc(G * 8);
   L->budget = L->alloc((kBudgetSize + H + 1) * i);
@@ -216,6 +222,9 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
                  bProj = bias ? dev(a.b_proj) : L.dummy;
 
   if (!fast) {
+    // Poisoned (every slot -1), so that a mode the kernels leave unwritten
+    // fails the range check of the stats, as on the CPU path.
+    memsetBytes(L.state, 0xFF, kStatsSize * 8);
     if (proto) {
       KernelParams p;
       p.memref(dev(a.prototypes), G * C);
@@ -223,6 +232,27 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
       p.memref(L.protoNorm, G * C);
       p.memref(L.usageSoft, G);
       run("proteus_route_prep", 1, 1, p);
+    }
+    const int64_t logitBlocks =
+        ceilDiv(tokens, kGpuGemmTile) * ceilDiv(G, kGpuGemmTile);
+    auto logits = [&](uint64_t in, uint64_t w, uint64_t out) {
+      KernelParams p;
+      p.memref(in, tokens * C);
+      p.memref(w, G * C);
+      p.memref(out, tokens * G);
+      p.index(tokens);
+      run("proteus_route_logits", logitBlocks, kGpuLayerBlock, p);
+    };
+    logits(x, dev(a.w_router), L.gates);
+    if (proto) {
+      KernelParams p;
+      p.memref(x, tokens * C);
+      p.memref(L.scaled, tokens * C);
+      p.index(B);
+      p.index(T);
+      run("proteus_route_scale", ceilDiv(tokens, kGpuLayerBlock),
+          kGpuLayerBlock, p);
+      logits(L.scaled, L.protoNorm, L.dots);
     }
     {
       KernelParams p;
@@ -235,6 +265,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
       p.memref(L.heads, tokens * H);
       p.memref(importance, tokens);
       p.memref(proto ? L.sim : L.dummy, proto ? tokens : 1);
+      p.memref(proto ? L.dots : L.dummy, proto ? tokens * G : 1);
       p.index(B);
       p.index(T);
       run("proteus_route", ceilDiv(tokens, kGpuLayerBlock), kGpuLayerBlock, p);

@@ -166,10 +166,15 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///   routed (budget[kBudgetFastPath] == 0):
 ///   1. proteus_route_prep(prototypes[G*C], usage[G], pn[G*C], usage_sm[G])
 ///        grid 1, block 1; only when the configuration enables prototypes.
-///   2. proteus_route(x[B*T*C], w_router[G*C], pn, usage_sm, confidence[G],
-///        gates[B*T*G], heads[B*T*H], importance[B*T], sim[B*T], B, T)
+///   2. prototypes only: proteus_route_scale(x[B*T*C], xs[B*T*C], B, T)
+///        grid ceil(B*T / kGpuLayerBlock): xs = x / max(|x|, 1e-6);
+///      proteus_route_logits(x, w_router[G*C], gates[B*T*G], B*T), and with
+///        prototypes proteus_route_logits(xs, pn, dots[B*T*G], B*T)
+///        grid ceil(B*T / kGpuGemmTile) * ceil(G / kGpuGemmTile);
+///      proteus_route(x, w_router, pn, usage_sm, confidence[G], gates,
+///        heads[B*T*H], importance[B*T], sim[B*T], dots, B, T)
 ///        grid ceil(B*T / kGpuLayerBlock); without prototypes pass any f32
-///        buffers of >= 1 element for pn, usage_sm, confidence and sim.
+///        buffers of >= 1 element for pn, usage_sm, confidence, sim, dots.
 ///   3. token mask: budget[kBudgetTokenMode] == 2 (token_sparse only):
 ///        proteus_select_tokens(importance, token_mask[B*T] (i8), B, T,
 ///        budget[kBudgetTokenKeep], budget[kBudgetGuard])

@@ -525,11 +525,14 @@ prt_status prt_plan_create(prt_bundle *bundle, const prt_plan_options *options,
                            "this proteus-compile)";
           if (!m.gpuNote.empty())
             p->gpuLayerMissing += " (gpu_note: " + m.gpuNote + ")";
+          reason += "; the layer cannot run on the GPU: " + p->gpuLayerMissing;
         }
       } else {
-        reason = "bundle format 1 defines no GPU layer launch; using the "
-                 "bundle's CPU "
-                 "library";
+        reason = "the bundle has no GPU layer kernels (manifest gpu_layer is "
+                 "absent or false)" +
+                 (m.gpuNote.empty() ? std::string()
+                                    : " (gpu_note: " + m.gpuNote + ")") +
+                 "; using the bundle's CPU library";
       }
     }
     copyString(info.backend_reason, sizeof(info.backend_reason), reason);

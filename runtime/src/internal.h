@@ -358,7 +358,7 @@ public:
   }
 
 private:
-  static constexpr size_t kMax = 48;
+  static constexpr size_t kMax = 64; // proteus_route: 10 memrefs, 2 indices
   void push(uint64_t v) {
     if (size_ == kMax)
       fail(PRT_ERR_INTERNAL, "more kernel parameters than KernelParams holds");

@@ -15,6 +15,13 @@
 // candidate pieces are assumed on. Which kernels a module has is read from
 // its .entry lines. Nothing here says anything about the real PTX's code.
 //
+// The layer kernels of contract.h ("The layer on the GPU") compute nothing
+// here: a launch checks its parameters (each memref inside an allocation, the
+// sizes consistent with the indices) and its grid and block against the
+// contract. Once a test calls proteus_fake_cuda_record(), the driver records
+// the kernels launched and the memory and synchronising calls made, in
+// order, for proteus_fake_cuda_calls() to return.
+//
 //===----------------------------------------------------------------------===//
 
 #include "float16.h"
@@ -53,6 +60,15 @@ struct Function {
 };
 std::vector<Module *> modules;
 std::vector<Function *> functions;
+
+/// What the runtime asked of the driver, in order, while recording (under
+/// `mu`).
+bool recording = false;
+std::vector<std::string> calls;
+void note(const std::string &what) {
+  if (recording)
+    calls.push_back(what);
+}
 
 bool inAllocation(uintptr_t p, size_t bytes) {
   auto it = allocations.upper_bound(p);
@@ -203,8 +219,100 @@ struct Rule {
   }
 };
 
+/// Parameters of the layer kernels, one letter each: a memref of f32 (f),
+/// f64 (d), i64 (l) or i8 (b), or an index (i).
+const std::map<std::string, std::string> kLayerKernels = {
+    {"proteus_route_prep", "ffff"},
+    {"proteus_route_scale", "ffii"},
+    {"proteus_route_logits", "fffi"},
+    {"proteus_route", "ffffffffffii"},
+    {"proteus_select_tokens", "fbiiii"},
+    {"proteus_head_mass", "fdii"},
+    {"proteus_gate", "dll"},
+    {"proteus_top_k", "fblbii"},
+    {"proteus_pack_count", "blii"},
+    {"proteus_pack_scan", "llllii"},
+    {"proteus_pack_write", "blllii"},
+    {"proteus_project", "ffffffii"},
+    {"proteus_combine", "fffbfii"},
+    {"proteus_proto_mass", "fdii"},
+    {"proteus_proto_update", "ffdfffii"},
+    {"proteus_layer_shortlist_attention_f32", "fffllfliiiii"},
+    {"proteus_layer_dense_attention_f32", "fffflii"},
+};
+
+/// A layer kernel's launch: parameters and geometry against contract.h.
+Result launchLayerKernel(const std::string &n, const std::string &spec,
+                         unsigned grid, unsigned block, void **raw) {
+  Params p(raw);
+  std::vector<Ref> m;
+  std::vector<int64_t> x;
+  for (char c : spec) {
+    if (c == 'i')
+      x.push_back(p.index());
+    else
+      m.push_back(p.memref(c == 'b' ? 1 : c == 'f' ? 4 : 8));
+  }
+  auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  const int64_t g = grid, b = block;
+  bool ok = false;
+  if (n == "proteus_route_prep" || n == "proteus_gate") {
+    ok = g == 1 && b == 1 && (n != "proteus_gate" || m[2].size == 16);
+  } else if (n == "proteus_route_scale") {
+    const int64_t bt = x[0] * x[1];
+    ok = g == ceilDiv(bt, 256) && b == 256 && m[0].size % bt == 0 &&
+         m[1].size == m[0].size;
+  } else if (n == "proteus_route_logits") {
+    const int64_t c = x[0] > 0 ? m[0].size / x[0] : 0;
+    const int64_t gates = c > 0 ? m[1].size / c : 0;
+    ok = c > 0 && c * x[0] == m[0].size && gates * c == m[1].size &&
+         m[2].size == x[0] * gates && b == 256 &&
+         g == ceilDiv(x[0], 64) * ceilDiv(gates, 64);
+  } else if (n == "proteus_route") {
+    const int64_t bt = x[0] * x[1];
+    ok = g == ceilDiv(bt, 256) && b == 256 && m[0].size % bt == 0 &&
+         m[5].size % bt == 0 && m[6].size % bt == 0 && m[7].size == bt;
+  } else if (n == "proteus_select_tokens") {
+    ok = g == x[0] && b == 1024 && m[0].size == x[0] * x[1] &&
+         m[1].size == x[0] * x[1] && x[2] >= 0 && x[3] >= 0 && x[3] <= x[1];
+  } else if (n == "proteus_head_mass" || n == "proteus_proto_mass") {
+    ok = g == m[1].size && b == 256 && m[0].size == x[0] * x[1] * m[1].size;
+  } else if (n == "proteus_top_k") {
+    const int64_t bt = x[0] * x[1];
+    ok = g == ceilDiv(bt, 256) && b == 256 && m[1].size == bt &&
+         m[2].size == 16 && m[3].size == m[0].size;
+  } else if (n == "proteus_pack_count") {
+    ok = g == x[0] && b == 256 && m[0].size == x[0] * x[1] && m[1].size == x[0];
+  } else if (n == "proteus_pack_scan") {
+    ok = g == 1 && b == 1 && m[0].size == x[0] && m[1].size == x[0] + 1 &&
+         m[3].size == 16;
+  } else if (n == "proteus_pack_write") {
+    ok = g == x[0] && b == 256 && m[0].size == x[0] * x[1] &&
+         m[1].size == x[0] + 1 && m[2].size == x[0] * x[1] &&
+         m[3].size == x[0] * x[1];
+  } else if (n == "proteus_project" || n == "proteus_combine") {
+    const int64_t bt = x[0] * x[1];
+    const bool project = n == "proteus_project";
+    const int64_t c = m[project ? 0 : 4].size / bt;
+    ok = b == 256 && c * bt == m[project ? 0 : 4].size &&
+         g == ceilDiv(bt, 64) * ceilDiv(project ? 3 * c : c, 64) &&
+         m[project ? 3 : 0].size == bt * c && (project || m[3].size == bt);
+  } else if (n == "proteus_proto_update") {
+    ok = g == m[2].size && b == 256 && m[1].size == x[0] * x[1] * m[2].size;
+  } else if (n == "proteus_layer_shortlist_attention_f32") {
+    ok = g == 2048 && b == 128 && m[6].size == 16 && m[3].size == m[4].size &&
+         m[0].size == m[5].size;
+  } else if (n == "proteus_layer_dense_attention_f32") {
+    ok = x[1] > 0 && x[0] % x[1] == 0 && b == 128 && m[4].size == 16 &&
+         g == x[0] / x[1] * ceilDiv(x[1], 64) && m[0].size == m[3].size;
+  }
+  return ok ? kSuccess : kInvalidValue;
+}
+
 Result launch(const Function &f, unsigned grid, unsigned block, void **raw) {
   const std::string &n = f.name;
+  if (auto it = kLayerKernels.find(n); it != kLayerKernels.end())
+    return launchLayerKernel(n, it->second, grid, block, raw);
   const size_t us = n.rfind('_');
   const std::string ts = n.substr(us + 1);
   const Type t = ts == "f32"    ? Type::F32
@@ -317,8 +425,16 @@ API cuDevicePrimaryCtxRetain(void **ctx, int) {
 API cuDevicePrimaryCtxRelease_v2(int) { return kSuccess; }
 API cuCtxPushCurrent_v2(void *) { return kSuccess; }
 API cuCtxPopCurrent_v2(void **) { return kSuccess; }
-API cuCtxSynchronize() { return sticky; }
-API cuStreamSynchronize(void *) { return sticky; }
+API cuCtxSynchronize() {
+  std::lock_guard<std::mutex> lock(mu);
+  note("cuCtxSynchronize");
+  return sticky;
+}
+API cuStreamSynchronize(void *) {
+  std::lock_guard<std::mutex> lock(mu);
+  note("cuStreamSynchronize");
+  return sticky;
+}
 
 API cuModuleLoadDataEx(void **module, const void *image, unsigned, int *,
                        void **) {
@@ -384,6 +500,7 @@ API cuLinkDestroy(void *state) {
 
 API cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
   std::lock_guard<std::mutex> lock(mu);
+  note("cuMemAlloc");
   void *m = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
   if (!m)
     return 2; // CUDA_ERROR_OUT_OF_MEMORY
@@ -393,6 +510,7 @@ API cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
 }
 API cuMemFree_v2(unsigned long long p) {
   std::lock_guard<std::mutex> lock(mu);
+  note("cuMemFree");
   auto it = allocations.find(static_cast<uintptr_t>(p));
   if (it == allocations.end())
     return kInvalidValue;
@@ -400,8 +518,11 @@ API cuMemFree_v2(unsigned long long p) {
   allocations.erase(it);
   return kSuccess;
 }
-API cuMemcpyHtoD_v2(unsigned long long dst, const void *src, size_t bytes) {
+namespace {
+Result copyToDevice(unsigned long long dst, const void *src, size_t bytes,
+                    const char *what) {
   std::lock_guard<std::mutex> lock(mu);
+  note(what);
   if (sticky)
     return sticky;
   if (!inAllocation(static_cast<uintptr_t>(dst), bytes))
@@ -409,8 +530,13 @@ API cuMemcpyHtoD_v2(unsigned long long dst, const void *src, size_t bytes) {
   std::memcpy(reinterpret_cast<void *>(dst), src, bytes);
   return kSuccess;
 }
+} // namespace
+API cuMemcpyHtoD_v2(unsigned long long dst, const void *src, size_t bytes) {
+  return copyToDevice(dst, src, bytes, "cuMemcpyHtoD");
+}
 API cuMemcpyDtoH_v2(void *dst, unsigned long long src, size_t bytes) {
   std::lock_guard<std::mutex> lock(mu);
+  note("cuMemcpyDtoH");
   if (sticky)
     return sticky;
   if (!inAllocation(static_cast<uintptr_t>(src), bytes))
@@ -420,11 +546,12 @@ API cuMemcpyDtoH_v2(void *dst, unsigned long long src, size_t bytes) {
 }
 API cuMemcpyHtoDAsync_v2(unsigned long long dst, const void *src, size_t bytes,
                          void *) {
-  return cuMemcpyHtoD_v2(dst, src, bytes);
+  return copyToDevice(dst, src, bytes, "cuMemcpyHtoDAsync");
 }
 API cuMemsetD8Async(unsigned long long dst, unsigned char value, size_t bytes,
                     void *) {
   std::lock_guard<std::mutex> lock(mu);
+  note("cuMemsetD8Async " + std::to_string(value));
   if (sticky)
     return sticky;
   if (!inAllocation(static_cast<uintptr_t>(dst), bytes))
@@ -455,6 +582,7 @@ API cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
   std::lock_guard<std::mutex> lock(mu);
   if (sticky)
     return sticky;
+  note(static_cast<Function *>(fn)->name);
   if (gy != 1 || gz != 1 || by != 1 || bz != 1 || shared != 0 || extra)
     return kInvalidValue;
   try {
@@ -507,3 +635,22 @@ API cuGetErrorName(Result r, const char **s) {
   }
 }
 API cuGetErrorString(Result r, const char **s) { return cuGetErrorName(r, s); }
+
+/// Starts recording (and forgets what was recorded).
+extern "C" __attribute__((visibility("default"))) void
+proteus_fake_cuda_record() {
+  std::lock_guard<std::mutex> lock(mu);
+  recording = true;
+  calls.clear();
+}
+
+/// The calls recorded since proteus_fake_cuda_record(), one a line.
+extern "C" __attribute__((visibility("default"))) const char *
+proteus_fake_cuda_calls() {
+  std::lock_guard<std::mutex> lock(mu);
+  static std::string text;
+  text.clear();
+  for (const std::string &c : calls)
+    text += c + "\n";
+  return text.c_str();
+}

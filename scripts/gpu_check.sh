@@ -11,8 +11,9 @@
 #   layer      gpu_layer_check: the whole layer on the GPU vs the CPU layer
 #              (every setting, B 1-4, T 1-2048, twice for bit-identity)
 #   layer-long the same at T 4096, 16384, 65536 (B 1)
-#   layer-golden  proteus-run --golden with the bundles prepare_device.sh
-#              compiled (layer cases run on the GPU)
+#   layer-golden  proteus-run --golden -v with the bundles prepare_device.sh
+#              compiled (layer cases run on the GPU where the bundle has the
+#              layer kernels; each case's "backend" line says where)
 #   layer-memcheck, layer-racecheck  gpu_layer_check --quick under the sanitizers
 #   layer-time per-kernel times of one 64K-token call (PROTEUS_PROFILE=1)
 #   (the layer steps are not in the default list: name them)
@@ -92,7 +93,7 @@ for step in "${steps[@]}"; do
   layer) run_step layer 280 "$layer" "${layers[@]}" ;;
   layer-long) run_step layer-long 280 "$layer" --long "$b/d16" "$b/layer" ;;
   layer-golden) run_step layer-golden 120 "$dev/bin/proteus-run" --golden "$dev/golden" \
-    --work "$dev/golden-work" ;;
+    --work "$dev/golden-work" -v ;;
   layer-memcheck) run_step layer-memcheck 280 "${sanitizer[@]}" --tool memcheck --leak-check no \
     "$layer" --quick "${layers[@]}" ;;
   layer-racecheck) run_step layer-racecheck 280 "${sanitizer[@]}" --tool racecheck \

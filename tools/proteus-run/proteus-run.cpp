@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "golden.h"
+#include "layer_buffers.h"
 
 #include "proteus_rt/proteus_rt.h"
 
@@ -18,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <string>
 #include <unistd.h>
@@ -38,14 +40,19 @@ RUN A BUNDLE (--bundle)
   Opens the bundle (manifest.json, checksums), plans one layer call and runs
   it on random input and weights drawn from a fixed seed, then prints the
   backend and why it was chosen, the setting, the host schedule (budgets and
-  mode hints), the statistics the kernels report, and the median time.
+  mode hints), the statistics the kernels report, a summary of y, and the
+  median time. On a GPU plan (--backend gpu, or auto when the bundle has the
+  GPU layer for the device) the tensors are copied to device buffers
+  (prt_device_alloc), the timed calls are measured with events on the
+  default stream (and their host enqueue time separately), and y is copied
+  back. Exit status 1 when a call fails or y has a non-finite element.
     --B N             batch size (default 1)
     --T N             sequence length (default 4096)
     --alpha auto|X    auto (default): alpha from the T ramp, rounded to the
                       nearest compiled setting; X: must be a compiled setting
     --prev-alpha X    the alpha left by an earlier call (hysteresis history)
     --seed S          random seed (default 0)
-    --backend B       auto (default), cpu or gpu
+    --backend B       the context: auto (default), cpu or gpu
     --repeat N        timed runs after one warm-up (default 5)
 
 CHECK GOLDEN VECTORS (--golden)
@@ -55,15 +62,19 @@ CHECK GOLDEN VECTORS (--golden)
                          exactly (the runtime's schedule math, no kernels)
     candidates           candidate lists and lengths exactly (proteus_shortlist)
     shortlist_attention  max abs error <= 1e-5 (1 + |ref|), inactive rows 0
-    layer                y relative L2 <= 1e-5 (CPU; 1e-2 GPU), token mask,
+    layer                y relative L2 <= 1e-5 (CPU; 1e-4 GPU), token mask,
                          mode, dense reason, alpha, keep ratio and statistics
                          exactly, prototype state after the EMA (rel L2 1e-6,
                          usage 2e-6)
-  Outputs are poisoned (NaN) before each call. Cases other than schedule
-  need kernels: the case's configuration is written to the work folder and
-  compiled with
+  Outputs are poisoned (NaN) before each call. A layer case runs on the
+  plan's backend: on a GPU machine, the GPU wherever the bundle has the
+  GPU layer kernels (-v says which), through device buffers. Cases other
+  than schedule need kernels: the case's configuration is written to the
+  work folder and compiled with
       <compiler> --config <cfg.json> --alpha <alpha, %.17g> -o <bundle>
   once per (configuration, alpha, compiler binary); bundles are reused.
+  Without a compiler, the bundles already in --work are used as they are
+  (a work folder prepared on another machine: scripts/prepare_device.sh).
     --compiler PATH   the compiler; default $PROTEUS_COMPILE, else
                       proteus-compile next to proteus-run
     --work DIR        keep configs, bundles and compile logs here (reused
@@ -145,7 +156,10 @@ int runBundle(const RunOptions &o) {
 
   prt_bundle *bundle = nullptr;
   prt_plan *plan = nullptr;
+  // The call's device buffers, freed before the context goes.
+  std::unique_ptr<proteus_run::LayerBuffers> buffers;
   auto cleanup = [&](int code) {
+    buffers.reset();
     prt_plan_destroy(plan);
     prt_bundle_close(bundle);
     prt_context_destroy(ctx);
@@ -200,7 +214,13 @@ int runBundle(const RunOptions &o) {
       static_cast<long long>(pi.anchor_cap),
       static_cast<long long>(pi.proto_cap));
 
-  // Random input and weights, scaled like an initialised layer.
+  const bool gpu = pi.backend == PRT_BACKEND_GPU;
+  if (gpu)
+    std::printf("scratch: %.1f MiB of device memory, allocated with the plan\n",
+                static_cast<double>(pi.scratch_bytes) / (1 << 20));
+
+  // Random input and weights, scaled like an initialised layer; on a GPU
+  // plan they are copied to device buffers, which the call takes.
   const int64_t C = bn.d_model, G = bn.gates, B = o.B, T = o.T;
   std::mt19937_64 rng(o.seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -210,46 +230,69 @@ int runBundle(const RunOptions &o) {
       f = normal(rng) * scale;
   };
   const float w = 1.0f / std::sqrt(static_cast<float>(C));
-  std::vector<float> x, wQkv, bQkv, wProj, bProj, wRouter, protos, usage, conf;
-  fill(x, static_cast<size_t>(B * T * C), 1.0f);
-  fill(wQkv, static_cast<size_t>(3 * C * C), w);
-  fill(bQkv, static_cast<size_t>(3 * C), 0.02f);
-  fill(wProj, static_cast<size_t>(C * C), w);
-  fill(bProj, static_cast<size_t>(C), 0.02f);
-  fill(wRouter, static_cast<size_t>(G * C), w);
-  fill(protos, static_cast<size_t>(G * C), 1.0f);
-  usage.assign(static_cast<size_t>(G), 0.0f);
-  conf.assign(static_cast<size_t>(G), 1.0f);
-  std::vector<float> y(x.size()), importance(static_cast<size_t>(B * T));
-  std::vector<int8_t> mask(static_cast<size_t>(B * T));
-  prt_layer_stats st{};
-  prt_layer_args a{};
-  a.B = B;
-  a.T = T;
-  a.x = x.data();
-  a.w_qkv = wQkv.data();
-  a.b_qkv = bQkv.data();
-  a.w_proj = wProj.data();
-  a.b_proj = bProj.data();
-  a.w_router = wRouter.data();
-  a.prototypes = protos.data();
-  a.usage = usage.data();
-  a.confidence = conf.data();
-  a.y = y.data();
-  a.token_mask = mask.data();
-  a.importance = importance.data();
-  a.stats = &st;
+  buffers = std::make_unique<proteus_run::LayerBuffers>(ctx, gpu);
+  proteus_run::LayerBuffers &io = *buffers;
+  fill(io.x, static_cast<size_t>(B * T * C), 1.0f);
+  fill(io.wQkv, static_cast<size_t>(3 * C * C), w);
+  fill(io.bQkv, static_cast<size_t>(3 * C), 0.02f);
+  fill(io.wProj, static_cast<size_t>(C * C), w);
+  fill(io.bProj, static_cast<size_t>(C), 0.02f);
+  fill(io.wRouter, static_cast<size_t>(G * C), w);
+  fill(io.protos, static_cast<size_t>(G * C), 1.0f);
+  io.usage.assign(static_cast<size_t>(G), 0.0f);
+  io.conf.assign(static_cast<size_t>(G), 1.0f);
 
-  std::vector<double> ms;
-  for (int64_t r = 0; r <= o.repeat; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    if (prt_status s = prt_layer_forward(plan, &a))
-      return cleanup(failed("prt_layer_forward", s));
-    auto t1 = std::chrono::steady_clock::now();
-    if (r > 0)
-      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  // One warm-up call that returns the statistics, then timed calls without
+  // them: on the GPU those only enqueue, and events on the default stream
+  // time the kernels.
+  prt_layer_stats st{};
+  prt_event start = nullptr, end = nullptr;
+  auto destroyEvents = [&] {
+    if (start)
+      prt_event_destroy(ctx, start);
+    if (end)
+      prt_event_destroy(ctx, end);
+  };
+  std::vector<double> hostMs, deviceMs;
+  try {
+    io.prepare(B, T, C);
+    const prt_layer_args withStats = io.args(&st);
+    const prt_layer_args timed = io.args(nullptr);
+    proteus_run::mustSucceed(prt_layer_forward(plan, &withStats),
+                             "prt_layer_forward");
+    if (gpu) {
+      proteus_run::mustSucceed(prt_event_create(ctx, &start),
+                               "prt_event_create");
+      proteus_run::mustSucceed(prt_event_create(ctx, &end), "prt_event_create");
+    }
+    for (int64_t r = 0; r < o.repeat; ++r) {
+      auto t0 = std::chrono::steady_clock::now();
+      if (gpu)
+        proteus_run::mustSucceed(prt_event_record(ctx, start, nullptr),
+                                 "prt_event_record");
+      proteus_run::mustSucceed(prt_layer_forward(plan, &timed),
+                               "prt_layer_forward");
+      auto t1 = std::chrono::steady_clock::now();
+      hostMs.push_back(
+          std::chrono::duration<double, std::milli>(t1 - t0).count());
+      if (gpu) {
+        float ms = 0;
+        proteus_run::mustSucceed(prt_event_record(ctx, end, nullptr),
+                                 "prt_event_record");
+        proteus_run::mustSucceed(prt_event_elapsed_ms(ctx, start, end, &ms),
+                                 "prt_event_elapsed_ms");
+        deviceMs.push_back(ms);
+      }
+    }
+    io.fetch();
+  } catch (const std::exception &e) {
+    destroyEvents();
+    std::cerr << "proteus-run: " << e.what() << "\n";
+    return cleanup(1);
   }
-  int64_t kept = std::count(mask.begin(), mask.end(), int8_t(1));
+  destroyEvents();
+
+  int64_t kept = std::count(io.mask.begin(), io.mask.end(), int8_t(1));
   std::printf(
       "stats: mode %s, dense reason %s, top_k %lld, nucleus_k %lld, k_adapt "
       "%lld, "
@@ -260,13 +303,32 @@ int runBundle(const RunOptions &o) {
       static_cast<long long>(st.max_active_rows),
       static_cast<long long>(st.active_rows), static_cast<long long>(st.packed),
       static_cast<long long>(kept), static_cast<long long>(B * T));
-  if (!ms.empty()) {
-    std::sort(ms.begin(), ms.end());
-    std::printf("time: median %.3f ms over %zu runs (min %.3f, max %.3f) after "
-                "1 warm-up\n",
-                ms[ms.size() / 2], ms.size(), ms.front(), ms.back());
+  int64_t finite = 0;
+  double sumAbs = 0;
+  for (float v : io.y) {
+    if (std::isfinite(v)) {
+      ++finite;
+      sumAbs += std::fabs(v);
+    }
   }
-  return cleanup(0);
+  std::printf("y: %lld/%zu finite, mean |y| %.6g\n",
+              static_cast<long long>(finite), io.y.size(),
+              finite ? sumAbs / static_cast<double>(finite) : 0.0);
+  auto report = [](const char *what, std::vector<double> ms) {
+    if (ms.empty())
+      return;
+    std::sort(ms.begin(), ms.end());
+    std::printf("%s: median %.3f ms over %zu runs (min %.3f, max %.3f) after "
+                "1 warm-up\n",
+                what, ms[ms.size() / 2], ms.size(), ms.front(), ms.back());
+  };
+  if (gpu) {
+    report("time (GPU, events)", deviceMs);
+    report("time (host, enqueue)", hostMs);
+  } else {
+    report("time", hostMs);
+  }
+  return cleanup(finite == static_cast<int64_t>(io.y.size()) ? 0 : 1);
 }
 
 } // namespace

@@ -1,12 +1,12 @@
 /*===- proteus_rt.h - The Proteus runtime C API -------------------*- C -*-===*\
 |*                                                                            *|
 |* Loads kernel bundles produced by proteus-compile and runs them: the whole  *|
-|* attention layer (prt_layer_forward) and the primitives (prt_shortlist,     *|
+|* attention layer (prt_layer_forward) on the CPU library of a bundle or on   *|
+|* the GPU from its PTX, the primitives (prt_shortlist,                       *|
 |* prt_shortlist_attention, prt_select_tokens, prt_dense_attention) on the    *|
-|* CPU library of a bundle, the attention primitives on the GPU from the      *|
-|* bundle's PTX (prt_gpu_*), and PTX modules through the CUDA driver (opened  *|
-|* with dlopen at run time) with an in-memory and an on-disk cache of the JIT *|
-|* output.                                                                    *|
+|* CPU library, the attention primitives on the GPU (prt_gpu_*), and PTX      *|
+|* modules through the CUDA driver (opened with dlopen at run time) with an   *|
+|* in-memory and an on-disk cache of the JIT output.                          *|
 |*                                                                            *|
 |* Conventions:                                                               *|
 |*  - every call returns a prt_status; on failure prt_last_error() says what  *|
@@ -187,12 +187,16 @@ PRT_API prt_status prt_plan_options_init(prt_plan_options *options);
 /** Resolves alpha and the setting, computes the host schedule for T (the
  *  shared schedule.h math) and prepares the backend: on the CPU, the bundle's
  *  library is opened (once per bundle) and the setting's entry point
- *  resolved; on the GPU, the setting's PTX is loaded through the caches.
- *  A context created with AUTO runs the layer on the bundle's CPU library
- *  when the GPU cannot run it (no PTX for the device's arch; bundle format 1
- *  defines no GPU layer launch yet) and says so in backend_reason; a context
- *  created with GPU never falls back (PRT_ERR_UNSUPPORTED without PTX for
- *  its arch). */
+ *  resolved; on the GPU, the setting's PTX is loaded through the caches, its
+ *  layer kernels resolved and the layer's device scratch allocated for
+ *  (B, T_max) (prt_plan_info.scratch_bytes). A context created with AUTO
+ *  runs the layer on the bundle's CPU library when the GPU cannot run it (no
+ *  PTX for the device's arch; no "gpu_layer" in the manifest; a layer kernel
+ *  the setting needs is missing, e.g. the prototype candidate piece) and
+ *  says so in backend_reason; a context created with GPU never falls back
+ *  (PRT_ERR_UNSUPPORTED without PTX for its arch; a plan whose layer cannot
+ *  run on the GPU says why in backend_reason, and prt_layer_forward returns
+ *  PRT_ERR_UNSUPPORTED with the same words). */
 PRT_API prt_status prt_plan_create(prt_bundle *bundle,
                                    const prt_plan_options *options,
                                    prt_plan **plan);
@@ -261,8 +265,11 @@ typedef struct prt_stream_opaque *prt_stream;
  *  of the context (cast the CUdeviceptr to the pointer type) on a GPU plan
  *  (prt_plan_info.backend). A GPU call is asynchronous on `stream` unless
  *  `stats` is given (the stats are then copied back, which waits for the
- *  call); it allocates nothing and is safe to capture in a CUDA graph
- *  without `stats`. */
+ *  call); it allocates nothing, and copies the budget vector from host
+ *  memory on each call (so it is not meant for CUDA graph capture). Calls on
+ *  one GPU plan share its device scratch: issue them on one stream (or order
+ *  their streams). Arguments are checked before anything is launched, device
+ *  pointers against the driver's allocations. */
 typedef struct prt_layer_args {
   int64_t B;             /**< must equal the plan's B */
   int64_t T;             /**< 1 <= T <= T_max */
@@ -279,7 +286,7 @@ typedef struct prt_layer_args {
   /** (B,T) int8 output: 1 kept, 0 dropped (all ones without token
    *  selection); NULL: not returned. */
   int8_t *token_mask;
-  /** (B,T) output; not written on the dense fast path; NULL: not returned. */
+  /** (B,T) output; 0 on the dense fast path; NULL: not returned. */
   float *importance;
   prt_layer_stats *stats; /**< output; may be NULL */
   prt_stream stream;      /**< GPU plans: the stream (NULL: default) */

@@ -63,6 +63,8 @@ struct GpuLayer {
   /// PROTEUS_PROFILE set (not "" or "0"): every call times each kernel with
   /// events and prints the times to stderr (this synchronises).
   bool profile = false;
+  /// The budget the device copy holds (host memory that outlives the copy).
+  std::vector<int64_t> uploaded;
   cu::DevicePtr gates = 0, heads = 0, sim = 0, importance = 0, mask = 0,
                 mass = 0, rowMask = 0, rowCount = 0, offsets = 0, packedRow = 0,
                 packedToken = 0, q = 0, k = 0, v = 0, o = 0, protoNorm = 0,
@@ -211,10 +213,15 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
                                       cuStream),
               "cuMemsetD8Async");
   };
-  ctx.check(ctx.cuda->memcpyHtoDAsync(L.budget, budget.data(),
-                                      budget.size() * sizeof(int64_t),
-                                      cuStream),
-            "cuMemcpyHtoDAsync (budget)");
+  // The device budget changes only with T: a call at the previous call's T
+  // copies nothing from the host (and so can be captured in a CUDA graph).
+  if (budget != L.uploaded) {
+    L.uploaded = budget;
+    ctx.check(ctx.cuda->memcpyHtoDAsync(L.budget, L.uploaded.data(),
+                                        L.uploaded.size() * sizeof(int64_t),
+                                        cuStream),
+              "cuMemcpyHtoDAsync (budget)");
+  }
   const int64_t nBudget = static_cast<int64_t>(budget.size());
   const int64_t tokens = B * T, qkv = R * T * D;
   const bool fast = budget[kBudgetFastPath] != 0;

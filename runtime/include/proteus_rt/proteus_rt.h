@@ -265,8 +265,10 @@ typedef struct prt_stream_opaque *prt_stream;
  *  of the context (cast the CUdeviceptr to the pointer type) on a GPU plan
  *  (prt_plan_info.backend). A GPU call is asynchronous on `stream` unless
  *  `stats` is given (the stats are then copied back, which waits for the
- *  call); it allocates nothing, and copies the budget vector from host
- *  memory on each call (so it is not meant for CUDA graph capture). Calls on
+ *  call); it allocates nothing, and copies the budget vector to the device
+ *  only when T differs from the previous call's: calls at one T without
+ *  `stats` launch kernels and memsets only, so they can be captured in a
+ *  CUDA graph (make one uncaptured call at that T first). Calls on
  *  one GPU plan share its device scratch: issue them on one stream (or order
  *  their streams). Arguments are checked before anything is launched, device
  *  pointers against the driver's allocations. */

@@ -42,6 +42,12 @@ bundle layer 0,0.5,1 '{"d_model": 128, "h_total": 8, "attn_gates": 16,
   "token_keep_guard": 4, "proto_enabled": true, "bias": true,
   "linear_window_base": 64, "linear_anchor_stride": 32, "linear_L_base": 256,
   "linear_L_min": 32, "linear_L_max": 256}'
+# INT8 fake quantization of the shortlist's q, k, v (max mode), in-kernel in
+# the layer's shortlist kernel.
+bundle int8 0,1 '{"d_model": 128, "h_total": 8, "quantize_sparse_int8": true,
+  "token_sparse": true, "token_keep_ratio_base": 0.5,
+  "linear_window_base": 64, "linear_anchor_stride": 32, "linear_L_base": 256,
+  "linear_L_min": 32, "linear_L_max": 256}'
 bundle proto 0,1 '{"d_model": 128, "h_total": 8, "linear_use_proto": true,
   "linear_piece_local_frac": 0.5, "linear_piece_anchor_frac": 0.3,
   "linear_piece_proto_frac": 0.2, "proto_enabled": true}'

@@ -39,7 +39,7 @@ layer=$dev/bin/gpu_layer_check
 b=$dev/bundles
 bundles=(--bundle "$b/d16" --bundle "$b/d32" --bundle "$b/d64"
   --bundle "$b/d128" --bundle "$b/proto")
-layers=("$b/d16" "$b/d32" "$b/d64" "$b/d128" "$b/layer" "$b/proto")
+layers=("$b/d16" "$b/d32" "$b/d64" "$b/d128" "$b/layer" "$b/int8" "$b/proto")
 read -r -a extra <<<"${GPU_CHECK_ARGS:-}"
 bundles+=("${extra[@]}")
 

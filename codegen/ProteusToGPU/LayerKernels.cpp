@@ -112,15 +112,16 @@ void barrier(LoopBuilder &lb) {
   gpu::BarrierOp::create(lb.builder(), lb.getLoc());
 }
 
-/// The block-wide sum of `v` as a tree of fixed shape (deterministic); every
-/// thread gets the result.
-Value blockSum(LoopBuilder &lb, Value smem, Value tid, Value v, int64_t block) {
+/// The block-wide reduction of `v` by `combine` as a tree of fixed shape
+/// (deterministic); every thread gets the result.
+Value blockReduce(LoopBuilder &lb, Value smem, Value tid, Value v,
+                  int64_t block, function_ref<Value(Value, Value)> combine) {
   lb.store(v, smem, tid);
   barrier(lb);
   for (int64_t s = block / 2; s >= 1; s /= 2) {
     lb.ifThen(lb.lt(tid, lb.idx(s)), [&] {
       lb.store(
-          lb.add(lb.load(smem, tid), lb.load(smem, lb.add(tid, lb.idx(s)))),
+          combine(lb.load(smem, tid), lb.load(smem, lb.add(tid, lb.idx(s)))),
           smem, tid);
     });
     barrier(lb);
@@ -128,6 +129,11 @@ Value blockSum(LoopBuilder &lb, Value smem, Value tid, Value v, int64_t block) {
   Value r = lb.load(smem, lb.idx(0));
   barrier(lb);
   return r;
+}
+
+Value blockSum(LoopBuilder &lb, Value smem, Value tid, Value v, int64_t block) {
+  return blockReduce(lb, smem, tid, v, block,
+                     [&](Value a, Value b) { return lb.add(a, b); });
 }
 
 /// In place exclusive prefix sum of smem[0..n) by thread 0, then a barrier.
@@ -831,6 +837,40 @@ struct LayerKernelBuilder {
         });
   }
 
+  /// The per-row INT8 scales of q, k and v (max mode, REFERENCE.md 6.4):
+  /// scales[r, w] = max(max |x| / 127, 1e-6) over row r of tensor w; one block
+  /// per (r, w), a max tree (order-free, so exact).
+  void int8Scales() {
+    defineKernel(
+        b, module, "proteus_int8_scales",
+        {vec(f32), vec(f32), vec(f32), vec(f32), idx, idx}, kBlock,
+        spec("int8_scales"), [&](LoopBuilder &lb, Kernel &k) {
+          Value smem = shared(b, k, f32, kBlock);
+          Value tN = k.arg(5), n = lb.mul(tN, lb.idx(d));
+          Value r = lb.div(k.bid, lb.idx(3)), which = lb.rem(k.bid, lb.idx(3));
+          Value base = lb.mul(r, n);
+          auto loop = scf::ForOp::create(
+              b, loc, k.tid, lb.max(n, k.tid), lb.idx(kBlock),
+              ValueRange{lb.f32(0.0)},
+              [&](OpBuilder &, Location, Value i, ValueRange acc) {
+                Value at = lb.add(base, i);
+                Value x = lb.select(
+                    lb.eq(which, lb.idx(0)), lb.load(k.arg(0), at),
+                    lb.select(lb.eq(which, lb.idx(1)), lb.load(k.arg(1), at),
+                              lb.load(k.arg(2), at)));
+                Value ax = lb.select(lb.lt(x, lb.f32(0.0)), lb.neg(x), x);
+                scf::YieldOp::create(b, loc, ValueRange{lb.max(acc[0], ax)});
+              });
+          Value mx =
+              blockReduce(lb, smem, k.tid, loop.getResult(0), kBlock,
+                          [&](Value a, Value c) { return lb.max(a, c); });
+          lb.ifThen(lb.eq(k.tid, lb.idx(0)), [&] {
+            Value s = lb.max(lb.div(mx, lb.f32(127.0)), lb.f32(1e-6));
+            lb.store(s, k.arg(3), k.bid);
+          });
+        });
+  }
+
   void protoMass() {
     defineKernel(b, module, "proteus_proto_mass",
                  {vec(f32), vec(f64), idx, idx}, kBlock, spec("proto_mass"),
@@ -943,6 +983,8 @@ void mlir::proteus::buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module,
   k.packWrite();
   k.project();
   k.combine();
+  if (cfg.getQuantizeInt8() && cfg.getInt8Mode() == Int8Mode::Max)
+    k.int8Scales();
   if (cfg.getProtoEnabled()) {
     k.protoMass();
     k.protoUpdate();

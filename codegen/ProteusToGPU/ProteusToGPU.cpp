@@ -56,6 +56,9 @@ struct KernelSpec {
   /// A layer kernel: reads N and the mode from the device stats vector and
   /// returns at once when the layer's mode is not its own.
   bool controlled = false;
+  /// INT8 fake quantization (max mode) of q, k and v with the per-row scales
+  /// of a (R, 3) f32 argument, applied as the kernel loads them.
+  bool int8 = false;
 
   /// Budgets baked into the kernel (-1: read from the kernel argument).
   int64_t effL = -1, window = -1, localCap = -1, anchorCap = -1;
@@ -77,6 +80,9 @@ struct KernelSpec {
   }
   /// Everything the kernel is specialized for, recorded on the gpu.func.
   std::string signature() const {
+    return baseSignature() + (int8 ? " int8=max" : "");
+  }
+  std::string baseSignature() const {
     std::string sig = name() + " d=" + std::to_string(headDim);
     if (source == CandidateSource::Rule)
       sig += " stride=" + std::to_string(stride) +
@@ -203,6 +209,8 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
   args.push_back(vec(spec.elem));
   if (spec.controlled)
     args.push_back(vec(i64));
+  if (spec.int8)
+    args.push_back(vec(f32));
   if (!spec.controlled || spec.source == CandidateSource::Causal)
     args.push_back(idx);
   args.push_back(idx);
@@ -230,9 +238,11 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
     cand = a[ai++];
     lens = a[ai++];
   }
-  Value out = a[ai++], state, nQ;
+  Value out = a[ai++], state, nQ, scales;
   if (spec.controlled)
     state = a[ai++];
+  if (spec.int8)
+    scales = a[ai++];
   if (!spec.controlled || spec.source == CandidateSource::Causal)
     nQ = a[ai++];
   Value seqLen = a[ai++];
@@ -275,11 +285,29 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
   Value negInf = lb.f32(-std::numeric_limits<float>::infinity());
 
   auto emitQuery = [&](Value r, Value t) {
+    // INT8 fake quantization (REFERENCE.md 6.4): clamp(rint(x / s), +-127) s
+    // with the row's scale, in binary32 like the CPU path; rint by the
+    // 1.5 * 2^23 trick (|x / s| <= 127 after the clamp), so no libdevice.
+    SmallVector<Value, 3> rowScale;
+    if (spec.int8)
+      for (int64_t w = 0; w < 3; ++w)
+        rowScale.push_back(
+            lb.load(scales, lb.add(lb.mul(r, lb.idx(3)), lb.idx(w))));
+    auto ldq = [&](int64_t which, Value mem, Value i) {
+      Value x = ld(mem, i);
+      if (!spec.int8)
+        return x;
+      Value s = rowScale[which];
+      Value qv = lb.min(lb.max(lb.div(x, s), lb.f32(-127.0)), lb.f32(127.0));
+      Value magic = lb.f32(12582912.0);
+      qv = lb.sub(lb.add(qv, magic), magic);
+      return lb.mul(qv, s);
+    };
     Value qBase = lb.mul(lb.add(lb.mul(r, seqLen), t), dI);
     Value rowBase = lb.mul(r, seqLen);
     SmallVector<Value> qreg;
     for (int64_t i = 0; i < e; ++i)
-      qreg.push_back(ld(q, lb.add(qBase, lb.add(sl, lb.idx(i * g)))));
+      qreg.push_back(ldq(0, q, lb.add(qBase, lb.add(sl, lb.idx(i * g)))));
 
     Value count;
     RuleCandidates rule;
@@ -316,8 +344,9 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
           Value dot = lb.f32(0.0);
           for (int64_t i = 0; i < e; ++i)
             dot = lb.add(
-                dot, lb.mul(qreg[i],
-                            ld(k, lb.add(kBase, lb.add(sl, lb.idx(i * g))))));
+                dot,
+                lb.mul(qreg[i],
+                       ldq(1, k, lb.add(kBase, lb.add(sl, lb.idx(i * g))))));
           for (int64_t off = g / 2; off >= 1; off /= 2)
             dot = lb.add(dot, shflXor(dot, off));
           Value s = lb.select(valid, lb.mul(dot, lb.f32(scale)), negInf);
@@ -327,7 +356,7 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
           Value pr = lb.select(valid, ex2(lb.sub(s, mNew)), lb.f32(0.0));
           SmallVector<Value> next = {mNew, lb.add(lb.mul(st[1], corr), pr)};
           for (int64_t i = 0; i < e; ++i) {
-            Value vv = ld(v, lb.add(kBase, lb.add(sl, lb.idx(i * g))));
+            Value vv = ldq(2, v, lb.add(kBase, lb.add(sl, lb.idx(i * g))));
             next.push_back(lb.add(lb.mul(st[2 + i], corr), lb.mul(pr, vv)));
           }
           scf::YieldOp::create(b, loc, next);
@@ -814,7 +843,8 @@ struct LayerToGPU : public OpConversionPattern<LayerOp> {
     KernelSpec dense{CandidateSource::Causal, f32, d};
     dense.controlled = true;
     getOrBuildKernel(rewriter, module, dense);
-    if (!cfg.getUseProto() && !cfg.getQuantizeInt8()) {
+    bool int8 = cfg.getQuantizeInt8();
+    if (!cfg.getUseProto() && (!int8 || cfg.getInt8Mode() == Int8Mode::Max)) {
       KernelSpec rule{CandidateSource::Rule,
                       f32,
                       d,
@@ -822,6 +852,7 @@ struct LayerToGPU : public OpConversionPattern<LayerOp> {
                       cfg.getUseLocal(),
                       cfg.getUseAnchors()};
       rule.controlled = true;
+      rule.int8 = int8;
       rule.effL = budget.getEffectiveL();
       rule.window = budget.getWindow();
       rule.localCap = budget.getLocalCap();

@@ -39,6 +39,8 @@ std::vector<std::string> layerKernels(const Config &c, bool shortlist) {
                                 "proteus_layer_dense_attention_f32"};
   if (shortlist)
     k.push_back("proteus_layer_shortlist_attention_f32");
+  if (shortlist && c.quantize_int8)
+    k.push_back("proteus_int8_scales");
   if (c.proto_enabled)
     for (const char *n : {"proteus_route_prep", "proteus_route_scale",
                           "proteus_proto_mass", "proteus_proto_update"})
@@ -69,7 +71,7 @@ struct GpuLayer {
                 mass = 0, rowMask = 0, rowCount = 0, offsets = 0, packedRow = 0,
                 packedToken = 0, q = 0, k = 0, v = 0, o = 0, protoNorm = 0,
                 usageSoft = 0, protoMass = 0, budget = 0, state = 0, dummy = 0,
-                scaled = 0, dots = 0;
+                scaled = 0, dots = 0, int8Scales = 0;
 
   cu::DevicePtr alloc(int64_t bytes) {
     cu::DevicePtr p = 0;
@@ -137,6 +139,8 @@ GpuLayerPtr createGpuLayer(BundleImpl &bundle, int64_t setting, const Config &c,
   L->v = L->alloc(R * T * D * f);
   L->o = L->alloc(R * T * D * f);
   L->protoNorm = L->alloc(G * C * f);
+  if (c.quantize_int8)
+    L->int8Scales = L->alloc(R * 3 * f);
   if (c.proto_enabled) {
     L->scaled = L->alloc(B * T * C * f);
     L->dots = L->alloc(B * T * G * f);
@@ -388,11 +392,21 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
       p.memref(L.packedToken, R * T);
       p.memref(L.o, qkv);
       p.memref(L.state, kStatsSize);
+      if (c.quantize_int8)
+        p.memref(L.int8Scales, R * 3);
       p.index(T);
       p.index(budget[kBudgetEffectiveL]);
       p.index(budget[kBudgetWindow]);
       p.index(budget[kBudgetLocalCap]);
       p.index(budget[kBudgetAnchorCap]);
+      if (c.quantize_int8) {
+        KernelParams ps;
+        qkvParams(ps);
+        ps.memref(L.int8Scales, R * 3);
+        ps.index(R);
+        ps.index(T);
+        run("proteus_int8_scales", R * 3, kGpuLayerBlock, ps);
+      }
       run("proteus_layer_shortlist_attention_f32", kGpuLayerShortlistBlocks,
           kGpuAttentionBlock, p);
     }

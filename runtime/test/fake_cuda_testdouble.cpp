@@ -237,6 +237,7 @@ const std::map<std::string, std::string> kLayerKernels = {
     {"proteus_combine", "fffbfii"},
     {"proteus_proto_mass", "fdii"},
     {"proteus_proto_update", "ffdfffii"},
+    {"proteus_int8_scales", "ffffii"},
     {"proteus_layer_shortlist_attention_f32", "fffllfliiiii"},
     {"proteus_layer_dense_attention_f32", "fffflii"},
 };
@@ -273,7 +274,7 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
     ok = g == ceilDiv(bt, 256) && b == 256 && m[0].size % bt == 0 &&
          m[5].size % bt == 0 && m[6].size % bt == 0 && m[7].size == bt;
   } else if (n == "proteus_select_tokens") {
-    ok = g == x[0] && b == 1024 && m[0].size == x[0] * x[1] &&
+    ok = g == x[0] && b == 512 && m[0].size == x[0] * x[1] &&
          m[1].size == x[0] * x[1] && x[2] >= 0 && x[3] >= 0 && x[3] <= x[1];
   } else if (n == "proteus_head_mass" || n == "proteus_proto_mass") {
     ok = g == m[1].size && b == 256 && m[0].size == x[0] * x[1] * m[1].size;

@@ -171,7 +171,10 @@ OwningOpRef<ModuleOp> buildAttentionModule(MLIRContext *ctx, ConfigAttr cfg,
   bool ruleOnGPU = !cfg.getUseProto() && !cfg.getQuantizeInt8();
   if (!ruleOnGPU)
     skipped = cfg.getUseProto() ? "the prototype candidate piece"
-                                : "INT8 quantization";
+              : cfg.getInt8Mode() == Int8Mode::Max
+                  ? "INT8 quantization (prt_gpu_shortlist_attention; the "
+                    "layer's kernel quantizes in-kernel)"
+                  : "INT8 quantization in percentile mode";
   for (Type elem :
        {Type(b.getF32Type()), Type(b.getBF16Type()), Type(b.getF16Type())}) {
     auto qkv = MemRefType::get({dyn, dyn, d}, elem);

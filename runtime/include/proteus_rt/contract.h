@@ -199,6 +199,9 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///      proteus_layer_dense_attention_f32(q, k, v, o, state, R*T, T)
 ///        as proteus_dense_attention; returns at once when the mode is
 ///        Shortlist. Both are absent (gpu_note) where the rule is CPU-only.
+///      With INT8 (max mode) first proteus_int8_scales(q, k, v,
+///        scales[R*3], R, T), grid R*3; the shortlist kernel then takes
+///        `scales` after `state` and quantizes q, k, v as it loads them.
 ///  12. proteus_combine(o, w_proj[C*C], b_proj[C], token_mask, y[B*T*C], B, T)
 ///        grid ceil(B*T / kGpuGemmTile) * ceil(C / kGpuGemmTile); masked
 ///        tokens give 0 (+ bias)
@@ -215,7 +218,7 @@ inline constexpr int64_t kGpuDenseTile = 64;
 /// kGpuLayerBlock threads.
 inline constexpr const char *kManifestGpuLayer = "gpu_layer";
 inline constexpr int64_t kGpuLayerBlock = 256;
-inline constexpr int64_t kGpuSelectBlock = 1024;
+inline constexpr int64_t kGpuSelectBlock = 512;
 inline constexpr int64_t kGpuLayerShortlistBlocks = 2048;
 inline constexpr int64_t kGpuGemmTile = 64;
 

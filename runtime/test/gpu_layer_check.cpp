@@ -86,7 +86,7 @@ private:
 /// What the check needs to know of a bundle.
 struct BundleInfo {
   int64_t d_model = 0, gates = 0, settings = 0;
-  bool bias = false, proto_enabled = false;
+  bool bias = false, proto_enabled = false, int8 = false;
 };
 
 BundleInfo bundleInfo(prt_bundle *b) {
@@ -101,6 +101,7 @@ BundleInfo bundleInfo(prt_bundle *b) {
   bi.settings = i.num_settings;
   bi.bias = cfg.value("bias", false);
   bi.proto_enabled = cfg.value("proto_enabled", false);
+  bi.int8 = cfg.value("quantize_sparse_int8", false);
   return bi;
 }
 
@@ -225,10 +226,10 @@ struct Tally {
 
 void compareCase(const std::string &label, const Outputs &cpu,
                  const Outputs &gpu, const Outputs &again, bool fastPath,
-                 bool updated, Tally &tally) {
+                 bool updated, Tally &tally, double yTolerance) {
   std::string why;
   const double ey = relL2(gpu.y, cpu.y);
-  if (!(ey <= 1e-4))
+  if (!(ey <= yTolerance))
     why += " y";
   const double ei = fastPath ? 0.0 : relL2(gpu.importance, cpu.importance);
   if (!(ei <= 1e-4))
@@ -314,8 +315,11 @@ void checkBundle(prt_context *cpuCtx, prt_context *gpuCtx,
           runGpu(gpuCtx, gp, bi, in, sh.B, sh.T, gpu);
           runGpu(gpuCtx, gp, bi, in, sh.B, sh.T, again);
           const bool updated = update && info.update_prototypes;
+          // INT8: the GPU's fp32 projections differ from the CPU's binary64
+          // sums by ~1e-7, which moves a few q/k/v elements across a rounding
+          // boundary of the 8-bit grid (one step, 1/127 of the row's max).
           compareCase(label, cpu, gpu, again, info.fast_path != 0, updated,
-                      tally);
+                      tally, bi.int8 ? 1e-3 : 1e-4);
         } catch (const std::exception &e) {
           // A configuration the GPU layer refuses (the manifest's gpu_note,
           // e.g. the prototype candidate piece) is reported, not failed.

@@ -298,21 +298,27 @@ struct LayerKernelBuilder {
         });
   }
 
-  void headMass() {
-    defineKernel(b, module, "proteus_head_mass", {vec(f32), vec(f64), idx, idx},
-                 kBlock, spec("head_mass"), [&](LoopBuilder &lb, Kernel &k) {
+  /// out[j] = sum over the B*T rows of src[row, j] in binary64 (a fixed
+  /// tree), divided by B*T when `mean`: one block per column j of `width`.
+  void columnSum(StringRef name, int64_t width, bool mean) {
+    defineKernel(b, module, name, {vec(f32), vec(f64), idx, idx}, kBlock,
+                 spec(name), [&](LoopBuilder &lb, Kernel &k) {
                    Value smem = shared(b, k, f64, kBlock);
                    Value n = lb.mul(k.arg(2), k.arg(3));
                    Value part = stridedSum(lb, k, n, [&](Value i) {
                      return lb.toF64(lb.load(
-                         k.arg(0), lb.add(lb.mul(i, lb.idx(h)), k.bid)));
+                         k.arg(0), lb.add(lb.mul(i, lb.idx(width)), k.bid)));
                    });
                    Value total = blockSum(lb, smem, k.tid, part, kBlock);
                    lb.ifThen(lb.eq(k.tid, lb.idx(0)), [&] {
-                     lb.store(lb.div(total, lb.toF64(n)), k.arg(1), k.bid);
+                     lb.store(mean ? lb.div(total, lb.toF64(n)) : total,
+                              k.arg(1), k.bid);
                    });
                  });
   }
+
+  /// The mean head probability of every head (the nucleus' input).
+  void headMass() { columnSum("proteus_head_mass", h, /*mean=*/true); }
 
   /// sum over i = tid, tid + block, ... < n of f(i) in binary64.
   Value stridedSum(LoopBuilder &lb, Kernel &k, Value n,
@@ -871,21 +877,8 @@ struct LayerKernelBuilder {
         });
   }
 
-  void protoMass() {
-    defineKernel(b, module, "proteus_proto_mass",
-                 {vec(f32), vec(f64), idx, idx}, kBlock, spec("proto_mass"),
-                 [&](LoopBuilder &lb, Kernel &k) {
-                   Value smem = shared(b, k, f64, kBlock);
-                   Value n = lb.mul(k.arg(2), k.arg(3));
-                   Value part = stridedSum(lb, k, n, [&](Value i) {
-                     return lb.toF64(lb.load(
-                         k.arg(0), lb.add(lb.mul(i, lb.idx(g)), k.bid)));
-                   });
-                   Value total = blockSum(lb, smem, k.tid, part, kBlock);
-                   lb.ifThen(lb.eq(k.tid, lb.idx(0)),
-                             [&] { lb.store(total, k.arg(1), k.bid); });
-                 });
-  }
+  /// The gate mass of every gate over the batch (the EMA's weights).
+  void protoMass() { columnSum("proteus_proto_mass", g, /*mean=*/false); }
 
   /// The EMA of REFERENCE.md 2.4 for gate blockIdx, as the CPU path's
   /// proto_update lowering computes it.

@@ -10,6 +10,7 @@
 // CHECK-DAG: memref.global "private" constant @proteus_rope_inv_freq : memref<8xf32>
 // CHECK-NOT: gpu.func @proteus_route_prep
 // CHECK-NOT: gpu.func @proteus_select_tokens
+// CHECK: gpu.func @proteus_route_logits({{.*}}) workgroup({{.*}}memref<1088xf64, #gpu.address_space<workgroup>>{{.*}}) kernel
 // CHECK: gpu.func @proteus_route({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, proteus.specialization = "route C=64 G=8 H=4 D=16"}
 // CHECK: gpu.func @proteus_head_mass
 // CHECK: gpu.barrier
@@ -45,8 +46,10 @@ func.func @plain(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: mem
 // kernels appear with the configuration that needs them.
 // CHECK-LABEL: gpu.module @proteus_kernels
 // CHECK: gpu.func @proteus_route_prep
-// CHECK: gpu.func @proteus_route
-// CHECK: gpu.func @proteus_select_tokens({{.*}}) workgroup({{.*}}) kernel attributes {known_block_size = array<i32: 1024, 1, 1>
+// CHECK: gpu.func @proteus_route_scale
+// CHECK: gpu.func @proteus_route_logits
+// CHECK: gpu.func @proteus_route(
+// CHECK: gpu.func @proteus_select_tokens({{.*}}) workgroup({{.*}}) kernel attributes {known_block_size = array<i32: 512, 1, 1>
 // CHECK: memref.atomic_rmw addi
 // CHECK: gpu.func @proteus_proto_mass
 // CHECK: gpu.func @proteus_proto_update
@@ -62,5 +65,25 @@ func.func @routed(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: me
            memref<16xi64>)
       {config = #proteus.config<d_model = 64, h_total = 4, gates = 8, h_active_max = 4,
                                 token_sparse = true, proto_enabled = true>}
+  return
+}
+
+// -----
+
+// INT8 (max mode): a scales kernel and a shortlist kernel that quantizes as it
+// loads (its specialization says so).
+// CHECK-LABEL: gpu.module @proteus_kernels
+// CHECK: gpu.func @proteus_int8_scales
+// CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}proteus.specialization = "{{.*}} int8=max"
+func.func @int8(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
+                %wr: memref<8x64xf32>, %b: memref<?xi64>, %y: memref<1x64x64xf32>,
+                %mask: memref<1x64xi8>, %imp: memref<1x64xf32>, %stats: memref<16xi64>) {
+  proteus.layer ins(%x, %wqkv, %wproj, %wr : memref<1x64x64xf32>, memref<192x64xf32>,
+                    memref<64x64xf32>, memref<8x64xf32>)
+      budget(%b : memref<?xi64>)
+      outs(%y, %mask, %imp, %stats : memref<1x64x64xf32>, memref<1x64xi8>, memref<1x64xf32>,
+           memref<16xi64>)
+      {config = #proteus.config<d_model = 64, h_total = 4, gates = 8, h_active_max = 4,
+                                quantize_int8 = true>}
   return
 }

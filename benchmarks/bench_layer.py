@@ -1,0 +1,813 @@
+#!/usr/bin/env python3
+"""The whole layer, side by side, in one process on the GPU machine (issue 7).
+
+For each configuration of benchmarks/bench_configs.py (h32d16: the reference benchmark's layer,
+32 heads of 16; h8d64: 8 heads of 64) and each T of 4K ... 524K (batch 4 below 8K, else 1):
+  proteus        our layer through the runtime (libproteus_rt, ctypes on torch tensors), alpha
+                 from the runtime's ramp; f32 activations and weights (--proteus-dtype)
+  proteus-dense  the same forced to the alpha 0 setting (dense mode), at --dense-T only
+  cudnn, flash   the dense baseline: x @ Wqkv^T, PyTorch SDPA causal (that backend), @ Wproj^T, bf16
+  reference      the original implementation (Zen-Sherbert/Proteus-Attention, its tinytoy
+                 configuration for T, bf16), when $PROTEUS_REFERENCE_DIR holds its source
+Timing: CUDA events on torch's current stream (the runtime gets the same stream) after warm-up,
+the median of repeats; peak device memory of everything the variant allocates (input, weights,
+output, scratch; for the runtime, whose memory torch does not see, the drop in free device
+memory it causes). Also: the card's ceilings (device copy TB/s; bf16, f32 and f64 GEMM TFLOP/s),
+per-kernel times of our layer from torch.profiler (CUPTI) with their byte and FLOP counts
+(kernel_model.py), the runtime's plan and launch overhead, and the compile times from
+scripts/bench_bundles.sh. A variant that fails records its error; the run goes on. The JSON is
+rewritten after every measurement; benchmarks/report.py turns it into the table and the plot.
+
+  python3 benchmarks/bench_layer.py [--quick] [--json PATH]     (on the GPU machine)
+  python3 benchmarks/bench_layer.py --dry-run                   (here: configs, structs, bundles)
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import bench_configs as configs  # noqa: E402
+import kernel_model  # noqa: E402
+import proteus_rt  # noqa: E402
+
+HEADER = os.path.join(REPO, "runtime", "include", "proteus_rt", "proteus_rt.h")
+VARIANTS = ["proteus", "proteus-dense", "cudnn", "flash", "reference"]
+QUICK_T = [4096, 65536, 524288]
+OVERHEAD_T = 256  # the "tiny T" of the launch-overhead figures
+
+
+# ------------------------------------------------------------------------------------------------
+# Arguments and paths
+# ------------------------------------------------------------------------------------------------
+
+def int_list(text):
+    return [int(v) for v in text.split(",") if v]
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench-dir", default=os.environ.get("PROTEUS_BENCH_DIR",
+                                                          os.path.join(REPO, ".device", "bench")),
+                    help="what scripts/bench_bundles.sh made (bundles/, lib/, compile.json)")
+    ap.add_argument("--lib", help="libproteus_rt.so.0 (default: BENCH_DIR/lib/)")
+    ap.add_argument("--reference-dir", default=os.environ.get("PROTEUS_REFERENCE_DIR", ""),
+                    help="the reference's source tree (holds src/proteus_attention)")
+    ap.add_argument("--json", help="results file (default: $OUT/bench_layer.json, else "
+                                   "benchmarks/results/bench_layer.json)")
+    ap.add_argument("--T", type=int_list, help="sequence lengths (default: 4K ... 524K)")
+    ap.add_argument("--configs", default=",".join(configs.HEADS), help="configurations to run")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="variants to run")
+    ap.add_argument("--proteus-dtype", default="f32", choices=sorted(proteus_rt.PRT_DTYPE),
+                    help="activation and weight dtype of our layer (the runtime takes f32 today)")
+    ap.add_argument("--dense-T", type=int_list, default=[4096, 8192],
+                    help="T at which proteus-dense runs")
+    ap.add_argument("--kernel-T", type=int_list, help="T at which the per-kernel profile is taken "
+                                                      "(default: every T)")
+    ap.add_argument("--baseline-kernel-T", type=int_list, default=[4096, 65536],
+                    help="T at which the dense baselines are profiled too")
+    ap.add_argument("--reference-configs", default=",".join(configs.HEADS),
+                    help="configurations the reference runs on")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"T {QUICK_T}, 1 warm-up and 3 timed calls, reference on h32d16 only")
+    ap.add_argument("--dry-run", action="store_true", help="check configs, structs and bundles; no GPU")
+    args = ap.parse_args(argv)
+    args.lib = args.lib or os.path.join(args.bench_dir, "lib", "libproteus_rt.so.0")
+    args.configs = args.configs.split(",")
+    args.variants = args.variants.split(",")
+    args.reference_configs = args.reference_configs.split(",")
+    for v in args.variants:
+        if v not in VARIANTS:
+            ap.error(f"unknown variant '{v}' (known: {', '.join(VARIANTS)})")
+    for c in args.configs:
+        if c not in configs.HEADS:
+            ap.error(f"unknown configuration '{c}' (known: {', '.join(configs.HEADS)})")
+    if args.quick:
+        args.T = args.T or QUICK_T
+        args.reference_configs = ["h32d16"]
+    args.T = args.T or configs.T_LIST
+    args.kernel_T = args.kernel_T or args.T
+    if not args.json:
+        out = os.environ.get("OUT")
+        args.json = os.path.join(out, "bench_layer.json") if out else \
+            os.path.join(HERE, "results", "bench_layer.json")
+    return args
+
+
+def bundle_dir(args, config, T):
+    return os.path.join(args.bench_dir, "bundles",
+                        configs.bundle_name(config, configs.bracket_for(T)))
+
+
+def reps(T, quick):
+    """(warm-up calls after the first, timed calls) at T."""
+    if quick:
+        return 1, 3
+    if T <= 16384:
+        return 3, 10
+    if T <= 131072:
+        return 2, 5
+    return 0, 3
+
+
+def git_commit():
+    stamp = os.path.join(REPO, ".device", "COMMIT")
+    if os.path.exists(stamp):
+        return open(stamp).read().strip()
+    try:
+        return subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def reference_revision(ref_dir):
+    try:
+        return subprocess.run(["git", "-C", ref_dir, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def reference_present(ref_dir):
+    return bool(ref_dir) and os.path.exists(
+        os.path.join(ref_dir, "src", "proteus_attention", "kernels", "tinytoy.py"))
+
+
+# ------------------------------------------------------------------------------------------------
+# Dry run (no GPU, no torch)
+# ------------------------------------------------------------------------------------------------
+
+def dry_run(args):
+    """Checks the struct mirror, the bundles against bench_configs, and the schedule each T gets
+    (on a CPU context: the same host schedule code the GPU plan runs). Returns an exit status."""
+    problems = []
+    proteus_rt.check_header(HEADER)
+    print(f"structs: benchmarks/proteus_rt.py mirrors {os.path.relpath(HEADER, REPO)}")
+    rt = proteus_rt.Runtime(args.lib)
+    ctx = rt.context(proteus_rt.PRT_BACKEND_CPU)
+    print(f"library: {args.lib}")
+    for config in args.configs:
+        for T in args.T:
+            path = bundle_dir(args, config, T)
+            if not os.path.exists(os.path.join(path, "manifest.json")):
+                problems.append(f"{path}: no bundle (run scripts/bench_bundles.sh)")
+                continue
+            manifest = json.load(open(os.path.join(path, "manifest.json")))
+            want = configs.layer_config(config, configs.bracket_for(T))
+            for key, value in want.items():
+                if manifest["config"].get(key) != value:
+                    problems.append(f"{path}: config {key} is {manifest['config'].get(key)}, "
+                                    f"bench_configs.py says {value}")
+            if manifest.get("gpu_note"):
+                print(f"  note: {path}: gpu_note: {manifest['gpu_note']}")
+            bundle = ctx.open_bundle(path)
+            plan = bundle.plan(configs.batch_for(T), T, update_prototypes=True)
+            info = plan.info()
+            print(f"  {config} T={T:>6} B={configs.batch_for(T)} {os.path.basename(path)}: "
+                  f"alpha {info['alpha_schedule']:.3f} -> setting {info['setting_index']} "
+                  f"(alpha {info['alpha']:g}), keep {info['keep_ratio']:.3f} "
+                  f"({info['token_keep']} tokens), top_k {info['top_k']}, L {info['effective_L']}, "
+                  f"window {info['window']}, anchors {info['anchor_cap']}, "
+                  f"prefer_dense {info['prefer_dense']}")
+            plan.close()
+            bundle.close()
+    compile_json = os.path.join(args.bench_dir, "compile.json")
+    if not os.path.exists(compile_json):
+        problems.append(f"{compile_json}: missing (run scripts/bench_bundles.sh)")
+    if reference_present(args.reference_dir):
+        print(f"reference: {args.reference_dir} (revision {reference_revision(args.reference_dir)})")
+    else:
+        print("reference: not present (set PROTEUS_REFERENCE_DIR; benchmarks/README.md)")
+    ctx.close()
+    for p in problems:
+        print("problem:", p)
+    print("dry run:", "ok" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+# ------------------------------------------------------------------------------------------------
+# Results
+# ------------------------------------------------------------------------------------------------
+
+class Results:
+    """The results document, written to disk after every change so a cut-off run keeps its rows."""
+
+    def __init__(self, path, meta):
+        self.path = path
+        self.doc = {"meta": meta, "ceilings": {}, "compile": None, "overhead": {}, "rows": [],
+                    "kernels": [], "notes": []}
+
+    def save(self):
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(self.doc, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, self.path)
+
+    def add(self, key, value):
+        self.doc[key].append(value)
+        self.save()
+
+    def set(self, key, value):
+        self.doc[key] = value
+        self.save()
+
+
+def error_text(exc):
+    """One line: the exception's type and message (the runtime's prt_last_error for PrtError)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[-1] if text else ''}"[:600]
+
+
+# ------------------------------------------------------------------------------------------------
+# The GPU run
+# ------------------------------------------------------------------------------------------------
+
+def run(args):
+    # The reference's tinytoy sets expandable segments on import; keep one allocator for all.
+    os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:False")
+    import torch  # noqa: F401  (imported here so that --dry-run needs no torch)
+
+    bench = Bench(args)
+    bench.run()
+    return 0
+
+
+class Bench:
+    """One benchmark run: every variant, configuration and T, into Results."""
+
+    def __init__(self, args):
+        import torch
+        self.torch = torch
+        self.args = args
+        self.dev = torch.device("cuda")
+        torch.cuda.init()
+        self.results = Results(args.json, self.meta())
+        self.results.set("compile", self.load_compile())
+        self.lost = None  # set when the CUDA context is unusable
+        self.rt = None
+        self.rt_error = None
+        self.ctx = None
+        self.reference = None
+        self.reference_error = None
+
+    # -- metadata ------------------------------------------------------------------------------
+
+    def meta(self):
+        torch = self.torch
+        props = torch.cuda.get_device_properties(0)
+        meta = {
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "card": torch.cuda.get_device_name(0),
+            "memory_gib": round(props.total_memory / 2**30, 1),
+            "sm_count": props.multi_processor_count,
+            "driver": self.nvidia_smi("driver_version"),
+            "clocks_max_sm_mhz": self.nvidia_smi("clocks.max.sm"),
+            "torch": torch.__version__,
+            "cuda": torch.version.cuda,
+            "cudnn": torch.backends.cudnn.version(),
+            "python": platform.python_version(),
+            "commit": git_commit(),
+            "argv": sys.argv[1:],
+            "quick": self.args.quick,
+            "proteus_dtype": self.args.proteus_dtype,
+            "T": self.args.T,
+            "configs": {c: {"heads": configs.HEADS[c], "d_head": configs.D_MODEL // configs.HEADS[c],
+                            "label": configs.LABELS[c]} for c in self.args.configs},
+        }
+        try:
+            import triton
+            meta["triton"] = triton.__version__
+        except ImportError:
+            meta["triton"] = None
+        return meta
+
+    @staticmethod
+    def nvidia_smi(field):
+        try:
+            out = subprocess.run(["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=20)
+            return out.stdout.strip().splitlines()[0] if out.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError, IndexError):
+            return None
+
+    def load_compile(self):
+        path = os.path.join(self.args.bench_dir, "compile.json")
+        if not os.path.exists(path):
+            return {"error": f"{path} missing (scripts/bench_bundles.sh)"}
+        return json.load(open(path))
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def run(self):
+        args = self.args
+        self.results.set("ceilings", self.measure_ceilings())
+        self.open_runtime()
+        if "reference" in args.variants:
+            self.open_reference()
+        if self.ctx is not None:
+            self.results.set("overhead", self.guarded(self.measure_overhead))
+        for config in args.configs:
+            for T in args.T:
+                for variant in args.variants:
+                    if variant == "proteus-dense" and T not in args.dense_T:
+                        continue
+                    if variant == "reference" and config not in args.reference_configs:
+                        continue
+                    self.results.add("rows", self.measure_row(config, T, variant))
+                    print(self.summary(self.results.doc["rows"][-1]), flush=True)
+        self.close()
+
+    def guarded(self, fn):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001  (recorded, the run goes on)
+            traceback.print_exc()
+            return {"error": error_text(exc)}
+
+    @staticmethod
+    def summary(row):
+        head = f"{row['config']} T={row['T']:>6} {row['variant']:<13}"
+        if row["status"] != "ok":
+            return f"{head} {row['status']}: {row.get('error', '')}"
+        return f"{head} {row['ms']:9.3f} ms  {row['peak_mib']:9.1f} MiB  {row.get('mode', '')}"
+
+    def close(self):
+        if self.ctx is not None:
+            self.ctx.close()
+
+    # -- opening the runtime and the reference -------------------------------------------------
+
+    def open_runtime(self):
+        try:
+            self.rt = proteus_rt.Runtime(self.args.lib, HEADER)
+            self.cache_dir = tempfile.mkdtemp(prefix="proteus-bench-cache-")
+            self.ctx = self.rt.context(proteus_rt.PRT_BACKEND_GPU, cache_dir=self.cache_dir)
+            self.results.doc["meta"]["runtime"] = {"lib": self.args.lib,
+                                                   "backend": self.ctx.backend_info()}
+        except Exception as exc:  # noqa: BLE001
+            self.rt_error = error_text(exc)
+            self.results.add("notes", f"runtime unavailable: {self.rt_error}")
+
+    def open_reference(self):
+        ref_dir = self.args.reference_dir
+        if not reference_present(ref_dir):
+            self.reference_error = ("reference source not present (set PROTEUS_REFERENCE_DIR to a "
+                                    "checkout of Zen-Sherbert/Proteus-Attention)")
+            return
+        try:
+            sys.path.insert(0, os.path.join(ref_dir, "src"))
+            from proteus_attention.kernels import tinytoy
+            from proteus_attention.models.aspa import AdaptiveSparseAttention
+            self.reference = (tinytoy, AdaptiveSparseAttention)
+            self.results.doc["meta"]["reference"] = {"dir": ref_dir,
+                                                     "revision": reference_revision(ref_dir)}
+        except Exception as exc:  # noqa: BLE001
+            self.reference_error = f"reference import failed: {error_text(exc)}"
+
+    # -- ceilings ------------------------------------------------------------------------------
+
+    def measure_ceilings(self):
+        """Device copy bandwidth (read + write) and GEMM throughput per precision, this card."""
+        torch = self.torch
+        out = {}
+        n = 1 << 30  # bytes per copy buffer
+        src = torch.empty(n, dtype=torch.uint8, device=self.dev)
+        dst = torch.empty_like(src)
+        ms = self.time_events(lambda: dst.copy_(src), 3, 10)["ms"]
+        out["copy_tbs"] = 2 * n / (ms * 1e-3) / 1e12
+        del src, dst
+        size = 8192
+        prev_tf32 = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        for name, dtype, repeat in [("bf16", torch.bfloat16, 10), ("f32", torch.float32, 5),
+                                    ("f64", torch.float64, 5)]:
+            a = torch.randn(size, size, device=self.dev, dtype=dtype)
+            b = torch.randn(size, size, device=self.dev, dtype=dtype)
+            ms = self.time_events(lambda: torch.mm(a, b), 2, repeat)["ms"]
+            out[f"{name}_tflops"] = 2 * size**3 / (ms * 1e-3) / 1e12
+            del a, b
+        torch.backends.cuda.matmul.allow_tf32 = prev_tf32
+        torch.cuda.empty_cache()
+        out["how"] = ("copy: 1 GiB device-to-device torch copy_, (read + write) bytes / median time; "
+                      "GEMM: torch.mm of 8192 x 8192 matrices (f32 without TF32), 2*8192^3 / median")
+        print("ceilings:", {k: round(v, 2) for k, v in out.items() if isinstance(v, float)}, flush=True)
+        return out
+
+    # -- timing --------------------------------------------------------------------------------
+
+    def time_events(self, fn, warmup, repeat):
+        """Median ms of `repeat` calls bracketed by CUDA events on the current stream, after
+        `warmup` calls; also the host wall time per call (which includes the event wait)."""
+        torch = self.torch
+        for _ in range(warmup):
+            fn()
+        torch.cuda.synchronize()
+        times, walls = [], []
+        for _ in range(repeat):
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            t0 = time.perf_counter()
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            walls.append((time.perf_counter() - t0) * 1e3)
+            times.append(start.elapsed_time(end))
+        return {"ms": statistics.median(times), "ms_runs": [round(t, 4) for t in times],
+                "wall_ms": statistics.median(walls)}
+
+    def wall_ms(self, fn):
+        torch = self.torch
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        return (time.perf_counter() - t0) * 1e3
+
+    # -- one row -------------------------------------------------------------------------------
+
+    def measure_row(self, config, T, variant):
+        torch = self.torch
+        B = configs.batch_for(T)
+        row = {"config": config, "T": T, "B": B, "variant": variant}
+        if self.lost:
+            row.update(status="skipped", error=f"CUDA context lost earlier: {self.lost}")
+            return row
+        setup_error = self.setup_error(variant)
+        if setup_error:
+            row.update(status="error", error=setup_error)
+            return row
+        layer = None
+        try:
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+            base_alloc = torch.cuda.memory_allocated()
+            base_free = torch.cuda.mem_get_info()[0]
+            base_reserved = torch.cuda.memory_reserved()
+            t0 = time.perf_counter()
+            layer = self.make_layer(config, T, B, variant)
+            row["setup_ms"] = (time.perf_counter() - t0) * 1e3
+            row["first_call_ms"] = self.wall_ms(layer)
+            warmup, repeat = reps(T, self.args.quick)
+            torch.cuda.reset_peak_memory_stats()
+            row.update(self.time_events(layer, warmup, repeat))
+            torch.cuda.synchronize()
+            torch_peak = torch.cuda.max_memory_allocated() - base_alloc
+            # Memory torch does not see (the runtime's cuMemAlloc): the fall in free memory
+            # beyond what torch reserved meanwhile.
+            outside = (base_free - torch.cuda.mem_get_info()[0]) - \
+                (torch.cuda.memory_reserved() - base_reserved)
+            outside = max(0, outside) if variant.startswith("proteus") else 0
+            row["peak_mib"] = (torch_peak + outside) / 2**20
+            row["memory"] = {"torch_peak_mib": torch_peak / 2**20, "runtime_mib": outside / 2**20}
+            row.update(layer.describe())
+            row["status"] = "ok"
+            if variant.startswith("proteus") and T in self.args.kernel_T:
+                self.results.add("kernels", self.profile_proteus(config, T, variant, layer, row))
+            if variant in ("cudnn", "flash") and T in self.args.baseline_kernel_T:
+                self.results.add("kernels", self.profile_baseline(config, T, variant, layer))
+        except Exception as exc:  # noqa: BLE001  (recorded, the run goes on)
+            traceback.print_exc()
+            row.update(status="error", error=error_text(exc))
+            self.check_context(exc)
+        finally:
+            if layer is not None:
+                self.guarded(layer.close)
+            del layer
+            torch.cuda.empty_cache()
+        return row
+
+    def setup_error(self, variant):
+        if variant.startswith("proteus") and self.ctx is None:
+            return f"runtime unavailable: {self.rt_error}"
+        if variant == "reference" and self.reference is None:
+            return self.reference_error
+        return None
+
+    def check_context(self, exc):
+        """After a failure: is CUDA still usable? If not, later rows are skipped, not run."""
+        torch = self.torch
+        try:
+            torch.cuda.synchronize()
+            torch.ones(1, device=self.dev).add_(1).item()
+        except Exception:  # noqa: BLE001
+            self.lost = error_text(exc)
+
+    def make_layer(self, config, T, B, variant):
+        if variant == "proteus":
+            return ProteusLayer(self, config, T, B, self.args.proteus_dtype, alpha=-1.0)
+        if variant == "proteus-dense":
+            return ProteusLayer(self, config, T, B, self.args.proteus_dtype, alpha=0.0)
+        if variant in ("cudnn", "flash"):
+            return DenseLayer(self, config, T, B, variant)
+        return ReferenceLayer(self, config, T, B)
+
+    # -- per-kernel profiles -------------------------------------------------------------------
+
+    def kernel_times(self, fn):
+        """[(kernel name, total µs, launches)] of one call, in launch order, from torch.profiler."""
+        torch = self.torch
+        from torch.profiler import ProfilerActivity, profile
+        fn()
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            fn()
+            torch.cuda.synchronize()
+        order, total, count = [], {}, {}
+        events = [e for e in prof.events()
+                  if getattr(e, "device_type", None) == torch.autograd.DeviceType.CUDA]
+        for e in sorted(events, key=lambda e: e.time_range.start):
+            if e.name not in total:
+                order.append(e.name)
+                total[e.name], count[e.name] = 0.0, 0
+            total[e.name] += e.time_range.elapsed_us()
+            count[e.name] += 1
+        if not order:
+            raise RuntimeError("torch.profiler recorded no GPU kernels (CUPTI unavailable?)")
+        return [(name, total[name], count[name]) for name in order]
+
+    def profile_proteus(self, config, T, variant, layer, row):
+        entry = {"config": config, "T": T, "variant": variant, "call_ms": row["ms"]}
+        try:
+            shape = layer.shape(row)
+            entry["shape"] = shape
+            kernels = []
+            for name, us, launches in self.kernel_times(layer):
+                k = {"name": name, "us": us, "count": launches}
+                figures = kernel_model.kernel_figures(name, shape, shape["mode"])
+                if figures:
+                    k.update(zip(("bytes", "flops", "precision", "bytes_formula", "flops_formula",
+                                  "note"), figures))
+                kernels.append(k)
+            entry["kernels"] = kernels
+        except Exception as exc:  # noqa: BLE001
+            traceback.print_exc()
+            entry["error"] = f"per-kernel figures unavailable ({error_text(exc)}); whole call only"
+        return entry
+
+    def profile_baseline(self, config, T, variant, layer):
+        entry = {"config": config, "T": T, "variant": variant}
+        try:
+            entry["kernels"] = [{"name": n, "us": us, "count": c}
+                                for n, us, c in self.kernel_times(layer)]
+            entry["attention_flops"] = 2 * layer.B * layer.H * T * T * layer.D
+        except Exception as exc:  # noqa: BLE001
+            entry["error"] = f"per-kernel figures unavailable ({error_text(exc)})"
+        return entry
+
+    # -- plan and launch overhead --------------------------------------------------------------
+
+    def measure_overhead(self):
+        """prt_plan_create with the JIT, from the disk cache (a new context) and from the memory
+        cache; prt_layer_forward's host time and device time per call at a tiny T."""
+        torch = self.torch
+        out = {"bundle": "h32d16-gt4k", "T": OVERHEAD_T}
+        path = os.path.join(self.args.bench_dir, "bundles", "h32d16-gt4k")
+
+        def plan_ms(ctx):
+            bundle = ctx.open_bundle(path)
+            t0 = time.perf_counter()
+            plan = bundle.plan(1, 8192, update_prototypes=True)
+            ms = (time.perf_counter() - t0) * 1e3
+            plan.close()
+            bundle.close()
+            return ms
+
+        cache_dir = tempfile.mkdtemp(prefix="proteus-bench-jit-")
+        jit_ctx = self.rt.context(proteus_rt.PRT_BACKEND_GPU, cache_dir=cache_dir)
+        out["plan_create_jit_ms"] = plan_ms(jit_ctx)
+        out["plan_create_memory_ms"] = plan_ms(jit_ctx)
+        jit_ctx.close()
+        disk_ctx = self.rt.context(proteus_rt.PRT_BACKEND_GPU, cache_dir=cache_dir)
+        out["plan_create_disk_ms"] = plan_ms(disk_ctx)
+        disk_ctx.close()
+
+        layer = ProteusLayer(self, "h32d16", OVERHEAD_T, 1, self.args.proteus_dtype, alpha=-1.0,
+                             bundle_path=path)
+        try:
+            for _ in range(20):
+                layer()
+            torch.cuda.synchronize()
+            host = []
+            for _ in range(200):
+                t0 = time.perf_counter()
+                layer()
+                host.append((time.perf_counter() - t0) * 1e6)
+            torch.cuda.synchronize()
+            out["forward_host_us"] = statistics.median(host)
+            out["forward_device_us"] = self.time_events(layer, 5, 50)["ms"] * 1e3
+            t0 = time.perf_counter()
+            for _ in range(20):
+                layer.stats()
+            out["forward_with_stats_us"] = (time.perf_counter() - t0) / 20 * 1e6
+            try:
+                out["kernels_per_call"] = sum(c for _, _, c in self.kernel_times(layer))
+            except Exception as exc:  # noqa: BLE001
+                out["kernels_per_call"] = f"unavailable ({error_text(exc)})"
+        finally:
+            layer.close()
+        return out
+
+
+# ------------------------------------------------------------------------------------------------
+# The variants: each is callable (one forward) and describes itself for the row
+# ------------------------------------------------------------------------------------------------
+
+def init_weights(torch, C, G, dtype, device, seed):
+    """The reference's initialisation: nn.Linear's U(-1/sqrt(C), 1/sqrt(C)) for qkv, proj and the
+    router; prototypes N(0, 1) * 0.02; usage and confidence 0."""
+    gen = torch.Generator(device=device).manual_seed(seed)
+    bound = C ** -0.5
+
+    def uniform(*shape):
+        return (torch.rand(*shape, generator=gen, device=device) * 2 - 1).mul_(bound).to(dtype)
+
+    return {
+        "w_qkv": uniform(3 * C, C), "w_proj": uniform(C, C), "w_router": uniform(G, C),
+        "prototypes": (torch.randn(G, C, generator=gen, device=device) * 0.02).to(dtype),
+        "usage": torch.zeros(G, device=device, dtype=dtype),
+        "confidence": torch.zeros(G, device=device, dtype=dtype),
+    }
+
+
+def make_input(torch, B, T, C, dtype, device, seed=0):
+    gen = torch.Generator(device=device).manual_seed(seed)
+    return torch.randn(B, T, C, generator=gen, device=device, dtype=torch.float32).to(dtype)
+
+
+class ProteusLayer:
+    """Our layer: a GPU plan of the bundle for (config, T) and device tensors from torch."""
+
+    TORCH_DTYPES = {"f32": "float32", "bf16": "bfloat16", "f16": "float16"}
+
+    def __init__(self, bench, config, T, B, dtype, alpha, bundle_path=None):
+        torch = bench.torch
+        self.torch, self.T, self.B, self.dtype = torch, T, B, dtype
+        if dtype != "f32":
+            # prt_layer_args has no dtype field yet: the runtime's GPU layer takes f32 only.
+            raise RuntimeError(f"the runtime's layer takes f32 activations and weights only, not {dtype}")
+        tdtype = getattr(torch, self.TORCH_DTYPES[dtype])
+        self.path = bundle_path or bundle_dir(bench.args, config, T)
+        self.manifest = json.load(open(os.path.join(self.path, "manifest.json")))
+        cfg = self.manifest["config"]
+        self.C, self.H, self.G = cfg["d_model"], cfg["h_total"], cfg["attn_gates"]
+        self.stride = cfg["linear_anchor_stride"]
+        self.proto = bool(cfg["proto_enabled"])
+        self.bundle = bench.ctx.open_bundle(self.path)
+        self.plan = None
+        try:
+            self.plan = self.bundle.plan(B, T, alpha=alpha, update_prototypes=self.proto)
+            self.info = self.plan.info()
+            if self.info["backend"] != "gpu":
+                raise RuntimeError(f"the plan runs on {self.info['backend']}: "
+                                   f"{self.info['backend_reason']}")
+        except Exception:
+            self.close()
+            raise
+        dev = bench.dev
+        self.w = init_weights(torch, self.C, self.G, tdtype, dev, seed=1)
+        self.x = make_input(torch, B, T, self.C, tdtype, dev)
+        self.y = torch.empty_like(self.x)
+        w = self.w
+        self.args = proteus_rt.prt_layer_args(
+            B=B, T=T, x=self.x.data_ptr(), w_qkv=w["w_qkv"].data_ptr(), b_qkv=None,
+            w_proj=w["w_proj"].data_ptr(), b_proj=None, w_router=w["w_router"].data_ptr(),
+            prototypes=w["prototypes"].data_ptr(), usage=w["usage"].data_ptr(),
+            confidence=w["confidence"].data_ptr(), y=self.y.data_ptr(), token_mask=None,
+            importance=None, stats=None, stream=torch.cuda.current_stream().cuda_stream)
+        self.last_stats = None
+
+    def __call__(self):
+        self.plan.forward(self.args)
+
+    def stats(self):
+        """One call that also returns its prt_layer_stats (waits for the call)."""
+        st = proteus_rt.prt_layer_stats()
+        self.args.stats = proteus_rt.ctypes.addressof(st)
+        try:
+            self.plan.forward(self.args)
+        finally:
+            self.args.stats = None
+        return proteus_rt.stats_dict(st)
+
+    def describe(self):
+        self.last_stats = self.stats()
+        i, s = self.info, self.last_stats
+        return {"dtype": self.dtype, "mode": s["mode_name"], "alpha": i["alpha"],
+                "alpha_schedule": i["alpha_schedule"], "setting": i["setting_index"],
+                "top_k": s["top_k"], "packed": s["packed"], "active_rows": s["active_rows"],
+                "keep_ratio": i["keep_ratio"], "token_keep": i["token_keep"],
+                "effective_L": i["effective_L"], "bundle": os.path.basename(self.path),
+                "gpu_note": self.manifest.get("gpu_note", "")}
+
+    def shape(self, row):
+        """The symbols of kernel_model's formulas for this call."""
+        i, s = self.info, self.last_stats or self.stats()
+        D = self.C // self.H
+        mode = "shortlist" if s["mode_name"] == "shortlist" else "dense"
+        cbar = kernel_model.mean_candidates(self.T, i["window"], i["local_cap"], i["anchor_cap"],
+                                            self.stride, i["effective_L"])
+        return {"B": self.B, "T": self.T, "C": self.C, "H": self.H, "D": D, "G": self.G,
+                "R": self.B * self.H, "N": s["packed"], "A": s["active_rows"],
+                "P": 1 if self.proto else 0, "e": 4 if self.dtype == "f32" else 2,
+                "cbar": round(cbar, 1), "mode": mode, "dtype": self.dtype}
+
+    def close(self):
+        if self.plan is not None:
+            self.plan.close()
+            self.plan = None
+        if self.bundle is not None:
+            self.bundle.close()
+            self.bundle = None
+
+
+class DenseLayer:
+    """x @ Wqkv^T, SDPA causal on one backend, @ Wproj^T; bf16 (no RoPE: the lower bound)."""
+
+    def __init__(self, bench, config, T, B, backend):
+        torch = bench.torch
+        from torch.nn.attention import SDPBackend
+        self.torch, self.T, self.B = torch, T, B
+        self.H = configs.HEADS[config]
+        self.C = configs.D_MODEL
+        self.D = self.C // self.H
+        self.backend_name = backend
+        self.backend = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}[backend]
+        w = init_weights(torch, self.C, 1, torch.bfloat16, bench.dev, seed=1)
+        self.w_qkv, self.w_proj = w["w_qkv"], w["w_proj"]
+        self.x = make_input(torch, B, T, self.C, torch.bfloat16, bench.dev)
+
+    def __call__(self):
+        torch = self.torch
+        import torch.nn.functional as F
+        from torch.nn.attention import sdpa_kernel
+        B, T, H, D = self.B, self.T, self.H, self.D
+        with torch.inference_mode(), sdpa_kernel(self.backend):
+            qkv = F.linear(self.x, self.w_qkv).view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)
+            o = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], is_causal=True)
+            return F.linear(o.transpose(1, 2).reshape(B, T, self.C), self.w_proj)
+
+    def describe(self):
+        return {"dtype": "bf16", "mode": f"dense ({self.backend_name})"}
+
+    def close(self):
+        pass
+
+
+class ReferenceLayer:
+    """The original implementation, configured as its tinytoy benchmark does for T, bf16."""
+
+    def __init__(self, bench, config, T, B):
+        torch = bench.torch
+        tinytoy, AdaptiveSparseAttention = bench.reference
+        self.torch, self.T, self.B = torch, T, B
+        prev = torch.get_default_dtype()
+        torch.set_default_dtype(torch.bfloat16)
+        try:
+            conf = tinytoy._prepare_aspa_config(T, configs.SEQ_HIGH, d_model=configs.D_MODEL,
+                                                quantize=False, memory_guard=False,
+                                                allow_sdpa_fastpath=False)
+            conf.attn_track_latency = False
+            conf.attn_h_total = configs.HEADS[config]
+            self.model = AdaptiveSparseAttention(conf).to(bench.dev).eval()
+            self.alpha = tinytoy._shortlist_alpha_from_seq(T, seq_low=256, switch_ctx=8192)
+            self.model.set_shortlist_alpha(self.alpha)
+        finally:
+            torch.set_default_dtype(prev)
+        self.x = make_input(torch, B, T, configs.D_MODEL, torch.bfloat16, bench.dev)
+
+    def __call__(self):
+        with self.torch.inference_mode():
+            return self.model(self.x)
+
+    def describe(self):
+        state = getattr(self.model, "_last_sparse_state", None)
+        mode = state.get("mode") if isinstance(state, dict) else None
+        return {"dtype": "bf16", "alpha": self.alpha, "mode": str(mode) if mode else ""}
+
+    def close(self):
+        del self.model
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.dry_run:
+        return dry_run(args)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,8 @@ For each configuration of benchmarks/bench_configs.py (h32d16: the reference ben
   proteus-dense  the same forced to the alpha 0 setting (dense mode), at --dense-T only
   cudnn, flash   the dense baseline: x @ Wqkv^T, PyTorch SDPA causal (that backend), @ Wproj^T, bf16
   reference      the original implementation (Zen-Sherbert/Proteus-Attention, its tinytoy
-                 configuration for T, bf16), when $PROTEUS_REFERENCE_DIR holds its source
+                 configuration for T, bf16), when its source is present ($PROTEUS_REFERENCE_DIR,
+                 else third_party_ref/Proteus-Attention)
 Timing: CUDA events on torch's current stream (the runtime gets the same stream) after warm-up,
 the median of repeats; peak device memory of everything the variant allocates (input, weights,
 output, scratch; for the runtime, whose memory torch does not see, the drop in free device
@@ -40,8 +41,10 @@ sys.path.insert(0, HERE)
 import bench_configs as configs  # noqa: E402
 import kernel_model  # noqa: E402
 import proteus_rt  # noqa: E402
+from bench_variants import DenseLayer, ProteusLayer, ReferenceLayer  # noqa: E402
 
 HEADER = os.path.join(REPO, "runtime", "include", "proteus_rt", "proteus_rt.h")
+DEFAULT_REFERENCE = os.path.join(REPO, "third_party_ref", "Proteus-Attention")
 VARIANTS = ["proteus", "proteus-dense", "cudnn", "flash", "reference"]
 QUICK_T = [4096, 65536, 524288]
 OVERHEAD_T = 256  # the "tiny T" of the launch-overhead figures
@@ -61,8 +64,9 @@ def parse_args(argv=None):
                                                           os.path.join(REPO, ".device", "bench")),
                     help="what scripts/bench_bundles.sh made (bundles/, lib/, compile.json)")
     ap.add_argument("--lib", help="libproteus_rt.so.0 (default: BENCH_DIR/lib/)")
-    ap.add_argument("--reference-dir", default=os.environ.get("PROTEUS_REFERENCE_DIR", ""),
-                    help="the reference's source tree (holds src/proteus_attention)")
+    ap.add_argument("--reference-dir", default=os.environ.get("PROTEUS_REFERENCE_DIR", DEFAULT_REFERENCE),
+                    help="the reference's source tree, holding src/proteus_attention (default: "
+                         "$PROTEUS_REFERENCE_DIR, else third_party_ref/Proteus-Attention)")
     ap.add_argument("--json", help="results file (default: $OUT/bench_layer.json, else "
                                    "benchmarks/results/bench_layer.json)")
     ap.add_argument("--T", type=int_list, help="sequence lengths (default: 4K ... 524K)")
@@ -76,8 +80,8 @@ def parse_args(argv=None):
                                                       "(default: every T)")
     ap.add_argument("--baseline-kernel-T", type=int_list, default=[4096, 65536],
                     help="T at which the dense baselines are profiled too")
-    ap.add_argument("--reference-configs", default=",".join(configs.HEADS),
-                    help="configurations the reference runs on")
+    ap.add_argument("--reference-configs",
+                    help="configurations the reference runs on (default: both; --quick: h32d16)")
     ap.add_argument("--quick", action="store_true",
                     help=f"T {QUICK_T}, 1 warm-up and 3 timed calls, reference on h32d16 only")
     ap.add_argument("--dry-run", action="store_true", help="check configs, structs and bundles; no GPU")
@@ -85,16 +89,18 @@ def parse_args(argv=None):
     args.lib = args.lib or os.path.join(args.bench_dir, "lib", "libproteus_rt.so.0")
     args.configs = args.configs.split(",")
     args.variants = args.variants.split(",")
-    args.reference_configs = args.reference_configs.split(",")
     for v in args.variants:
         if v not in VARIANTS:
             ap.error(f"unknown variant '{v}' (known: {', '.join(VARIANTS)})")
     for c in args.configs:
         if c not in configs.HEADS:
             ap.error(f"unknown configuration '{c}' (known: {', '.join(configs.HEADS)})")
+    if args.reference_configs:
+        args.reference_configs = args.reference_configs.split(",")
+    else:
+        args.reference_configs = ["h32d16"] if args.quick else list(configs.HEADS)
     if args.quick:
         args.T = args.T or QUICK_T
-        args.reference_configs = ["h32d16"]
     args.T = args.T or configs.T_LIST
     args.kernel_T = args.kernel_T or args.T
     if not args.json:
@@ -181,6 +187,14 @@ def dry_run(args):
                   f"window {info['window']}, anchors {info['anchor_cap']}, "
                   f"prefer_dense {info['prefer_dense']}")
             plan.close()
+            if T in args.dense_T:
+                plan = bundle.plan(configs.batch_for(T), T, alpha=0.0, update_prototypes=True)
+                dense = plan.info()["prefer_dense"]
+                print(f"  {config} T={T:>6} proteus-dense: setting {plan.info()['setting_index']}, "
+                      f"prefer_dense {dense}")
+                if not dense:
+                    problems.append(f"{config} T={T}: the alpha 0 setting does not choose dense")
+                plan.close()
             bundle.close()
     compile_json = os.path.join(args.bench_dir, "compile.json")
     if not os.path.exists(compile_json):
@@ -238,8 +252,12 @@ def error_text(exc):
 def run(args):
     # The reference's tinytoy sets expandable segments on import; keep one allocator for all.
     os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:False")
-    import torch  # noqa: F401  (imported here so that --dry-run needs no torch)
+    import torch  # imported here so that --dry-run needs no torch
 
+    if not torch.cuda.is_available():
+        print("bench_layer: no CUDA device (torch.cuda.is_available() is False); "
+              "--dry-run checks what can be checked without one", file=sys.stderr)
+        return 2
     bench = Bench(args)
     bench.run()
     return 0
@@ -254,8 +272,9 @@ class Bench:
         self.args = args
         self.dev = torch.device("cuda")
         torch.cuda.init()
-        self.results = Results(args.json, self.meta())
-        self.results.set("compile", self.load_compile())
+        compile_times = self.load_compile()
+        self.results = Results(args.json, self.meta(compile_times.get("commit")))
+        self.results.set("compile", compile_times)
         self.lost = None  # set when the CUDA context is unusable
         self.rt = None
         self.rt_error = None
@@ -265,7 +284,9 @@ class Bench:
 
     # -- metadata ------------------------------------------------------------------------------
 
-    def meta(self):
+    def meta(self, built_from):
+        """The card, the software, and the commit the bundles and the library were built from
+        (compile.json; else this tree's)."""
         torch = self.torch
         props = torch.cuda.get_device_properties(0)
         meta = {
@@ -279,7 +300,7 @@ class Bench:
             "cuda": torch.version.cuda,
             "cudnn": torch.backends.cudnn.version(),
             "python": platform.python_version(),
-            "commit": git_commit(),
+            "commit": built_from or git_commit(),
             "argv": sys.argv[1:],
             "quick": self.args.quick,
             "proteus_dtype": self.args.proteus_dtype,
@@ -466,13 +487,19 @@ class Bench:
             row.update(self.time_events(layer, warmup, repeat))
             torch.cuda.synchronize()
             torch_peak = torch.cuda.max_memory_allocated() - base_alloc
-            # Memory torch does not see (the runtime's cuMemAlloc): the fall in free memory
-            # beyond what torch reserved meanwhile.
+            # Memory torch does not see (the runtime's cuMemAlloc): the plan's scratch, checked
+            # against the fall in free memory beyond what torch reserved meanwhile.
             outside = (base_free - torch.cuda.mem_get_info()[0]) - \
                 (torch.cuda.memory_reserved() - base_reserved)
-            outside = max(0, outside) if variant.startswith("proteus") else 0
-            row["peak_mib"] = (torch_peak + outside) / 2**20
-            row["memory"] = {"torch_peak_mib": torch_peak / 2**20, "runtime_mib": outside / 2**20}
+            row["memory"] = {"torch_peak_mib": torch_peak / 2**20,
+                             "free_memory_drop_mib": outside / 2**20}
+            runtime = 0
+            if variant.startswith("proteus"):
+                runtime = layer.runtime_bytes() or max(0, outside)
+                row["memory"]["runtime_mib"] = runtime / 2**20
+                row["memory"]["runtime_from"] = ("prt_plan_info.scratch_bytes" if layer.runtime_bytes()
+                                                 else "free-memory drop (no scratch_bytes)")
+            row["peak_mib"] = (torch_peak + runtime) / 2**20
             row.update(layer.describe())
             row["status"] = "ok"
             if variant.startswith("proteus") and T in self.args.kernel_T:
@@ -507,18 +534,20 @@ class Bench:
             self.lost = error_text(exc)
 
     def make_layer(self, config, T, B, variant):
-        if variant == "proteus":
-            return ProteusLayer(self, config, T, B, self.args.proteus_dtype, alpha=-1.0)
-        if variant == "proteus-dense":
-            return ProteusLayer(self, config, T, B, self.args.proteus_dtype, alpha=0.0)
+        if variant.startswith("proteus"):
+            return ProteusLayer(self.torch, self.ctx, bundle_dir(self.args, config, T), T, B,
+                                self.args.proteus_dtype,
+                                alpha=0.0 if variant == "proteus-dense" else -1.0, device=self.dev)
         if variant in ("cudnn", "flash"):
-            return DenseLayer(self, config, T, B, variant)
-        return ReferenceLayer(self, config, T, B)
+            return DenseLayer(self.torch, configs.HEADS[config], T, B, variant, device=self.dev)
+        return ReferenceLayer(self.torch, self.reference, configs.HEADS[config], T, B, device=self.dev)
 
     # -- per-kernel profiles -------------------------------------------------------------------
 
     def kernel_times(self, fn):
-        """[(kernel name, total µs, launches)] of one call, in launch order, from torch.profiler."""
+        """[(kernel name, total µs, launches)] of one call, in launch order, from torch.profiler
+        (CUPTI sees every kernel of the process, the runtime's driver launches included): its
+        device events, else the kernel, memcpy and memset records of its Chrome trace."""
         torch = self.torch
         from torch.profiler import ProfilerActivity, profile
         fn()
@@ -526,28 +555,36 @@ class Bench:
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
             fn()
             torch.cuda.synchronize()
-        order, total, count = [], {}, {}
-        events = [e for e in prof.events()
-                  if getattr(e, "device_type", None) == torch.autograd.DeviceType.CUDA]
-        for e in sorted(events, key=lambda e: e.time_range.start):
-            if e.name not in total:
-                order.append(e.name)
-                total[e.name], count[e.name] = 0.0, 0
-            total[e.name] += e.time_range.elapsed_us()
-            count[e.name] += 1
-        if not order:
+        spans = [(e.time_range.start, e.name, e.time_range.elapsed_us()) for e in prof.events()
+                 if getattr(e, "device_type", None) == torch.autograd.DeviceType.CUDA]
+        if not spans:
+            with tempfile.TemporaryDirectory() as tmp:
+                trace = os.path.join(tmp, "trace.json")
+                prof.export_chrome_trace(trace)
+                with open(trace, encoding="utf-8") as f:
+                    events = json.load(f).get("traceEvents", [])
+            spans = [(e["ts"], e["name"], float(e.get("dur", 0))) for e in events
+                     if e.get("ph") == "X" and e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")]
+        if not spans:
             raise RuntimeError("torch.profiler recorded no GPU kernels (CUPTI unavailable?)")
+        order, total, count = [], {}, {}
+        for _, name, us in sorted(spans, key=lambda span: span[0]):
+            if name not in total:
+                order.append(name)
+                total[name], count[name] = 0.0, 0
+            total[name] += us
+            count[name] += 1
         return [(name, total[name], count[name]) for name in order]
 
     def profile_proteus(self, config, T, variant, layer, row):
         entry = {"config": config, "T": T, "variant": variant, "call_ms": row["ms"]}
         try:
-            shape = layer.shape(row)
+            shape = layer.shape()
             entry["shape"] = shape
             kernels = []
             for name, us, launches in self.kernel_times(layer):
                 k = {"name": name, "us": us, "count": launches}
-                figures = kernel_model.kernel_figures(name, shape, shape["mode"])
+                figures = kernel_model.kernel_figures(name, shape, shape["mode"], launches)
                 if figures:
                     k.update(zip(("bytes", "flops", "precision", "bytes_formula", "flops_formula",
                                   "note"), figures))
@@ -595,8 +632,8 @@ class Bench:
         out["plan_create_disk_ms"] = plan_ms(disk_ctx)
         disk_ctx.close()
 
-        layer = ProteusLayer(self, "h32d16", OVERHEAD_T, 1, self.args.proteus_dtype, alpha=-1.0,
-                             bundle_path=path)
+        layer = ProteusLayer(torch, self.ctx, path, OVERHEAD_T, 1, self.args.proteus_dtype,
+                             alpha=-1.0, device=self.dev)
         try:
             for _ in range(20):
                 layer()
@@ -620,186 +657,6 @@ class Bench:
         finally:
             layer.close()
         return out
-
-
-# ------------------------------------------------------------------------------------------------
-# The variants: each is callable (one forward) and describes itself for the row
-# ------------------------------------------------------------------------------------------------
-
-def init_weights(torch, C, G, dtype, device, seed):
-    """The reference's initialisation: nn.Linear's U(-1/sqrt(C), 1/sqrt(C)) for qkv, proj and the
-    router; prototypes N(0, 1) * 0.02; usage and confidence 0."""
-    gen = torch.Generator(device=device).manual_seed(seed)
-    bound = C ** -0.5
-
-    def uniform(*shape):
-        return (torch.rand(*shape, generator=gen, device=device) * 2 - 1).mul_(bound).to(dtype)
-
-    return {
-        "w_qkv": uniform(3 * C, C), "w_proj": uniform(C, C), "w_router": uniform(G, C),
-        "prototypes": (torch.randn(G, C, generator=gen, device=device) * 0.02).to(dtype),
-        "usage": torch.zeros(G, device=device, dtype=dtype),
-        "confidence": torch.zeros(G, device=device, dtype=dtype),
-    }
-
-
-def make_input(torch, B, T, C, dtype, device, seed=0):
-    gen = torch.Generator(device=device).manual_seed(seed)
-    return torch.randn(B, T, C, generator=gen, device=device, dtype=torch.float32).to(dtype)
-
-
-class ProteusLayer:
-    """Our layer: a GPU plan of the bundle for (config, T) and device tensors from torch."""
-
-    TORCH_DTYPES = {"f32": "float32", "bf16": "bfloat16", "f16": "float16"}
-
-    def __init__(self, bench, config, T, B, dtype, alpha, bundle_path=None):
-        torch = bench.torch
-        self.torch, self.T, self.B, self.dtype = torch, T, B, dtype
-        if dtype != "f32":
-            # prt_layer_args has no dtype field yet: the runtime's GPU layer takes f32 only.
-            raise RuntimeError(f"the runtime's layer takes f32 activations and weights only, not {dtype}")
-        tdtype = getattr(torch, self.TORCH_DTYPES[dtype])
-        self.path = bundle_path or bundle_dir(bench.args, config, T)
-        self.manifest = json.load(open(os.path.join(self.path, "manifest.json")))
-        cfg = self.manifest["config"]
-        self.C, self.H, self.G = cfg["d_model"], cfg["h_total"], cfg["attn_gates"]
-        self.stride = cfg["linear_anchor_stride"]
-        self.proto = bool(cfg["proto_enabled"])
-        self.bundle = bench.ctx.open_bundle(self.path)
-        self.plan = None
-        try:
-            self.plan = self.bundle.plan(B, T, alpha=alpha, update_prototypes=self.proto)
-            self.info = self.plan.info()
-            if self.info["backend"] != "gpu":
-                raise RuntimeError(f"the plan runs on {self.info['backend']}: "
-                                   f"{self.info['backend_reason']}")
-        except Exception:
-            self.close()
-            raise
-        dev = bench.dev
-        self.w = init_weights(torch, self.C, self.G, tdtype, dev, seed=1)
-        self.x = make_input(torch, B, T, self.C, tdtype, dev)
-        self.y = torch.empty_like(self.x)
-        w = self.w
-        self.args = proteus_rt.prt_layer_args(
-            B=B, T=T, x=self.x.data_ptr(), w_qkv=w["w_qkv"].data_ptr(), b_qkv=None,
-            w_proj=w["w_proj"].data_ptr(), b_proj=None, w_router=w["w_router"].data_ptr(),
-            prototypes=w["prototypes"].data_ptr(), usage=w["usage"].data_ptr(),
-            confidence=w["confidence"].data_ptr(), y=self.y.data_ptr(), token_mask=None,
-            importance=None, stats=None, stream=torch.cuda.current_stream().cuda_stream)
-        self.last_stats = None
-
-    def __call__(self):
-        self.plan.forward(self.args)
-
-    def stats(self):
-        """One call that also returns its prt_layer_stats (waits for the call)."""
-        st = proteus_rt.prt_layer_stats()
-        self.args.stats = proteus_rt.ctypes.addressof(st)
-        try:
-            self.plan.forward(self.args)
-        finally:
-            self.args.stats = None
-        return proteus_rt.stats_dict(st)
-
-    def describe(self):
-        self.last_stats = self.stats()
-        i, s = self.info, self.last_stats
-        return {"dtype": self.dtype, "mode": s["mode_name"], "alpha": i["alpha"],
-                "alpha_schedule": i["alpha_schedule"], "setting": i["setting_index"],
-                "top_k": s["top_k"], "packed": s["packed"], "active_rows": s["active_rows"],
-                "keep_ratio": i["keep_ratio"], "token_keep": i["token_keep"],
-                "effective_L": i["effective_L"], "bundle": os.path.basename(self.path),
-                "gpu_note": self.manifest.get("gpu_note", "")}
-
-    def shape(self, row):
-        """The symbols of kernel_model's formulas for this call."""
-        i, s = self.info, self.last_stats or self.stats()
-        D = self.C // self.H
-        mode = "shortlist" if s["mode_name"] == "shortlist" else "dense"
-        cbar = kernel_model.mean_candidates(self.T, i["window"], i["local_cap"], i["anchor_cap"],
-                                            self.stride, i["effective_L"])
-        return {"B": self.B, "T": self.T, "C": self.C, "H": self.H, "D": D, "G": self.G,
-                "R": self.B * self.H, "N": s["packed"], "A": s["active_rows"],
-                "P": 1 if self.proto else 0, "e": 4 if self.dtype == "f32" else 2,
-                "cbar": round(cbar, 1), "mode": mode, "dtype": self.dtype}
-
-    def close(self):
-        if self.plan is not None:
-            self.plan.close()
-            self.plan = None
-        if self.bundle is not None:
-            self.bundle.close()
-            self.bundle = None
-
-
-class DenseLayer:
-    """x @ Wqkv^T, SDPA causal on one backend, @ Wproj^T; bf16 (no RoPE: the lower bound)."""
-
-    def __init__(self, bench, config, T, B, backend):
-        torch = bench.torch
-        from torch.nn.attention import SDPBackend
-        self.torch, self.T, self.B = torch, T, B
-        self.H = configs.HEADS[config]
-        self.C = configs.D_MODEL
-        self.D = self.C // self.H
-        self.backend_name = backend
-        self.backend = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}[backend]
-        w = init_weights(torch, self.C, 1, torch.bfloat16, bench.dev, seed=1)
-        self.w_qkv, self.w_proj = w["w_qkv"], w["w_proj"]
-        self.x = make_input(torch, B, T, self.C, torch.bfloat16, bench.dev)
-
-    def __call__(self):
-        torch = self.torch
-        import torch.nn.functional as F
-        from torch.nn.attention import sdpa_kernel
-        B, T, H, D = self.B, self.T, self.H, self.D
-        with torch.inference_mode(), sdpa_kernel(self.backend):
-            qkv = F.linear(self.x, self.w_qkv).view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)
-            o = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], is_causal=True)
-            return F.linear(o.transpose(1, 2).reshape(B, T, self.C), self.w_proj)
-
-    def describe(self):
-        return {"dtype": "bf16", "mode": f"dense ({self.backend_name})"}
-
-    def close(self):
-        pass
-
-
-class ReferenceLayer:
-    """The original implementation, configured as its tinytoy benchmark does for T, bf16."""
-
-    def __init__(self, bench, config, T, B):
-        torch = bench.torch
-        tinytoy, AdaptiveSparseAttention = bench.reference
-        self.torch, self.T, self.B = torch, T, B
-        prev = torch.get_default_dtype()
-        torch.set_default_dtype(torch.bfloat16)
-        try:
-            conf = tinytoy._prepare_aspa_config(T, configs.SEQ_HIGH, d_model=configs.D_MODEL,
-                                                quantize=False, memory_guard=False,
-                                                allow_sdpa_fastpath=False)
-            conf.attn_track_latency = False
-            conf.attn_h_total = configs.HEADS[config]
-            self.model = AdaptiveSparseAttention(conf).to(bench.dev).eval()
-            self.alpha = tinytoy._shortlist_alpha_from_seq(T, seq_low=256, switch_ctx=8192)
-            self.model.set_shortlist_alpha(self.alpha)
-        finally:
-            torch.set_default_dtype(prev)
-        self.x = make_input(torch, B, T, configs.D_MODEL, torch.bfloat16, bench.dev)
-
-    def __call__(self):
-        with self.torch.inference_mode():
-            return self.model(self.x)
-
-    def describe(self):
-        state = getattr(self.model, "_last_sparse_state", None)
-        mode = state.get("mode") if isinstance(state, dict) else None
-        return {"dtype": "bf16", "alpha": self.alpha, "mode": str(mode) if mode else ""}
-
-    def close(self):
-        del self.model
 
 
 def main(argv=None):

@@ -2,19 +2,22 @@
 statistics (the kernels and their buffers: runtime/include/proteus_rt/contract.h, "the layer on
 the GPU"). The harness stores these next to the measured kernel times; the report divides.
 
-Symbols of the formulas: B batch, T tokens, C d_model, H heads, D head dim, G gates, R = B*H rows,
-N packed (row, token) queries, A active rows, P = 1 with prototypes (else 0), e bytes per
-activation element, cbar mean candidates per packed query (mean_candidates below).
+Symbols of the formulas (per launch; route_logits runs twice with prototypes): B batch, T tokens,
+C d_model, H heads, D head dim, G gates, R = B*H rows, N packed (row, token) queries, A active
+rows, P = 1 with prototypes (else 0), e bytes per activation element, cbar mean candidates per
+packed query (mean_candidates below).
 Bytes: each tensor read or written once (the unique-byte floor); FLOPs: 2 per multiply-add.
 The precision names the measured ceiling the FLOPs are held against: "f64" (the routing and
 prototype reductions run in binary64), the activation dtype for projections and attention.
 """
 import re
 
-# kernel base name -> (bytes formula, FLOPs formula, precision: "f64", "act" or "-")
+# kernel base name -> (bytes formula, FLOPs formula, precision: "f64", "act" or "-"), per launch
 KERNELS = {
     "proteus_route_prep": ("4*(2*G*C + 4*G)", "3*G*C", "f64"),
-    "proteus_route": ("e*B*T*C + 4*G*C*(1+P) + 4*B*T*(G+H+2)", "2*B*T*G*C*(1+P)", "f64"),
+    "proteus_route_scale": ("2*e*B*T*C", "3*B*T*C", "f64"),
+    "proteus_route_logits": ("e*B*T*C + 4*G*C + 4*B*T*G", "2*B*T*G*C", "f64"),
+    "proteus_route": ("4*B*T*G*(2+P) + 4*B*T*(H+2)", "0", "-"),
     "proteus_select_tokens": ("4*4*B*T + B*T", "0", "-"),
     "proteus_head_mass": ("4*B*T*H + 8*H", "B*T*H", "f64"),
     "proteus_gate": ("8*H", "0", "-"),
@@ -24,6 +27,7 @@ KERNELS = {
     "proteus_pack_write": ("R*T + 8*(R+1) + 16*N", "0", "-"),
     "proteus_project": ("e*B*T*C + e*3*C*C + e*3*B*T*C", "2*B*T*C*3*C", "act"),
     "proteus_fill_zero": ("e*R*T*D", "0", "-"),
+    "proteus_int8_scales": ("3*e*R*T*D", "0", "-"),
     "proteus_layer_shortlist_attention": ("e*D*(2*N + 2*A*T)", "4*D*N*cbar", "act"),
     "proteus_layer_dense_attention": ("4*e*R*T*D", "2*R*T*T*D", "act"),
     "proteus_dense_attention": ("4*e*R*T*D", "2*R*T*T*D", "act"),
@@ -70,10 +74,10 @@ def mean_candidates(T, window, local_cap, anchor_cap, stride, L, samples=4096):
     return total / count
 
 
-def kernel_figures(kernel, shape, mode):
-    """(bytes, flops, precision, bytes formula, flops formula, note) of one kernel of the layer,
-    or None for a kernel the model does not know (a memcpy, a memset, another library's kernel).
-    `mode` is "shortlist" or "dense" (the call's mode)."""
+def kernel_figures(kernel, shape, mode, launches=1):
+    """(bytes, flops, precision, bytes formula, flops formula, note) of `launches` launches of one
+    kernel of the layer (the formulas are per launch), or None for a kernel the model does not
+    know (a memcpy, a memset, another library's kernel). `mode` is "shortlist" or "dense"."""
     base = base_name(kernel)
     if base not in KERNELS:
         return None
@@ -84,8 +88,10 @@ def kernel_figures(kernel, shape, mode):
     values = dict(shape)
     if precision == "act":
         precision = shape["dtype"]
-    return (int(eval(bytes_f, {}, values)), int(eval(flops_f, {}, values)), precision,
-            bytes_f, flops_f, note)
+    if launches != 1:
+        note = (note + "; " if note else "") + f"formulas per launch, x {launches}"
+    return (launches * int(eval(bytes_f, {}, values)), launches * int(eval(flops_f, {}, values)),
+            precision, bytes_f, flops_f, note)
 
 
 def floor_ms(nbytes, flops, precision, ceilings):

@@ -26,6 +26,8 @@ VARIANT_LABELS = {
     "cudnn": "cuDNN SDPA + proj",
     "flash": "Flash SDPA + proj",
 }
+VARIANT_COLORS = {"proteus": "tab:blue", "proteus-dense": "tab:cyan", "reference": "tab:green",
+                  "cudnn": "tab:red", "flash": "tab:purple"}
 GOAL_SPEEDUP = 10.0
 GOAL_524K_MS = 12.0
 GOAL_524K_BYTES = 1.5e9
@@ -154,6 +156,9 @@ def holding_back(doc, config, T, variant="proteus"):
     text = f"{where}: `{top['name']}` {fmt_ms(top['ms'])} ms ({100 * top['share']:.0f}% of the kernels' time)"
     if top.get("x_floor"):
         text += f", {top['x_floor']:.1f}× its floor"
+        if top.get("flops") and top.get("precision") in ("f32", "f64"):
+            bf16 = kernel_model.floor_ms(top["bytes"], top["flops"], "bf16", doc.get("ceilings", {}))
+            text += f" ({fmt_ms(bf16)} ms at the bf16 GEMM ceiling)"
     far = [k for k in kernels if k.get("x_floor") and k["ms"] >= 0.02 * top["ms"]]
     if far:
         worst = max(far, key=lambda k: k["x_floor"])
@@ -162,14 +167,18 @@ def holding_back(doc, config, T, variant="proteus"):
     return text
 
 
-def memory_breakdown(row):
+def memory_breakdown(row, d_model=512):
+    """Where a Proteus row's peak memory goes: the caller's tensors, the runtime's scratch, and
+    the largest scratch buffers by shape (runtime/src/layer_gpu.cpp allocates q, k, v and o for
+    every head and token, and the packed index lists for every (row, token))."""
     m = row.get("memory", {})
-    parts = [f"torch-side buffers (x, y, weights) {m.get('torch_peak_mib', 0):,.0f} MiB"]
+    e = 4 if row.get("dtype") == "f32" else 2
+    btc = row["B"] * row["T"] * d_model
+    parts = [f"x, y and weights (torch) {m.get('torch_peak_mib', 0):,.0f} MiB, of which x and y "
+             f"{2 * btc * e / 2**20:,.0f} MiB ({row.get('dtype', '?')})"]
     if m.get("runtime_mib") is not None:
-        parts.append(f"runtime scratch {m['runtime_mib']:,.0f} MiB")
-    if row.get("dtype") == "f32":
-        parts.append("f32 activations: x and y alone are 2 × B·T·C·4 bytes "
-                     f"= {2 * row['B'] * row['T'] * 512 * 4 / 2**20:,.0f} MiB")
+        parts.append(f"runtime scratch {m['runtime_mib']:,.0f} MiB, of which q, k, v, o for all "
+                     f"heads {4 * btc * e / 2**20:,.0f} MiB")
     return "; ".join(parts)
 
 
@@ -279,11 +288,12 @@ def goal_never_slower(doc):
                 worst = (r, config, T)
             if r > 1:
                 slower.append((config, T, r))
+    slower_text = ", ".join(f"{c} {fmt_T(T)} ({r:.1f}×)" for c, T, r in slower)
     if not count:
         return name, target, "not measured", "**not measured**", ""
     measured = f"worst ours/dense {worst[0]:.2f} ({worst[1]} T = {worst[2]:,})"
     if slower:
-        measured += "; slower at " + ", ".join(f"{c} {T // 1024}K ({r:.1f}×)" for c, T, r in slower)
+        measured += "; slower at " + slower_text
     back = "" if not slower else holding_back(doc, worst[1], worst[2])
     return name, target, measured, verdict(not slower), back
 
@@ -297,9 +307,16 @@ def _row_error(doc, config, T, variant="proteus"):
 # Markdown
 # ------------------------------------------------------------------------------------------------
 
-def table(header, rows):
+def fmt_T(T):
+    """524288 -> "T = 524,288"."""
+    return f"T = {T:,}"
+
+
+def table(header, rows, numeric=True):
+    """A markdown table; with `numeric` every column but the first is right-aligned."""
+    right = "---:" if numeric else "---"
     lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+             "|" + "|".join("---" if i == 0 else right for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return lines
 
@@ -331,7 +348,7 @@ def section_header(doc):
 def section_goals(doc):
     out = ["", "## Goals (read against, not asserted)", ""]
     out += table(["goal", "target", "measured", "verdict", "what holds it back"],
-                 [list(g) for g in goals(doc)])
+                 [list(g) for g in goals(doc)], numeric=False)
     return out
 
 
@@ -434,6 +451,8 @@ def section_compile(doc):
     if comp.get("one_setting_ms"):
         host = comp.get("host", {})
         where = f"{host.get('cpu', '?')}, {host.get('cores', '?')} cores (no GPU)"
+        if host.get("load_avg"):
+            where += f", load average {host['load_avg'][0]:.1f} at the start (a shared machine)"
         for key, label in (("one_setting_ms", "one setting (α 1)"), ("five_settings_ms", "5 settings")):
             runs = comp.get(key, [])
             med = sorted(runs)[len(runs) // 2] if runs else None
@@ -463,7 +482,7 @@ def section_compile(doc):
             rows.append([f"first call in the process, {VARIANT_LABELS[r['variant']]}, {r['config']} T = {r['T']:,}",
                          f"{fmt_ms(r.get('first_call_ms'))} ms",
                          f"setup (plan / model) {fmt_ms(r.get('setup_ms'))} ms"])
-    return out + table(["what", "value", "detail"], rows)
+    return out + table(["what", "value", "detail"], rows, numeric=False)
 
 
 def section_notes(doc):
@@ -497,8 +516,11 @@ def section_notes(doc):
     return out
 
 
-def markdown(doc, kernel_T=(4096, 65536, 524288)):
-    out = section_header(doc) + section_goals(doc)
+def markdown(doc, kernel_T=(4096, 65536, 524288), png_name=None):
+    out = section_header(doc)
+    if png_name:
+        out += ["", f"![latency and peak memory against T]({png_name})"]
+    out += section_goals(doc)
     for config in configs_of(doc):
         out += section_config(doc, config)
     out += section_kernels(doc, kernel_T) + section_compile(doc) + section_notes(doc)
@@ -527,7 +549,8 @@ def plot(doc, path):
                 pts = sorted((r["T"], r[key]) for r in ok_rows(doc)
                              if r["config"] == config and r["variant"] == variant and r.get(key))
                 if pts:
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name,
+                            color=VARIANT_COLORS[variant])
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_xlabel("T (tokens)")
@@ -535,10 +558,13 @@ def plot(doc, path):
             ax.set_title(f"{config}: {label}")
             ax.grid(True, which="both", linestyle="--", linewidth=0.4, alpha=0.6)
             if key == "ms" and config == "h32d16":
-                ax.axhline(GOAL_524K_MS, color="grey", linestyle=":", linewidth=1)
+                ax.axhline(GOAL_524K_MS, color="grey", linestyle=":", linewidth=1,
+                           label="goal at 524K: 12 ms")
             if key == "peak_mib" and config == "h32d16":
-                ax.axhline(GOAL_524K_BYTES / 2**20, color="grey", linestyle=":", linewidth=1)
-            ax.legend(fontsize=8)
+                ax.axhline(GOAL_524K_BYTES / 2**20, color="grey", linestyle=":", linewidth=1,
+                           label="goal at 524K: 1.5 GB")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=8)
     m = doc.get("meta", {})
     fig.suptitle(f"Proteus layer vs reference and dense SDPA — {m.get('card', '')}, {m.get('date', '')}")
     fig.tight_layout()
@@ -571,12 +597,12 @@ def main(argv=None):
     os.makedirs(out_dir, exist_ok=True)
     md = os.path.join(out_dir, name + ".md")
     kernel_T = [int(t) for t in args.kernel_T.split(",") if t]
-    with open(md, "w", encoding="utf-8") as f:
-        f.write(markdown(doc, kernel_T))
     raw = os.path.join(out_dir, name + ".json")
     if os.path.abspath(raw) != os.path.abspath(args.json):
         shutil.copyfile(args.json, raw)
     png = plot(doc, os.path.join(out_dir, name + ".png"))
+    with open(md, "w", encoding="utf-8") as f:
+        f.write(markdown(doc, kernel_T, os.path.basename(png) if png else None))
     print(f"report: {md}")
     print(f"report: {png}" if png else "report: no plot (matplotlib missing: apt-get install "
                                          "python3-matplotlib, then rerun report.py on the JSON)")

@@ -43,40 +43,50 @@ for l in libstdc++.so.6 libgcc_s.so.1; do
 done
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# compile_ms CONFIG ALPHAS DIR: prints the wall time of one proteus-compile.
+# compile_ms CONFIG ALPHAS DIR: prints the wall time of one proteus-compile;
+# fails (and the caller with it) when the compile fails.
 compile_ms() {
   local start
   start=$(now_ms)
-  "$compile" --config "$1" --alpha "$2" -o "$3" >/dev/null
+  "$compile" --config "$1" --alpha "$2" -o "$3" >/dev/null || {
+    echo "bench_bundles: proteus-compile --config $1 --alpha $2 failed" >&2
+    return 1
+  }
   echo $(($(now_ms) - start))
 }
 
+# The load when compiling starts (compile times on a shared machine vary with it).
+load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "0 0 0")
 times=$out/tmp/times.tsv
 : >"$times"
 while read -r name alphas config; do
-  ms=$(compile_ms "$config" "$alphas" "$out/bundles/$name")
+  ms=$(compile_ms "$config" "$alphas" "$out/bundles/$name") || exit 1
   printf 'bundle\t%s\t%s\t%s\n' "$name" "$alphas" "$ms" >>"$times"
   echo "bench_bundles: $out/bundles/$name (alpha $alphas) in $ms ms"
 done < <(python3 "$repo/benchmarks/bench_configs.py" --write "$out/configs")
 
 cold=$out/configs/h32d16-gt4k.json
 for i in $(seq "$repeat"); do
-  printf 'one\t%s\n' "$(compile_ms "$cold" 1 "$out/tmp/one")" >>"$times"
-  printf 'five\t%s\n' "$(compile_ms "$cold" 0,0.25,0.5,0.75,1 "$out/tmp/five")" >>"$times"
+  ms=$(compile_ms "$cold" 1 "$out/tmp/one") || exit 1
+  printf 'one\t%s\n' "$ms" >>"$times"
+  ms=$(compile_ms "$cold" 0,0.25,0.5,0.75,1 "$out/tmp/five") || exit 1
+  printf 'five\t%s\n' "$ms" >>"$times"
 done
 
-python3 - "$times" "$out" "$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)" <<'PY'
+python3 - "$times" "$out" "$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)" \
+  $load <<'PY'
 """Writes compile.json from the measured times."""
 import json, os, platform, sys
 
-times, out, commit = sys.argv[1:4]
+times, out, commit, load = sys.argv[1], sys.argv[2], sys.argv[3], [float(v) for v in sys.argv[4:7]]
 cpu = "unknown"
 if os.path.exists("/proc/cpuinfo"):
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-result = {"commit": commit, "host": {"cpu": cpu, "cores": os.cpu_count(), "system": platform.platform()},
+host = {"cpu": cpu, "cores": os.cpu_count(), "system": platform.platform(), "load_avg": load}
+result = {"commit": commit, "host": host,
           "cold_config": "h32d16-gt4k", "one_setting_ms": [], "five_settings_ms": [], "bundles": {}}
 for row in (line.rstrip("\n").split("\t") for line in open(times)):
     if row[0] == "bundle":

@@ -1,0 +1,233 @@
+"""Unit tests of the benchmark's GPU-free parts (standard library only; CTest runs them):
+the ctypes mirror of proteus_rt.h, the kernel model, the configurations, and the report.
+
+  python3 -m unittest -v test_bench_tools        (from benchmarks/; PROTEUS_RT_LIB=path to
+                                                  libproteus_rt.so.0 adds the library checks)
+"""
+import copy
+import ctypes
+import json
+import os
+import re
+import tempfile
+import unittest
+
+import bench_configs
+import kernel_model
+import proteus_rt
+import report
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+HEADER = os.path.join(REPO, "runtime", "include", "proteus_rt", "proteus_rt.h")
+
+
+class HeaderMirror(unittest.TestCase):
+    def test_mirror_matches_the_header(self):
+        with open(HEADER, encoding="utf-8") as f:
+            self.assertEqual(proteus_rt.header_mismatches(f.read()), [])
+
+    def test_parser_reads_every_declaration_form(self):
+        text = """
+        /* a comment { with braces } */
+        typedef struct s {
+          int64_t B, T;          /**< two fields */
+          const float *q, *k;    // two pointers
+          char name[16];
+          prt_stream stream;
+        } s;"""
+        self.assertEqual(proteus_rt.parse_header_structs(text)["s"],
+                         [("B", "int64_t"), ("T", "int64_t"), ("q", "float*"), ("k", "float*"),
+                          ("name", "char[16]"), ("stream", "prt_stream")])
+
+    def test_a_new_field_is_named(self):
+        with open(HEADER, encoding="utf-8") as f:
+            text = f.read()
+        changed = text.replace("prt_stream stream;", "prt_stream stream;\n  int32_t dtype;", 1)
+        self.assertNotEqual(changed, text)
+        problems = proteus_rt.header_mismatches(changed)
+        self.assertEqual(len(problems), 1)
+        self.assertIn("'int32_t dtype'", problems[0])
+        self.assertIn("prt_layer_args", problems[0])
+
+    def test_a_changed_type_is_named(self):
+        with open(HEADER, encoding="utf-8") as f:
+            text = f.read()
+        changed = text.replace("int32_t update_prototypes;", "int64_t update_prototypes;", 1)
+        self.assertIn("'int64_t update_prototypes'", " ".join(proteus_rt.header_mismatches(changed)))
+
+
+@unittest.skipUnless(os.path.exists(os.environ.get("PROTEUS_RT_LIB", "")),
+                     "PROTEUS_RT_LIB does not name the built libproteus_rt")
+class Library(unittest.TestCase):
+    def setUp(self):
+        self.rt = proteus_rt.Runtime(os.environ["PROTEUS_RT_LIB"], HEADER)
+
+    def test_init_functions_stay_inside_the_mirrored_size(self):
+        for cls, fn in ((proteus_rt.prt_context_options, "prt_context_options_init"),
+                        (proteus_rt.prt_plan_options, "prt_plan_options_init")):
+            padded = proteus_rt._Padded(cls)
+            self.rt.call(fn, ctypes.byref(padded.value))
+            padded.check(fn)
+        ctx = self.rt.context(proteus_rt.PRT_BACKEND_CPU)
+        self.assertEqual(ctx.backend_info()["backend"], proteus_rt.PRT_BACKEND_CPU)
+        ctx.close()
+
+    def test_a_failed_call_raises_with_the_runtime_message(self):
+        ctx = self.rt.context(proteus_rt.PRT_BACKEND_CPU)
+        with self.assertRaises(proteus_rt.PrtError) as err:
+            ctx.open_bundle("/nonexistent/bundle")
+        self.assertIn("/nonexistent/bundle", str(err.exception))
+        ctx.close()
+
+
+class KernelModel(unittest.TestCase):
+    @staticmethod
+    def brute(T, window, local_cap, anchor_cap, stride, L, samples):
+        """REFERENCE.md 5.1 as sets: window, anchors, causality, de-duplication, the L smallest."""
+        w, m = min(window, L, local_cap), min(anchor_cap, L, max(1, T))
+        count = min(samples, T)
+        total = 0
+        for i in range(count):
+            t = (i * T) // count
+            n = min(t + 1, w)
+            cands = set(range(t - n + 1, t + 1)) | {max(t - j * stride, 0) for j in range(1, m + 1)}
+            total += min(len({min(c, t) for c in cands} | {t}), L)
+        return total / count
+
+    def test_mean_candidates_matches_the_rule(self):
+        for case in [(4096, 512, 512, 299, 256, 1344), (65536, 512, 512, 683, 256, 2048),
+                     (1000, 64, 64, 10, 32, 70), (300, 16, 5, 50, 7, 40), (777, 100, 100, 0, 256, 100)]:
+            self.assertAlmostEqual(kernel_model.mean_candidates(*case, samples=300),
+                                   self.brute(*case, samples=300), places=9, msg=str(case))
+
+    def test_figures_follow_the_mode_and_the_launch_count(self):
+        shape = {"B": 1, "T": 1024, "C": 512, "H": 32, "D": 16, "G": 64, "R": 32, "N": 100,
+                 "A": 20, "P": 1, "e": 4, "cbar": 300.0, "dtype": "f32"}
+        b, f, prec, _, _, note = kernel_model.kernel_figures("proteus_project", shape, "shortlist")
+        self.assertEqual((f, prec), (2 * 1024 * 512 * 3 * 512, "f32"))
+        self.assertEqual(b, 4 * 1024 * 512 + 4 * 3 * 512 * 512 + 4 * 3 * 1024 * 512)
+        idle = kernel_model.kernel_figures("proteus_layer_dense_attention_f32", shape, "shortlist")
+        self.assertEqual(idle[:2], (0, 0))
+        self.assertIn("returns at once", idle[5])
+        one = kernel_model.kernel_figures("proteus_route_logits", shape, "shortlist")
+        two = kernel_model.kernel_figures("proteus_route_logits", shape, "shortlist", launches=2)
+        self.assertEqual(two[:2], (2 * one[0], 2 * one[1]))
+        self.assertIsNone(kernel_model.kernel_figures("Memcpy HtoD (Pageable -> Device)", shape, "dense"))
+
+    def test_floor_is_the_larger_of_bytes_and_flops(self):
+        ceilings = {"copy_tbs": 2.0, "f32_tflops": 10.0}
+        self.assertAlmostEqual(kernel_model.floor_ms(2e9, 0, "-", ceilings), 1.0)
+        self.assertAlmostEqual(kernel_model.floor_ms(2e9, 1e11, "f32", ceilings), 10.0)
+
+
+class Configs(unittest.TestCase):
+    def test_brackets_and_batches(self):
+        self.assertEqual(bench_configs.bracket_for(4096), "le4k")
+        self.assertEqual(bench_configs.bracket_for(8192), "gt4k")
+        self.assertEqual([bench_configs.batch_for(t) for t in (4096, 8192)], [4, 1])
+
+    def test_every_key_is_one_the_compiler_accepts(self):
+        with open(os.path.join(REPO, "runtime", "src", "config_json.cpp"), encoding="utf-8") as f:
+            known = set(re.findall(r'"([a-z_A-Z0-9]+)"', f.read()))
+        for name, _, _, keys in bench_configs.bundles():
+            self.assertEqual(set(keys) - known, set(), name)
+            self.assertEqual(keys["d_model"] % keys["h_total"], 0)
+
+
+def fake_results():
+    """A small results document: h32d16 at two T, one failed variant, one kernel profile."""
+    rows = []
+
+    def row(config, T, variant, ms, mib, **extra):
+        r = {"config": config, "T": T, "B": bench_configs.batch_for(T), "variant": variant,
+             "status": "ok", "ms": ms, "peak_mib": mib}
+        r.update(extra)
+        rows.append(r)
+
+    for T, ours, ref, cudnn in ((4096, 2.0, 16.7, 0.5), (524288, 40.0, 118.0, 700.0)):
+        row("h32d16", T, "proteus", ours, 9000.0, dtype="f32", mode="shortlist", alpha=1.0, top_k=2,
+            packed=1000, memory={"torch_peak_mib": 2100.0, "runtime_mib": 6900.0})
+        row("h32d16", T, "reference", ref, 1000.0, dtype="bf16")
+        row("h32d16", T, "cudnn", cudnn, 800.0)
+        rows.append({"config": "h32d16", "T": T, "B": 1, "variant": "flash", "status": "error",
+                     "error": "RuntimeError: No available kernel"})
+    row("h32d16", 4096, "proteus-dense", 10.0, 900.0, dtype="f32", mode="dense_alpha")
+    shape = {"B": 1, "T": 524288, "C": 512, "H": 32, "D": 16, "G": 64, "R": 32, "N": 209715,
+             "A": 32, "P": 1, "e": 4, "cbar": 1078.4, "dtype": "f32", "mode": "shortlist"}
+    kernels = []
+    for name, us in (("proteus_project", 30000.0), ("proteus_layer_shortlist_attention_f32", 8000.0),
+                     ("proteus_layer_dense_attention_f32", 5.0), ("Memset (Device)", 3.0)):
+        k = {"name": name, "us": us, "count": 1}
+        figures = kernel_model.kernel_figures(name, shape, "shortlist")
+        if figures:
+            k.update(zip(("bytes", "flops", "precision", "bytes_formula", "flops_formula", "note"), figures))
+        kernels.append(k)
+    return {"meta": {"card": "NVIDIA H100 80GB HBM3", "date": "2026-11-28 09:00 UTC", "driver": "580",
+                     "proteus_dtype": "f32", "configs": {"h32d16": {"label": "reference configuration"}}},
+            "ceilings": {"copy_tbs": 3.0, "bf16_tflops": 640.0, "f32_tflops": 50.0, "f64_tflops": 55.0},
+            "compile": {"one_setting_ms": [1700], "five_settings_ms": [7800], "cold_config": "h32d16-gt4k",
+                        "host": {"cpu": "test", "cores": 2}, "bundles": {}},
+            "overhead": {"T": 256, "plan_create_jit_ms": 900.0, "forward_host_us": 40.0},
+            "rows": rows, "notes": [],
+            "kernels": [{"config": "h32d16", "T": 524288, "variant": "proteus", "call_ms": 40.0,
+                         "shape": shape, "kernels": kernels}]}
+
+
+class Report(unittest.TestCase):
+    def test_goals_are_judged_with_their_numbers(self):
+        verdicts = {g[0]: g for g in report.goals(fake_results())}
+        speed = next(g for name, g in verdicts.items() if name.startswith("Layer"))
+        self.assertEqual(speed[3], "**not met**")
+        self.assertIn("min 2.95× at T = 524,288", speed[2])
+        self.assertIn("`proteus_project`", speed[4])
+        time_goal = next(g for name, g in verdicts.items() if name.startswith("T = 524K"))
+        self.assertEqual((time_goal[2], time_goal[3]), ("40.00 ms", "**not met**"))
+        memory = next(g for name, g in verdicts.items() if name.startswith("Peak memory"))
+        self.assertIn("runtime scratch 6,900 MiB", memory[4])
+        dense = next(g for name, g in verdicts.items() if name.startswith("Dense mode"))
+        self.assertIn("0.05", dense[2])
+        never = next(g for name, g in verdicts.items() if name.startswith("Never"))
+        self.assertIn("T = 4,096 (4.0×)", never[2])
+
+    def test_met_goals_say_so(self):
+        doc = fake_results()
+        for r in doc["rows"]:
+            if r["variant"] == "proteus" and r["status"] == "ok":
+                r["ms"], r["peak_mib"] = 0.4 if r["T"] == 4096 else 10.0, 1000.0
+            if r["variant"] == "proteus-dense":
+                r["ms"] = 0.6
+        verdicts = [g[3] for g in report.goals(doc)]
+        self.assertEqual(verdicts, ["**met**"] * 5)
+
+    def test_markdown_has_every_section_and_the_errors(self):
+        md = report.markdown(fake_results(), kernel_T=[524288], png_name="x.png")
+        for text in ("## Goals", "## h32d16", "## Per-kernel figures", "## Compile and launch",
+                     "RuntimeError: No available kernel", "error¹", "![latency", "`2*B*T*C*3*C`",
+                     "returns at once in shortlist mode", "Slowest relative to its floor"):
+            self.assertIn(text, md)
+
+    def test_partial_documents_render(self):
+        doc = fake_results()
+        for key in ("kernels", "overhead", "compile", "ceilings"):
+            doc.pop(key)
+        doc["rows"] = [r for r in doc["rows"] if r["variant"] != "reference"]
+        md = report.markdown(doc)
+        self.assertIn("**not measured**", md)
+        self.assertIn("no per-kernel profile", md)
+        report.markdown({"meta": {}, "rows": []})
+
+    def test_main_writes_the_table_and_a_copy_of_the_json(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            src = os.path.join(tmp, "bench.json")
+            with open(src, "w") as f:
+                json.dump(fake_results(), f)
+            out = os.path.join(tmp, "results")
+            self.assertEqual(report.main([src, "--out-dir", out]), 0)
+            self.assertTrue(os.path.exists(os.path.join(out, "2026-11-28-h100-layer.md")))
+            with open(os.path.join(out, "2026-11-28-h100-layer.json")) as f:
+                self.assertEqual(json.load(f), fake_results())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -4,32 +4,34 @@
 // gpu.launch_func of kernels in one gpu.module. Every specialization fact of a
 // setting (element type, head dim, anchor stride, candidate pieces, scale) is
 // a compile-time constant of its kernel; the T-dependent budgets are kernel
-// arguments.
+// arguments. The op's #proteus.tile (else the kernel's default) lays the
+// kernel out; AttentionTiles.cpp says what each field means per kernel and
+// which tiles are valid.
 //
 // Kernel shape: one warp per query. The warp splits into P = 32 / G groups of
-// G = min(32, D / 8) lanes; each group scores one candidate at a time (each
-// lane holds D / G dims of q and of the fp32 accumulator), keeps an online
-// softmax, and the groups merge with a log-sum-exp reduction at the end.
-// Candidates come from a materialised list, from the candidate rule evaluated
-// in closed form per index (no list is ever built), or from the causal prefix.
+// G lanes (the tile's `lanes`); each group scores `unroll` candidates at a
+// time (each lane holds D / G dims of q and of the fp32 accumulator), keeps an
+// online softmax, and the groups merge with a log-sum-exp reduction at the
+// end. Candidates come from a materialised list, from the candidate rule
+// evaluated in closed form per index (no list is ever built), or from the
+// causal prefix. bf16/f16 dense attention runs on tensor cores instead.
 //
 //===----------------------------------------------------------------------===//
 
 #include "../ProteusToSCF/LoopBuilder.h"
+#include "KernelSpec.h"
 #include "LayerKernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "proteus/Conversion/Passes.h"
 #include "proteus/Dialect/Proteus/ProteusOps.h"
 #include "proteus_rt/contract.h"
-
-#include "llvm/ADT/bit.h"
 
 #include <cmath>
 #include <limits>
@@ -43,58 +45,6 @@ using namespace mlir;
 using namespace mlir::proteus;
 
 namespace {
-
-enum class CandidateSource { Listed, Rule, Causal };
-
-/// The compile-time facts one attention kernel is specialized for.
-struct KernelSpec {
-  CandidateSource source;
-  Type elem;
-  int64_t headDim;
-  int64_t stride = 0;
-  bool useLocal = false, useAnchors = false;
-  /// A layer kernel: reads N and the mode from the device stats vector and
-  /// returns at once when the layer's mode is not its own.
-  bool controlled = false;
-  /// INT8 fake quantization (max mode) of q, k and v with the per-row scales
-  /// of a (R, 3) f32 argument, applied as the kernel loads them.
-  bool int8 = false;
-
-  /// Budgets baked into the kernel (-1: read from the kernel argument).
-  int64_t effL = -1, window = -1, localCap = -1, anchorCap = -1;
-
-  std::string typeName() const {
-    std::string t;
-    llvm::raw_string_ostream os(t);
-    os << elem;
-    return t;
-  }
-  /// The kernel's name: its role and element type (contract.h).
-  std::string name() const {
-    std::string n = controlled ? "proteus_layer_" : "proteus_";
-    n += source == CandidateSource::Causal ? "dense_attention"
-                                           : "shortlist_attention";
-    if (source == CandidateSource::Listed)
-      n += "_listed";
-    return n + "_" + typeName();
-  }
-  /// Everything the kernel is specialized for, recorded on the gpu.func.
-  std::string signature() const {
-    return baseSignature() + (int8 ? " int8=max" : "");
-  }
-  std::string baseSignature() const {
-    std::string sig = name() + " d=" + std::to_string(headDim);
-    if (source == CandidateSource::Rule)
-      sig += " stride=" + std::to_string(stride) +
-             " local=" + std::to_string(useLocal) +
-             " anchors=" + std::to_string(useAnchors) +
-             " L=" + std::to_string(effL) +
-             " window=" + std::to_string(window) +
-             " local_cap=" + std::to_string(localCap) +
-             " anchor_cap=" + std::to_string(anchorCap);
-    return sig;
-  }
-};
 
 constexpr int64_t kWarpsPerBlock = proteus_rt::kGpuAttentionBlock / 32;
 
@@ -188,9 +138,28 @@ Value exp2Approx(OpBuilder &b, Location loc, Value x) {
       .getResult(0);
 }
 
-/// Builds the kernel for `spec` into `module` (once) and returns it.
+/// Whether the flattened buffers `mems` all start on a `bytes` boundary: the
+/// runtime guarantees element alignment only, so a kernel with vector loads
+/// keeps a scalar copy of its body for buffers that are not aligned for them.
+Value allAligned(LoopBuilder &lb, ArrayRef<Value> mems, int64_t bytes) {
+  OpBuilder &b = lb.builder();
+  Location loc = lb.getLoc();
+  Value ok = lb.boolean(true);
+  for (Value mem : mems) {
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, mem);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, mem);
+    int64_t es = cast<MemRefType>(mem.getType()).getElementTypeBitWidth() / 8;
+    Value addr = lb.add(base, lb.mul(meta.getOffset(), lb.idx(es)));
+    ok = lb.andI(ok, lb.eq(lb.rem(addr, lb.idx(bytes)), lb.idx(0)));
+  }
+  return ok;
+}
+
+/// Builds the kernel for `spec` (its tile, else the default) into `module`
+/// (once) and returns it.
 gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
-                                const KernelSpec &spec) {
+                                KernelSpec spec) {
+  spec.withDefaultTile(b.getContext());
   std::string sig = spec.signature(), name;
   if (gpu::GPUFuncOp existing = findKernel(module, spec.name(), sig, name))
     return existing;
@@ -261,20 +230,27 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
     anchorCap = pick(spec.anchorCap);
   }
 
-  // G lanes share a candidate, each holding E = D / G dims (8 where D allows:
-  // a 16-byte bf16 slice), so a warp scores P = 32 / G candidates per step
-  // with log2(G) shuffles instead of five.
-  const int64_t d = spec.headDim,
-                g = static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(
-                    std::max<int64_t>(1, std::min<int64_t>(32, d / 8))))),
-                p = 32 / g, e = d / g;
+  // The tile's lane layout: G lanes share a candidate, each holding E = D / G
+  // dims, so a warp scores P = 32 / G candidates per step with log2(G)
+  // shuffles, and each group U (unroll) candidates, whose gathers are all
+  // issued before the math. With vector V = 1 a group's lanes interleave
+  // (lane l holds dims l, l + G, ...: each load instruction of the group reads
+  // consecutive elements); with V > 1 lane l holds dims [l E, l E + E),
+  // loaded V at a time where q, k and v are aligned for it.
+  const TileAttr tile = spec.tile;
+  const int64_t d = spec.headDim, g = tile.getLanes(), p = 32 / g, e = d / g,
+                u = tile.getUnroll(), vw = tile.getVector(),
+                es = spec.elem.getIntOrFloatBitWidth() / 8;
   Value zero = lb.idx(0), dI = lb.idx(d);
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value warp = lb.div(tid, lb.idx(32)), lane = lb.rem(tid, lb.idx(32));
   Value sub = lb.div(lane, lb.idx(g)), sl = lb.rem(lane, lb.idx(g));
   Value qi = lb.add(lb.mul(bid, lb.idx(kWarpsPerBlock)), warp);
-  auto ld = [&](Value mem, Value i) { return lb.toF32(lb.load(mem, i)); };
+  auto dimOf = [&](int64_t i) {
+    return vw == 1 ? lb.add(sl, lb.idx(i * g))
+                   : lb.add(lb.mul(sl, lb.idx(e)), lb.idx(i));
+  };
   auto shflXor = [&](Value x, int64_t off) {
     return shuffleXor(b, loc, x, off);
   };
@@ -284,7 +260,8 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
   auto ex2 = [&](Value x) { return exp2Approx(b, loc, x); };
   Value negInf = lb.f32(-std::numeric_limits<float>::infinity());
 
-  auto emitQuery = [&](Value r, Value t) {
+  // `vec`: the loads of this copy of the body are V-element vectors.
+  auto emitQuery = [&](Value r, Value t, bool vec) {
     // INT8 fake quantization (REFERENCE.md 6.4): clamp(rint(x / s), +-127) s
     // with the row's scale, in binary32 like the CPU path; rint by the
     // 1.5 * 2^23 trick (|x / s| <= 127 after the clamp), so no libdevice.
@@ -293,8 +270,7 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
       for (int64_t w = 0; w < 3; ++w)
         rowScale.push_back(
             lb.load(scales, lb.add(lb.mul(r, lb.idx(3)), lb.idx(w))));
-    auto ldq = [&](int64_t which, Value mem, Value i) {
-      Value x = ld(mem, i);
+    auto quant = [&](int64_t which, Value x) {
       if (!spec.int8)
         return x;
       Value s = rowScale[which];
@@ -303,11 +279,31 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
       qv = lb.sub(lb.add(qv, magic), magic);
       return lb.mul(qv, s);
     };
+    // The E dims of the row starting at element `base` that this lane holds,
+    // in f32 (which: 0 q, 1 k, 2 v).
+    auto loadSlice = [&](int64_t which, Value mem, Value base) {
+      SmallVector<Value> xs;
+      if (!vec) {
+        for (int64_t i = 0; i < e; ++i)
+          xs.push_back(
+              quant(which, lb.toF32(lb.load(mem, lb.add(base, dimOf(i))))));
+        return xs;
+      }
+      Value start = lb.add(base, dimOf(0));
+      auto type = VectorType::get({vw}, spec.elem);
+      for (int64_t c = 0; c < e; c += vw) {
+        Value x = vector::LoadOp::create(b, loc, type, mem,
+                                         ValueRange{lb.add(start, lb.idx(c))},
+                                         false, llvm::MaybeAlign(vw * es));
+        for (int64_t i = 0; i < vw; ++i)
+          xs.push_back(
+              quant(which, lb.toF32(vector::ExtractOp::create(b, loc, x, i))));
+      }
+      return xs;
+    };
     Value qBase = lb.mul(lb.add(lb.mul(r, seqLen), t), dI);
     Value rowBase = lb.mul(r, seqLen);
-    SmallVector<Value> qreg;
-    for (int64_t i = 0; i < e; ++i)
-      qreg.push_back(ldq(0, q, lb.add(qBase, lb.add(sl, lb.idx(i * g)))));
+    SmallVector<Value> qreg = loadSlice(0, q, qBase);
 
     Value count;
     RuleCandidates rule;
@@ -328,36 +324,51 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
       return rule.at(lb, spec, t, j);
     };
 
-    // Online softmax over the candidates, P at a time (warp-uniform trip
+    // Online softmax over the candidates, P * U at a time (warp-uniform trip
     // count).
     SmallVector<Value> init = {negInf, lb.f32(0.0)};
     for (int64_t i = 0; i < e; ++i)
       init.push_back(lb.f32(0.0));
     auto state = scf::ForOp::create(
-        b, loc, zero, count, lb.idx(p), init,
+        b, loc, zero, count, lb.idx(p * u), init,
         [&](OpBuilder &, Location, Value j0, ValueRange st) {
-          Value j = lb.add(j0, sub);
-          Value valid = lb.lt(j, count);
-          Value c = lb.select(
-              valid, candidateAt(lb.min(j, lb.sub(count, lb.idx(1)))), t);
-          Value kBase = lb.mul(lb.add(rowBase, c), dI);
-          Value dot = lb.f32(0.0);
-          for (int64_t i = 0; i < e; ++i)
-            dot = lb.add(
-                dot,
-                lb.mul(qreg[i],
-                       ldq(1, k, lb.add(kBase, lb.add(sl, lb.idx(i * g))))));
-          for (int64_t off = g / 2; off >= 1; off /= 2)
-            dot = lb.add(dot, shflXor(dot, off));
-          Value s = lb.select(valid, lb.mul(dot, lb.f32(scale)), negInf);
-          Value m = st[0], mNew = lb.max(m, s);
+          SmallVector<Value> valid, kBase;
+          for (int64_t uu = 0; uu < u; ++uu) {
+            Value j = lb.add(lb.add(j0, lb.idx(uu * p)), sub);
+            Value ok = lb.lt(j, count);
+            Value c = lb.select(
+                ok, candidateAt(lb.min(j, lb.sub(count, lb.idx(1)))), t);
+            valid.push_back(ok);
+            kBase.push_back(lb.mul(lb.add(rowBase, c), dI));
+          }
+          SmallVector<SmallVector<Value>> kx, vx;
+          for (int64_t uu = 0; uu < u; ++uu)
+            kx.push_back(loadSlice(1, k, kBase[uu]));
+          for (int64_t uu = 0; uu < u; ++uu)
+            vx.push_back(loadSlice(2, v, kBase[uu]));
+          SmallVector<Value> s;
+          Value m = st[0], mNew = st[0];
+          for (int64_t uu = 0; uu < u; ++uu) {
+            Value dot = lb.f32(0.0);
+            for (int64_t i = 0; i < e; ++i)
+              dot = lb.add(dot, lb.mul(qreg[i], kx[uu][i]));
+            for (int64_t off = g / 2; off >= 1; off /= 2)
+              dot = lb.add(dot, shflXor(dot, off));
+            s.push_back(
+                lb.select(valid[uu], lb.mul(dot, lb.f32(scale)), negInf));
+            mNew = lb.max(mNew, s.back());
+          }
           Value corr =
               lb.select(lb.eq(m, mNew), lb.f32(1.0), ex2(lb.sub(m, mNew)));
-          Value pr = lb.select(valid, ex2(lb.sub(s, mNew)), lb.f32(0.0));
-          SmallVector<Value> next = {mNew, lb.add(lb.mul(st[1], corr), pr)};
-          for (int64_t i = 0; i < e; ++i) {
-            Value vv = ldq(2, v, lb.add(kBase, lb.add(sl, lb.idx(i * g))));
-            next.push_back(lb.add(lb.mul(st[2 + i], corr), lb.mul(pr, vv)));
+          SmallVector<Value> next = {mNew, lb.mul(st[1], corr)};
+          for (int64_t i = 0; i < e; ++i)
+            next.push_back(lb.mul(st[2 + i], corr));
+          for (int64_t uu = 0; uu < u; ++uu) {
+            Value pr =
+                lb.select(valid[uu], ex2(lb.sub(s[uu], mNew)), lb.f32(0.0));
+            next[1] = lb.add(next[1], pr);
+            for (int64_t i = 0; i < e; ++i)
+              next[2 + i] = lb.add(next[2 + i], lb.mul(pr, vx[uu][i]));
           }
           scf::YieldOp::create(b, loc, next);
         });
@@ -382,7 +393,7 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
         Value o = lb.div(st[2 + i], st[1]);
         if (spec.elem != f32)
           o = arith::TruncFOp::create(b, loc, spec.elem, o);
-        lb.store(o, out, lb.add(qBase, lb.add(sl, lb.idx(i * g))));
+        lb.store(o, out, lb.add(qBase, dimOf(i)));
       }
     });
   };
@@ -395,40 +406,50 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
     mine = spec.source == CandidateSource::Causal ? lb.ne(mode, shortlistMode)
                                                   : lb.eq(mode, shortlistMode);
   }
-  if (spec.controlled && spec.source != CandidateSource::Causal) {
-    // Grid-stride over the N packed queries the layer found on the device.
-    lb.ifThen(mine, [&] {
-      Value n = lb.toIndex(lb.load(state, lb.idx(proteus_rt::kStatsPacked)));
-      Value grid = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-      Value step = lb.mul(grid, lb.idx(kWarpsPerBlock));
-      scf::ForOp::create(b, loc, qi, lb.max(n, qi), step, ValueRange{},
-                         [&](OpBuilder &, Location, Value i, ValueRange) {
-                           emitQuery(lb.toIndex(lb.load(prow, i)),
-                                     lb.toIndex(lb.load(ptok, i)));
-                           scf::YieldOp::create(b, loc);
-                         });
-    });
-  } else if (spec.source == CandidateSource::Causal) {
-    // One block per (row, tile of kGpuDenseTile queries); each warp walks its
-    // share of the tile.
-    const int64_t perWarp = proteus_rt::kGpuDenseTile / kWarpsPerBlock;
-    Value tiles = lb.div(lb.add(seqLen, lb.idx(proteus_rt::kGpuDenseTile - 1)),
-                         lb.idx(proteus_rt::kGpuDenseTile));
-    Value r = lb.div(bid, tiles);
-    Value t0 =
-        lb.add(lb.mul(lb.rem(bid, tiles), lb.idx(proteus_rt::kGpuDenseTile)),
-               lb.mul(warp, lb.idx(perWarp)));
-    lb.ifThen(mine, [&] {
-      lb.forLoop(zero, lb.idx(perWarp), [&](Value qq) {
-        Value t = lb.add(t0, qq);
-        lb.ifThen(lb.lt(t, seqLen), [&] { emitQuery(r, t); });
+  auto body = [&](bool vec) {
+    if (spec.controlled && spec.source != CandidateSource::Causal) {
+      // Grid-stride over the N packed queries the layer found on the device.
+      lb.ifThen(mine, [&] {
+        Value n = lb.toIndex(lb.load(state, lb.idx(proteus_rt::kStatsPacked)));
+        Value grid = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+        Value step = lb.mul(grid, lb.idx(kWarpsPerBlock));
+        scf::ForOp::create(b, loc, qi, lb.max(n, qi), step, ValueRange{},
+                           [&](OpBuilder &, Location, Value i, ValueRange) {
+                             emitQuery(lb.toIndex(lb.load(prow, i)),
+                                       lb.toIndex(lb.load(ptok, i)), vec);
+                             scf::YieldOp::create(b, loc);
+                           });
       });
-    });
-  } else {
-    lb.ifThen(lb.lt(qi, nQ), [&] {
-      emitQuery(lb.toIndex(lb.load(prow, qi)), lb.toIndex(lb.load(ptok, qi)));
-    });
-  }
+    } else if (spec.source == CandidateSource::Causal) {
+      // One block per (row, tile of kGpuDenseTile queries); each warp walks
+      // its share of the tile.
+      const int64_t perWarp = proteus_rt::kGpuDenseTile / kWarpsPerBlock;
+      Value tiles =
+          lb.div(lb.add(seqLen, lb.idx(proteus_rt::kGpuDenseTile - 1)),
+                 lb.idx(proteus_rt::kGpuDenseTile));
+      Value r = lb.div(bid, tiles);
+      Value t0 =
+          lb.add(lb.mul(lb.rem(bid, tiles), lb.idx(proteus_rt::kGpuDenseTile)),
+                 lb.mul(warp, lb.idx(perWarp)));
+      lb.ifThen(mine, [&] {
+        lb.forLoop(zero, lb.idx(perWarp), [&](Value qq) {
+          Value t = lb.add(t0, qq);
+          lb.ifThen(lb.lt(t, seqLen), [&] { emitQuery(r, t, vec); });
+        });
+      });
+    } else {
+      lb.ifThen(lb.lt(qi, nQ), [&] {
+        emitQuery(lb.toIndex(lb.load(prow, qi)), lb.toIndex(lb.load(ptok, qi)),
+                  vec);
+      });
+    }
+  };
+  if (vw == 1)
+    body(false);
+  else
+    lb.ifThenElse(
+        allAligned(lb, {q, k, v}, vw * es), [&] { body(true); },
+        [&] { body(false); });
   gpu::ReturnOp::create(b, loc);
   (void)ctx;
   return fn;
@@ -436,15 +457,21 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
 
 /// Dense causal attention for bf16/f16 on tensor cores (mma.sync m16n8k16,
 /// fp32 accumulation). One block per (row, tile of kGpuDenseTile queries);
-/// each warp owns 16 queries; the block stages K and V tiles of 64 keys (16 at
-/// D >= 128) in shared memory, up to its last query: S = Q K^T and O += P V on
-/// tensor cores, the online softmax (base 2) on the accumulator fragments,
-/// whose layout is reused as the A operand of P V. Fragment layouts follow the
-/// PTX ISA for m16n8k16 (g = lane / 4 rows, tq = lane % 4 column pairs).
+/// each warp owns 16 queries; the block stages K and V tiles of block_n keys
+/// in shared memory (rows padded by `pad` elements), up to its last query:
+/// S = Q K^T and O += P V on tensor cores, the online softmax (base 2) on the
+/// accumulator fragments, whose layout is reused as the A operand of P V.
+/// With two stages the loads of the next tile are issued before the current
+/// tile's math and stored into the other buffer after it (one barrier per
+/// tile instead of two). With vector V > 1 the tiles are staged V elements
+/// per load and the K fragments read as 32-bit pairs. Fragment layouts follow
+/// the PTX ISA for m16n8k16 (g = lane / 4 rows, tq = lane % 4 column pairs).
 gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module,
-                                    Type elem, int64_t d) {
-  KernelSpec spec{CandidateSource::Causal, elem, d};
-  std::string sig = spec.signature() + " mma=m16n8k16", name;
+                                    KernelSpec spec) {
+  spec.withDefaultTile(b.getContext());
+  const Type elem = spec.elem;
+  const int64_t d = spec.headDim;
+  std::string sig = spec.signature(), name;
   if (gpu::GPUFuncOp existing = findKernel(module, spec.name(), sig, name))
     return existing;
   Location loc = module.getLoc();
@@ -459,19 +486,25 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module,
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({32 * kWarpsPerBlock, 1, 1}));
   fn->setAttr("proteus.specialization", b.getStringAttr(sig));
-  // Keys per step: 64, or 16 at D >= 128 so that S, O and Q fit the registers.
-  const int64_t tile = proteus_rt::kGpuDenseTile, kTile = d >= 128 ? 16 : 64,
-                nTiles = kTile / 8;
-  // K and V tiles in shared memory, shared by the block's warps; rows padded
-  // by 8 elements (16 bytes) so a fragment's 8 rows x 4 column pairs hit 32
-  // distinct banks.
-  const int64_t pitch = d + 8;
+  // K and V tiles in shared memory, shared by the block's warps, `stages`
+  // buffers of kTile rows each; padded rows (the default: 8 elements, 16
+  // bytes) make a fragment's 8 rows x 4 column pairs hit 32 distinct banks.
+  const TileAttr tileAttr = spec.tile;
+  const int64_t tile = proteus_rt::kGpuDenseTile, kTile = tileAttr.getBlockN(),
+                nTiles = kTile / 8, stages = tileAttr.getStages(),
+                vw = tileAttr.getVector(), pitch = d + tileAttr.getPad(),
+                buf = kTile * pitch, es = elem.getIntOrFloatBitWidth() / 8,
+                threads = 32 * kWarpsPerBlock;
   auto smemType =
-      MemRefType::get({kTile * pitch}, elem, AffineMap(),
+      MemRefType::get({stages * buf}, elem, AffineMap(),
                       gpu::AddressSpaceAttr::get(
                           ctx, gpu::GPUDialect::getWorkgroupAddressSpace()));
   Value sK = fn.addWorkgroupAttribution(smemType, loc);
   Value sV = fn.addWorkgroupAttribution(smemType, loc);
+  // 16-byte aligned, for the vector stores of the staging.
+  for (unsigned i = 0; i < 2; ++i)
+    fn.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                   b.getI64IntegerAttr(16));
   b.setInsertionPointToStart(&fn.getBody().front());
   LoopBuilder lb(b, loc);
   Value q = fn.getArgument(0), k = fn.getArgument(1), v = fn.getArgument(2),
@@ -527,135 +560,227 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module,
   };
   auto ex2 = [&](Value x) { return exp2Approx(b, loc, x); };
 
-  // Q fragments (A operand), kept for the whole walk.
-  SmallVector<std::array<Value, 4>> qf;
-  for (int64_t ks = 0; ks < d / 16; ++ks) {
-    Value c = lb.add(lb.idx(ks * 16), tq2), c1 = lb.add(c, lb.idx(1));
-    Value c8 = lb.add(c, lb.idx(8)), c9 = lb.add(c, lb.idx(9));
-    qf.push_back({pack(at(q, rowA, c), at(q, rowA, c1)),
-                  pack(at(q, rowB, c), at(q, rowB, c1)),
-                  pack(at(q, rowA, c8), at(q, rowA, c9)),
-                  pack(at(q, rowB, c8), at(q, rowB, c9))});
-  }
-  float scale = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
-  Value negInf = lb.f32(-std::numeric_limits<float>::infinity()),
-        zf = lb.f32(0.0);
-  // Block-uniform walk (the barriers need every warp): keys up to the tile's
-  // last query; a warp's keys past its own queries are masked.
-  Value blockStart = lb.mul(lb.rem(bid, tiles), lb.idx(tile));
-  Value keyEnd = lb.min(seqLen, lb.add(blockStart, lb.idx(tile)));
-  Value keyTiles = lb.div(lb.add(keyEnd, lb.idx(kTile - 1)), lb.idx(kTile));
-  const int64_t dn = d / 8;
-  SmallVector<Value> init = {negInf, negInf, zf, zf};
-  for (int64_t i = 0; i < dn * 4; ++i)
-    init.push_back(zf);
-  auto loop = scf::ForOp::create(
-      b, loc, zero, keyTiles, lb.idx(1), init,
-      [&](OpBuilder &, Location, Value kt, ValueRange st) {
-        Value kb = lb.mul(kt, lb.idx(kTile));
-        gpu::BarrierOp::create(b, loc);
-        auto stage = scf::ForOp::create(b, loc, tid, lb.idx(kTile * d),
-                                        lb.idx(32 * kWarpsPerBlock));
-        {
-          OpBuilder::InsertionGuard g2(b);
-          b.setInsertionPointToStart(stage.getBody());
-          Value i = stage.getInductionVar();
-          Value row = lb.div(i, dI), col = lb.rem(i, dI);
-          Value dst = lb.add(lb.mul(row, lb.idx(pitch)), col);
-          lb.store(at(k, lb.add(kb, row), col), sK, dst);
-          lb.store(at(v, lb.add(kb, row), col), sV, dst);
-        }
-        gpu::BarrierOp::create(b, loc);
-        auto sat = [&](Value mem, Value key, Value col) {
-          return lb.load(mem,
-                         lb.add(lb.mul(lb.sub(key, kb), lb.idx(pitch)), col));
-        };
-        // S = Q K^T (scaled to base 2), causal and tail masked.
-        SmallVector<std::array<Value, 4>> sv;
-        for (int64_t nt = 0; nt < nTiles; ++nt) {
-          Value key = lb.add(lb.add(kb, lb.idx(nt * 8)), g);
-          SmallVector<Value, 4> acc = {zf, zf, zf, zf};
-          for (int64_t ks = 0; ks < d / 16; ++ks) {
-            Value c = lb.add(lb.idx(ks * 16), tq2);
-            Value b0 =
-                pack(sat(sK, key, c), sat(sK, key, lb.add(c, lb.idx(1))));
-            Value b1 = pack(sat(sK, key, lb.add(c, lb.idx(8))),
-                            sat(sK, key, lb.add(c, lb.idx(9))));
-            acc = mma(qf[ks], {b0, b1}, acc);
+  // Staging: chunk c of a tile is V consecutive elements of one key row.
+  auto vecType = VectorType::get({vw}, elem);
+  auto chunkAt = [&](Value c, Value kb) {
+    Value e0 = lb.mul(c, lb.idx(vw));
+    Value row = lb.div(e0, dI), col = lb.rem(e0, dI);
+    Value src = lb.add(
+        lb.mul(lb.add(rowBase, lb.min(lb.add(kb, row), lastT)), dI), col);
+    Value dst = lb.add(lb.mul(row, lb.idx(pitch)), col);
+    return std::pair<Value, Value>{src, dst};
+  };
+  // V elements of `mem` from element `i`: one vector load (`vec`: k and v
+  // are aligned for it), else scalar loads.
+  auto loadChunk = [&](Value mem, Value i, bool vec) -> Value {
+    if (vw == 1)
+      return lb.load(mem, i);
+    if (vec)
+      return vector::LoadOp::create(b, loc, vecType, mem, ValueRange{i}, false,
+                                    llvm::MaybeAlign(vw * es));
+    SmallVector<Value> xs;
+    for (int64_t c = 0; c < vw; ++c)
+      xs.push_back(lb.load(mem, lb.add(i, lb.idx(c))));
+    return vector::FromElementsOp::create(b, loc, vecType, xs);
+  };
+  auto storeChunk = [&](Value x, Value mem, Value i) {
+    if (vw == 1)
+      lb.store(x, mem, i);
+    else
+      vector::StoreOp::create(b, loc, x, mem, ValueRange{i}, false,
+                              llvm::MaybeAlign(vw * es));
+  };
+  // Two stages: each thread's share of a tile (chunks / threads chunks of k
+  // and of v) is loaded into registers, then stored after the math.
+  const int64_t perThread = kTile * d / vw / threads;
+  auto prefetch = [&](Value kb, bool vec) {
+    SmallVector<Value> regs;
+    for (Value mem : {k, v})
+      for (int64_t j = 0; j < perThread; ++j)
+        regs.push_back(loadChunk(
+            mem, chunkAt(lb.add(tid, lb.idx(j * threads)), kb).first, vec));
+    return regs;
+  };
+  auto commit = [&](ArrayRef<Value> regs, Value base) {
+    for (int64_t j = 0; j < perThread; ++j) {
+      Value dst =
+          lb.add(base, chunkAt(lb.add(tid, lb.idx(j * threads)), zero).second);
+      storeChunk(regs[j], sK, dst);
+      storeChunk(regs[perThread + j], sV, dst);
+    }
+  };
+
+  // The kernel body; with vector staging it is emitted twice, for k and v
+  // aligned for vector loads (`vec`) and not (the runtime checks element
+  // alignment only). Branching once keeps the two load forms apart, where a
+  // branch per load lets LLVM merge them into the weaker one.
+  auto body = [&](bool vec) {
+    // Q fragments (A operand), kept for the whole walk.
+    SmallVector<std::array<Value, 4>> qf;
+    for (int64_t ks = 0; ks < d / 16; ++ks) {
+      Value c = lb.add(lb.idx(ks * 16), tq2), c1 = lb.add(c, lb.idx(1));
+      Value c8 = lb.add(c, lb.idx(8)), c9 = lb.add(c, lb.idx(9));
+      qf.push_back({pack(at(q, rowA, c), at(q, rowA, c1)),
+                    pack(at(q, rowB, c), at(q, rowB, c1)),
+                    pack(at(q, rowA, c8), at(q, rowA, c9)),
+                    pack(at(q, rowB, c8), at(q, rowB, c9))});
+    }
+    float scale =
+        static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
+    Value negInf = lb.f32(-std::numeric_limits<float>::infinity()),
+          zf = lb.f32(0.0);
+    // Block-uniform walk (the barriers need every warp): keys up to the tile's
+    // last query; a warp's keys past its own queries are masked.
+    Value blockStart = lb.mul(lb.rem(bid, tiles), lb.idx(tile));
+    Value keyEnd = lb.min(seqLen, lb.add(blockStart, lb.idx(tile)));
+    Value keyTiles = lb.div(lb.add(keyEnd, lb.idx(kTile - 1)), lb.idx(kTile));
+    const int64_t dn = d / 8;
+    SmallVector<Value> init = {negInf, negInf, zf, zf};
+    for (int64_t i = 0; i < dn * 4; ++i)
+      init.push_back(zf);
+    if (stages == 2) {
+      commit(prefetch(zero, vec), zero);
+      gpu::BarrierOp::create(b, loc);
+    }
+    auto loop = scf::ForOp::create(
+        b, loc, zero, keyTiles, lb.idx(1), init,
+        [&](OpBuilder &, Location, Value kt, ValueRange st) {
+          Value kb = lb.mul(kt, lb.idx(kTile)), cur = zero;
+          SmallVector<Value> ahead;
+          if (stages == 1) {
+            gpu::BarrierOp::create(b, loc);
+            auto stage = scf::ForOp::create(b, loc, tid, lb.idx(kTile * d / vw),
+                                            lb.idx(threads));
+            {
+              OpBuilder::InsertionGuard g2(b);
+              b.setInsertionPointToStart(stage.getBody());
+              auto [src, dst] = chunkAt(stage.getInductionVar(), kb);
+              storeChunk(loadChunk(k, src, vec), sK, dst);
+              storeChunk(loadChunk(v, src, vec), sV, dst);
+            }
+            gpu::BarrierOp::create(b, loc);
+          } else {
+            // Tile kt is in buffer kt % 2; tile kt + 1 goes to the other one,
+            // which every warp finished reading before the last barrier.
+            ahead = prefetch(lb.add(kb, lb.idx(kTile)), vec);
+            cur = lb.mul(lb.rem(kt, lb.idx(2)), lb.idx(buf));
           }
-          std::array<Value, 4> s4;
-          for (int64_t j = 0; j < 4; ++j) {
-            Value row = j < 2 ? rowA : rowB;
-            Value col =
-                lb.add(lb.add(lb.add(kb, lb.idx(nt * 8)), tq2), lb.idx(j & 1));
-            Value masked = lb.orI(lb.gt(col, row), lb.ge(col, seqLen));
-            s4[j] = lb.select(masked, negInf, lb.mul(acc[j], lb.f32(scale)));
+          auto offset = [&](Value key, Value col) {
+            return lb.add(cur,
+                          lb.add(lb.mul(lb.sub(key, kb), lb.idx(pitch)), col));
+          };
+          auto sat = [&](Value mem, Value key, Value col) {
+            return lb.load(mem, offset(key, col));
+          };
+          // K's B-operand pair (col, col + 1) of `key`: two 16-bit loads, or
+          // one 32-bit load with vector staging.
+          auto pairK = [&](Value key, Value col) -> Value {
+            if (vw == 1)
+              return pack(sat(sK, key, col),
+                          sat(sK, key, lb.add(col, lb.idx(1))));
+            Value x = vector::LoadOp::create(b, loc, VectorType::get({2}, elem),
+                                             sK, ValueRange{offset(key, col)},
+                                             false, llvm::MaybeAlign(2 * es));
+            if (elem.isBF16())
+              return LLVM::BitcastOp::create(b, loc, i32, x);
+            return x;
+          };
+          // S = Q K^T (scaled to base 2), causal and tail masked.
+          SmallVector<std::array<Value, 4>> sv;
+          for (int64_t nt = 0; nt < nTiles; ++nt) {
+            Value key = lb.add(lb.add(kb, lb.idx(nt * 8)), g);
+            SmallVector<Value, 4> acc = {zf, zf, zf, zf};
+            for (int64_t ks = 0; ks < d / 16; ++ks) {
+              Value c = lb.add(lb.idx(ks * 16), tq2);
+              Value b0 = pairK(key, c), b1 = pairK(key, lb.add(c, lb.idx(8)));
+              acc = mma(qf[ks], {b0, b1}, acc);
+            }
+            std::array<Value, 4> s4;
+            for (int64_t j = 0; j < 4; ++j) {
+              Value row = j < 2 ? rowA : rowB;
+              Value col = lb.add(lb.add(lb.add(kb, lb.idx(nt * 8)), tq2),
+                                 lb.idx(j & 1));
+              Value masked = lb.orI(lb.gt(col, row), lb.ge(col, seqLen));
+              s4[j] = lb.select(masked, negInf, lb.mul(acc[j], lb.f32(scale)));
+            }
+            sv.push_back(s4);
           }
-          sv.push_back(s4);
-        }
-        // Online softmax per row (rows g and g + 8), quad-reduced maxima.
-        Value mt[2] = {negInf, negInf};
-        for (auto &s4 : sv)
-          for (int64_t j = 0; j < 4; ++j)
-            mt[j / 2] = lb.max(mt[j / 2], s4[j]);
-        Value mNew[2], corr[2], lNew[2];
-        for (int h = 0; h < 2; ++h) {
-          mt[h] = lb.max(mt[h], shflXor(mt[h], 1));
-          mt[h] = lb.max(mt[h], shflXor(mt[h], 2));
-          mNew[h] = lb.max(st[h], mt[h]);
-          corr[h] = lb.select(lb.eq(st[h], mNew[h]), lb.f32(1.0),
-                              ex2(lb.sub(st[h], mNew[h])));
-          lNew[h] = lb.mul(st[2 + h], corr[h]);
-        }
-        for (auto &s4 : sv)
-          for (int64_t j = 0; j < 4; ++j) {
-            s4[j] = ex2(lb.sub(s4[j], mNew[j / 2]));
-            lNew[j / 2] = lb.add(lNew[j / 2], s4[j]);
-          }
-        SmallVector<Value> o;
-        for (int64_t i = 0; i < dn * 4; ++i)
-          o.push_back(lb.mul(st[4 + i], corr[(i % 4) / 2]));
-        // O += P V; the S fragments of key groups 2kk and 2kk+1 form P's A
-        // operand.
-        for (int64_t kk = 0; kk < kTile / 16; ++kk) {
-          auto &lo = sv[2 * kk], &hi = sv[2 * kk + 1];
-          Value aRegs[4] = {pack(lo[0], lo[1]), pack(lo[2], lo[3]),
-                            pack(hi[0], hi[1]), pack(hi[2], hi[3])};
-          Value key = lb.add(lb.add(kb, lb.idx(kk * 16)), tq2);
-          Value key1 = lb.add(key, lb.idx(1)), key8 = lb.add(key, lb.idx(8)),
-                key9 = lb.add(key, lb.idx(9));
-          for (int64_t n = 0; n < dn; ++n) {
-            Value col = lb.add(lb.idx(n * 8), g);
-            Value b0 = pack(sat(sV, key, col), sat(sV, key1, col));
-            Value b1 = pack(sat(sV, key8, col), sat(sV, key9, col));
-            auto res = mma(aRegs, {b0, b1}, ArrayRef<Value>(o).slice(n * 4, 4));
+          // Online softmax per row (rows g and g + 8), quad-reduced maxima.
+          Value mt[2] = {negInf, negInf};
+          for (auto &s4 : sv)
             for (int64_t j = 0; j < 4; ++j)
-              o[n * 4 + j] = res[j];
+              mt[j / 2] = lb.max(mt[j / 2], s4[j]);
+          Value mNew[2], corr[2], lNew[2];
+          for (int h = 0; h < 2; ++h) {
+            mt[h] = lb.max(mt[h], shflXor(mt[h], 1));
+            mt[h] = lb.max(mt[h], shflXor(mt[h], 2));
+            mNew[h] = lb.max(st[h], mt[h]);
+            corr[h] = lb.select(lb.eq(st[h], mNew[h]), lb.f32(1.0),
+                                ex2(lb.sub(st[h], mNew[h])));
+            lNew[h] = lb.mul(st[2 + h], corr[h]);
           }
-        }
-        SmallVector<Value> next = {mNew[0], mNew[1], lNew[0], lNew[1]};
-        next.append(o.begin(), o.end());
-        scf::YieldOp::create(b, loc, next);
+          for (auto &s4 : sv)
+            for (int64_t j = 0; j < 4; ++j) {
+              s4[j] = ex2(lb.sub(s4[j], mNew[j / 2]));
+              lNew[j / 2] = lb.add(lNew[j / 2], s4[j]);
+            }
+          SmallVector<Value> o;
+          for (int64_t i = 0; i < dn * 4; ++i)
+            o.push_back(lb.mul(st[4 + i], corr[(i % 4) / 2]));
+          // O += P V; the S fragments of key groups 2kk and 2kk+1 form P's A
+          // operand.
+          for (int64_t kk = 0; kk < kTile / 16; ++kk) {
+            auto &lo = sv[2 * kk], &hi = sv[2 * kk + 1];
+            Value aRegs[4] = {pack(lo[0], lo[1]), pack(lo[2], lo[3]),
+                              pack(hi[0], hi[1]), pack(hi[2], hi[3])};
+            Value key = lb.add(lb.add(kb, lb.idx(kk * 16)), tq2);
+            Value key1 = lb.add(key, lb.idx(1)), key8 = lb.add(key, lb.idx(8)),
+                  key9 = lb.add(key, lb.idx(9));
+            for (int64_t n = 0; n < dn; ++n) {
+              Value col = lb.add(lb.idx(n * 8), g);
+              Value b0 = pack(sat(sV, key, col), sat(sV, key1, col));
+              Value b1 = pack(sat(sV, key8, col), sat(sV, key9, col));
+              auto res =
+                  mma(aRegs, {b0, b1}, ArrayRef<Value>(o).slice(n * 4, 4));
+              for (int64_t j = 0; j < 4; ++j)
+                o[n * 4 + j] = res[j];
+            }
+          }
+          if (stages == 2) {
+            commit(ahead, lb.mul(lb.rem(lb.add(kt, lb.idx(1)), lb.idx(2)),
+                                 lb.idx(buf)));
+            gpu::BarrierOp::create(b, loc);
+          }
+          SmallVector<Value> next = {mNew[0], mNew[1], lNew[0], lNew[1]};
+          next.append(o.begin(), o.end());
+          scf::YieldOp::create(b, loc, next);
+        });
+    SmallVector<Value> st(loop.getResults());
+    Value l[2];
+    for (int h = 0; h < 2; ++h) {
+      l[h] = lb.add(st[2 + h], shflXor(st[2 + h], 1));
+      l[h] = lb.add(l[h], shflXor(l[h], 2));
+    }
+    for (int h = 0; h < 2; ++h) {
+      Value row = h == 0 ? rowA : rowB;
+      lb.ifThen(lb.lt(row, seqLen), [&] {
+        Value base = lb.mul(lb.add(rowBase, row), dI);
+        for (int64_t n = 0; n < dn; ++n)
+          for (int64_t j = 0; j < 2; ++j) {
+            Value val = lb.div(st[4 + n * 4 + h * 2 + j], l[h]);
+            Value col = lb.add(lb.add(lb.idx(n * 8), tq2), lb.idx(j));
+            lb.store(arith::TruncFOp::create(b, loc, elem, val), out,
+                     lb.add(base, col));
+          }
       });
-  SmallVector<Value> st(loop.getResults());
-  Value l[2];
-  for (int h = 0; h < 2; ++h) {
-    l[h] = lb.add(st[2 + h], shflXor(st[2 + h], 1));
-    l[h] = lb.add(l[h], shflXor(l[h], 2));
-  }
-  for (int h = 0; h < 2; ++h) {
-    Value row = h == 0 ? rowA : rowB;
-    lb.ifThen(lb.lt(row, seqLen), [&] {
-      Value base = lb.mul(lb.add(rowBase, row), dI);
-      for (int64_t n = 0; n < dn; ++n)
-        for (int64_t j = 0; j < 2; ++j) {
-          Value val = lb.div(st[4 + n * 4 + h * 2 + j], l[h]);
-          Value col = lb.add(lb.add(lb.idx(n * 8), tq2), lb.idx(j));
-          lb.store(arith::TruncFOp::create(b, loc, elem, val), out,
-                   lb.add(base, col));
-        }
-    });
-  }
+    }
+  };
+  if (vw == 1)
+    body(false);
+  else
+    lb.ifThenElse(
+        allAligned(lb, {k, v}, vw * es), [&] { body(true); },
+        [&] { body(false); });
   gpu::ReturnOp::create(b, loc);
   return fn;
 }
@@ -717,14 +842,39 @@ void launch(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, Value items,
                             Value(), args);
 }
 
-LogicalResult checkHeadDim(Operation *op, ConversionPatternRewriter &rewriter,
-                           Value q, int64_t &d) {
-  d = cast<MemRefType>(q.getType()).getDimSize(2);
-  if (ShapedType::isDynamic(d) || d < 1 || (d > 32 ? d % 32 : 32 % d) != 0)
-    return rewriter.notifyMatchFailure(op,
-                                       "the GPU kernels need a static head dim "
-                                       "dividing 32 or a multiple of 32");
-  return success();
+/// Why the tile of attention op `op` does not fit its kernel, or "" (also
+/// when the op has no tile or no GPU kernel).
+std::string badTile(Operation *op) {
+  std::string why;
+  FailureOr<KernelSpec> spec = getKernelSpec(op, why);
+  if (failed(spec) || !spec->tile)
+    return "";
+  std::string bad = checkTile(spec->target(), spec->tile);
+  if (bad.empty())
+    return "";
+  std::string tile;
+  llvm::raw_string_ostream os(tile);
+  os << spec->tile;
+  return "tile " + tile + " does not fit kernel " + spec->name() + ": " + bad;
+}
+
+/// The kernel spec of an attention op with its tile (the op's, else the
+/// kernel's default); a match failure where the op has no GPU kernel (the
+/// pass has checked the tiles).
+FailureOr<KernelSpec> kernelSpecFor(Operation *op,
+                                    ConversionPatternRewriter &rewriter) {
+  std::string why;
+  FailureOr<KernelSpec> spec = getKernelSpec(op, why);
+  if (failed(spec)) {
+    (void)rewriter.notifyMatchFailure(op, why);
+    return failure();
+  }
+  spec->withDefaultTile(op->getContext());
+  if (std::string bad = checkTile(spec->target(), spec->tile); !bad.empty()) {
+    (void)rewriter.notifyMatchFailure(op, bad);
+    return failure();
+  }
+  return spec;
 }
 
 struct ShortlistAttentionToGPU
@@ -733,33 +883,13 @@ struct ShortlistAttentionToGPU
   LogicalResult
   matchAndRewrite(ShortlistAttentionOp op, OpAdaptor a,
                   ConversionPatternRewriter &rewriter) const override {
-    int64_t d;
-    if (failed(checkHeadDim(op, rewriter, a.getQ(), d)))
+    FailureOr<KernelSpec> spec = kernelSpecFor(op, rewriter);
+    if (failed(spec))
       return failure();
-    if (op.getUseProto())
-      return rewriter.notifyMatchFailure(
-          op, "the prototype candidate piece has no GPU kernel yet");
-    if (op.getQuantize())
-      return rewriter.notifyMatchFailure(
-          op, "INT8 fake quantization has no GPU kernel yet");
     Location loc = op.getLoc();
-    KernelSpec spec{a.getCandidates() ? CandidateSource::Listed
-                                      : CandidateSource::Rule,
-                    cast<MemRefType>(a.getQ().getType()).getElementType(),
-                    d,
-                    static_cast<int64_t>(a.getAnchorStride()),
-                    op.getUseLocal(),
-                    op.getUseAnchors()};
-    if (!a.getCandidates()) {
-      int64_t *fields[4] = {&spec.effL, &spec.window, &spec.localCap,
-                            &spec.anchorCap};
-      for (int i = 0; i < 4; ++i)
-        if (std::optional<int64_t> c = getConstantIntValue(a.getBudget()[i]))
-          *fields[i] = *c;
-    }
     gpu::GPUModuleOp module = getOrCreateKernelModule(op);
-    gpu::GPUFuncOp kernel = getOrBuildKernel(rewriter, module, spec);
-    gpu::GPUFuncOp fill = getOrBuildFill(rewriter, module, spec.elem);
+    gpu::GPUFuncOp kernel = getOrBuildKernel(rewriter, module, *spec);
+    gpu::GPUFuncOp fill = getOrBuildFill(rewriter, module, spec->elem);
     LoopBuilder lb(rewriter, loc);
     Value out = flatten(rewriter, loc, a.getOut());
     Value total = lb.dim(out, 0);
@@ -788,18 +918,14 @@ struct DenseAttentionToGPU : public OpConversionPattern<DenseAttentionOp> {
   LogicalResult
   matchAndRewrite(DenseAttentionOp op, OpAdaptor a,
                   ConversionPatternRewriter &rewriter) const override {
-    int64_t d;
-    if (failed(checkHeadDim(op, rewriter, a.getQ(), d)))
+    FailureOr<KernelSpec> spec = kernelSpecFor(op, rewriter);
+    if (failed(spec))
       return failure();
     Location loc = op.getLoc();
-    Type elem = cast<MemRefType>(a.getQ().getType()).getElementType();
-    KernelSpec spec{CandidateSource::Causal, elem, d};
-    bool tensorCores = (elem.isBF16() || elem.isF16()) && d % 16 == 0;
-    gpu::GPUFuncOp kernel =
-        tensorCores
-            ? buildTensorCoreDense(rewriter, getOrCreateKernelModule(op), elem,
-                                   d)
-            : getOrBuildKernel(rewriter, getOrCreateKernelModule(op), spec);
+    gpu::GPUModuleOp module = getOrCreateKernelModule(op);
+    gpu::GPUFuncOp kernel = spec->tensorCores()
+                                ? buildTensorCoreDense(rewriter, module, *spec)
+                                : getOrBuildKernel(rewriter, module, *spec);
     LoopBuilder lb(rewriter, loc);
     Value rows = lb.dim(a.getQ(), 0), seqLen = lb.dim(a.getQ(), 1);
     Value queries = lb.mul(rows, seqLen);
@@ -838,8 +964,11 @@ struct LayerToGPU : public OpConversionPattern<LayerOp> {
     Type f32 = rewriter.getF32Type();
     buildLayerKernels(rewriter, module, cfg, budget);
     getOrBuildFill(rewriter, module, f32);
-    getOrBuildKernel(rewriter, module,
-                     KernelSpec{CandidateSource::Causal, f32, d});
+    // The plain dense kernel of the fast path: the one the module's f32
+    // dense_attention already has (with its tuned tile), else the default.
+    KernelSpec plain{CandidateSource::Causal, f32, d};
+    if (!module.lookupSymbol<gpu::GPUFuncOp>(plain.name()))
+      getOrBuildKernel(rewriter, module, plain);
     KernelSpec dense{CandidateSource::Causal, f32, d};
     dense.controlled = true;
     getOrBuildKernel(rewriter, module, dense);
@@ -875,6 +1004,19 @@ struct ConvertProteusToGPUPass
     });
     if (!any)
       return;
+    // Every tile is checked before anything is converted, each misfit
+    // reported once on its op.
+    bool misfit = false;
+    top.walk([&](Operation *op) {
+      if (!isa<ShortlistAttentionOp, DenseAttentionOp>(op))
+        return;
+      if (std::string why = badTile(op); !why.empty()) {
+        op->emitOpError() << why;
+        misfit = true;
+      }
+    });
+    if (misfit)
+      return signalPassFailure();
     if (!top.lookupSymbol<gpu::GPUModuleOp>("proteus_kernels")) {
       OpBuilder b(top.getContext());
       b.setInsertionPointToEnd(top.getBody());

@@ -219,16 +219,28 @@ LogicalResult BudgetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult TileAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t blockM, int64_t blockN, int64_t warps,
-                               int64_t stages) {
+                               int64_t stages, int64_t lanes, int64_t unroll,
+                               int64_t vector, int64_t pad) {
+  auto powerOfTwo = [](int64_t v) {
+    return v >= 1 && llvm::has_single_bit(static_cast<uint64_t>(v));
+  };
   for (auto [name, v] :
        {std::pair<StringRef, int64_t>{"block_m", blockM}, {"block_n", blockN}})
-    if (v < 1 || !llvm::has_single_bit(static_cast<uint64_t>(v)))
+    if (!powerOfTwo(v))
       return emitError() << name << " must be a positive power of two, got "
                          << v;
-  if (warps < 1 || warps > 16 ||
-      !llvm::has_single_bit(static_cast<uint64_t>(warps)))
+  if (!powerOfTwo(warps) || warps > 16)
     return emitError() << "warps must be 1, 2, 4, 8 or 16, got " << warps;
   if (stages < 1)
     return emitError() << "stages must be positive, got " << stages;
+  if (!powerOfTwo(lanes) || lanes > 32)
+    return emitError() << "lanes must be 1, 2, 4, 8, 16 or 32, got " << lanes;
+  if (unroll < 1 || unroll > 8)
+    return emitError() << "unroll must be in [1, 8], got " << unroll;
+  if (!powerOfTwo(vector) || vector > 8)
+    return emitError() << "vector must be 1, 2, 4 or 8 elements, got "
+                       << vector;
+  if (pad < 0 || pad > 64)
+    return emitError() << "pad must be in [0, 64], got " << pad;
   return success();
 }

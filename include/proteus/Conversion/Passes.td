@@ -36,7 +36,7 @@ def ConvertProteusToGPUPass : Pass<"convert-proteus-to-gpu", "mlir::ModuleOp"> {
                            "::mlir::NVVM::NVVMDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
 }
 
 #endif // PROTEUS_CONVERSION_PASSES_TD

@@ -74,7 +74,7 @@ func.func @routed(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: me
 // loads (its specialization says so).
 // CHECK-LABEL: gpu.module @proteus_kernels
 // CHECK: gpu.func @proteus_int8_scales
-// CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}proteus.specialization = "{{.*}} int8=max"
+// CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}proteus.specialization = "{{.*}} int8=max tile=#proteus.tile<block_m = 4, block_n = 16, lanes = 2>"
 func.func @int8(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
                 %wr: memref<8x64xf32>, %b: memref<?xi64>, %y: memref<1x64x64xf32>,
                 %mask: memref<1x64xi8>, %imp: memref<1x64xf32>, %stats: memref<16xi64>) {

@@ -1,6 +1,6 @@
 // RUN: proteus-opt %s -split-input-file -verify-diagnostics
-// Every verifier message of #proteus.config, #proteus.budget and #proteus.tile, and
-// the parse error of their boolean parameters.
+// Every verifier message of #proteus.config and #proteus.budget, and the parse
+// error of their boolean parameters (#proteus.tile: invalid-tile.mlir).
 
 // expected-error @+1 {{d_model must be positive, got 0}}
 func.func private @f() attributes {a = #proteus.config<d_model = 0, h_total = 4>}
@@ -310,48 +310,3 @@ func.func private @f() attributes {a = #proteus.budget<effective_l = 64, window 
 
 // expected-error @+1 {{topk entries must be >= 0, got -1}}
 func.func private @f() attributes {a = #proteus.budget<topk = [0, -1]>}
-
-// -----
-
-// expected-error @+1 {{block_m must be a positive power of two, got 48}}
-func.func private @f() attributes {a = #proteus.tile<block_m = 48>}
-
-// -----
-
-// expected-error @+1 {{block_m must be a positive power of two, got -9223372036854775808}}
-func.func private @f() attributes {a = #proteus.tile<block_m = -9223372036854775808>}
-
-// -----
-
-// expected-error @+1 {{block_n must be a positive power of two, got 0}}
-func.func private @f() attributes {a = #proteus.tile<block_n = 0>}
-
-// -----
-
-// expected-error @+1 {{block_n must be a positive power of two, got 96}}
-func.func private @f() attributes {a = #proteus.tile<block_n = 96>}
-
-// -----
-
-// expected-error @+1 {{block_n must be a positive power of two, got -9223372036854775808}}
-func.func private @f() attributes {a = #proteus.tile<block_n = -9223372036854775808>}
-
-// -----
-
-// expected-error @+1 {{warps must be 1, 2, 4, 8 or 16, got 3}}
-func.func private @f() attributes {a = #proteus.tile<warps = 3>}
-
-// -----
-
-// expected-error @+1 {{warps must be 1, 2, 4, 8 or 16, got 32}}
-func.func private @f() attributes {a = #proteus.tile<warps = 32>}
-
-// -----
-
-// expected-error @+1 {{warps must be 1, 2, 4, 8 or 16, got -9223372036854775808}}
-func.func private @f() attributes {a = #proteus.tile<warps = -9223372036854775808>}
-
-// -----
-
-// expected-error @+1 {{stages must be positive, got 0}}
-func.func private @f() attributes {a = #proteus.tile<stages = 0>}

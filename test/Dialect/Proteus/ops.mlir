@@ -107,6 +107,10 @@ func.func @attention(%q: memref<?x?x16xf32>, %k: memref<?x?x16xf32>, %v: memref<
   // CHECK: proteus.dense_attention ins({{.*}}) outs(%{{.*}} : memref<?x?x16xf32>)
   proteus.dense_attention ins(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>)
       outs(%o : memref<?x?x16xf32>)
+  // CHECK: proteus.dense_attention ins({{.*}}) outs(%{{.*}} : memref<?x?x16xf32>) {tile = #proteus.tile<block_n = 32, stages = 2, lanes = 2, unroll = 4, vector = 8, pad = 8>}
+  proteus.dense_attention ins(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>)
+      outs(%o : memref<?x?x16xf32>)
+      {tile = #proteus.tile<block_m = 64, block_n = 32, warps = 4, stages = 2, lanes = 2, unroll = 4, vector = 8, pad = 8>}
   return
 }
 

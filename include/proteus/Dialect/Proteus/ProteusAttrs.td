@@ -152,19 +152,41 @@ def Proteus_BudgetAttr : Proteus_Attr<"Budget", "budget"> {
 }
 
 def Proteus_TileAttr : Proteus_Attr<"Tile", "tile"> {
-  let summary = "kernel configuration: block sizes, warps, pipeline stages";
+  let summary = "kernel configuration: block sizes, warps, stages, lanes, loads";
   let description = [{
-    Chosen by the autotuner's database or the defaults.
+    How an attention op's GPU kernel is laid out, chosen by the autotuner's
+    database (`proteus-compile --tuning-db`) or, without one, the kernel's
+    default (codegen/ProteusToGPU/AttentionTiles.cpp, which also holds each
+    kernel's search space and the constraints a tile must meet; the launch
+    geometry of contract.h is fixed, so `block_m` and `warps` must match it).
+
+    - `block_m`: queries per thread block;
+    - `block_n`: keys per step (dense on tensor cores: keys staged in shared
+      memory per stage; warp-per-query kernels: candidates a warp scores per
+      step, 32 / lanes * unroll);
+    - `warps`: warps per block;
+    - `stages`: shared-memory buffers of the tensor-core kernel (2: the next
+      key tile is loaded while the current one is computed);
+    - `lanes`: lanes sharing one candidate in a warp-per-query kernel;
+    - `unroll`: candidates each lane group scores per loop step;
+    - `vector`: elements per global load, each lane owning contiguous
+      elements (1: scalar loads, lanes interleaved);
+    - `pad`: elements of padding per shared-memory row.
 
     ```mlir
-    #proteus.tile<block_m = 64, block_n = 64, warps = 4, stages = 2>
+    #proteus.tile<block_m = 64, block_n = 32, warps = 4, stages = 2, vector = 8,
+                  pad = 8>
     ```
   }];
   let parameters = (ins
     Proteus_I64Param<"64">:$block_m,
     Proteus_I64Param<"64">:$block_n,
     Proteus_I64Param<"4">:$warps,
-    Proteus_I64Param<"2">:$stages
+    Proteus_I64Param<"1">:$stages,
+    Proteus_I64Param<"1">:$lanes,
+    Proteus_I64Param<"1">:$unroll,
+    Proteus_I64Param<"1">:$vector,
+    Proteus_I64Param<"0">:$pad
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

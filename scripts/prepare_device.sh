@@ -1,7 +1,8 @@
 #!/bin/sh
 # Prepares, here (no GPU needed), everything scripts/gpu_check.sh runs on the
 # GPU machine, in one ignored folder that the device call carries:
-#   .device/bin/      gpu_attention_check, proteus_rt_tests and its test doubles
+#   .device/bin/      gpu_attention_check, proteus_rt_tests and its test doubles,
+#                     proteus-tune-measure (scripts/tune.sh)
 #   .device/lib/      libproteus_rt.so.0; fallback/ libstdc++ and libgcc_s of
 #                     this toolchain, used only where the machine's are older
 #   .device/bundles/  d16 d32 d64 d128 bench proto (scripts/gpu_bundles.sh)
@@ -27,7 +28,7 @@ limit_mib=60
 
 if [ $do_build = 1 ]; then
   ninja -C "$build" -j"${JOBS:-2}" proteus-compile proteus_gpu_attention_check \
-    proteus_gpu_layer_check proteus-run proteus_rt_tests
+    proteus_gpu_layer_check proteus-run proteus_rt_tests proteus-tune-measure
 fi
 tests=$build/runtime/test
 for f in "$build/bin/proteus-compile" "$tests/gpu_attention_check" \
@@ -51,6 +52,8 @@ cp "$tests/gpu_attention_check" "$tests/proteus_rt_tests" \
   "$tests"/libproteus_*_testdouble.so "$out/bin/"
 # Measurement programs, where built.
 [ -x "$build/bin/jit_cache" ] && cp "$build/bin/jit_cache" "$out/bin/"
+[ -x "$build/bin/proteus-tune-measure" ] &&
+  cp "$build/bin/proteus-tune-measure" "$out/bin/"
 cp -L "$build/lib/libproteus_rt.so.0" "$out/lib/"
 for lib in libstdc++.so.6 libgcc_s.so.1; do
   path=$(${CXX:-c++} -print-file-name=$lib)

@@ -17,7 +17,13 @@ config.test_exec_root = os.path.join(config.proteus_obj_root, "test")
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-tools = ["proteus-opt", "proteus-compile", "proteus-run"]
+tools = [
+    "proteus-opt",
+    "proteus-compile",
+    "proteus-run",
+    "proteus-tune",
+    "proteus-tune-measure",
+]
 llvm_config.add_tool_substitutions(
     tools, [os.path.join(config.proteus_obj_root, "bin"), config.llvm_tools_dir]
 )
@@ -30,6 +36,18 @@ golden = os.environ.get(
 config.substitutions.append(("%golden", golden))
 if os.path.isdir(golden):
     config.available_features.add("golden")
+
+# proteus-compile reads a default tuning database; tests name theirs.
+config.environment["PROTEUS_TUNING_DB"] = "none"
+
+# The runtime's fake CUDA driver (kernels emulated on the host), for the
+# autotuner's measuring side without a GPU.
+fake_cuda = os.path.join(
+    config.proteus_obj_root, "runtime", "test", "libproteus_fake_cuda_testdouble.so"
+)
+if os.path.exists(fake_cuda):
+    config.available_features.add("fakecuda")
+    config.substitutions.append(("%fakecuda", fake_cuda))
 
 ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
 if os.path.exists(ptxas):

@@ -93,3 +93,24 @@ ConfigAttr mlir::proteus::toConfigAttr(MLIRContext *ctx,
       c.quantize_int8, static_cast<Int8Mode>(static_cast<int32_t>(c.int8_mode)),
       c.int8_percentile);
 }
+
+LogicalResult mlir::proteus::verifyConfig(Location loc, ConfigAttr cfg) {
+  return ConfigAttr::verifyInvariants(
+      [&] { return emitError(loc); }, cfg.getDModel(), cfg.getHTotal(),
+      cfg.getGates(), cfg.getHActiveMin(), cfg.getHActiveMax(),
+      cfg.getHActiveCurve(), cfg.getSeqLow(), cfg.getSeqHigh(),
+      cfg.getSmallSeqDense(), cfg.getDenseAlphaCutoff(),
+      cfg.getDenseThreshold(), cfg.getForceDenseWhenFull(), cfg.getRouterTopP(),
+      cfg.getLinearHeadK(), cfg.getLinearSwitchCtx(), cfg.getWindowBase(),
+      cfg.getAnchorStride(), cfg.getUseLocal(), cfg.getUseAnchors(),
+      cfg.getUseProto(), cfg.getPieceLocalFrac(), cfg.getPieceAnchorFrac(),
+      cfg.getPieceProtoFrac(), cfg.getLBase(), cfg.getLMin(), cfg.getLMax(),
+      cfg.getLSchedule(), cfg.getLScale(), cfg.getMemBudgetMb(),
+      cfg.getTokenSparse(), cfg.getKeepRatioBase(), cfg.getKeepSchedule(),
+      cfg.getKeepRatioMin(), cfg.getKeepRatioRef(), cfg.getKeepGuard(),
+      cfg.getKeepMin(), cfg.getKeepThreshold(), cfg.getProtoEnabled(),
+      cfg.getProtoDecay(), cfg.getProtoThreshold(), cfg.getProtoBlend(),
+      cfg.getProtoTemp(), cfg.getProtoUsageBoost(), cfg.getUseRope(),
+      cfg.getRopeBase(), cfg.getBias(), cfg.getModeSetting(),
+      cfg.getQuantizeInt8(), cfg.getInt8Mode(), cfg.getInt8Percentile());
+}

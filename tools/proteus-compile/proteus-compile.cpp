@@ -2,8 +2,10 @@
 //
 // Turns a layer configuration into a kernel bundle: one specialized layer
 // entry point per (alpha, density) setting plus the primitive entry points,
-// lowered through -proteus-lower-to-cpu to an x86-64 shared library, with a
-// manifest the runtime validates (runtime/include/proteus_rt/contract.h).
+// lowered through -proteus-lower-to-cpu to an x86-64 shared library, the GPU
+// kernels of every setting as PTX, with their tiles from the tuning database
+// where it has them, and a manifest the runtime validates
+// (runtime/include/proteus_rt/contract.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,11 +16,14 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "proteus/Autotune/TuningDb.h"
+#include "proteus/Conversion/AttentionTiles.h"
 #include "proteus/Conversion/Passes.h"
 #include "proteus/Dialect/Proteus/ProteusOps.h"
 #include "proteus/Pipelines/Pipelines.h"
 #include "proteus/Registration/Registration.h"
 #include "proteus/Support/Config.h"
+#include "proteus/Target/AttentionModule.h"
 #include "proteus/Transforms/Passes.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
@@ -77,6 +82,21 @@ static cl::opt<std::string>
     linker("linker",
            cl::desc("C compiler driver used to link the shared library"),
            cl::init("cc"), cl::cat(category));
+static cl::opt<std::string> tuningDb(
+    "tuning-db",
+    cl::desc("tuning database from proteus-tune measure ('none': default "
+             "tiles; default: $PROTEUS_TUNING_DB, else tuning.json in the "
+             "runtime's cache folder, where present)"),
+    cl::value_desc("file.json"), cl::init(""), cl::cat(category));
+static cl::opt<int64_t> tuningSeqLen(
+    "tuning-seq-len",
+    cl::desc("sequence length the kernels are tuned for: picks the "
+             "database's shape class (proteus-tune --help)"),
+    cl::init(65536), cl::cat(category));
+static cl::opt<int64_t>
+    tuningBatch("tuning-batch",
+                cl::desc("batch size the kernels are tuned for (shape class)"),
+                cl::init(1), cl::cat(category));
 
 namespace {
 int fail(const llvm::Twine &msg) {
@@ -103,33 +123,6 @@ MemRefType memref(ArrayRef<int64_t> shape, Type elem) {
   return MemRefType::get(shape, elem);
 }
 
-/// A function `name` with the layer ABI of contract.h around one
-/// proteus.layer carrying `budget` (null: not specialized yet).
-func::FuncOp buildLayerFunc(OpBuilder &b, Location loc, ConfigAttr cfg,
-                            StringRef name, BudgetAttr budget) {
-  int64_t dyn = ShapedType::kDynamic, c = cfg.getDModel(), g = cfg.getGates();
-  Type f32 = b.getF32Type(), i64 = b.getI64Type(), i8 = b.getI8Type();
-  SmallVector<Type> args = {memref({dyn, dyn, c}, f32), memref({3 * c, c}, f32),
-                            memref({dyn}, f32),         memref({c, c}, f32),
-                            memref({dyn}, f32),         memref({g, c}, f32),
-                            memref({dyn, dyn}, f32),    memref({dyn}, f32),
-                            memref({dyn}, f32),         memref({dyn}, i64),
-                            memref({dyn, dyn, c}, f32), memref({dyn, dyn}, i8),
-                            memref({dyn, dyn}, f32),    memref({dyn}, i64)};
-  auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
-  OpBuilder::InsertionGuard guard(b);
-  Block *body = fn.addEntryBlock();
-  b.setInsertionPointToStart(body);
-  auto a = body->getArguments();
-  bool bias = cfg.getBias(), proto = cfg.getProtoEnabled();
-  LayerOp::create(b, loc, a[0], a[1], a[3], a[5], bias ? a[2] : Value(),
-                  bias ? a[4] : Value(), proto ? a[6] : Value(),
-                  proto ? a[7] : Value(), proto ? a[8] : Value(), a[9], a[10],
-                  a[11], a[12], a[13], cfg, budget);
-  func::ReturnOp::create(b, loc);
-  return fn;
-}
-
 /// func.func @proteus_layer_s<i>: the CPU layer entry point, specialized for
 /// (alpha, density).
 BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg,
@@ -144,88 +137,6 @@ BudgetAttr buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg,
   BudgetAttr budget;
   fn.walk([&](LayerOp op) { budget = op.getBudgetAttr(); });
   return budget;
-}
-
-/// Why the attention kernels of `cfg` have no GPU lowering yet, or "".
-std::string gpuUnsupported(ConfigAttr cfg) {
-  int64_t d = cfg.getHeadDim();
-  if (d > 32 ? d % 32 != 0 : 32 % d != 0)
-    return "head dim " + std::to_string(d) +
-           " (the GPU kernels need D dividing 32 or a "
-           "multiple of 32)";
-  return "";
-}
-
-/// A module with the attention kernels of one setting, for f32, bf16 and f16:
-/// the in-kernel candidate rule (with the setting's static budgets as
-/// constants), materialised candidates, and dense causal attention.
-OwningOpRef<ModuleOp> buildAttentionModule(MLIRContext *ctx, ConfigAttr cfg,
-                                           BudgetAttr budget,
-                                           std::string &skipped) {
-  Location loc = UnknownLoc::get(ctx);
-  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  OpBuilder b(ctx);
-  b.setInsertionPointToEnd(module->getBody());
-  int64_t dyn = ShapedType::kDynamic, d = cfg.getHeadDim();
-  Type i64 = b.getI64Type();
-  bool ruleOnGPU = !cfg.getUseProto() && !cfg.getQuantizeInt8();
-  if (!ruleOnGPU)
-    skipped = cfg.getUseProto() ? "the prototype candidate piece"
-              : cfg.getInt8Mode() == Int8Mode::Max
-                  ? "INT8 quantization (prt_gpu_shortlist_attention; the "
-                    "layer's kernel quantizes in-kernel)"
-                  : "INT8 quantization in percentile mode";
-  for (Type elem :
-       {Type(b.getF32Type()), Type(b.getBF16Type()), Type(b.getF16Type())}) {
-    auto qkv = MemRefType::get({dyn, dyn, d}, elem);
-    SmallVector<Type> args = {qkv,
-                              qkv,
-                              qkv,
-                              qkv,
-                              MemRefType::get({dyn}, i64),
-                              MemRefType::get({dyn}, i64),
-                              MemRefType::get({dyn, dyn}, i64),
-                              MemRefType::get({dyn}, i64),
-                              MemRefType::get({dyn}, i64)};
-    std::string name;
-    llvm::raw_string_ostream os(name);
-    os << "attention_" << elem;
-    auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(fn.addEntryBlock());
-    auto a = fn.getArguments();
-    Value count = memref::DimOp::create(b, loc, a[4], 0);
-    auto budgetValue = [&](int64_t staticValue, int64_t slot) -> Value {
-      if (staticValue >= 0)
-        return arith::ConstantIndexOp::create(b, loc, staticValue);
-      Value i = arith::ConstantIndexOp::create(b, loc, slot);
-      Value v = memref::LoadOp::create(b, loc, a[8], ValueRange{i});
-      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
-    };
-    if (ruleOnGPU) {
-      SmallVector<Value> caps = {
-          budgetValue(budget.getEffectiveL(), proteus_rt::kBudgetEffectiveL),
-          budgetValue(budget.getWindow(), proteus_rt::kBudgetWindow),
-          budgetValue(budget.getLocalCap(), proteus_rt::kBudgetLocalCap),
-          budgetValue(budget.getAnchorCap(), proteus_rt::kBudgetAnchorCap),
-          budgetValue(budget.getProtoCap(), proteus_rt::kBudgetProtoCap)};
-      ShortlistAttentionOp::create(
-          b, loc, a[0], a[1], a[2], a[4], a[5], count, Value(), Value(), caps,
-          Value(), a[3], static_cast<uint64_t>(cfg.getAnchorStride()),
-          cfg.getUseLocal(), cfg.getUseAnchors(), false, Int8ModeAttr(),
-          llvm::APFloat(1.0), TileAttr());
-    }
-    ShortlistAttentionOp::create(
-        b, loc, a[0], a[1], a[2], a[4], a[5], count, a[6], a[7], ValueRange{},
-        Value(), a[3], uint64_t(0), false, false, false, Int8ModeAttr(),
-        llvm::APFloat(1.0), TileAttr());
-    DenseAttentionOp::create(b, loc, a[0], a[1], a[2], a[3], TileAttr());
-    func::ReturnOp::create(b, loc);
-  }
-  // The setting's GPU layer kernels (f32), built by converting its layer.
-  if (gpuLayerUnsupported(cfg).empty())
-    buildLayerFunc(b, loc, cfg, "layer", budget);
-  return module;
 }
 
 /// budget[slot] of the i64 budget vector, as an index.
@@ -318,6 +229,44 @@ std::string xxh3Hex(StringRef data) {
   return llvm::utohexstr(XXH3_64bits(data.data(), data.size()),
                          /*LowerCase=*/true, 16);
 }
+
+/// The tuning database the command line names (an error when it cannot be
+/// read), or the default one where it exists and reads; `where` says which
+/// (for the manifest and the note).
+bool openTuningDb(std::optional<proteus_tune::Database> &db, std::string &where,
+                  std::string &error) {
+  std::string path = tuningDb;
+  bool explicitPath = !path.empty();
+  if (!explicitPath) {
+    std::string why;
+    path = proteus_tune::defaultDatabasePath(why);
+    if (path.empty()) {
+      where = "no tuning database (" + why + ")";
+      return true;
+    }
+  }
+  if (path == "none") {
+    where = "no tuning database (none asked for)";
+    return true;
+  }
+  if (!explicitPath && !llvm::sys::fs::exists(path)) {
+    where = "no tuning database (" + path + " does not exist)";
+    return true;
+  }
+  proteus_tune::Database loaded;
+  if (!proteus_tune::Database::load(path, loaded, error)) {
+    if (explicitPath)
+      return false;
+    // A damaged file in the cache folder does not stop a compile.
+    llvm::errs() << "proteus-compile: warning: ignoring the tuning database: "
+                 << error << "\n";
+    where = "no tuning database (" + path + " is unreadable: " + error + ")";
+    return true;
+  }
+  db = std::move(loaded);
+  where = path;
+  return true;
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -369,6 +318,14 @@ int main(int argc, char **argv) {
   for (double d : densities)
     if (!(d > 0.0 && d <= 1.0))
       return fail("density must be in (0, 1], got " + std::to_string(d));
+  if (tuningSeqLen < 1 || tuningBatch < 1)
+    return fail("--tuning-seq-len and --tuning-batch must be >= 1");
+  const proteus_tune::ShapeClass &shapeClass =
+      proteus_tune::classifyShape(tuningSeqLen, tuningBatch);
+  std::optional<proteus_tune::Database> db;
+  std::string dbWhere, dbError;
+  if (gpuArch != "none" && !openTuningDb(db, dbWhere, dbError))
+    return fail("--tuning-db: " + dbError);
 
   DialectRegistry registry;
   registerProteusDialects(registry);
@@ -376,25 +333,7 @@ int main(int argc, char **argv) {
   ctx.loadAllAvailableDialects();
   Location loc = UnknownLoc::get(&ctx);
   ConfigAttr cfg = toConfigAttr(&ctx, config);
-  if (failed(ConfigAttr::verifyInvariants(
-          [&] { return emitError(loc); }, cfg.getDModel(), cfg.getHTotal(),
-          cfg.getGates(), cfg.getHActiveMin(), cfg.getHActiveMax(),
-          cfg.getHActiveCurve(), cfg.getSeqLow(), cfg.getSeqHigh(),
-          cfg.getSmallSeqDense(), cfg.getDenseAlphaCutoff(),
-          cfg.getDenseThreshold(), cfg.getForceDenseWhenFull(),
-          cfg.getRouterTopP(), cfg.getLinearHeadK(), cfg.getLinearSwitchCtx(),
-          cfg.getWindowBase(), cfg.getAnchorStride(), cfg.getUseLocal(),
-          cfg.getUseAnchors(), cfg.getUseProto(), cfg.getPieceLocalFrac(),
-          cfg.getPieceAnchorFrac(), cfg.getPieceProtoFrac(), cfg.getLBase(),
-          cfg.getLMin(), cfg.getLMax(), cfg.getLSchedule(), cfg.getLScale(),
-          cfg.getMemBudgetMb(), cfg.getTokenSparse(), cfg.getKeepRatioBase(),
-          cfg.getKeepSchedule(), cfg.getKeepRatioMin(), cfg.getKeepRatioRef(),
-          cfg.getKeepGuard(), cfg.getKeepMin(), cfg.getKeepThreshold(),
-          cfg.getProtoEnabled(), cfg.getProtoDecay(), cfg.getProtoThreshold(),
-          cfg.getProtoBlend(), cfg.getProtoTemp(), cfg.getProtoUsageBoost(),
-          cfg.getUseRope(), cfg.getRopeBase(), cfg.getBias(),
-          cfg.getModeSetting(), cfg.getQuantizeInt8(), cfg.getInt8Mode(),
-          cfg.getInt8Percentile())))
+  if (failed(verifyConfig(loc, cfg)))
     return 1;
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
@@ -467,18 +406,42 @@ int main(int argc, char **argv) {
   llvm::json::Object files{
       {proteus_rt::kCpuLibrary, xxh3Hex((*lib)->getBuffer())}};
 
-  // PTX of the attention kernels, one module per setting.
+  // PTX of the attention kernels, one module per setting, with the tiles of
+  // the tuning database where it has them.
   std::string gpuNote;
+  llvm::json::Array tileChoices;
+  int64_t tunedCount = 0;
   if (gpuArch != "none") {
-    if (std::string why = gpuUnsupported(cfg); !why.empty()) {
+    if (std::string why = gpuAttentionUnsupported(cfg); !why.empty()) {
       gpuNote = "no PTX: " + why;
     } else {
       for (auto [i, budget] : llvm::enumerate(budgets)) {
         std::string skipped;
-        OwningOpRef<ModuleOp> gm =
-            buildAttentionModule(&ctx, cfg, budget, skipped);
+        OwningOpRef<ModuleOp> gm = buildAttentionModule(
+            &ctx, cfg, budget, AttentionModuleOptions(), skipped);
         if (!skipped.empty())
           gpuNote = "the in-kernel candidate rule is CPU-only for " + skipped;
+        for (const TileChoice &c : applyTuningDatabase(
+                 *gm, db ? &*db : nullptr, shapeClass.name, gpuArch)) {
+          std::string tile;
+          llvm::raw_string_ostream os(tile);
+          os << c.tile;
+          tunedCount += c.tuned;
+          tileChoices.push_back(
+              llvm::json::Object{{"setting", static_cast<int64_t>(i)},
+                                 {"kernel", c.kernel},
+                                 {"specialization", c.setting},
+                                 {"tile", tile},
+                                 {"source", c.tuned ? "database" : "default"},
+                                 {"note", c.note}});
+        }
+        if (!dumpDir.empty()) {
+          std::string text;
+          llvm::raw_string_ostream os(text);
+          gm->print(os);
+          llvm::sys::fs::create_directories(dumpDir);
+          writeFile(dumpDir + "/gpu-s" + llvm::Twine(i) + ".mlir", text, error);
+        }
         PassManager gpm(&ctx);
         LowerToNVVMOptions nvvm;
         nvvm.chip = gpuArch;
@@ -512,7 +475,32 @@ int main(int argc, char **argv) {
     manifest[proteus_rt::kManifestGpuNote] = gpuNote;
   if (gpuArch != "none")
     manifest[proteus_rt::kManifestGpuLayer] =
-        gpuUnsupported(cfg).empty() && gpuLayerUnsupported(cfg).empty();
+        gpuAttentionUnsupported(cfg).empty() &&
+        gpuLayerUnsupported(cfg).empty();
+  // Informational (the runtime ignores it): where each kernel's tile came
+  // from, and why the others took the default.
+  std::string tuningNote;
+  if (gpuArch != "none" && !tileChoices.empty()) {
+    int64_t total = static_cast<int64_t>(tileChoices.size());
+    if (!db)
+      tuningNote = dbWhere + ": the " + std::to_string(total) +
+                   " attention kernels take their default tiles";
+    else
+      tuningNote =
+          std::to_string(tunedCount) + " of " + std::to_string(total) +
+          " attention kernels tuned from " + dbWhere + " (shape class " +
+          shapeClass.name + ")" +
+          (tunedCount < total ? "; the others take their default tiles "
+                                "(kernels[].note says why)"
+                              : "");
+    manifest["tuning"] =
+        llvm::json::Object{{"database", db ? llvm::json::Value(dbWhere)
+                                           : llvm::json::Value(nullptr)},
+                           {"shape_class", shapeClass.name},
+                           {"compiler", getTuningCompilerVersion()},
+                           {"note", tuningNote},
+                           {"kernels", std::move(tileChoices)}};
+  }
   std::string manifestText;
   llvm::raw_string_ostream ms(manifestText);
   ms << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
@@ -530,5 +518,7 @@ int main(int argc, char **argv) {
                << ") in " << llvm::format("%.2f", secs) << " s\n";
   if (!gpuNote.empty())
     llvm::outs() << "proteus-compile: note: " << gpuNote << "\n";
+  if (!tuningNote.empty())
+    llvm::outs() << "proteus-compile: tuning: " << tuningNote << "\n";
   return 0;
 }

@@ -20,6 +20,9 @@ proteus_rt::Config toScheduleConfig(ConfigAttr attr);
 /// The config attribute of a schedule config; the caller verifies it.
 ConfigAttr toConfigAttr(MLIRContext *ctx, const proteus_rt::Config &c);
 
+/// Checks `cfg` as its parser would, reporting at `loc`.
+LogicalResult verifyConfig(Location loc, ConfigAttr cfg);
+
 } // namespace mlir::proteus
 
 #endif // PROTEUS_SUPPORT_CONFIG_H

@@ -3,7 +3,9 @@
 # the tool), for the benchmark configuration: the shortlist kernel of
 # scripts/gpu_bundles.sh's `bench` bundle (32 heads of 16, window 512,
 # anchors every 256, L 2048, alpha 1) and the dense kernel of its `d64` bundle
-# (8 heads of 64), in bf16 ($DTYPES to change), for the shape classes the
+# (8 heads of 64), the shortlist kernel in bf16 and f32 (the GPU layer's type;
+# its attention kernels take the f32 tiles) and the dense one in bf16
+# ($DTYPES and $DENSE_DTYPES to change), for the shape classes the
 # timings of scripts/gpu_check.sh `time` fall in (T 4K-524K, B 1).
 #
 #   here         scripts/tune.sh generate
@@ -25,7 +27,8 @@ set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$repo/build}
 dev=${DEVICE_DIR:-$repo/.device}
-dtypes=${DTYPES:-bf16}
+dtypes=${DTYPES:-bf16,f32}
+dense_dtypes=${DENSE_DTYPES:-bf16}
 step=${1:-}
 [ $# -gt 0 ] && shift
 
@@ -68,7 +71,7 @@ generate)
     --kernels shortlist --dtypes "$dtypes" --classes "$shortlist_classes" \
     -o "$dev/tune/bench"
   "$build/bin/proteus-tune" generate --config "$dev/tune/d64.json" --alpha 1 \
-    --kernels dense --dtypes "$dtypes" --classes "$dense_classes" \
+    --kernels dense --dtypes "$dense_dtypes" --classes "$dense_classes" \
     -o "$dev/tune/d64"
   du -sh "$dev" "$dev/tune"
   cat <<MSG

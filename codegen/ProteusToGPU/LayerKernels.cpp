@@ -99,13 +99,17 @@ Value view(LoopBuilder &lb, Value flat, ArrayRef<OpFoldResult> sizes) {
                                            b.getIndexAttr(0), sizes, strides);
 }
 
-/// A workgroup buffer of n elements.
+/// A workgroup buffer of n elements, 16-byte aligned: the backend vectorizes
+/// loops over it into 16-byte loads and must not find it at a 4-byte offset.
 Value shared(OpBuilder &b, Kernel &k, Type elem, int64_t n) {
   auto type = MemRefType::get(
       {n}, elem, AffineMap(),
       gpu::AddressSpaceAttr::get(b.getContext(),
                                  gpu::GPUDialect::getWorkgroupAddressSpace()));
-  return k.fn.addWorkgroupAttribution(type, k.fn.getLoc());
+  Value buffer = k.fn.addWorkgroupAttribution(type, k.fn.getLoc());
+  k.fn.setWorkgroupAttributionAttr(k.fn.getNumWorkgroupAttributions() - 1,
+                                   "llvm.align", b.getI64IntegerAttr(16));
+  return buffer;
 }
 
 void barrier(LoopBuilder &lb) {
@@ -197,15 +201,44 @@ struct LayerKernelBuilder {
   OpFoldResult dyn(Value v) const { return v; }
   OpFoldResult fixed(int64_t v) const { return b.getIndexAttr(v); }
 
+  /// One block per prototype: the row staged in shared memory, its norm
+  /// summed by one thread in the CPU loops' order, every column divided by
+  /// all threads; block 0 also writes the usage softmax.
   void routePrep() {
     defineKernel(
         b, module, "proteus_route_prep",
-        {vec(f32), vec(f32), vec(f32), vec(f32)}, 1, spec("route_prep"),
+        {vec(f32), vec(f32), vec(f32), vec(f32)}, kBlock, spec("route_prep"),
         [&](LoopBuilder &lb, Kernel &k) {
-          Value usageSoft = cfg.getProtoUsageBoost() > 0.0 ? k.arg(3) : Value();
-          emitRoutePrep(lb, cfg, view(lb, k.arg(0), {fixed(g), fixed(c)}),
-                        k.arg(1), view(lb, k.arg(2), {fixed(g), fixed(c)}),
-                        usageSoft);
+          Value row = shared(b, k, f32, c), div = shared(b, k, f32, 1);
+          Value zero = lb.idx(0), base = lb.mul(k.bid, lb.idx(c));
+          auto columns = [&](function_ref<void(Value)> body) {
+            scf::ForOp::create(
+                b, loc, k.tid, lb.max(lb.idx(c), k.tid), lb.idx(kBlock),
+                ValueRange{},
+                [&](OpBuilder &, Location, Value col, ValueRange) {
+                  body(col);
+                  scf::YieldOp::create(b, loc);
+                });
+          };
+          columns([&](Value col) {
+            lb.store(lb.load(k.arg(0), lb.add(base, col)), row, col);
+          });
+          barrier(lb);
+          lb.ifThen(lb.eq(k.tid, zero), [&] {
+            lb.store(
+                emitL2Divisor(lb, lb.idx(c),
+                              [&](Value col) { return lb.load(row, col); }),
+                div, zero);
+          });
+          barrier(lb);
+          Value d = lb.load(div, zero);
+          columns([&](Value col) {
+            lb.store(lb.div(lb.load(row, col), d), k.arg(2), lb.add(base, col));
+          });
+          if (cfg.getProtoUsageBoost() > 0.0)
+            lb.ifThen(lb.andI(lb.eq(k.bid, zero), lb.eq(k.tid, zero)), [&] {
+              emitUsageSoftmax(lb, lb.idx(g), k.arg(1), k.arg(3));
+            });
         });
   }
 
@@ -880,18 +913,30 @@ struct LayerKernelBuilder {
   /// The gate mass of every gate over the batch (the EMA's weights).
   void protoMass() { columnSum("proteus_proto_mass", g, /*mean=*/false); }
 
-  /// The EMA of REFERENCE.md 2.4 for gate blockIdx, as the CPU path's
-  /// proto_update lowering computes it.
+  /// The EMA of REFERENCE.md 2.4 for a tile of kGpuProtoCols columns and
+  /// kGpuProtoGates gates per block: each thread owns one column and every
+  /// gate of the tile over the tokens i = warp, warp + warps, ... (kUnroll
+  /// tokens' loads issued before their math), in binary64; the warps' partial
+  /// sums are added in warp order, so the result does not depend on timing.
   void protoUpdate() {
+    constexpr int64_t kCols = rt::kGpuProtoCols, kGates = rt::kGpuProtoGates,
+                      kWarps = kBlock / kCols, kUnroll = 4;
+    static_assert(kBlock % kCols == 0 && kGates * kCols <= kBlock,
+                  "one thread per (gate, column) of the tile at the end");
     SmallVector<Type> args = {vec(f32), vec(f32), vec(f64), vec(f32),
                               vec(f32), vec(f32), idx,      idx};
     defineKernel(
         b, module, "proteus_proto_update", args, kBlock, spec("proto_update"),
         [&](LoopBuilder &lb, Kernel &k) {
-          Value smem = shared(b, k, f64, kBlock);
+          Value part = shared(b, k, f64, kWarps * kGates * kCols);
           Value x = k.arg(0), gates = k.arg(1), mass = k.arg(2),
                 protos = k.arg(3), usage = k.arg(4), conf = k.arg(5);
-          Value n = lb.mul(k.arg(6), k.arg(7)), gi = k.bid, zero = lb.idx(0);
+          Value n = lb.mul(k.arg(6), k.arg(7)), zero = lb.idx(0);
+          Value colTiles = lb.idx((c + kCols - 1) / kCols);
+          Value col0 = lb.mul(lb.rem(k.bid, colTiles), lb.idx(kCols));
+          Value g0 = lb.mul(lb.div(k.bid, colTiles), lb.idx(kGates));
+          Value lane = lb.rem(k.tid, lb.idx(kCols));
+          Value warp = lb.div(k.tid, lb.idx(kCols));
           double decay = cfg.getProtoDecay();
           Value dF = lb.f32(decay), od = lb.f32(1.0 - decay),
                 thr = lb.f32(1e-6);
@@ -901,30 +946,73 @@ struct LayerKernelBuilder {
                                    return lb.orI(acc, lb.gt(massAt(gg), thr));
                                  });
           lb.ifThen(any, [&] {
-            Value m = massAt(gi);
-            Value upd = lb.gt(m, thr);
-            lb.ifThen(upd, [&] {
-              lb.forLoop(zero, lb.idx(c), [&](Value col) {
-                Value part = stridedSum(lb, k, n, [&](Value i) {
-                  return lb.mul(
-                      lb.toF64(
-                          lb.load(gates, lb.add(lb.mul(i, lb.idx(g)), gi))),
-                      lb.toF64(lb.load(x, lb.add(lb.mul(i, lb.idx(c)), col))));
+            // This thread's column (clamped; out-of-range columns and gates
+            // are computed on valid data and never stored).
+            Value col = lb.min(lb.add(col0, lane), lb.idx(c - 1));
+            SmallVector<Value> gateAt;
+            for (int64_t j = 0; j < kGates; ++j)
+              gateAt.push_back(lb.min(lb.add(g0, lb.idx(j)), lb.idx(g - 1)));
+            SmallVector<Value> init(kGates, lb.f64(0.0));
+            Value step = lb.idx(kWarps * kUnroll);
+            auto loop = scf::ForOp::create(
+                b, loc, warp, lb.max(n, warp), step, init,
+                [&](OpBuilder &, Location, Value i0, ValueRange acc) {
+                  SmallVector<Value> ok, xv;
+                  SmallVector<SmallVector<Value>> gv(kUnroll);
+                  for (int64_t u = 0; u < kUnroll; ++u) {
+                    Value i = lb.add(i0, lb.idx(u * kWarps));
+                    ok.push_back(lb.lt(i, n));
+                    Value at = lb.min(i, lb.sub(n, lb.idx(1)));
+                    xv.push_back(lb.toF64(
+                        lb.load(x, lb.add(lb.mul(at, lb.idx(c)), col))));
+                    for (int64_t j = 0; j < kGates; ++j)
+                      gv[u].push_back(lb.toF64(lb.load(
+                          gates, lb.add(lb.mul(at, lb.idx(g)), gateAt[j]))));
+                  }
+                  SmallVector<Value> next(acc.begin(), acc.end());
+                  for (int64_t u = 0; u < kUnroll; ++u)
+                    for (int64_t j = 0; j < kGates; ++j)
+                      next[j] = lb.select(
+                          ok[u], lb.add(next[j], lb.mul(gv[u][j], xv[u])),
+                          next[j]);
+                  scf::YieldOp::create(b, loc, next);
                 });
-                Value s = blockSum(lb, smem, k.tid, part, kBlock);
-                lb.ifThen(lb.eq(k.tid, zero), [&] {
-                  Value mu = lb.toF32(lb.div(s, lb.toF64(m)));
-                  Value at = lb.add(lb.mul(gi, lb.idx(c)), col);
-                  Value p = lb.load(protos, at);
-                  lb.store(lb.add(lb.mul(dF, p), lb.mul(od, mu)), protos, at);
-                });
+            for (int64_t j = 0; j < kGates; ++j)
+              lb.store(loop.getResult(j), part,
+                       lb.add(lb.mul(warp, lb.idx(kGates * kCols)),
+                              lb.add(lb.idx(j * kCols), lane)));
+            barrier(lb);
+            // Thread (j, lane) of the first kGates * kCols: gate g0 + j.
+            Value j = lb.div(k.tid, lb.idx(kCols));
+            Value gi = lb.add(g0, j);
+            Value cc = lb.add(col0, lane);
+            Value mine =
+                lb.andI(lb.lt(k.tid, lb.idx(kGates * kCols)),
+                        lb.andI(lb.lt(gi, lb.idx(g)), lb.lt(cc, lb.idx(c))));
+            lb.ifThen(mine, [&] {
+              Value m = massAt(gi);
+              lb.ifThen(lb.gt(m, thr), [&] {
+                Value s = lb.forAcc1(
+                    zero, lb.idx(kWarps), lb.f64(0.0), [&](Value w, Value a) {
+                      return lb.add(
+                          a, lb.load(part,
+                                     lb.add(lb.mul(w, lb.idx(kGates * kCols)),
+                                            k.tid)));
+                    });
+                Value mu = lb.toF32(lb.div(s, lb.toF64(m)));
+                Value at = lb.add(lb.mul(gi, lb.idx(c)), cc);
+                Value p = lb.load(protos, at);
+                lb.store(lb.add(lb.mul(dF, p), lb.mul(od, mu)), protos, at);
               });
-            });
-            lb.ifThen(lb.eq(k.tid, zero), [&] {
-              Value u = lb.mul(dF, lb.load(usage, gi));
-              lb.store(lb.select(upd, lb.add(u, lb.mul(od, m)), u), usage, gi);
-              Value cf = lb.mul(dF, lb.load(conf, gi));
-              lb.store(lb.select(upd, lb.add(cf, od), cf), conf, gi);
+              // The gate's usage and confidence, once (column 0's block).
+              lb.ifThen(lb.eq(cc, zero), [&] {
+                Value upd = lb.gt(m, thr);
+                Value u = lb.mul(dF, lb.load(usage, gi));
+                lb.store(lb.select(upd, lb.add(u, lb.mul(od, m)), u), usage,
+                         gi);
+                Value cf = lb.mul(dF, lb.load(conf, gi));
+                lb.store(lb.select(upd, lb.add(cf, od), cf), conf, gi);
+              });
             });
           });
         });

@@ -940,6 +940,60 @@ struct DenseAttentionToGPU : public OpConversionPattern<DenseAttentionOp> {
   }
 };
 
+/// Discardable attributes the pass puts on a proteus.layer before converting
+/// it: the tiles of the module's own primitive attention kernels of the same
+/// specialization (tuned by proteus-compile --tuning-db), which the layer's
+/// kernels (the same loops, launched under the device's mode) take too.
+constexpr llvm::StringLiteral kLayerShortlistTile = "proteus.shortlist_tile";
+constexpr llvm::StringLiteral kLayerDenseTile = "proteus.dense_tile";
+
+/// The tile that an attention op of `top` with a tile gives the kernel of
+/// `want` (its specialization, element type and source), or null.
+TileAttr primitiveTile(ModuleOp top, const KernelSpec &want) {
+  TileAttr found;
+  top.walk([&](Operation *op) {
+    if (found || !isa<ShortlistAttentionOp, DenseAttentionOp>(op))
+      return;
+    std::string why;
+    FailureOr<KernelSpec> spec = getKernelSpec(op, why);
+    if (succeeded(spec) && spec->tile && spec->source == want.source &&
+        spec->elem == want.elem && spec->setting() == want.setting())
+      found = spec->tile;
+  });
+  return found;
+}
+
+/// The attention kernels of a specialized layer, controlled by the device
+/// stats: dense always, the in-kernel rule where it runs on the GPU (no
+/// prototype piece; INT8 in max mode only).
+SmallVector<KernelSpec, 2> layerAttentionSpecs(LayerOp op) {
+  ConfigAttr cfg = op.getConfig();
+  BudgetAttr budget = op.getBudgetAttr();
+  Type f32 = Float32Type::get(op.getContext());
+  int64_t d = cfg.getHeadDim();
+  SmallVector<KernelSpec, 2> specs;
+  KernelSpec dense{CandidateSource::Causal, f32, d};
+  dense.controlled = true;
+  specs.push_back(dense);
+  bool int8 = cfg.getQuantizeInt8();
+  if (!cfg.getUseProto() && (!int8 || cfg.getInt8Mode() == Int8Mode::Max)) {
+    KernelSpec rule{CandidateSource::Rule,
+                    f32,
+                    d,
+                    static_cast<int64_t>(cfg.getAnchorStride()),
+                    cfg.getUseLocal(),
+                    cfg.getUseAnchors()};
+    rule.controlled = true;
+    rule.int8 = int8;
+    rule.effL = budget.getEffectiveL();
+    rule.window = budget.getWindow();
+    rule.localCap = budget.getLocalCap();
+    rule.anchorCap = budget.getAnchorCap();
+    specs.push_back(rule);
+  }
+  return specs;
+}
+
 /// A specialized proteus.layer becomes its setting's GPU layer kernels: the
 /// non-attention kernels of LayerKernels.h, the fill, the plain dense kernel
 /// of the fast path, and the attention kernels that read N and the mode from
@@ -959,34 +1013,23 @@ struct LayerToGPU : public OpConversionPattern<LayerOp> {
                                          "the GPU layer takes f32 activations");
     if (std::string why = gpuLayerUnsupported(cfg); !why.empty())
       return rewriter.notifyMatchFailure(op, "no GPU layer: " + why);
-    int64_t d = cfg.getHeadDim();
     gpu::GPUModuleOp module = getOrCreateKernelModule(op);
     Type f32 = rewriter.getF32Type();
     buildLayerKernels(rewriter, module, cfg, budget);
     getOrBuildFill(rewriter, module, f32);
-    // The plain dense kernel of the fast path: the one the module's f32
-    // dense_attention already has (with its tuned tile), else the default.
-    KernelSpec plain{CandidateSource::Causal, f32, d};
-    if (!module.lookupSymbol<gpu::GPUFuncOp>(plain.name()))
-      getOrBuildKernel(rewriter, module, plain);
-    KernelSpec dense{CandidateSource::Causal, f32, d};
-    dense.controlled = true;
-    getOrBuildKernel(rewriter, module, dense);
-    bool int8 = cfg.getQuantizeInt8();
-    if (!cfg.getUseProto() && (!int8 || cfg.getInt8Mode() == Int8Mode::Max)) {
-      KernelSpec rule{CandidateSource::Rule,
-                      f32,
-                      d,
-                      static_cast<int64_t>(cfg.getAnchorStride()),
-                      cfg.getUseLocal(),
-                      cfg.getUseAnchors()};
-      rule.controlled = true;
-      rule.int8 = int8;
-      rule.effL = budget.getEffectiveL();
-      rule.window = budget.getWindow();
-      rule.localCap = budget.getLocalCap();
-      rule.anchorCap = budget.getAnchorCap();
-      getOrBuildKernel(rewriter, module, rule);
+    auto tileOf = [&](const KernelSpec &spec) {
+      return op->getAttrOfType<TileAttr>(spec.source == CandidateSource::Causal
+                                             ? kLayerDenseTile
+                                             : kLayerShortlistTile);
+    };
+    // The plain dense kernel of the fast path (the module's f32
+    // dense_attention kernel where it has one), then the controlled ones.
+    KernelSpec plain{CandidateSource::Causal, f32, cfg.getHeadDim()};
+    plain.tile = tileOf(plain);
+    getOrBuildKernel(rewriter, module, plain);
+    for (KernelSpec spec : layerAttentionSpecs(op)) {
+      spec.tile = tileOf(spec);
+      getOrBuildKernel(rewriter, module, spec);
     }
     rewriter.eraseOp(op);
     return success();
@@ -1017,6 +1060,18 @@ struct ConvertProteusToGPUPass
     });
     if (misfit)
       return signalPassFailure();
+    // A layer's attention kernels take the tiles of the module's primitive
+    // kernels of the same specialization.
+    top.walk([&](LayerOp layer) {
+      if (!layer.getBudgetAttr())
+        return;
+      for (const KernelSpec &spec : layerAttentionSpecs(layer))
+        if (TileAttr tile = primitiveTile(top, spec))
+          layer->setAttr(spec.source == CandidateSource::Causal
+                             ? kLayerDenseTile
+                             : kLayerShortlistTile,
+                         tile);
+    });
     if (!top.lookupSymbol<gpu::GPUModuleOp>("proteus_kernels")) {
       OpBuilder b(top.getContext());
       b.setInsertionPointToEnd(top.getBody());

@@ -91,38 +91,42 @@ void shellSort(LoopBuilder &lb, Value mem, Value n,
 // Routing and gating
 //===----------------------------------------------------------------------===//
 
+Value emitL2Divisor(LoopBuilder &lb, Value cN,
+                    function_ref<Value(Value)> elem) {
+  Value norm = lb.toF32(lb.sqrt(sumF64(lb, lb.idx(0), cN, [&](Value c) {
+    Value v = lb.toF64(elem(c));
+    return lb.mul(v, v);
+  })));
+  return lb.max(norm, lb.f32(1e-6));
+}
+
+void emitUsageSoftmax(LoopBuilder &lb, Value gN, Value usage, Value usageSoft) {
+  lb.forLoop(lb.idx(0), gN, [&](Value gi) {
+    lb.store(lb.neg(lb.add(lb.load(usage, gi), lb.f32(1e-6))), usageSoft, gi);
+  });
+  softmaxF32(
+      lb, gN, [&](Value i) { return lb.load(usageSoft, i); },
+      [&](Value i, Value v) { lb.store(v, usageSoft, i); });
+}
+
 void emitRoutePrep(LoopBuilder &lb, ConfigAttr cfg, Value prototypes,
                    Value usage, Value protoNorm, Value usageSoft) {
   Value zero = lb.idx(0), cI = lb.idx(cfg.getDModel()),
         gI = lb.idx(cfg.getGates());
-  Value eps = lb.f32(1e-6);
   lb.forLoop(zero, gI, [&](Value gi) {
-    Value norm = lb.toF32(lb.sqrt(sumF64(lb, zero, cI, [&](Value c) {
-      Value p = lb.toF64(lb.load(prototypes, {gi, c}));
-      return lb.mul(p, p);
-    })));
-    Value d = lb.max(norm, eps);
+    Value d = emitL2Divisor(lb, cI, [&](Value c) {
+      return lb.load(prototypes, {gi, c});
+    });
     lb.forLoop(zero, cI, [&](Value c) {
       lb.store(lb.div(lb.load(prototypes, {gi, c}), d), protoNorm, {gi, c});
     });
   });
-  if (!usageSoft)
-    return;
-  lb.forLoop(zero, gI, [&](Value gi) {
-    lb.store(lb.neg(lb.add(lb.load(usage, gi), eps)), usageSoft, gi);
-  });
-  softmaxF32(
-      lb, gI, [&](Value i) { return lb.load(usageSoft, i); },
-      [&](Value i, Value v) { lb.store(v, usageSoft, i); });
+  if (usageSoft)
+    emitUsageSoftmax(lb, gI, usage, usageSoft);
 }
 
 Value emitNormDivisor(LoopBuilder &lb, Value x, Value b, Value t, Value cN) {
-  Value zero = lb.idx(0);
-  Value xnorm = lb.toF32(lb.sqrt(sumF64(lb, zero, cN, [&](Value c) {
-    Value v = lb.toF64(lb.load(x, {b, t, c}));
-    return lb.mul(v, v);
-  })));
-  return lb.max(xnorm, lb.f32(1e-6));
+  return emitL2Divisor(lb, cN, [&](Value c) { return lb.load(x, {b, t, c}); });
 }
 
 void emitRouteToken(LoopBuilder &lb, const RouteOperands &r, Value sc, Value b,

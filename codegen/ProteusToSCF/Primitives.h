@@ -61,6 +61,13 @@ struct RouteOperands {
 void emitRoutePrep(LoopBuilder &lb, ConfigAttr cfg, Value prototypes,
                    Value usage, Value protoNorm, Value usageSoft);
 
+/// max(|v|, 1e-6) in binary32 of the vector v = elem(0 .. cN), its squares
+/// summed in binary64 in index order.
+Value emitL2Divisor(LoopBuilder &lb, Value cN, function_ref<Value(Value)> elem);
+
+/// softmax(-(usage + 1e-6)) of the gN gates into usageSoft (binary32).
+void emitUsageSoftmax(LoopBuilder &lb, Value gN, Value usage, Value usageSoft);
+
 /// max(|x[b, t, :]|, 1e-6) in binary32 (the norm summed in binary64): the
 /// divisor that normalises a token for the prototype similarities.
 Value emitNormDivisor(LoopBuilder &lb, Value x, Value b, Value t, Value cN);

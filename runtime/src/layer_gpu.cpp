@@ -242,7 +242,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
       p.memref(dev(a.usage), G);
       p.memref(L.protoNorm, G * C);
       p.memref(L.usageSoft, G);
-      run("proteus_route_prep", 1, 1, p);
+      run("proteus_route_prep", G, kGpuLayerBlock, p);
     }
     const int64_t logitBlocks =
         ceilDiv(tokens, kGpuGemmTile) * ceilDiv(G, kGpuGemmTile);
@@ -448,7 +448,9 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     p.memref(dev(a.confidence), G);
     p.index(B);
     p.index(T);
-    run("proteus_proto_update", G, kGpuLayerBlock, p);
+    run("proteus_proto_update",
+        ceilDiv(C, kGpuProtoCols) * ceilDiv(G, kGpuProtoGates), kGpuLayerBlock,
+        p);
   }
 
   if (L.profile) {

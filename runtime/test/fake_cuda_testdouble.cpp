@@ -257,8 +257,12 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
   auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   const int64_t g = grid, b = block;
   bool ok = false;
-  if (n == "proteus_route_prep" || n == "proteus_gate") {
-    ok = g == 1 && b == 1 && (n != "proteus_gate" || m[2].size == 16);
+  if (n == "proteus_gate") {
+    ok = g == 1 && b == 1 && m[2].size == 16;
+  } else if (n == "proteus_route_prep") {
+    // A block per prototype: prototypes (G*C), usage (G).
+    ok = g == m[1].size && b == 256 && m[0].size % m[1].size == 0 &&
+         m[2].size == m[0].size;
   } else if (n == "proteus_route_scale") {
     const int64_t bt = x[0] * x[1];
     ok = g == ceilDiv(bt, 256) && b == 256 && m[0].size % bt == 0 &&
@@ -299,7 +303,9 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
          g == ceilDiv(bt, 64) * ceilDiv(project ? 3 * c : c, 64) &&
          m[project ? 3 : 0].size == bt * c && (project || m[3].size == bt);
   } else if (n == "proteus_proto_update") {
-    ok = g == m[2].size && b == 256 && m[1].size == x[0] * x[1] * m[2].size;
+    const int64_t gates = m[2].size, c = gates > 0 ? m[3].size / gates : 0;
+    ok = g == ceilDiv(c, 32) * ceilDiv(gates, 8) && b == 256 &&
+         c * gates == m[3].size && m[1].size == x[0] * x[1] * gates;
   } else if (n == "proteus_layer_shortlist_attention_f32") {
     ok = g == 2048 && b == 128 && m[6].size == 16 && m[3].size == m[4].size &&
          m[0].size == m[5].size;

@@ -165,7 +165,8 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///
 ///   routed (budget[kBudgetFastPath] == 0):
 ///   1. proteus_route_prep(prototypes[G*C], usage[G], pn[G*C], usage_sm[G])
-///        grid 1, block 1; only when the configuration enables prototypes.
+///        grid G (a block per prototype); only when the configuration
+///        enables prototypes.
 ///   2. prototypes only: proteus_route_scale(x[B*T*C], xs[B*T*C], B, T)
 ///        grid ceil(B*T / kGpuLayerBlock): xs = x / max(|x|, 1e-6);
 ///      proteus_route_logits(x, w_router[G*C], gates[B*T*G], B*T), and with
@@ -208,7 +209,8 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///  13. budget[kBudgetUpdatePrototypes] != 0:
 ///        proteus_proto_mass(gates, mass[G] (f64), B, T)           grid G
 ///        proteus_proto_update(x, gates, mass, prototypes, usage,
-///        confidence, B, T)                                         grid G
+///        confidence, B, T)   grid ceil(C / kGpuProtoCols) * ceil(G /
+///        kGpuProtoGates): a block per tile of columns and gates
 ///   dense fast path (budget[kBudgetFastPath] != 0): 10, then
 ///      proteus_dense_attention_f32(q, k, v, o, R*T, T), then 12 with a
 ///      token_mask of ones; mask = 1, importance = 0 and the stats are the
@@ -221,6 +223,8 @@ inline constexpr int64_t kGpuLayerBlock = 256;
 inline constexpr int64_t kGpuSelectBlock = 512;
 inline constexpr int64_t kGpuLayerShortlistBlocks = 2048;
 inline constexpr int64_t kGpuGemmTile = 64;
+inline constexpr int64_t kGpuProtoCols = 32;
+inline constexpr int64_t kGpuProtoGates = 8;
 
 /// `proteus_select_tokens`: importance (f32, B,T), budget (i64; reads
 /// kBudgetTokenKeep and kBudgetGuard), token_mask (i8, B,T; 1 kept). The

@@ -1,4 +1,5 @@
 // RUN: proteus-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(proteus-specialize{alpha=1.0}),convert-proteus-to-gpu)' | FileCheck %s
+// RUN: proteus-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(proteus-specialize{alpha=1.0}))' | proteus-opt --split-input-file -proteus-lower-to-nvvm | FileCheck %s --check-prefix=PTX
 // A specialized proteus.layer becomes its setting's GPU layer kernels
 // (contract.h): routing, gating, packing, projections and combination, plus
 // the attention kernels that read N and the mode from the device stats
@@ -53,6 +54,10 @@ func.func @plain(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: mem
 // CHECK: memref.atomic_rmw addi
 // CHECK: gpu.func @proteus_proto_mass
 // CHECK: gpu.func @proteus_proto_update
+// Shared buffers are 16-byte aligned: the backend reads them with 16-byte
+// vector loads (a 4-byte aligned row faulted on the H200).
+// PTX: .shared .align 16 .b8 __wg_proteus_route_prep_0[256]
+// PTX: .shared .align 16 .b8 __wg_proteus_proto_update_0[16384]
 func.func @routed(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
                   %wr: memref<8x64xf32>, %p: memref<8x64xf32>, %u: memref<8xf32>, %c: memref<8xf32>,
                   %b: memref<?xi64>, %y: memref<1x64x64xf32>,

@@ -12,6 +12,10 @@
 #                                  --repeat runs each, and of every bundle
 #
 #   scripts/bench_bundles.sh [--build DIR] [--out DIR] [--repeat N]
+#                            [--tuning-db FILE]
+# With --tuning-db the bundles take the tuned tiles of that database
+# (scripts/tune.sh), the T <= 4K bundles those of shape class t4k, the others
+# those of t32k; without it, proteus-compile's default database, if any.
 # Run it after scripts/prepare_device.sh, which empties .device. The device
 # call then carries .device (and third_party_ref for the reference):
 # benchmarks/README.md.
@@ -20,12 +24,14 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 build=$repo/build
 out=$repo/.device/bench
 repeat=3
+tuning=()
 while [ $# -gt 0 ]; do
   case $1 in
   --build) build=$2; shift 2 ;;
   --out) out=$2; shift 2 ;;
   --repeat) repeat=$2; shift 2 ;;
-  *) echo "usage: $0 [--build DIR] [--out DIR] [--repeat N]" >&2; exit 2 ;;
+  --tuning-db) tuning=(--tuning-db "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
+  *) echo "usage: $0 [--build DIR] [--out DIR] [--repeat N] [--tuning-db FILE]" >&2; exit 2 ;;
   esac
 done
 compile=$build/bin/proteus-compile
@@ -46,9 +52,11 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # compile_ms CONFIG ALPHAS DIR: prints the wall time of one proteus-compile;
 # fails (and the caller with it) when the compile fails.
 compile_ms() {
-  local start
+  local start seq=131072
+  [[ $3 == *-le4k ]] && seq=4096
   start=$(now_ms)
-  "$compile" --config "$1" --alpha "$2" -o "$3" >/dev/null || {
+  "$compile" --config "$1" --alpha "$2" ${tuning[@]+"${tuning[@]}"} \
+    --tuning-seq-len "$seq" -o "$3" >/dev/null || {
     echo "bench_bundles: proteus-compile --config $1 --alpha $2 failed" >&2
     return 1
   }

@@ -23,6 +23,7 @@
 #include "proteus/Pipelines/Pipelines.h"
 #include "proteus/Registration/Registration.h"
 #include "proteus/Support/Config.h"
+#include "proteus/Support/Settings.h"
 #include "proteus/Target/AttentionModule.h"
 #include "proteus/Transforms/Passes.h"
 #include "proteus_rt/config_json.h"
@@ -105,20 +106,6 @@ int fail(const llvm::Twine &msg) {
 }
 
 /// Parses "a,b,c" into doubles.
-bool parseList(StringRef text, SmallVectorImpl<double> &out, std::string &bad) {
-  SmallVector<StringRef> parts;
-  text.split(parts, ',', -1, false);
-  for (StringRef p : parts) {
-    double v;
-    if (p.trim().getAsDouble(v)) {
-      bad = p.str();
-      return false;
-    }
-    out.push_back(v);
-  }
-  return true;
-}
-
 MemRefType memref(ArrayRef<int64_t> shape, Type elem) {
   return MemRefType::get(shape, elem);
 }
@@ -287,37 +274,14 @@ int main(int argc, char **argv) {
       "Load it with the runtime (proteus_rt) or run it with proteus-run.\n");
 
   auto started = std::chrono::steady_clock::now();
-  proteus_rt::Config config;
-  if (!configPath.empty()) {
-    auto buf = llvm::MemoryBuffer::getFile(configPath);
-    if (!buf)
-      return fail("cannot read " + configPath + ": " +
-                  buf.getError().message());
-    std::string error;
-    if (!proteus_rt::parseConfigJson((*buf)->getBuffer().str(), config, error))
-      return fail(configPath + ": " + error);
-  }
-  if (std::string bad = proteus_rt::validateConfig(config); !bad.empty())
-    return fail("invalid configuration: " + bad);
-
-  SmallVector<double> alphas, densities;
-  std::string bad;
-  if (!parseList(alphaList, alphas, bad) || alphas.empty())
-    return fail("--alpha: '" + bad + "' is not a number");
-  if (!densityList.empty() && !parseList(densityList, densities, bad))
-    return fail("--density: '" + bad + "' is not a number");
-  if (densities.empty())
-    densities.push_back(config.keep_ratio_base);
-  if (densities.size() != 1 && densities.size() != alphas.size())
-    return fail("--density needs one value or one per alpha (" +
-                llvm::Twine(alphas.size()) + "), got " +
-                llvm::Twine(densities.size()));
-  for (double a : alphas)
-    if (!(a >= 0.0 && a <= 1.0))
-      return fail("alpha must be in [0, 1], got " + std::to_string(a));
-  for (double d : densities)
-    if (!(d > 0.0 && d <= 1.0))
-      return fail("density must be in (0, 1], got " + std::to_string(d));
+  ToolSettings toolSettings;
+  std::string settingsError;
+  if (!loadToolSettings(configPath, alphaList, densityList, toolSettings,
+                        settingsError))
+    return fail(settingsError);
+  const proteus_rt::Config &config = toolSettings.config;
+  const SmallVector<double> &alphas = toolSettings.alphas,
+                            &densities = toolSettings.densities;
   if (tuningSeqLen < 1 || tuningBatch < 1)
     return fail("--tuning-seq-len and --tuning-batch must be >= 1");
   const proteus_tune::ShapeClass &shapeClass =

@@ -16,6 +16,7 @@
 #include "proteus/Pipelines/Pipelines.h"
 #include "proteus/Registration/Registration.h"
 #include "proteus/Support/Config.h"
+#include "proteus/Support/Settings.h"
 #include "proteus/Target/AttentionModule.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
@@ -170,19 +171,6 @@ SmallVector<std::string> splitList(StringRef text) {
   return out;
 }
 
-bool parseNumbers(StringRef text, SmallVectorImpl<double> &out,
-                  std::string &bad) {
-  for (const std::string &p : splitList(text)) {
-    double v;
-    if (StringRef(p).getAsDouble(v)) {
-      bad = p;
-      return false;
-    }
-    out.push_back(v);
-  }
-  return true;
-}
-
 std::string print(Attribute a) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -293,34 +281,14 @@ int generate(int argc, char **argv) {
   if (outDir.empty())
     return fail("-o DIR is required");
 
-  proteus_rt::Config config;
-  if (!configPath.empty()) {
-    auto buf = llvm::MemoryBuffer::getFile(configPath);
-    if (!buf)
-      return fail("cannot read " + configPath + ": " +
-                  buf.getError().message());
-    std::string error;
-    if (!proteus_rt::parseConfigJson((*buf)->getBuffer().str(), config, error))
-      return fail(configPath + ": " + error);
-  }
-  if (std::string bad = proteus_rt::validateConfig(config); !bad.empty())
-    return fail("invalid configuration: " + bad);
-  SmallVector<double> alphas, densities;
-  std::string bad;
-  if (!parseNumbers(alphaList, alphas, bad) || alphas.empty())
-    return fail("--alpha: '" + bad + "' is not a number");
-  if (!densityList.empty() && !parseNumbers(densityList, densities, bad))
-    return fail("--density: '" + bad + "' is not a number");
-  if (densities.empty())
-    densities.push_back(config.keep_ratio_base);
-  if (densities.size() != 1 && densities.size() != alphas.size())
-    return fail("--density needs one value or one per alpha");
-  for (double a : alphas)
-    if (!(a >= 0.0 && a <= 1.0))
-      return fail("alpha must be in [0, 1], got " + std::to_string(a));
-  for (double d : densities)
-    if (!(d > 0.0 && d <= 1.0))
-      return fail("density must be in (0, 1], got " + std::to_string(d));
+  ToolSettings toolSettings;
+  std::string settingsError;
+  if (!loadToolSettings(configPath, alphaList, densityList, toolSettings,
+                        settingsError))
+    return fail(settingsError);
+  const proteus_rt::Config &config = toolSettings.config;
+  const SmallVector<double> &alphas = toolSettings.alphas,
+                            &densities = toolSettings.densities;
   bool wantShortlist = false, wantDense = false;
   for (const std::string &k : splitList(kernelList)) {
     if (k == "shortlist")

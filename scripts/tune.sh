@@ -10,7 +10,10 @@
 #
 #   here         scripts/tune.sh generate
 #                  .device/ (scripts/prepare_device.sh, with
-#                  proteus-tune-measure) and the tuning bundles .device/tune/
+#                  proteus-tune-measure) and the tuning bundles .device/tune/,
+#                  also those of the benchmark's layer bundles
+#                  (.device/tune/layer-*; scripts/bench_bundles.sh
+#                  --tuning-db uses their entries)
 #   GPU machine  scripts/tune.sh measure [proteus-tune-measure options]
 #                  the database $OUT/tuning.json (else .device/tuning.json)
 #                  and its journal; a run cut off (exit 3 at --time-limit,
@@ -73,6 +76,17 @@ generate)
   "$build/bin/proteus-tune" generate --config "$dev/tune/d64.json" --alpha 1 \
     --kernels dense --dtypes "$dense_dtypes" --classes "$dense_classes" \
     -o "$dev/tune/d64"
+  # The benchmark's layer bundles (benchmarks/bench_configs.py, as
+  # scripts/bench_bundles.sh compiles them): their budgets depend on T, so
+  # their shortlist kernels are other specializations than the bench
+  # bundle's, and the GPU layer runs them in f32.
+  python3 "$repo/benchmarks/bench_configs.py" --write "$dev/tune/layer-configs" |
+    while read -r name _ cfg; do
+      case $name in *-le4k) classes=t4k.b1 ;; *) classes=t32k.b1 ;; esac
+      "$build/bin/proteus-tune" generate --config "$cfg" --alpha 1 \
+        --kernels shortlist --dtypes f32 --classes "$classes" \
+        -o "$dev/tune/layer-$name"
+    done
   du -sh "$dev" "$dev/tune"
   cat <<MSG
 tune: now on the GPU machine (device call carrying .device):
@@ -93,7 +107,7 @@ measure)
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm \
     --format=csv,noheader 2>&1 || true
   "$dev/bin/proteus-tune-measure" --db "$db" --time-limit 540 "$@" \
-    "$dev/tune/bench" "$dev/tune/d64"
+    "$dev/tune/bench" "$dev/tune/d64" $(ls -d "$dev"/tune/layer-h* 2>/dev/null)
   ;;
 bundles)
   db=${1:?usage: scripts/tune.sh bundles DATABASE}

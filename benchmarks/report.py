@@ -582,24 +582,53 @@ def default_name(doc):
     return f"{date}-{card.group(1).lower().replace(' ', '') if card else 'gpu'}-layer"
 
 
+def merge(docs):
+    """One result from the runs of several device calls (a run cut off by its time limit and
+    the call that ran the rest): meta, ceilings, compile and overhead of the first; rows and
+    per-kernel tables of all, a later run's row replacing an earlier one of the same
+    (config, T, variant); the notes of all, and the runs' argv in meta.merged_from."""
+    if len(docs) == 1:
+        return docs[0]
+    out = dict(docs[0])
+    for key in ("rows", "kernels"):
+        merged = {}
+        for doc in docs:
+            for item in doc.get(key, []):
+                merged[(item.get("config"), item.get("T"), item.get("variant"))] = item
+        out[key] = list(merged.values())
+    out["notes"] = [n for doc in docs for n in doc.get("notes", [])]
+    meta = dict(out.get("meta", {}))
+    meta["merged_from"] = [d.get("meta", {}).get("argv") for d in docs]
+    out["meta"] = meta
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("json", help="results of benchmarks/bench_layer.py")
+    ap.add_argument("json", nargs="+",
+                    help="results of benchmarks/bench_layer.py; several are merged into one table "
+                         "(a later file's row replaces the same config, T and variant)")
     ap.add_argument("--out-dir", help="where to write (default: the JSON's folder)")
     ap.add_argument("--name", help="file stem (default: <date>-<card>-layer)")
     ap.add_argument("--kernel-T", default="4096,65536,524288",
                     help="T whose per-kernel tables the markdown shows (all are in the JSON)")
     args = ap.parse_args(argv)
-    with open(args.json, encoding="utf-8") as f:
-        doc = json.load(f)
-    out_dir = args.out_dir or os.path.dirname(os.path.abspath(args.json))
+    docs = []
+    for path in args.json:
+        with open(path, encoding="utf-8") as f:
+            docs.append(json.load(f))
+    doc = merge(docs)
+    out_dir = args.out_dir or os.path.dirname(os.path.abspath(args.json[0]))
     name = args.name or default_name(doc)
     os.makedirs(out_dir, exist_ok=True)
     md = os.path.join(out_dir, name + ".md")
     kernel_T = [int(t) for t in args.kernel_T.split(",") if t]
     raw = os.path.join(out_dir, name + ".json")
-    if os.path.abspath(raw) != os.path.abspath(args.json):
-        shutil.copyfile(args.json, raw)
+    if len(docs) > 1:
+        with open(raw, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1)
+    elif os.path.abspath(raw) != os.path.abspath(args.json[0]):
+        shutil.copyfile(args.json[0], raw)
     png = plot(doc, os.path.join(out_dir, name + ".png"))
     with open(md, "w", encoding="utf-8") as f:
         f.write(markdown(doc, kernel_T, os.path.basename(png) if png else None))

@@ -228,6 +228,33 @@ class Report(unittest.TestCase):
             with open(os.path.join(out, "2026-11-28-h100-layer.json")) as f:
                 self.assertEqual(json.load(f), fake_results())
 
+    def test_runs_of_two_calls_merge_into_one_table(self):
+        first, second = fake_results(), fake_results()
+        # The first call stopped after T = 4096; the second ran the rest.
+        cut = [r for r in first["rows"] if r["T"] == 4096]
+        self.assertTrue(cut and len(cut) < len(first["rows"]))
+        first["rows"] = cut
+        second["rows"] = [r for r in second["rows"] if r["T"] != 4096]
+        second["meta"] = dict(second["meta"], argv=["--T", "524288"])
+        merged = report.merge([first, second])
+        self.assertEqual(len(merged["rows"]), len(fake_results()["rows"]))
+        self.assertEqual(merged["meta"]["card"], first["meta"]["card"])
+        self.assertEqual(merged["meta"]["merged_from"][1], ["--T", "524288"])
+        # A later run's row replaces an earlier one of the same config, T and variant.
+        again = report.merge([first, {"rows": [dict(cut[0], ms=123.0)]}])
+        key = (cut[0]["config"], cut[0]["T"], cut[0]["variant"])
+        rows = {(r["config"], r["T"], r["variant"]): r for r in again["rows"]}
+        self.assertEqual(rows[key]["ms"], 123.0)
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = []
+            for i, doc in enumerate((first, second)):
+                paths.append(os.path.join(tmp, f"run{i}.json"))
+                with open(paths[-1], "w") as f:
+                    json.dump(doc, f)
+            self.assertEqual(report.main(paths + ["--out-dir", tmp, "--name", "both"]), 0)
+            with open(os.path.join(tmp, "both.json")) as f:
+                self.assertEqual(len(json.load(f)["rows"]), len(merged["rows"]))
+
 
 if __name__ == "__main__":
     unittest.main()

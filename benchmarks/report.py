@@ -29,6 +29,8 @@ VARIANT_LABELS = {
 VARIANT_COLORS = {"proteus": "tab:blue", "proteus-dense": "tab:cyan", "reference": "tab:green",
                   "cudnn": "tab:red", "flash": "tab:purple"}
 GOAL_SPEEDUP = 10.0
+# A profiled call whose kernels sum to more than this times the call is flagged.
+PROFILE_SLACK = 1.15
 GOAL_524K_MS = 12.0
 GOAL_524K_BYTES = 1.5e9
 GOAL_DENSE_SHARE = 0.70
@@ -164,7 +166,22 @@ def holding_back(doc, config, T, variant="proteus"):
         worst = max(far, key=lambda k: k["x_floor"])
         if worst is not top:
             text += f"; furthest from its floor: `{worst['name']}` {worst['x_floor']:.0f}×"
+    caveat = profile_caveat(entry, kernels)
+    if caveat:
+        text += f" (but {caveat})"
     return text
+
+
+def profile_caveat(entry, kernels):
+    """A warning when a profiled call's kernels add up to more than the call took (one stream:
+    they cannot): the profile of that call is then not to be trusted kernel by kernel."""
+    call = entry.get("call_ms")
+    total = sum(k["ms"] for k in kernels)
+    if not call or total <= PROFILE_SLACK * call:
+        return ""
+    return (f"this profile's kernels sum to {fmt_ms(total)} ms against the call's {fmt_ms(call)} ms "
+            "(one stream: they cannot), so its per-kernel times are unreliable; re-read with "
+            "PROTEUS_PROFILE=1 (CUDA events)")
 
 
 def memory_breakdown(row, d_model=512):
@@ -441,6 +458,9 @@ def section_kernels(doc, kernel_T):
                         f"({fmt_ms(worst['ms'])} ms against {fmt_ms(worst['floor_ms'])} ms). Sum of the "
                         f"floors: {fmt_ms(floors)} ms against {fmt_ms(sum(k['ms'] for k in kernels))} ms of "
                         "kernel time."]
+        caveat = profile_caveat(entry, kernels)
+        if caveat:
+            out += ["", f"**Caution:** {caveat}."]
     return out
 
 

@@ -228,6 +228,13 @@ class Report(unittest.TestCase):
             with open(os.path.join(out, "2026-11-28-h100-layer.json")) as f:
                 self.assertEqual(json.load(f), fake_results())
 
+    def test_a_profile_that_sums_past_its_call_is_flagged(self):
+        kernels = [{"ms": 60.0}, {"ms": 40.0}]
+        self.assertEqual(report.profile_caveat({"call_ms": 100.0}, kernels), "")
+        caveat = report.profile_caveat({"call_ms": 80.0}, kernels)
+        self.assertIn("sum to 100.0 ms against the call's 80.00 ms", caveat)
+        self.assertEqual(report.profile_caveat({}, kernels), "")
+
     def test_runs_of_two_calls_merge_into_one_table(self):
         first, second = fake_results(), fake_results()
         # The first call stopped after T = 4096; the second ran the rest.

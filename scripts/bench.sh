@@ -19,7 +19,7 @@ lib=$dev/lib/libproteus_rt.so.0
 mkdir -p "$out"
 
 if [ ! -e "$lib" ]; then
-  echo "bench: $lib is missing: run scripts/bench_bundles.sh here and carry .device" >&2
+  echo "bench: $lib is missing: run scripts/bench_bundles.sh here and carry .device/bench" >&2
   exit 2
 fi
 # Built on the repository's machine: where this one's libstdc++ is older than

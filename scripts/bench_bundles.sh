@@ -16,8 +16,8 @@
 # With --tuning-db the bundles take the tuned tiles of that database
 # (scripts/tune.sh), the T <= 4K bundles those of shape class t4k, the others
 # those of t32k; without it, proteus-compile's default database, if any.
-# Run it after scripts/prepare_device.sh, which empties .device. The device
-# call then carries .device (and third_party_ref for the reference):
+# It needs only a build (prepare_device.sh leaves .device/bench alone). The
+# device call carries .device/bench (and third_party_ref for the reference):
 # benchmarks/README.md.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)

@@ -7,6 +7,8 @@
 #                     this toolchain, used only where the machine's are older
 #   .device/bundles/  d16 d32 d64 d128 bench proto (scripts/gpu_bundles.sh)
 #   .device/golden/   the golden cases (../shared/golden does not travel)
+# Other folders of .device (bench/, tune/, tuned/ of the scripts that make
+# them) are left as they are.
 #
 #   scripts/prepare_device.sh [--build DIR] [--out DIR] [--no-build]
 # (also: ninja -C build proteus-device-carry)
@@ -38,7 +40,11 @@ for f in "$build/bin/proteus-compile" "$tests/gpu_attention_check" \
 done
 [ -d "$golden" ] || { echo "prepare_device: no golden folder at $golden" >&2; exit 1; }
 
-rm -rf "$out"
+# Only what this script makes is replaced: bench/ (scripts/bench_bundles.sh),
+# tune/ and tuned/ (scripts/tune.sh) and a database carried for a resumed
+# measurement stay.
+rm -rf "$out/bin" "$out/lib" "$out/bundles" "$out/golden" "$out/golden-work" \
+  "$out/golden-work.log" "$out/COMMIT"
 mkdir -p "$out/bin" "$out/lib/fallback" "$out/golden"
 "$repo/scripts/gpu_bundles.sh" "$build/bin/proteus-compile" "$out/bundles"
 # The layer golden cases' bundles, compiled here into proteus-run's work
@@ -62,14 +68,26 @@ done
 cp -R "$golden"/. "$out/golden/"
 git -C "$repo" describe --always --dirty >"$out/COMMIT" 2>/dev/null || true
 
-size=$(du -sm "$out" | cut -f1)
-echo "prepare_device: $out holds ${size} MiB:"
+size=$(du -smc "$out/bin" "$out/lib" "$out/bundles" "$out/golden" \
+  "$out/golden-work" | tail -1 | cut -f1)
+echo "prepare_device: $out holds ${size} MiB of its own:"
 du -sh "$out"/* | sed 's/^/  /'
 if [ "$size" -gt $limit_mib ]; then
   echo "prepare_device: over ${limit_mib} MiB; the device call carries 64 MiB" >&2
   exit 1
 fi
+extra=$(find "$out" -mindepth 1 -maxdepth 1 ! -name bin ! -name lib ! -name bundles \
+  ! -name golden ! -name golden-work ! -name golden-work.log ! -name COMMIT | head -1)
 cat <<MSG
 prepare_device: run on the GPU machine with
   carry: [".device"]   command: scripts/gpu_check.sh
 MSG
+if [ -n "$extra" ]; then
+  cat <<MSG
+  (.device also holds other scripts' folders; where the whole is over 64 MiB,
+  carry only what the command needs: [".device/bin", ".device/lib",
+  ".device/bundles", ".device/golden", ".device/golden-work"] for
+  gpu_check.sh, [".device/bench", "third_party_ref"] for bench.sh,
+  [".device/bin", ".device/lib", ".device/tune"] for tune.sh measure)
+MSG
+fi

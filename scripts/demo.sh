@@ -25,5 +25,7 @@ if [ -x "$build/bin/proteus-run" ]; then
 else
   echo "proteus-run is not built yet: the bundle above is what the runtime loads."
 fi
-echo "The ptx/sm_90 files above are the attention kernels per setting (check them with ptxas -arch=sm_90);"
-echo "running the whole layer on the GPU is not there yet (issue 5)."
+echo "The ptx/sm_90 files above hold each setting's GPU kernels: the whole layer and the attention"
+echo "primitives (check them with ptxas -arch=sm_90). On a machine with an NVIDIA GPU,"
+echo "  $build/bin/proteus-run --bundle $out --backend gpu"
+echo "runs the layer there (this machine: the CPU backend above)."

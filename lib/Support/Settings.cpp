@@ -1,4 +1,4 @@
-//===- Settings.cpp - A tool's configuration and (alpha, density) list ----===//
+//===- Settings.cpp - A tool's configuration and settings -----------------===//
 
 #include "proteus/Support/Settings.h"
 

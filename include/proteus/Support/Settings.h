@@ -1,4 +1,4 @@
-//===- Settings.h - A tool's configuration and (alpha, density) list -*- C++
+//===- Settings.h - A tool's configuration and settings ---------*- C++ -*-===//
 //-*-===//
 //
 // What proteus-compile and proteus-tune both read from their command line:

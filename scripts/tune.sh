@@ -89,7 +89,7 @@ generate)
     done
   du -sh "$dev" "$dev/tune"
   cat <<MSG
-tune: now on the GPU machine (device call carrying .device):
+tune: now on the GPU machine (device call carrying .device/bin, .device/lib, .device/tune):
   scripts/tune.sh measure
 MSG
   ;;
@@ -125,7 +125,7 @@ bundles)
   done
   cp "$db" "$dev/tuned/tuning.json"
   cat <<MSG
-tune: now on the GPU machine (device call carrying .device):
+tune: now on the GPU machine (device call carrying .device/bin, .device/lib, .device/bundles, .device/tuned):
   scripts/tune.sh confirm
 MSG
   ;;

@@ -264,8 +264,8 @@ struct Workload {
   /// Launches the kernel of `bundle` on input set `set` (asynchronous).
   void launch(prt_bundle *bundle, int set) const {
     const size_t s = static_cast<size_t>(set % sets) * 3;
-    if (group.role == "dense") {
-      prt_gpu_dense_attention_args a{};
+    // The fields both kernels' arguments have.
+    auto common = [&](auto &a) {
       a.setting = 0;
       a.dtype = dtype;
       a.R = R;
@@ -275,19 +275,15 @@ struct Workload {
       a.k = qkv[s + 1]->ptr();
       a.v = qkv[s + 2]->ptr();
       a.out = out->ptr();
+    };
+    if (group.role == "dense") {
+      prt_gpu_dense_attention_args a{};
+      common(a);
       must(prt_gpu_dense_attention(bundle, &a), "prt_gpu_dense_attention");
       return;
     }
     prt_gpu_shortlist_attention_args a{};
-    a.setting = 0;
-    a.dtype = dtype;
-    a.R = R;
-    a.T = T;
-    a.D = D;
-    a.q = qkv[s]->ptr();
-    a.k = qkv[s + 1]->ptr();
-    a.v = qkv[s + 2]->ptr();
-    a.out = out->ptr();
+    common(a);
     a.N = N;
     a.packed_row = packedRow->ptr();
     a.packed_token = packedToken->ptr();

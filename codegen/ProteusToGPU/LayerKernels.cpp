@@ -674,30 +674,38 @@ struct LayerKernelBuilder {
         });
   }
 
-  /// A 64x64 tile of C[m, n] = sum_k A(m, k) B(n, k) per block of 256
-  /// threads, each holding a 4x4 fp32 accumulator (rows ty*4.., columns
-  /// tx*4..); K in steps of 16 staged in shared memory (transposed, padded).
-  /// loadA / loadB are called only in bounds; `epilogue(m, n0, acc)` gets
-  /// four consecutive columns n0..n0+3 of row m (m < M, n0 < N; columns past
-  /// N exist only when N % 4 != 0, and the epilogue must skip them). Each
-  /// accumulator sums its products in k order from 0 in `accType`: in f64
-  /// that is the CPU loops' sum exactly.
+  /// A tile x tile block of C[m, n] = sum_k A(m, k) B(n, k) per block of
+  /// 256 threads (tile 64 or 128). Thread (ty, tx) of the 16 x 16 grid holds
+  /// rows ty*4 + 64i + {0..3} and columns tx*4 + 64j + {0..3} (i, j < tile /
+  /// 64) as fp32 accumulators; K in steps of 16 staged in shared memory
+  /// (transposed, padded). loadA / loadB are called only in bounds;
+  /// `epilogue(m, n0, acc)` gets four consecutive columns n0..n0+3 of row m
+  /// (m < M, n0 < N; columns past N exist only when N % 4 != 0, and the
+  /// epilogue must skip them). Each accumulator sums its products in k order
+  /// from 0 in `accType`: in f64 that is the CPU loops' sum exactly; in f32
+  /// with fused multiply-adds.
   void emitTiledGemm(LoopBuilder &lb, Kernel &k, Value mN, int64_t nN,
                      int64_t kN, function_ref<Value(Value, Value)> loadA,
                      function_ref<Value(Value, Value)> loadB,
                      function_ref<void(Value, Value, ArrayRef<Value>)> epilogue,
-                     Type accType = Type()) {
+                     Type accType = Type(), int64_t tile = rt::kGpuGemmTile) {
     if (!accType)
       accType = f32;
-    constexpr int64_t tile = rt::kGpuGemmTile, step = 16, pitch = tile + 4;
+    assert((tile == 64 || tile == 128) && "a 16 x 16 grid of 4 x 4 blocks");
+    const int64_t step = 16, pitch = tile + 4, rep = tile / 64, side = 4 * rep;
     Value sA = shared(b, k, accType, step * pitch);
     Value sB = shared(b, k, accType, step * pitch);
     int64_t nBlocks = (nN + tile - 1) / tile;
     Value m0 = lb.mul(lb.div(k.bid, lb.idx(nBlocks)), lb.idx(tile));
     Value n0 = lb.mul(lb.rem(k.bid, lb.idx(nBlocks)), lb.idx(tile));
     Value tx = lb.rem(k.tid, lb.idx(16)), ty = lb.div(k.tid, lb.idx(16));
+    // The tile-relative offset of this thread's i-th row (or column) of
+    // `side`: 4 consecutive per 64.
+    auto offset = [&](Value t4, int64_t i) {
+      return lb.add(lb.mul(t4, lb.idx(4)), lb.idx((i / 4) * 64 + i % 4));
+    };
     Value zf = accType.isF64() ? lb.f64(0.0) : lb.f32(0.0);
-    SmallVector<Value> init(16, zf);
+    SmallVector<Value> init(side * side, zf);
     auto loop = scf::ForOp::create(
         b, loc, lb.idx(0), lb.idx(kN), lb.idx(step), init,
         [&](OpBuilder &, Location, Value k0, ValueRange acc) {
@@ -731,34 +739,40 @@ struct LayerKernelBuilder {
           SmallVector<Value> next(acc.begin(), acc.end());
           for (int64_t kk = 0; kk < step; ++kk) {
             Value base = lb.idx(kk * pitch);
-            Value av[4], bv[4];
-            for (int64_t i = 0; i < 4; ++i) {
-              av[i] = lb.load(
-                  sA, lb.add(base, lb.add(lb.mul(ty, lb.idx(4)), lb.idx(i))));
-              bv[i] = lb.load(
-                  sB, lb.add(base, lb.add(lb.mul(tx, lb.idx(4)), lb.idx(i))));
+            SmallVector<Value> av, bv;
+            for (int64_t i = 0; i < side; ++i) {
+              av.push_back(lb.load(sA, lb.add(base, offset(ty, i))));
+              bv.push_back(lb.load(sB, lb.add(base, offset(tx, i))));
             }
-            for (int64_t i = 0; i < 4; ++i)
-              for (int64_t j = 0; j < 4; ++j)
-                next[i * 4 + j] = lb.add(next[i * 4 + j], lb.mul(av[i], bv[j]));
+            // fp32: fused multiply-adds (the projections decide nothing and
+            // a separate multiply and add halve the throughput); binary64:
+            // the CPU loops' rounding, product then sum.
+            for (int64_t i = 0; i < side; ++i)
+              for (int64_t j = 0; j < side; ++j) {
+                Value &a = next[i * side + j];
+                a = accType.isF64() ? lb.add(a, lb.mul(av[i], bv[j]))
+                                    : DeviceMath().fma(b, loc, av[i], bv[j], a);
+              }
           }
           scf::YieldOp::create(b, loc, next);
         });
-    for (int64_t i = 0; i < 4; ++i) {
-      Value m = lb.add(m0, lb.add(lb.mul(ty, lb.idx(4)), lb.idx(i)));
-      Value n = lb.add(n0, lb.mul(tx, lb.idx(4)));
-      lb.ifThen(lb.andI(lb.lt(m, mN), lb.lt(n, lb.idx(nN))), [&] {
-        SmallVector<Value> acc;
-        for (int64_t j = 0; j < 4; ++j)
-          acc.push_back(loop.getResult(i * 4 + j));
-        epilogue(m, n, acc);
-      });
+    for (int64_t i = 0; i < side; ++i) {
+      Value m = lb.add(m0, offset(ty, i));
+      for (int64_t j = 0; j < side; j += 4) {
+        Value n = lb.add(n0, offset(tx, j));
+        lb.ifThen(lb.andI(lb.lt(m, mN), lb.lt(n, lb.idx(nN))), [&] {
+          SmallVector<Value> acc;
+          for (int64_t jj = 0; jj < 4; ++jj)
+            acc.push_back(loop.getResult(i * side + j + jj));
+          epilogue(m, n, acc);
+        });
+      }
     }
   }
 
   /// q, k, v = x W_qkv^T (+ b), RoPE on q and k, scattered to (R, T, D): a
-  /// tiled fp32 GEMM over (B*T) x 3C with the bias and rotation in the
-  /// epilogue (four consecutive columns hold two interleaved pairs).
+  /// 128 x 128 tiled fp32 GEMM over (B*T) x 3C with the bias and rotation in
+  /// the epilogue (four consecutive columns hold two interleaved pairs).
   void project() {
     SmallVector<Type> args(6, vec(f32));
     args.append({idx, idx});
@@ -811,7 +825,8 @@ struct LayerKernelBuilder {
                     }
                     store(k.arg(3 + p), r);
                   });
-              });
+              },
+              Type(), rt::kGpuProjectTile);
         });
   }
 
@@ -872,7 +887,8 @@ struct LayerKernelBuilder {
                     v = lb.add(v, lb.load(k.arg(2), n));
                   lb.store(v, y, lb.add(lb.mul(m, lb.idx(c)), n));
                 }
-              });
+              },
+              Type(), rt::kGpuProjectTile);
         });
   }
 

@@ -300,7 +300,7 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
     const bool project = n == "proteus_project";
     const int64_t c = m[project ? 0 : 4].size / bt;
     ok = b == 256 && c * bt == m[project ? 0 : 4].size &&
-         g == ceilDiv(bt, 64) * ceilDiv(project ? 3 * c : c, 64) &&
+         g == ceilDiv(bt, 128) * ceilDiv(project ? 3 * c : c, 128) &&
          m[project ? 3 : 0].size == bt * c && (project || m[3].size == bt);
   } else if (n == "proteus_proto_update") {
     const int64_t gates = m[2].size, c = gates > 0 ? m[3].size / gates : 0;

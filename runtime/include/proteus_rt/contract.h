@@ -190,7 +190,8 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///   9. proteus_pack_write(row_mask, offsets, packed_row[R*T],
 ///        packed_token[R*T], R, T)                                  grid R
 ///  10. proteus_project(x, w_qkv[3C*C], b_qkv[3C], q, k, v [R*T*D], B, T)
-///        grid ceil(B*T / kGpuGemmTile) * ceil(3C / kGpuGemmTile); RoPE fused
+///        grid ceil(B*T / kGpuProjectTile) * ceil(3C / kGpuProjectTile); RoPE
+///        fused
 ///  11. proteus_fill_zero_f32(o[R*T*D], R*T*D), then both of
 ///      proteus_layer_shortlist_attention_f32(q, k, v, packed_row,
 ///        packed_token, o, state, T, L, window, local_cap, anchor_cap)
@@ -204,7 +205,7 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///        scales[R*3], R, T), grid R*3; the shortlist kernel then takes
 ///        `scales` after `state` and quantizes q, k, v as it loads them.
 ///  12. proteus_combine(o, w_proj[C*C], b_proj[C], token_mask, y[B*T*C], B, T)
-///        grid ceil(B*T / kGpuGemmTile) * ceil(C / kGpuGemmTile); masked
+///        grid ceil(B*T / kGpuProjectTile) * ceil(C / kGpuProjectTile); masked
 ///        tokens give 0 (+ bias)
 ///  13. budget[kBudgetUpdatePrototypes] != 0:
 ///        proteus_proto_mass(gates, mass[G] (f64), B, T)           grid G
@@ -223,6 +224,9 @@ inline constexpr int64_t kGpuLayerBlock = 256;
 inline constexpr int64_t kGpuSelectBlock = 512;
 inline constexpr int64_t kGpuLayerShortlistBlocks = 2048;
 inline constexpr int64_t kGpuGemmTile = 64;
+/// proteus_project and proteus_combine: tiles of kGpuProjectTile rows and
+/// columns.
+inline constexpr int64_t kGpuProjectTile = 128;
 inline constexpr int64_t kGpuProtoCols = 32;
 inline constexpr int64_t kGpuProtoGates = 8;
 

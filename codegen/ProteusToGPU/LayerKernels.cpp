@@ -280,20 +280,55 @@ struct LayerKernelBuilder {
   /// x / max(|x|, 1e-6) per token (prototypes only): the left operand of the
   /// similarity GEMM, each element the CPU loops' binary32 quotient.
   void routeScale() {
+    // A block per kBlock tokens: their rows pass through shared memory
+    // kCols columns at a time (coalesced loads), each thread summing its
+    // token's squares in the CPU loops' order; then the block writes the
+    // quotients with consecutive threads on consecutive columns.
+    constexpr int64_t kCols = 32, pitch = kCols + 1;
     defineKernel(
         b, module, "proteus_route_scale", {vec(f32), vec(f32), idx, idx},
         kBlock, spec("route_scale"), [&](LoopBuilder &lb, Kernel &k) {
-          Value bN = k.arg(2), tN = k.arg(3);
-          Value i = globalId(lb, k, kBlock);
-          lb.ifThen(lb.lt(i, lb.mul(bN, tN)), [&] {
-            Value x = view(lb, k.arg(0), {dyn(bN), dyn(tN), fixed(c)});
-            Value xs = view(lb, k.arg(1), {dyn(bN), dyn(tN), fixed(c)});
-            Value bb = lb.div(i, tN), t = lb.rem(i, tN);
-            Value xd = emitNormDivisor(lb, x, bb, t, lb.idx(c));
-            lb.forLoop(lb.idx(0), lb.idx(c), [&](Value cc) {
-              lb.store(lb.div(lb.load(x, {bb, t, cc}), xd), xs, {bb, t, cc});
-            });
-          });
+          Value tile = shared(b, k, f32, kBlock * pitch);
+          Value div = shared(b, k, f32, kBlock);
+          Value x = k.arg(0), xs = k.arg(1);
+          Value nTok = lb.mul(k.arg(2), k.arg(3)), cI = lb.idx(c);
+          Value i0 = lb.mul(k.bid, lb.idx(kBlock));
+          auto sums = scf::ForOp::create(
+              b, loc, lb.idx(0), cI, lb.idx(kCols), ValueRange{lb.f64(0.0)},
+              [&](OpBuilder &, Location, Value c0, ValueRange acc) {
+                barrier(lb);
+                for (int64_t j = 0; j < kCols; ++j) {
+                  Value e = lb.add(k.tid, lb.idx(j * kBlock));
+                  Value tok = lb.div(e, lb.idx(kCols));
+                  Value col = lb.rem(e, lb.idx(kCols));
+                  Value g = lb.add(i0, tok), cc = lb.add(c0, col);
+                  lb.ifThen(lb.andI(lb.lt(g, nTok), lb.lt(cc, cI)), [&] {
+                    lb.store(lb.load(x, lb.add(lb.mul(g, cI), cc)), tile,
+                             lb.add(lb.mul(tok, lb.idx(pitch)), col));
+                  });
+                }
+                barrier(lb);
+                Value n = lb.min(lb.idx(kCols), lb.sub(cI, c0));
+                Value row = lb.mul(k.tid, lb.idx(pitch));
+                scf::YieldOp::create(
+                    b, loc,
+                    ValueRange{emitSquaresSum(
+                        lb, acc[0], lb.idx(0), n, [&](Value col) {
+                          return lb.load(tile, lb.add(row, col));
+                        })});
+              });
+          lb.store(emitL2DivisorOf(lb, sums.getResult(0)), div, k.tid);
+          barrier(lb);
+          Value span =
+              lb.mul(lb.min(lb.idx(kBlock), lb.sub(lb.max(nTok, i0), i0)), cI);
+          scf::ForOp::create(
+              b, loc, k.tid, lb.max(span, k.tid), lb.idx(kBlock), ValueRange{},
+              [&](OpBuilder &, Location, Value e, ValueRange) {
+                Value tok = lb.div(e, cI);
+                Value at = lb.add(lb.mul(i0, cI), e);
+                lb.store(lb.div(lb.load(x, at), lb.load(div, tok)), xs, at);
+                scf::YieldOp::create(b, loc);
+              });
         });
   }
 

@@ -201,7 +201,7 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///      proteus_layer_dense_attention_f32(q, k, v, o, state, R*T, T)
 ///        as proteus_dense_attention; returns at once when the mode is
 ///        Shortlist. Both are absent (gpu_note) where the rule is CPU-only.
-///      With INT8 (max mode) first proteus_int8_scales(q, k, v,
+///      With INT8 first proteus_int8_scales(q, k, v,
 ///        scales[R*3], R, T), grid R*3; the shortlist kernel then takes
 ///        `scales` after `state` and quantizes q, k, v as it loads them.
 ///  12. proteus_combine(o, w_proj[C*C], b_proj[C], token_mask, y[B*T*C], B, T)

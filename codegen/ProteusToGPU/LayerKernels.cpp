@@ -1026,19 +1026,23 @@ struct LayerKernelBuilder {
   void protoMass() { columnSum("proteus_proto_mass", g, /*mean=*/false); }
 
   /// The EMA of REFERENCE.md 2.4 for a tile of kGpuProtoCols columns and
-  /// kGpuProtoGates gates per block: each thread owns one column and every
-  /// gate of the tile over the tokens i = warp, warp + warps, ... (kUnroll
-  /// tokens' loads issued before their math), in binary64; the warps' partial
-  /// sums are added in warp order, so the result does not depend on timing.
+  /// kGpuProtoGates gates per block of kGpuProtoBlock threads: each thread owns
+  /// one column and every gate of the tile over the tokens i = warp, warp +
+  /// warps, ... (kUnroll tokens' loads issued before their math), in binary64;
+  /// the warps' partial sums are added in warp order, so the result does not
+  /// depend on timing.
   void protoUpdate() {
-    constexpr int64_t kCols = rt::kGpuProtoCols, kGates = rt::kGpuProtoGates,
-                      kWarps = kBlock / kCols, kUnroll = 4;
-    static_assert(kBlock % kCols == 0 && kGates * kCols <= kBlock,
+    // kProto threads (16 warps: the sums wait on loads, so many warps and
+    // kUnroll tokens in flight each; the partial sums fit 32 KiB).
+    constexpr int64_t kProto = rt::kGpuProtoBlock, kCols = rt::kGpuProtoCols,
+                      kGates = rt::kGpuProtoGates, kWarps = kProto / kCols,
+                      kUnroll = 8;
+    static_assert(kProto % kCols == 0 && kGates * kCols <= kProto,
                   "one thread per (gate, column) of the tile at the end");
     SmallVector<Type> args = {vec(f32), vec(f32), vec(f64), vec(f32),
                               vec(f32), vec(f32), idx,      idx};
     defineKernel(
-        b, module, "proteus_proto_update", args, kBlock, spec("proto_update"),
+        b, module, "proteus_proto_update", args, kProto, spec("proto_update"),
         [&](LoopBuilder &lb, Kernel &k) {
           Value part = shared(b, k, f64, kWarps * kGates * kCols);
           Value x = k.arg(0), gates = k.arg(1), mass = k.arg(2),

@@ -449,7 +449,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     p.index(B);
     p.index(T);
     run("proteus_proto_update",
-        ceilDiv(C, kGpuProtoCols) * ceilDiv(G, kGpuProtoGates), kGpuLayerBlock,
+        ceilDiv(C, kGpuProtoCols) * ceilDiv(G, kGpuProtoGates), kGpuProtoBlock,
         p);
   }
 

@@ -304,7 +304,7 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
          m[project ? 3 : 0].size == bt * c && (project || m[3].size == bt);
   } else if (n == "proteus_proto_update") {
     const int64_t gates = m[2].size, c = gates > 0 ? m[3].size / gates : 0;
-    ok = g == ceilDiv(c, 32) * ceilDiv(gates, 8) && b == 256 &&
+    ok = g == ceilDiv(c, 32) * ceilDiv(gates, 8) && b == 512 &&
          c * gates == m[3].size && m[1].size == x[0] * x[1] * gates;
   } else if (n == "proteus_layer_shortlist_attention_f32") {
     ok = g == 2048 && b == 128 && m[6].size == 16 && m[3].size == m[4].size &&

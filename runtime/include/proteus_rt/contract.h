@@ -211,7 +211,8 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///        proteus_proto_mass(gates, mass[G] (f64), B, T)           grid G
 ///        proteus_proto_update(x, gates, mass, prototypes, usage,
 ///        confidence, B, T)   grid ceil(C / kGpuProtoCols) * ceil(G /
-///        kGpuProtoGates): a block per tile of columns and gates
+///        kGpuProtoGates), block kGpuProtoBlock: a block per tile of columns
+///        and gates
 ///   dense fast path (budget[kBudgetFastPath] != 0): 10, then
 ///      proteus_dense_attention_f32(q, k, v, o, R*T, T), then 12 with a
 ///      token_mask of ones; mask = 1, importance = 0 and the stats are the
@@ -229,6 +230,7 @@ inline constexpr int64_t kGpuGemmTile = 64;
 inline constexpr int64_t kGpuProjectTile = 128;
 inline constexpr int64_t kGpuProtoCols = 32;
 inline constexpr int64_t kGpuProtoGates = 8;
+inline constexpr int64_t kGpuProtoBlock = 512;
 
 /// `proteus_select_tokens`: importance (f32, B,T), budget (i64; reads
 /// kBudgetTokenKeep and kBudgetGuard), token_mask (i8, B,T; 1 kept). The

@@ -57,7 +57,7 @@ func.func @plain(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: mem
 // Shared buffers are 16-byte aligned: the backend reads them with 16-byte
 // vector loads (a 4-byte aligned row faulted on the H200).
 // PTX: .shared .align 16 .b8 __wg_proteus_route_prep_0[256]
-// PTX: .shared .align 16 .b8 __wg_proteus_proto_update_0[16384]
+// PTX: .shared .align 16 .b8 __wg_proteus_proto_update_0[32768]
 func.func @routed(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
                   %wr: memref<8x64xf32>, %p: memref<8x64xf32>, %u: memref<8xf32>, %c: memref<8xf32>,
                   %b: memref<?xi64>, %y: memref<1x64x64xf32>,

@@ -131,3 +131,12 @@ Value DeviceMath::sqrt(OpBuilder &b, Location loc, Value x) const {
                                        b.getStringAttr(name), ValueRange{x})
       .getResult(0);
 }
+
+Value DeviceMath::fma(OpBuilder &b, Location loc, Value x, Value y,
+                      Value z) const {
+  StringRef name =
+      x.getType().isF64() ? "llvm.nvvm.fma.rn.d" : "llvm.nvvm.fma.rn.f";
+  return LLVM::CallIntrinsicOp::create(
+             b, loc, x.getType(), b.getStringAttr(name), ValueRange{x, y, z})
+      .getResult(0);
+}

@@ -22,6 +22,8 @@ public:
   Value sin(OpBuilder &b, Location loc, Value x) const override;
   Value cos(OpBuilder &b, Location loc, Value x) const override;
   Value sqrt(OpBuilder &b, Location loc, Value x) const override;
+  /// a * b + c rounded once (fma.rn), binary32 or binary64, no libdevice.
+  Value fma(OpBuilder &b, Location loc, Value x, Value y, Value z) const;
 };
 
 } // namespace mlir::proteus

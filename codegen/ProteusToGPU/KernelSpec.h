@@ -80,7 +80,7 @@ struct KernelSpec {
            " local_cap=" + std::to_string(localCap) +
            " anchor_cap=" + std::to_string(anchorCap);
     if (int8)
-      s += " int8=max";
+      s += " int8";
     if (tensorCores())
       s += " mma=m16n8k16";
     return s;

@@ -27,6 +27,7 @@
 #include "proteus_rt/contract.h"
 
 #include <cmath>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::proteus;
@@ -280,20 +281,55 @@ struct LayerKernelBuilder {
   /// x / max(|x|, 1e-6) per token (prototypes only): the left operand of the
   /// similarity GEMM, each element the CPU loops' binary32 quotient.
   void routeScale() {
+    // A block per kBlock tokens: their rows pass through shared memory
+    // kCols columns at a time (coalesced loads), each thread summing its
+    // token's squares in the CPU loops' order; then the block writes the
+    // quotients with consecutive threads on consecutive columns.
+    constexpr int64_t kCols = 32, pitch = kCols + 1;
     defineKernel(
         b, module, "proteus_route_scale", {vec(f32), vec(f32), idx, idx},
         kBlock, spec("route_scale"), [&](LoopBuilder &lb, Kernel &k) {
-          Value bN = k.arg(2), tN = k.arg(3);
-          Value i = globalId(lb, k, kBlock);
-          lb.ifThen(lb.lt(i, lb.mul(bN, tN)), [&] {
-            Value x = view(lb, k.arg(0), {dyn(bN), dyn(tN), fixed(c)});
-            Value xs = view(lb, k.arg(1), {dyn(bN), dyn(tN), fixed(c)});
-            Value bb = lb.div(i, tN), t = lb.rem(i, tN);
-            Value xd = emitNormDivisor(lb, x, bb, t, lb.idx(c));
-            lb.forLoop(lb.idx(0), lb.idx(c), [&](Value cc) {
-              lb.store(lb.div(lb.load(x, {bb, t, cc}), xd), xs, {bb, t, cc});
-            });
-          });
+          Value tile = shared(b, k, f32, kBlock * pitch);
+          Value div = shared(b, k, f32, kBlock);
+          Value x = k.arg(0), xs = k.arg(1);
+          Value nTok = lb.mul(k.arg(2), k.arg(3)), cI = lb.idx(c);
+          Value i0 = lb.mul(k.bid, lb.idx(kBlock));
+          auto sums = scf::ForOp::create(
+              b, loc, lb.idx(0), cI, lb.idx(kCols), ValueRange{lb.f64(0.0)},
+              [&](OpBuilder &, Location, Value c0, ValueRange acc) {
+                barrier(lb);
+                for (int64_t j = 0; j < kCols; ++j) {
+                  Value e = lb.add(k.tid, lb.idx(j * kBlock));
+                  Value tok = lb.div(e, lb.idx(kCols));
+                  Value col = lb.rem(e, lb.idx(kCols));
+                  Value g = lb.add(i0, tok), cc = lb.add(c0, col);
+                  lb.ifThen(lb.andI(lb.lt(g, nTok), lb.lt(cc, cI)), [&] {
+                    lb.store(lb.load(x, lb.add(lb.mul(g, cI), cc)), tile,
+                             lb.add(lb.mul(tok, lb.idx(pitch)), col));
+                  });
+                }
+                barrier(lb);
+                Value n = lb.min(lb.idx(kCols), lb.sub(cI, c0));
+                Value row = lb.mul(k.tid, lb.idx(pitch));
+                scf::YieldOp::create(
+                    b, loc,
+                    ValueRange{emitSquaresSum(
+                        lb, acc[0], lb.idx(0), n, [&](Value col) {
+                          return lb.load(tile, lb.add(row, col));
+                        })});
+              });
+          lb.store(emitL2DivisorOf(lb, sums.getResult(0)), div, k.tid);
+          barrier(lb);
+          Value span =
+              lb.mul(lb.min(lb.idx(kBlock), lb.sub(lb.max(nTok, i0), i0)), cI);
+          scf::ForOp::create(
+              b, loc, k.tid, lb.max(span, k.tid), lb.idx(kBlock), ValueRange{},
+              [&](OpBuilder &, Location, Value e, ValueRange) {
+                Value tok = lb.div(e, cI);
+                Value at = lb.add(lb.mul(i0, cI), e);
+                lb.store(lb.div(lb.load(x, at), lb.load(div, tok)), xs, at);
+                scf::YieldOp::create(b, loc);
+              });
         });
   }
 
@@ -409,6 +445,82 @@ struct LayerKernelBuilder {
                  [&](LoopBuilder &lb, Kernel &k) { emitSelectTokens(lb, k); });
   }
 
+  /// The order key (i32) of the rank-th largest (1-based, 1 <= rank <= n)
+  /// of keyAt(0 .. n), by radix select: four 8-bit passes from the top over
+  /// a block-wide 256-bin histogram, `prefix` holding the digits found and
+  /// `remaining` the rank left; every thread gets both (remaining: how many
+  /// of the keys equal to the result the rank reaches, as i64). `hist` (i32,
+  /// 256) and `scalars` (i64, 2) are workgroup buffers; block >= 256.
+  std::pair<Value, Value> radixSelect(LoopBuilder &lb, Value tid, int64_t block,
+                                      Value n, Value rank,
+                                      function_ref<Value(Value)> keyAt,
+                                      Value hist, Value scalars) {
+    Type i32 = b.getI32Type();
+    Value zero = lb.idx(0), one = lb.idx(1);
+    Value prefix = arith::ConstantIntOp::create(b, loc, i32, 0);
+    Value remaining = rank;
+    for (int64_t pass = 0; pass < 4; ++pass) {
+      int64_t shift = 24 - 8 * pass;
+      uint32_t high = pass == 0 ? 0u : (0xFFFFFFFFu << (32 - 8 * pass));
+      Value highMask =
+          arith::ConstantIntOp::create(b, loc, i32, static_cast<int32_t>(high));
+      lb.ifThen(lb.lt(tid, lb.idx(256)), [&] {
+        lb.store(arith::ConstantIntOp::create(b, loc, i32, 0), hist, tid);
+      });
+      barrier(lb);
+      scf::ForOp::create(
+          b, loc, tid, lb.max(n, tid), lb.idx(block), ValueRange{},
+          [&](OpBuilder &, Location, Value t, ValueRange) {
+            Value key = keyAt(t);
+            Value match =
+                lb.eq(arith::AndIOp::create(b, loc, key, highMask), prefix);
+            lb.ifThen(match, [&] {
+              Value digit = arith::AndIOp::create(
+                  b, loc,
+                  arith::ShRUIOp::create(
+                      b, loc, key,
+                      arith::ConstantIntOp::create(b, loc, i32, shift)),
+                  arith::ConstantIntOp::create(b, loc, i32, 255));
+              memref::AtomicRMWOp::create(
+                  b, loc, arith::AtomicRMWKind::addi,
+                  arith::ConstantIntOp::create(b, loc, i32, 1), hist,
+                  ValueRange{lb.toIndex(digit)});
+            });
+            scf::YieldOp::create(b, loc);
+          });
+      barrier(lb);
+      lb.ifThen(lb.eq(tid, zero), [&] {
+        // Walk the digits from 255 down to the one holding the rank.
+        auto st = lb.forAcc(
+            zero, lb.idx(256),
+            ValueRange{lb.i64(0), lb.boolean(false), lb.i64(0), remaining},
+            [&](Value j, ValueRange s) {
+              Value digit = lb.sub(lb.idx(255), j);
+              Value cnt =
+                  arith::ExtSIOp::create(b, loc, i64, lb.load(hist, digit));
+              Value hit =
+                  lb.andI(lb.notI(s[1]), lb.ge(lb.add(s[0], cnt), remaining));
+              return SmallVector<Value>{
+                  lb.select(lb.orI(s[1], hit), s[0], lb.add(s[0], cnt)),
+                  lb.orI(s[1], hit), lb.select(hit, lb.toI64(digit), s[2]),
+                  lb.select(hit, lb.sub(remaining, s[0]), s[3])};
+            });
+        lb.store(st[2], scalars, zero);
+        lb.store(st[3], scalars, one);
+      });
+      barrier(lb);
+      Value digit =
+          arith::TruncIOp::create(b, loc, i32, lb.load(scalars, zero));
+      remaining = lb.load(scalars, one);
+      barrier(lb);
+      prefix = arith::OrIOp::create(
+          b, loc, prefix,
+          arith::ShLIOp::create(
+              b, loc, digit, arith::ConstantIntOp::create(b, loc, i32, shift)));
+    }
+    return {prefix, remaining};
+  }
+
   void emitSelectTokens(LoopBuilder &lb, Kernel &k) {
     Type i32 = b.getI32Type();
     Value imp = k.arg(0), mask = k.arg(1), tN = k.arg(3), keep = k.arg(4),
@@ -445,72 +557,10 @@ struct LayerKernelBuilder {
                              });
         },
         [&] {
-          // Radix select of the need-th largest key, 8 bits a pass from the
-          // top: prefix holds the digits found, remaining the rank left.
-          Value prefix = arith::ConstantIntOp::create(b, loc, i32, 0);
-          Value remaining = lb.toI64(need);
-          for (int64_t pass = 0; pass < 4; ++pass) {
-            int64_t shift = 24 - 8 * pass;
-            uint32_t high = pass == 0 ? 0u : (0xFFFFFFFFu << (32 - 8 * pass));
-            Value highMask = arith::ConstantIntOp::create(
-                b, loc, i32, static_cast<int32_t>(high));
-            lb.ifThen(lb.lt(tid, lb.idx(256)), [&] {
-              lb.store(arith::ConstantIntOp::create(b, loc, i32, 0), hist, tid);
-            });
-            barrier(lb);
-            scf::ForOp::create(
-                b, loc, tid, lb.max(tN, tid), lb.idx(kSelectBlock),
-                ValueRange{}, [&](OpBuilder &, Location, Value t, ValueRange) {
-                  Value key = orderKey(lb, impAt(t));
-                  Value match = lb.eq(
-                      arith::AndIOp::create(b, loc, key, highMask), prefix);
-                  lb.ifThen(match, [&] {
-                    Value digit = arith::AndIOp::create(
-                        b, loc,
-                        arith::ShRUIOp::create(
-                            b, loc, key,
-                            arith::ConstantIntOp::create(b, loc, i32, shift)),
-                        arith::ConstantIntOp::create(b, loc, i32, 255));
-                    memref::AtomicRMWOp::create(
-                        b, loc, arith::AtomicRMWKind::addi,
-                        arith::ConstantIntOp::create(b, loc, i32, 1), hist,
-                        ValueRange{lb.toIndex(digit)});
-                  });
-                  scf::YieldOp::create(b, loc);
-                });
-            barrier(lb);
-            lb.ifThen(lb.eq(tid, zero), [&] {
-              // Walk the digits from 255 down to the one holding the rank.
-              auto st = lb.forAcc(
-                  zero, lb.idx(256),
-                  ValueRange{lb.i64(0), lb.boolean(false), lb.i64(0),
-                             remaining},
-                  [&](Value j, ValueRange s) {
-                    Value digit = lb.sub(lb.idx(255), j);
-                    Value cnt = arith::ExtSIOp::create(b, loc, i64,
-                                                       lb.load(hist, digit));
-                    Value hit = lb.andI(lb.notI(s[1]),
-                                        lb.ge(lb.add(s[0], cnt), remaining));
-                    return SmallVector<Value>{
-                        lb.select(lb.orI(s[1], hit), s[0], lb.add(s[0], cnt)),
-                        lb.orI(s[1], hit),
-                        lb.select(hit, lb.toI64(digit), s[2]),
-                        lb.select(hit, lb.sub(remaining, s[0]), s[3])};
-                  });
-              lb.store(st[2], scalars, zero);
-              lb.store(st[3], scalars, one);
-            });
-            barrier(lb);
-            Value digit =
-                arith::TruncIOp::create(b, loc, i32, lb.load(scalars, zero));
-            remaining = lb.load(scalars, one);
-            barrier(lb);
-            prefix = arith::OrIOp::create(
-                b, loc, prefix,
-                arith::ShLIOp::create(
-                    b, loc, digit,
-                    arith::ConstantIntOp::create(b, loc, i32, shift)));
-          }
+          Value prefix, remaining;
+          std::tie(prefix, remaining) = radixSelect(
+              lb, tid, kSelectBlock, tN, lb.toI64(need),
+              [&](Value t) { return orderKey(lb, impAt(t)); }, hist, scalars);
           // Ties at the kth key go to the lower positions: each thread
           // takes a contiguous chunk and learns how many equal keys lie
           // before it.
@@ -674,30 +724,38 @@ struct LayerKernelBuilder {
         });
   }
 
-  /// A 64x64 tile of C[m, n] = sum_k A(m, k) B(n, k) per block of 256
-  /// threads, each holding a 4x4 fp32 accumulator (rows ty*4.., columns
-  /// tx*4..); K in steps of 16 staged in shared memory (transposed, padded).
-  /// loadA / loadB are called only in bounds; `epilogue(m, n0, acc)` gets
-  /// four consecutive columns n0..n0+3 of row m (m < M, n0 < N; columns past
-  /// N exist only when N % 4 != 0, and the epilogue must skip them). Each
-  /// accumulator sums its products in k order from 0 in `accType`: in f64
-  /// that is the CPU loops' sum exactly.
+  /// A tile x tile block of C[m, n] = sum_k A(m, k) B(n, k) per block of
+  /// 256 threads (tile 64 or 128). Thread (ty, tx) of the 16 x 16 grid holds
+  /// rows ty*4 + 64i + {0..3} and columns tx*4 + 64j + {0..3} (i, j < tile /
+  /// 64) as fp32 accumulators; K in steps of 16 staged in shared memory
+  /// (transposed, padded). loadA / loadB are called only in bounds;
+  /// `epilogue(m, n0, acc)` gets four consecutive columns n0..n0+3 of row m
+  /// (m < M, n0 < N; columns past N exist only when N % 4 != 0, and the
+  /// epilogue must skip them). Each accumulator sums its products in k order
+  /// from 0 in `accType`: in f64 that is the CPU loops' sum exactly; in f32
+  /// with fused multiply-adds.
   void emitTiledGemm(LoopBuilder &lb, Kernel &k, Value mN, int64_t nN,
                      int64_t kN, function_ref<Value(Value, Value)> loadA,
                      function_ref<Value(Value, Value)> loadB,
                      function_ref<void(Value, Value, ArrayRef<Value>)> epilogue,
-                     Type accType = Type()) {
+                     Type accType = Type(), int64_t tile = rt::kGpuGemmTile) {
     if (!accType)
       accType = f32;
-    constexpr int64_t tile = rt::kGpuGemmTile, step = 16, pitch = tile + 4;
+    assert((tile == 64 || tile == 128) && "a 16 x 16 grid of 4 x 4 blocks");
+    const int64_t step = 16, pitch = tile + 4, rep = tile / 64, side = 4 * rep;
     Value sA = shared(b, k, accType, step * pitch);
     Value sB = shared(b, k, accType, step * pitch);
     int64_t nBlocks = (nN + tile - 1) / tile;
     Value m0 = lb.mul(lb.div(k.bid, lb.idx(nBlocks)), lb.idx(tile));
     Value n0 = lb.mul(lb.rem(k.bid, lb.idx(nBlocks)), lb.idx(tile));
     Value tx = lb.rem(k.tid, lb.idx(16)), ty = lb.div(k.tid, lb.idx(16));
+    // The tile-relative offset of this thread's i-th row (or column) of
+    // `side`: 4 consecutive per 64.
+    auto offset = [&](Value t4, int64_t i) {
+      return lb.add(lb.mul(t4, lb.idx(4)), lb.idx((i / 4) * 64 + i % 4));
+    };
     Value zf = accType.isF64() ? lb.f64(0.0) : lb.f32(0.0);
-    SmallVector<Value> init(16, zf);
+    SmallVector<Value> init(side * side, zf);
     auto loop = scf::ForOp::create(
         b, loc, lb.idx(0), lb.idx(kN), lb.idx(step), init,
         [&](OpBuilder &, Location, Value k0, ValueRange acc) {
@@ -731,34 +789,40 @@ struct LayerKernelBuilder {
           SmallVector<Value> next(acc.begin(), acc.end());
           for (int64_t kk = 0; kk < step; ++kk) {
             Value base = lb.idx(kk * pitch);
-            Value av[4], bv[4];
-            for (int64_t i = 0; i < 4; ++i) {
-              av[i] = lb.load(
-                  sA, lb.add(base, lb.add(lb.mul(ty, lb.idx(4)), lb.idx(i))));
-              bv[i] = lb.load(
-                  sB, lb.add(base, lb.add(lb.mul(tx, lb.idx(4)), lb.idx(i))));
+            SmallVector<Value> av, bv;
+            for (int64_t i = 0; i < side; ++i) {
+              av.push_back(lb.load(sA, lb.add(base, offset(ty, i))));
+              bv.push_back(lb.load(sB, lb.add(base, offset(tx, i))));
             }
-            for (int64_t i = 0; i < 4; ++i)
-              for (int64_t j = 0; j < 4; ++j)
-                next[i * 4 + j] = lb.add(next[i * 4 + j], lb.mul(av[i], bv[j]));
+            // fp32: fused multiply-adds (the projections decide nothing and
+            // a separate multiply and add halve the throughput); binary64:
+            // the CPU loops' rounding, product then sum.
+            for (int64_t i = 0; i < side; ++i)
+              for (int64_t j = 0; j < side; ++j) {
+                Value &a = next[i * side + j];
+                a = accType.isF64() ? lb.add(a, lb.mul(av[i], bv[j]))
+                                    : DeviceMath().fma(b, loc, av[i], bv[j], a);
+              }
           }
           scf::YieldOp::create(b, loc, next);
         });
-    for (int64_t i = 0; i < 4; ++i) {
-      Value m = lb.add(m0, lb.add(lb.mul(ty, lb.idx(4)), lb.idx(i)));
-      Value n = lb.add(n0, lb.mul(tx, lb.idx(4)));
-      lb.ifThen(lb.andI(lb.lt(m, mN), lb.lt(n, lb.idx(nN))), [&] {
-        SmallVector<Value> acc;
-        for (int64_t j = 0; j < 4; ++j)
-          acc.push_back(loop.getResult(i * 4 + j));
-        epilogue(m, n, acc);
-      });
+    for (int64_t i = 0; i < side; ++i) {
+      Value m = lb.add(m0, offset(ty, i));
+      for (int64_t j = 0; j < side; j += 4) {
+        Value n = lb.add(n0, offset(tx, j));
+        lb.ifThen(lb.andI(lb.lt(m, mN), lb.lt(n, lb.idx(nN))), [&] {
+          SmallVector<Value> acc;
+          for (int64_t jj = 0; jj < 4; ++jj)
+            acc.push_back(loop.getResult(i * side + j + jj));
+          epilogue(m, n, acc);
+        });
+      }
     }
   }
 
   /// q, k, v = x W_qkv^T (+ b), RoPE on q and k, scattered to (R, T, D): a
-  /// tiled fp32 GEMM over (B*T) x 3C with the bias and rotation in the
-  /// epilogue (four consecutive columns hold two interleaved pairs).
+  /// 128 x 128 tiled fp32 GEMM over (B*T) x 3C with the bias and rotation in
+  /// the epilogue (four consecutive columns hold two interleaved pairs).
   void project() {
     SmallVector<Type> args(6, vec(f32));
     args.append({idx, idx});
@@ -811,7 +875,8 @@ struct LayerKernelBuilder {
                     }
                     store(k.arg(3 + p), r);
                   });
-              });
+              },
+              Type(), rt::kGpuProjectTile);
         });
   }
 
@@ -872,14 +937,22 @@ struct LayerKernelBuilder {
                     v = lb.add(v, lb.load(k.arg(2), n));
                   lb.store(v, y, lb.add(lb.mul(m, lb.idx(c)), n));
                 }
-              });
+              },
+              Type(), rt::kGpuProjectTile);
         });
   }
 
   /// The per-row INT8 scales of q, k and v (max mode, REFERENCE.md 6.4):
   /// scales[r, w] = max(max |x| / 127, 1e-6) over row r of tensor w; one block
   /// per (r, w), a max tree (order-free, so exact).
+  /// Per-row INT8 scales of q, k and v (REFERENCE.md 6.4), block r*3 + w
+  /// for row r of tensor w: the row's max |x|, or in percentile mode
+  /// torch.quantile's rank p (n - 1) in binary32 with the two neighbouring
+  /// order statistics found by radix select (the CPU path sorts; the values
+  /// are the same elements, so the scale is the CPU's bit for bit).
   void int8Scales() {
+    bool percentile = cfg.getInt8Mode() == Int8Mode::Percentile;
+    double p = cfg.getInt8Percentile();
     defineKernel(
         b, module, "proteus_int8_scales",
         {vec(f32), vec(f32), vec(f32), vec(f32), idx, idx}, kBlock,
@@ -888,23 +961,62 @@ struct LayerKernelBuilder {
           Value tN = k.arg(5), n = lb.mul(tN, lb.idx(d));
           Value r = lb.div(k.bid, lb.idx(3)), which = lb.rem(k.bid, lb.idx(3));
           Value base = lb.mul(r, n);
+          auto absAt = [&](Value i) {
+            Value at = lb.add(base, i);
+            Value x = lb.select(lb.eq(which, lb.idx(0)), lb.load(k.arg(0), at),
+                                lb.select(lb.eq(which, lb.idx(1)),
+                                          lb.load(k.arg(1), at),
+                                          lb.load(k.arg(2), at)));
+            return lb.select(lb.lt(x, lb.f32(0.0)), lb.neg(x), x);
+          };
           auto loop = scf::ForOp::create(
               b, loc, k.tid, lb.max(n, k.tid), lb.idx(kBlock),
               ValueRange{lb.f32(0.0)},
               [&](OpBuilder &, Location, Value i, ValueRange acc) {
-                Value at = lb.add(base, i);
-                Value x = lb.select(
-                    lb.eq(which, lb.idx(0)), lb.load(k.arg(0), at),
-                    lb.select(lb.eq(which, lb.idx(1)), lb.load(k.arg(1), at),
-                              lb.load(k.arg(2), at)));
-                Value ax = lb.select(lb.lt(x, lb.f32(0.0)), lb.neg(x), x);
-                scf::YieldOp::create(b, loc, ValueRange{lb.max(acc[0], ax)});
+                scf::YieldOp::create(b, loc,
+                                     ValueRange{lb.max(acc[0], absAt(i))});
               });
           Value mx =
               blockReduce(lb, smem, k.tid, loop.getResult(0), kBlock,
                           [&](Value a, Value c) { return lb.max(a, c); });
+          Value baseValue = mx;
+          if (percentile) {
+            Type i32 = b.getI32Type();
+            Value hist = shared(b, k, i32, 256);
+            Value scalars = shared(b, k, i64, 2);
+            // rank >= 0: floor by truncation, ceil by one more where rank
+            // has a fraction (both exact: floor(rank) < 2^24 or rank is
+            // an integer).
+            Value rank = lb.mul(lb.f32(p), lb.toF32(lb.sub(n, lb.idx(1))));
+            Value loI = arith::FPToSIOp::create(b, loc, i64, rank);
+            Value loF = arith::SIToFPOp::create(b, loc, f32, loI);
+            Value frac = lb.gt(rank, loF);
+            Value hiI = lb.select(frac, lb.add(loI, lb.i64(1)), loI);
+            Value nI = lb.toI64(n);
+            auto kth = [&](Value ascending) {
+              // The ascending-th smallest (0-based) is the (n - it)-th
+              // largest; a key of a value >= 0 is its bits with the top one
+              // set.
+              Value key = radixSelect(
+                              lb, k.tid, kBlock, n, lb.sub(nI, ascending),
+                              [&](Value i) { return orderKey(lb, absAt(i)); },
+                              hist, scalars)
+                              .first;
+              Value bits = arith::AndIOp::create(
+                  b, loc, key,
+                  arith::ConstantIntOp::create(b, loc, i32, 0x7FFFFFFF));
+              return arith::BitcastOp::create(b, loc, f32, bits).getResult();
+            };
+            Value av = kth(loI), bv = kth(hiI);
+            Value w = lb.sub(rank, loF);
+            Value diff = lb.sub(bv, av);
+            Value lowSide = lb.add(av, lb.mul(w, diff));
+            Value highSide = lb.sub(bv, lb.mul(diff, lb.sub(lb.f32(1.0), w)));
+            baseValue = lb.select(lb.lt(w, lb.f32(0.5)), lowSide, highSide);
+            baseValue = lb.select(lb.eq(baseValue, lb.f32(0.0)), mx, baseValue);
+          }
           lb.ifThen(lb.eq(k.tid, lb.idx(0)), [&] {
-            Value s = lb.max(lb.div(mx, lb.f32(127.0)), lb.f32(1e-6));
+            Value s = lb.max(lb.div(baseValue, lb.f32(127.0)), lb.f32(1e-6));
             lb.store(s, k.arg(3), k.bid);
           });
         });
@@ -914,19 +1026,23 @@ struct LayerKernelBuilder {
   void protoMass() { columnSum("proteus_proto_mass", g, /*mean=*/false); }
 
   /// The EMA of REFERENCE.md 2.4 for a tile of kGpuProtoCols columns and
-  /// kGpuProtoGates gates per block: each thread owns one column and every
-  /// gate of the tile over the tokens i = warp, warp + warps, ... (kUnroll
-  /// tokens' loads issued before their math), in binary64; the warps' partial
-  /// sums are added in warp order, so the result does not depend on timing.
+  /// kGpuProtoGates gates per block of kGpuProtoBlock threads: each thread owns
+  /// one column and every gate of the tile over the tokens i = warp, warp +
+  /// warps, ... (kUnroll tokens' loads issued before their math), in binary64;
+  /// the warps' partial sums are added in warp order, so the result does not
+  /// depend on timing.
   void protoUpdate() {
-    constexpr int64_t kCols = rt::kGpuProtoCols, kGates = rt::kGpuProtoGates,
-                      kWarps = kBlock / kCols, kUnroll = 4;
-    static_assert(kBlock % kCols == 0 && kGates * kCols <= kBlock,
+    // kProto threads (16 warps: the sums wait on loads, so many warps and
+    // kUnroll tokens in flight each; the partial sums fit 32 KiB).
+    constexpr int64_t kProto = rt::kGpuProtoBlock, kCols = rt::kGpuProtoCols,
+                      kGates = rt::kGpuProtoGates, kWarps = kProto / kCols,
+                      kUnroll = 8;
+    static_assert(kProto % kCols == 0 && kGates * kCols <= kProto,
                   "one thread per (gate, column) of the tile at the end");
     SmallVector<Type> args = {vec(f32), vec(f32), vec(f64), vec(f32),
                               vec(f32), vec(f32), idx,      idx};
     defineKernel(
-        b, module, "proteus_proto_update", args, kBlock, spec("proto_update"),
+        b, module, "proteus_proto_update", args, kProto, spec("proto_update"),
         [&](LoopBuilder &lb, Kernel &k) {
           Value part = shared(b, k, f64, kWarps * kGates * kCols);
           Value x = k.arg(0), gates = k.arg(1), mass = k.arg(2),
@@ -1064,7 +1180,7 @@ void mlir::proteus::buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module,
   k.packWrite();
   k.project();
   k.combine();
-  if (cfg.getQuantizeInt8() && cfg.getInt8Mode() == Int8Mode::Max)
+  if (cfg.getQuantizeInt8())
     k.int8Scales();
   if (cfg.getProtoEnabled()) {
     k.protoMass();

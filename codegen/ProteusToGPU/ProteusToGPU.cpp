@@ -965,7 +965,8 @@ TileAttr primitiveTile(ModuleOp top, const KernelSpec &want) {
 
 /// The attention kernels of a specialized layer, controlled by the device
 /// stats: dense always, the in-kernel rule where it runs on the GPU (no
-/// prototype piece; INT8 in max mode only).
+/// prototype piece; with INT8 it quantizes with proteus_int8_scales' scales,
+/// max or percentile).
 SmallVector<KernelSpec, 2> layerAttentionSpecs(LayerOp op) {
   ConfigAttr cfg = op.getConfig();
   BudgetAttr budget = op.getBudgetAttr();
@@ -976,7 +977,7 @@ SmallVector<KernelSpec, 2> layerAttentionSpecs(LayerOp op) {
   dense.controlled = true;
   specs.push_back(dense);
   bool int8 = cfg.getQuantizeInt8();
-  if (!cfg.getUseProto() && (!int8 || cfg.getInt8Mode() == Int8Mode::Max)) {
+  if (!cfg.getUseProto()) {
     KernelSpec rule{CandidateSource::Rule,
                     f32,
                     d,

@@ -91,13 +91,22 @@ void shellSort(LoopBuilder &lb, Value mem, Value n,
 // Routing and gating
 //===----------------------------------------------------------------------===//
 
+Value emitSquaresSum(LoopBuilder &lb, Value acc, Value lo, Value hi,
+                     function_ref<Value(Value)> elem) {
+  return lb.forAcc1(lo, hi, acc, [&](Value c, Value a) {
+    Value v = lb.toF64(elem(c));
+    return lb.add(a, lb.mul(v, v));
+  });
+}
+
+Value emitL2DivisorOf(LoopBuilder &lb, Value squares) {
+  return lb.max(lb.toF32(lb.sqrt(squares)), lb.f32(1e-6));
+}
+
 Value emitL2Divisor(LoopBuilder &lb, Value cN,
                     function_ref<Value(Value)> elem) {
-  Value norm = lb.toF32(lb.sqrt(sumF64(lb, lb.idx(0), cN, [&](Value c) {
-    Value v = lb.toF64(elem(c));
-    return lb.mul(v, v);
-  })));
-  return lb.max(norm, lb.f32(1e-6));
+  return emitL2DivisorOf(lb,
+                         emitSquaresSum(lb, lb.f64(0.0), lb.idx(0), cN, elem));
 }
 
 void emitUsageSoftmax(LoopBuilder &lb, Value gN, Value usage, Value usageSoft) {

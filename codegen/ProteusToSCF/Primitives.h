@@ -65,6 +65,13 @@ void emitRoutePrep(LoopBuilder &lb, ConfigAttr cfg, Value prototypes,
 /// summed in binary64 in index order.
 Value emitL2Divisor(LoopBuilder &lb, Value cN, function_ref<Value(Value)> elem);
 
+/// The pieces of emitL2Divisor, for a vector summed in parts: `acc` plus the
+/// binary64 squares of elem(lo .. hi) in index order (from 0.0 over the whole
+/// vector it is emitL2Divisor's sum), and the divisor of such a sum.
+Value emitSquaresSum(LoopBuilder &lb, Value acc, Value lo, Value hi,
+                     function_ref<Value(Value)> elem);
+Value emitL2DivisorOf(LoopBuilder &lb, Value squares);
+
 /// softmax(-(usage + 1e-6)) of the gN gates into usageSoft (binary32).
 void emitUsageSoftmax(LoopBuilder &lb, Value gN, Value usage, Value usageSoft);
 

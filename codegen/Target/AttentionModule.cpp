@@ -78,11 +78,10 @@ OwningOpRef<ModuleOp> mlir::proteus::buildAttentionModule(
   Type i64 = b.getI64Type();
   bool ruleOnGPU = !cfg.getUseProto() && !cfg.getQuantizeInt8();
   if (!ruleOnGPU)
-    skipped = cfg.getUseProto() ? "the prototype candidate piece"
-              : cfg.getInt8Mode() == Int8Mode::Max
-                  ? "INT8 quantization (prt_gpu_shortlist_attention; the "
-                    "layer's kernel quantizes in-kernel)"
-                  : "INT8 quantization in percentile mode";
+    skipped = cfg.getUseProto()
+                  ? "the prototype candidate piece"
+                  : "INT8 quantization (prt_gpu_shortlist_attention; "
+                    "the layer's kernel quantizes in-kernel)";
   SmallVector<Type> elems = options.elementTypes;
   if (elems.empty())
     elems = {b.getF32Type(), b.getBF16Type(), b.getF16Type()};

@@ -361,7 +361,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     p.index(B);
     p.index(T);
     run("proteus_project",
-        ceilDiv(tokens, kGpuGemmTile) * ceilDiv(3 * C, kGpuGemmTile),
+        ceilDiv(tokens, kGpuProjectTile) * ceilDiv(3 * C, kGpuProjectTile),
         kGpuLayerBlock, p);
   }
   const int64_t denseBlocks = R * ceilDiv(T, kGpuDenseTile);
@@ -429,7 +429,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     p.index(B);
     p.index(T);
     run("proteus_combine",
-        ceilDiv(tokens, kGpuGemmTile) * ceilDiv(C, kGpuGemmTile),
+        ceilDiv(tokens, kGpuProjectTile) * ceilDiv(C, kGpuProjectTile),
         kGpuLayerBlock, p);
   }
   if (!fast && budget[kBudgetUpdatePrototypes] != 0) {
@@ -449,7 +449,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     p.index(B);
     p.index(T);
     run("proteus_proto_update",
-        ceilDiv(C, kGpuProtoCols) * ceilDiv(G, kGpuProtoGates), kGpuLayerBlock,
+        ceilDiv(C, kGpuProtoCols) * ceilDiv(G, kGpuProtoGates), kGpuProtoBlock,
         p);
   }
 

@@ -300,11 +300,11 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
     const bool project = n == "proteus_project";
     const int64_t c = m[project ? 0 : 4].size / bt;
     ok = b == 256 && c * bt == m[project ? 0 : 4].size &&
-         g == ceilDiv(bt, 64) * ceilDiv(project ? 3 * c : c, 64) &&
+         g == ceilDiv(bt, 128) * ceilDiv(project ? 3 * c : c, 128) &&
          m[project ? 3 : 0].size == bt * c && (project || m[3].size == bt);
   } else if (n == "proteus_proto_update") {
     const int64_t gates = m[2].size, c = gates > 0 ? m[3].size / gates : 0;
-    ok = g == ceilDiv(c, 32) * ceilDiv(gates, 8) && b == 256 &&
+    ok = g == ceilDiv(c, 32) * ceilDiv(gates, 8) && b == 512 &&
          c * gates == m[3].size && m[1].size == x[0] * x[1] * gates;
   } else if (n == "proteus_layer_shortlist_attention_f32") {
     ok = g == 2048 && b == 128 && m[6].size == 16 && m[3].size == m[4].size &&

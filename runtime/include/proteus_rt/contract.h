@@ -190,7 +190,8 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///   9. proteus_pack_write(row_mask, offsets, packed_row[R*T],
 ///        packed_token[R*T], R, T)                                  grid R
 ///  10. proteus_project(x, w_qkv[3C*C], b_qkv[3C], q, k, v [R*T*D], B, T)
-///        grid ceil(B*T / kGpuGemmTile) * ceil(3C / kGpuGemmTile); RoPE fused
+///        grid ceil(B*T / kGpuProjectTile) * ceil(3C / kGpuProjectTile); RoPE
+///        fused
 ///  11. proteus_fill_zero_f32(o[R*T*D], R*T*D), then both of
 ///      proteus_layer_shortlist_attention_f32(q, k, v, packed_row,
 ///        packed_token, o, state, T, L, window, local_cap, anchor_cap)
@@ -200,17 +201,18 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///      proteus_layer_dense_attention_f32(q, k, v, o, state, R*T, T)
 ///        as proteus_dense_attention; returns at once when the mode is
 ///        Shortlist. Both are absent (gpu_note) where the rule is CPU-only.
-///      With INT8 (max mode) first proteus_int8_scales(q, k, v,
+///      With INT8 first proteus_int8_scales(q, k, v,
 ///        scales[R*3], R, T), grid R*3; the shortlist kernel then takes
 ///        `scales` after `state` and quantizes q, k, v as it loads them.
 ///  12. proteus_combine(o, w_proj[C*C], b_proj[C], token_mask, y[B*T*C], B, T)
-///        grid ceil(B*T / kGpuGemmTile) * ceil(C / kGpuGemmTile); masked
+///        grid ceil(B*T / kGpuProjectTile) * ceil(C / kGpuProjectTile); masked
 ///        tokens give 0 (+ bias)
 ///  13. budget[kBudgetUpdatePrototypes] != 0:
 ///        proteus_proto_mass(gates, mass[G] (f64), B, T)           grid G
 ///        proteus_proto_update(x, gates, mass, prototypes, usage,
 ///        confidence, B, T)   grid ceil(C / kGpuProtoCols) * ceil(G /
-///        kGpuProtoGates): a block per tile of columns and gates
+///        kGpuProtoGates), block kGpuProtoBlock: a block per tile of columns
+///        and gates
 ///   dense fast path (budget[kBudgetFastPath] != 0): 10, then
 ///      proteus_dense_attention_f32(q, k, v, o, R*T, T), then 12 with a
 ///      token_mask of ones; mask = 1, importance = 0 and the stats are the
@@ -223,8 +225,12 @@ inline constexpr int64_t kGpuLayerBlock = 256;
 inline constexpr int64_t kGpuSelectBlock = 512;
 inline constexpr int64_t kGpuLayerShortlistBlocks = 2048;
 inline constexpr int64_t kGpuGemmTile = 64;
+/// proteus_project and proteus_combine: tiles of kGpuProjectTile rows and
+/// columns.
+inline constexpr int64_t kGpuProjectTile = 128;
 inline constexpr int64_t kGpuProtoCols = 32;
 inline constexpr int64_t kGpuProtoGates = 8;
+inline constexpr int64_t kGpuProtoBlock = 512;
 
 /// `proteus_select_tokens`: importance (f32, B,T), budget (i64; reads
 /// kBudgetTokenKeep and kBudgetGuard), token_mask (i8, B,T; 1 kept). The

@@ -57,7 +57,7 @@ func.func @plain(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: mem
 // Shared buffers are 16-byte aligned: the backend reads them with 16-byte
 // vector loads (a 4-byte aligned row faulted on the H200).
 // PTX: .shared .align 16 .b8 __wg_proteus_route_prep_0[256]
-// PTX: .shared .align 16 .b8 __wg_proteus_proto_update_0[16384]
+// PTX: .shared .align 16 .b8 __wg_proteus_proto_update_0[32768]
 func.func @routed(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
                   %wr: memref<8x64xf32>, %p: memref<8x64xf32>, %u: memref<8xf32>, %c: memref<8xf32>,
                   %b: memref<?xi64>, %y: memref<1x64x64xf32>,
@@ -79,7 +79,7 @@ func.func @routed(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: me
 // loads (its specialization says so).
 // CHECK-LABEL: gpu.module @proteus_kernels
 // CHECK: gpu.func @proteus_int8_scales
-// CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}proteus.specialization = "{{.*}} int8=max tile=#proteus.tile<block_m = 4, block_n = 16, lanes = 2>"
+// CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}proteus.specialization = "{{.*}} int8 tile=#proteus.tile<block_m = 4, block_n = 16, lanes = 2>"
 func.func @int8(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
                 %wr: memref<8x64xf32>, %b: memref<?xi64>, %y: memref<1x64x64xf32>,
                 %mask: memref<1x64xi8>, %imp: memref<1x64xf32>, %stats: memref<16xi64>) {
@@ -90,5 +90,29 @@ func.func @int8(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memr
            memref<16xi64>)
       {config = #proteus.config<d_model = 64, h_total = 4, gates = 8, h_active_max = 4,
                                 quantize_int8 = true>}
+  return
+}
+
+// -----
+
+// INT8 in percentile mode: the scales kernel finds torch.quantile's two
+// neighbouring order statistics of |x| by radix select (shared histogram,
+// atomic adds), and the layer's shortlist kernel is the one of max mode.
+// CHECK-LABEL: gpu.module @proteus_kernels
+// CHECK: gpu.func @proteus_int8_scales({{.*}}) workgroup({{.*}}memref<256xi32, #gpu.address_space<workgroup>>{{.*}}memref<2xi64, #gpu.address_space<workgroup>>{{.*}}) kernel
+// CHECK: memref.atomic_rmw addi
+// CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}proteus.specialization = "{{.*}} int8 tile=#proteus.tile<block_m = 4, block_n = 16, lanes = 2>"
+func.func @int8_percentile(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>,
+                           %wproj: memref<64x64xf32>, %wr: memref<8x64xf32>, %b: memref<?xi64>,
+                           %y: memref<1x64x64xf32>, %mask: memref<1x64xi8>,
+                           %imp: memref<1x64xf32>, %stats: memref<16xi64>) {
+  proteus.layer ins(%x, %wqkv, %wproj, %wr : memref<1x64x64xf32>, memref<192x64xf32>,
+                    memref<64x64xf32>, memref<8x64xf32>)
+      budget(%b : memref<?xi64>)
+      outs(%y, %mask, %imp, %stats : memref<1x64x64xf32>, memref<1x64xi8>, memref<1x64xf32>,
+           memref<16xi64>)
+      {config = #proteus.config<d_model = 64, h_total = 4, gates = 8, h_active_max = 4,
+                                quantize_int8 = true, int8_mode = percentile,
+                                int8_percentile = 0.999>}
   return
 }

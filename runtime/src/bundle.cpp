@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -123,6 +124,29 @@ bool safeRelativePath(const std::string &p) {
       return false;
   }
   return p.back() != '/';
+}
+
+/// The kernel names of a PTX text: the identifier after each `.entry`
+/// directive (PTX identifiers: letters, digits, `_`, `$`, `.`... not `(`).
+std::set<std::string> ptxEntries(const std::string &ptx) {
+  std::set<std::string> names;
+  const std::string directive = ".entry";
+  for (size_t at = 0; (at = ptx.find(directive, at)) != std::string::npos;) {
+    at += directive.size();
+    if (at >= ptx.size() || (ptx[at] != ' ' && ptx[at] != '\t'))
+      continue;
+    while (at < ptx.size() && (ptx[at] == ' ' || ptx[at] == '\t'))
+      ++at;
+    size_t end = at;
+    while (end < ptx.size() &&
+           (std::isalnum(static_cast<unsigned char>(ptx[end])) ||
+            ptx[end] == '_' || ptx[end] == '$' || ptx[end] == '.'))
+      ++end;
+    if (end > at)
+      names.insert(ptx.substr(at, end - at));
+    at = end;
+  }
+  return names;
 }
 
 } // namespace
@@ -409,15 +433,21 @@ cu::Function BundleImpl::gpuKernel(int64_t setting, const std::string &name) {
                                toHex16(expected) + ")");
     prt_module_info info{};
     gm.module = ctx.loadPtx(ptx, arch, info);
+    gm.entries = ptxEntries(ptx);
   }
+  auto missing = [&] {
+    fail(PRT_ERR_NOT_FOUND, "the PTX of setting " + std::to_string(setting) +
+                                " in bundle " + dir + " has no kernel '" +
+                                name + "'");
+  };
+  if (!gm.entries.count(name))
+    missing();
   ScopedCuContext scope(ctx);
   cu::Function fn = nullptr;
   cu::Result r =
       ctx.cuda->moduleGetFunction(&fn, gm.module->module, name.c_str());
   if (r == cu::kErrorNotFound)
-    fail(PRT_ERR_NOT_FOUND, "the PTX of setting " + std::to_string(setting) +
-                                " in bundle " + dir + " has no kernel '" +
-                                name + "'");
+    missing();
   ctx.check(r, "cuModuleGetFunction");
   gm.kernels[name] = fn;
   return fn;

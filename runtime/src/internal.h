@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -318,6 +319,10 @@ private:
   /// One setting's loaded module and the kernels resolved from it.
   struct GpuModule {
     std::shared_ptr<LoadedModule> module;
+    /// The names of the PTX's `.entry` kernels: a kernel the PTX lacks is
+    /// reported from here, never by a failing cuModuleGetFunction (which
+    /// compute-sanitizer counts as an error).
+    std::set<std::string> entries;
     std::map<std::string, cu::Function> kernels;
   };
   std::mutex gpuMutex_;

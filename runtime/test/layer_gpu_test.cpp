@@ -310,9 +310,15 @@ TEST_F(LayerGpu, MissingKernelIsNamedWithTheNote) {
   forward(d.args);
 
   // AUTO: the CPU library at alpha 1, naming the kernel; the GPU at alpha 0.
+  // The missing kernel is found in the PTX's entries, without a failing
+  // cuModuleGetFunction (an error under compute-sanitizer).
   prt_context *autoCtx = context(PRT_BACKEND_AUTO);
   open(dir, autoCtx);
+  record_();
   info = plan(1, 1, 64);
+  EXPECT_EQ(std::string(calls_()).find("cuModuleGetFunction not found"),
+            std::string::npos)
+      << calls_();
   EXPECT_EQ(info.backend, PRT_BACKEND_CPU);
   EXPECT_NE(std::string(info.backend_reason)
                 .find("lacks the layer kernel "

@@ -579,18 +579,21 @@ int show(int argc, char **argv) {
   std::string error;
   if (!tune::Database::load(argv[0], db, error))
     return fail(error);
-  llvm::outs() << llvm::format("%-36s %-8s %-22s %6s %9s %9s %7s %9s  %s\n",
-                               "kernel", "class", "device", "T", "default",
-                               "best", "speedup", "2nd", "best tile");
+  // The setting comes last: one kernel and class has an entry per
+  // specialization (head_dim, caps...), and rows without it look alike.
+  llvm::outs() << llvm::format(
+      "%-36s %-8s %-22s %6s %9s %9s %7s %9s  %s  [%s]\n", "kernel", "class",
+      "device", "T", "default", "best", "speedup", "2nd", "best tile",
+      "setting");
   for (const tune::Entry &e : db.entries) {
     std::string second =
         e.runnerUp ? llvm::formatv("{0:f4}", e.runnerUp->ms).str() : "-";
     llvm::outs() << llvm::format(
-        "%-36s %-8s %-22s %6lld %9.4f %9.4f %6.2fx %9s  %s\n", e.kernel.c_str(),
-        e.shapeClass.c_str(), e.device.substr(0, 22).c_str(),
+        "%-36s %-8s %-22s %6lld %9.4f %9.4f %6.2fx %9s  %s  [%s]\n",
+        e.kernel.c_str(), e.shapeClass.c_str(), e.device.substr(0, 22).c_str(),
         static_cast<long long>(e.T), e.defaults.ms, e.best.ms,
         e.defaults.ms / e.best.ms, second.c_str(),
-        tune::toString(e.best.tile).c_str());
+        tune::toString(e.best.tile).c_str(), e.setting.c_str());
   }
   return 0;
 }

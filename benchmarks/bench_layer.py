@@ -24,9 +24,11 @@ rewritten after every measurement; benchmarks/report.py turns it into the table 
 """
 import argparse
 import datetime
+import faulthandler
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -399,8 +401,13 @@ class Bench:
             from proteus_attention.kernels import tinytoy
             from proteus_attention.models.aspa import AdaptiveSparseAttention
             self.reference = (tinytoy, AdaptiveSparseAttention)
-            self.results.doc["meta"]["reference"] = {"dir": ref_dir,
-                                                     "revision": reference_revision(ref_dir)}
+            # Its block-size autotune (kernels/sparse_attn.py) runs unless PROTEUS_TUNE_DISABLE is
+            # set; a table says which way it ran.
+            tune = os.environ.get("PROTEUS_TUNE_DISABLE", "")
+            self.results.doc["meta"]["reference"] = {
+                "dir": ref_dir, "revision": reference_revision(ref_dir),
+                "autotune": "off (PROTEUS_TUNE_DISABLE)" if tune.strip().lower() in
+                            {"1", "true", "yes", "disable"} else "on"}
         except Exception as exc:  # noqa: BLE001
             self.reference_error = f"reference import failed: {error_text(exc)}"
 
@@ -667,6 +674,8 @@ class Bench:
 
 def main(argv=None):
     args = parse_args(argv)
+    # A run cut off by scripts/bench.sh's timeout (SIGTERM) says where it was.
+    faulthandler.register(signal.SIGTERM, all_threads=True, chain=True)
     if args.dry_run:
         return dry_run(args)
     return run(args)

@@ -347,7 +347,8 @@ def section_header(doc):
                f"Triton {m.get('triton', '?')}.")
     ref = m.get("reference")
     out.append(f"Code: commit {m.get('commit', '?')}; reference: "
-               + (f"Zen-Sherbert/Proteus-Attention @ {ref.get('revision')}" if ref else "not present") + ".")
+               + (f"Zen-Sherbert/Proteus-Attention @ {ref.get('revision')}, its block autotune "
+                  f"{ref.get('autotune', 'on')}" if ref else "not present") + ".")
     argv = " ".join(m.get("argv", []))
     out.append(f"Command: `scripts/bench.sh{(' ' + argv) if argv else ''}` on the GPU machine "
                "(benchmarks/README.md); raw numbers in the JSON of the same name.")

@@ -58,15 +58,16 @@ Value rankDescending(LoopBuilder &lb, Value n, Value self, Value selfValue,
 
 /// Shell sort of mem[0..n) (1-D, any element type) by `less`.
 void shellSort(LoopBuilder &lb, Value mem, Value n,
-               function_ref<Value(Value, Value)> less) {
+               function_ref<Value(Value, Value)> less, Value base) {
   Value two = lb.idx(2), zero = lb.idx(0);
+  auto at = [&](Value i) { return base ? lb.add(base, i) : i; };
   lb.whileLoop(
       ValueRange{lb.div(n, two)},
       [&](ValueRange s) { return lb.gt(s[0], zero); },
       [&](ValueRange s) {
         Value gap = s[0];
         lb.forLoop(gap, n, [&](Value i) {
-          Value tmp = lb.load(mem, i);
+          Value tmp = lb.load(mem, at(i));
           Value j = lb.whileLoop(
               ValueRange{i},
               [&](ValueRange st) {
@@ -74,14 +75,14 @@ void shellSort(LoopBuilder &lb, Value mem, Value n,
                 Value canMove = lb.ge(jj, gap);
                 // Guard the load: index jj - gap is only valid when canMove.
                 Value probe = lb.select(canMove, lb.sub(jj, gap), zero);
-                return lb.andI(canMove, less(tmp, lb.load(mem, probe)));
+                return lb.andI(canMove, less(tmp, lb.load(mem, at(probe))));
               },
               [&](ValueRange st) {
                 Value jj = st[0];
-                lb.store(lb.load(mem, lb.sub(jj, gap)), mem, jj);
+                lb.store(lb.load(mem, at(lb.sub(jj, gap))), mem, at(jj));
                 return SmallVector<Value>{lb.sub(jj, gap)};
               })[0];
-          lb.store(tmp, mem, j);
+          lb.store(tmp, mem, at(j));
         });
         return SmallVector<Value>{lb.div(gap, two)};
       });

@@ -35,9 +35,10 @@ void softmaxF32(LoopBuilder &lb, Value n, function_ref<Value(Value)> get,
 Value rankDescending(LoopBuilder &lb, Value n, Value self, Value selfValue,
                      function_ref<Value(Value)> valueAt);
 
-/// Shell sort of mem[0..n) (1-D, any element type) by `less`.
+/// Shell sort of mem[base..base+n) (1-D, any element type; base 0 when
+/// null) by `less`.
 void shellSort(LoopBuilder &lb, Value mem, Value n,
-               function_ref<Value(Value, Value)> less);
+               function_ref<Value(Value, Value)> less, Value base = Value());
 
 /// Operands of the routing of one token (REFERENCE.md 2.3-2.7).
 struct RouteOperands {

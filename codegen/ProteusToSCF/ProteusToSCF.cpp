@@ -45,8 +45,12 @@ struct CandidateRule {
   bool useLocal, useAnchors, useProto;
   int64_t stride;
   Value seqLen, effL, window, localCap, anchorCap, protoCap; // index
-  Value scores;       // (B,T) f32 or null
-  Value order, picks; // scratch: i64 (T) and i64 (max(L,1)) for the proto piece
+  Value scores; // (B,T) f32 or null
+  // Scratch of the proto piece: row b of `order` (i64, B x the scores' T,
+  // flat) holds batch item b's positions by descending score, ties to the
+  // lower index, once `sorted[b]` (i64, B; 0 before) is 1; `picks` (i64,
+  // max(L,1)).
+  Value order, sorted, picks;
 };
 
 /// Writes the sorted distinct candidates of query t into dst[0..count) and
@@ -68,21 +72,44 @@ Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t,
     nAnchor = lb.select(lb.gt(r.anchorCap, zero), m, zero);
   }
   // Prototype picks: the top-c positions of 0..t by score, ties to the lower
-  // index, then sorted by position.
+  // index, then sorted by position. Each batch item's positions are sorted
+  // by score once, on its first query; a query's picks are then the first c
+  // of that order at or before t, since dropping the positions after t keeps
+  // the others' order. (Sorting 0..t for every query made the piece
+  // O(T log^2 T) per query.)
   Value nProto = zero;
   if (r.useProto) {
     Value c = lb.min(lb.min(r.effL, r.protoCap), r.seqLen);
     nProto = lb.select(lb.gt(r.protoCap, zero), lb.min(tp1, c), zero);
     lb.ifThen(lb.gt(nProto, zero), [&] {
-      lb.forLoop(zero, tp1,
-                 [&](Value p) { lb.store(lb.toI64(p), r.order, p); });
-      shellSort(lb, r.order, tp1, [&](Value a, Value b) {
-        Value sa = lb.load(r.scores, {batch, lb.toIndex(a)});
-        Value sb = lb.load(r.scores, {batch, lb.toIndex(b)});
-        return lb.orI(lb.gt(sa, sb), lb.andI(lb.eq(sa, sb), lb.lt(a, b)));
+      Value n = lb.dim(r.scores, 1), rowBase = lb.mul(batch, n);
+      Value one64 = lb.toI64(one);
+      lb.ifThen(lb.ne(lb.load(r.sorted, batch), one64), [&] {
+        lb.forLoop(zero, n, [&](Value p) {
+          lb.store(lb.toI64(p), r.order, lb.add(rowBase, p));
+        });
+        shellSort(
+            lb, r.order, n,
+            [&](Value a, Value b) {
+              Value sa = lb.load(r.scores, {batch, lb.toIndex(a)});
+              Value sb = lb.load(r.scores, {batch, lb.toIndex(b)});
+              return lb.orI(lb.gt(sa, sb), lb.andI(lb.eq(sa, sb), lb.lt(a, b)));
+            },
+            rowBase);
+        lb.store(one64, r.sorted, batch);
       });
-      lb.forLoop(zero, nProto,
-                 [&](Value i) { lb.store(lb.load(r.order, i), r.picks, i); });
+      // nProto <= t + 1 positions are at or before t: the scan ends.
+      Value t64 = lb.toI64(t);
+      lb.whileLoop(
+          ValueRange{zero, zero},
+          [&](ValueRange s) { return lb.lt(s[1], nProto); },
+          [&](ValueRange s) {
+            Value p = lb.load(r.order, lb.add(rowBase, s[0]));
+            Value take = lb.le(p, t64);
+            lb.ifThen(take, [&] { lb.store(p, r.picks, s[1]); });
+            return SmallVector<Value>{lb.add(s[0], one),
+                                      lb.select(take, lb.add(s[1], one), s[1])};
+          });
       shellSort(lb, r.picks, nProto,
                 [&](Value a, Value b) { return lb.lt(a, b); });
     });
@@ -126,11 +153,19 @@ Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t,
   return state[4];
 }
 
-/// The scratch buffers the candidate rule needs, sized for T and L.
+/// The scratch buffers the candidate rule needs, sized for B, T and L.
 void allocCandidateScratch(LoopBuilder &lb, CandidateRule &r) {
   Type i64 = lb.builder().getI64Type();
-  r.order = lb.alloc(i64, {lb.max(r.seqLen, lb.idx(1))});
-  r.picks = lb.alloc(i64, {lb.max(r.effL, lb.idx(1))});
+  Value one = lb.idx(1), batches = one, n = one;
+  if (r.scores) {
+    batches = lb.max(lb.dim(r.scores, 0), one);
+    n = lb.max(lb.dim(r.scores, 1), one);
+  }
+  r.order = lb.alloc(i64, {lb.mul(batches, n)});
+  r.sorted = lb.alloc(i64, {batches});
+  lb.forLoop(lb.idx(0), batches,
+             [&](Value b) { lb.store(lb.toI64(lb.idx(0)), r.sorted, b); });
+  r.picks = lb.alloc(i64, {lb.max(r.effL, one)});
 }
 
 //===----------------------------------------------------------------------===//
@@ -510,7 +545,7 @@ struct ShortlistAttentionLowering
           budget[1],        budget[2],
           budget[3],        budget[4],
           a.getScores(),    Value(),
-          Value()};
+          Value(),          Value()};
       allocCandidateScratch(lb, rule);
       cands = lb.alloc(rewriter.getI64Type(), {lb.max(rule.effL, lb.idx(1))});
     }
@@ -538,7 +573,7 @@ struct ShortlistAttentionLowering
           lb, q, k, v, out, acc, r, t, len,
           [&](Value j) { return lb.toIndex(lb.load(cands, j)); }, loadQKV(r));
     });
-    for (Value buf : {acc, cands, rule.order, rule.picks, scales})
+    for (Value buf : {acc, cands, rule.order, rule.sorted, rule.picks, scales})
       if (buf)
         lb.dealloc(buf);
     rewriter.eraseOp(op);
@@ -560,7 +595,7 @@ struct ShortlistLowering : public OpConversionPattern<ShortlistOp> {
         a.getWindow(),    a.getLocalCap(),
         a.getAnchorCap(), a.getProtoCap(),
         a.getScores(),    Value(),
-        Value()};
+        Value(),          Value()};
     allocCandidateScratch(lb, rule);
     Value width = lb.dim(cands, 1);
     Value row = lb.alloc(rewriter.getI64Type(), {lb.max(rule.effL, lb.idx(1))});
@@ -578,7 +613,7 @@ struct ShortlistLowering : public OpConversionPattern<ShortlistOp> {
       });
       lb.store(lb.toI64(len), a.getLengths(), n);
     });
-    for (Value buf : {row, rule.order, rule.picks})
+    for (Value buf : {row, rule.order, rule.sorted, rule.picks})
       lb.dealloc(buf);
     rewriter.eraseOp(op);
     return success();

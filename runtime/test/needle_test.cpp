@@ -22,7 +22,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <numeric>
 #include <random>
+#include <set>
 #include <spawn.h>
 #include <string>
 #include <sys/wait.h>
@@ -220,9 +222,11 @@ protected:
   };
 
   /// The compiled candidate rule for queries `rows`, with the prototype
-  /// (salience) piece scored by `scores` and capped at `protoCap`.
+  /// (salience) piece scored by `scores` (B rows of kT) and capped at
+  /// `protoCap`; query n belongs to batch item batchIds[n] (all 0 if empty).
   Candidates shortlist(const std::vector<int64_t> &rows,
-                       const std::vector<float> &scores, int64_t protoCap) {
+                       const std::vector<float> &scores, int64_t protoCap,
+                       const std::vector<int64_t> &batchIds = {}) {
     std::vector<int64_t> b = budget;
     b[kBudgetProtoCap] = protoCap;
     Candidates c;
@@ -233,9 +237,10 @@ protected:
     prt_shortlist_args a{};
     a.N = static_cast<int64_t>(rows.size());
     a.rows = rows.data();
-    a.B = 1;
+    a.B = static_cast<int64_t>(scores.size()) / kT;
     a.T = kT;
     a.proto_scores = scores.data();
+    a.batch_ids = batchIds.empty() ? nullptr : batchIds.data();
     a.budget = b.data();
     a.budget_size = static_cast<int64_t>(b.size());
     a.L = c.L;
@@ -340,6 +345,58 @@ TEST_F(NeedleTest, BoostedNeedleIsRetainedAndAttended) {
               later.size(), (long long)protoCap, (long long)reached,
               later.size());
   EXPECT_LT(reached, static_cast<int64_t>(later.size()) / 2);
+}
+
+TEST_F(NeedleTest, SaliencePieceIsTheTopCWrittenOut) {
+  // The compiled salience piece against REFERENCE.md 5.1 written out: for a
+  // query at t of batch item b, the top min(t+1, c) positions of 0..t by
+  // score (ties to the lower index: the scores take 9 values, so most are
+  // tied), merged with the other pieces, distinct, the L smallest. Queries
+  // of three batch items interleave, early positions (t+1 < c) included.
+  constexpr int64_t kB = 3;
+  std::vector<float> scores;
+  for (int64_t b = 0; b < kB; ++b)
+    for (float x : haystack(static_cast<uint32_t>(7 + b)))
+      scores.push_back(std::round(x / kNoise * 2.0f) / 2.0f);
+  std::mt19937 rng(11);
+  std::vector<int64_t> rows, ids;
+  for (int64_t i = 0; i < 600; ++i) {
+    int64_t t = i < 40 ? i : static_cast<int64_t>(rng() % kT);
+    rows.push_back(t);
+    ids.push_back(static_cast<int64_t>(rng() % kB));
+  }
+  const int64_t protoCap = budget[kBudgetProtoCap];
+  Candidates on = shortlist(rows, scores, protoCap, ids);
+  Candidates off = shortlist(rows, scores, 0, ids);
+  const int64_t L = on.L;
+  const int64_t c = std::min({L, protoCap, kT});
+  ASSERT_GT(c, 1);
+  int64_t wrong = 0;
+  std::string first;
+  for (size_t n = 0; n < rows.size(); ++n) {
+    const int64_t t = rows[n];
+    const float *row = &scores[static_cast<size_t>(ids[n] * kT)];
+    std::vector<int64_t> order(static_cast<size_t>(t + 1));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return row[a] > row[b]; });
+    std::set<int64_t> expect(order.begin(), order.begin() + std::min(t + 1, c));
+    auto base = off.cand.begin() + static_cast<int64_t>(n) * L;
+    expect.insert(base, base + off.lens[n]);
+    std::vector<int64_t> want(expect.begin(), expect.end());
+    if (static_cast<int64_t>(want.size()) > L)
+      want.resize(static_cast<size_t>(L));
+    auto got = on.cand.begin() + static_cast<int64_t>(n) * L;
+    if (std::vector<int64_t>(got, got + on.lens[n]) != want) {
+      ++wrong;
+      if (first.empty())
+        first = "query " + std::to_string(t) + " of batch item " +
+                std::to_string(ids[n]) + ": " + std::to_string(on.lens[n]) +
+                " candidates, expected " + std::to_string(want.size());
+    }
+  }
+  EXPECT_EQ(wrong, 0) << "queries whose candidates differ; the first: "
+                      << first;
 }
 
 TEST_F(NeedleTest, JigsawFarApartNeedlesBothSurvive) {

@@ -12,8 +12,9 @@
 #                  .device/ (scripts/prepare_device.sh, with
 #                  proteus-tune-measure) and the tuning bundles .device/tune/,
 #                  also those of the benchmark's layer bundles
-#                  (.device/tune/layer-*; scripts/bench_bundles.sh
-#                  --tuning-db uses their entries)
+#                  (.device/tune/layer-*: their f32 shortlist kernels, and
+#                  the f32 dense kernel of the T <= 4K ones;
+#                  scripts/bench_bundles.sh --tuning-db uses their entries)
 #   GPU machine  scripts/tune.sh measure [proteus-tune-measure options]
 #                  the database $OUT/tuning.json (else .device/tuning.json)
 #                  and its journal; a run cut off (exit 3 at --time-limit,
@@ -79,13 +80,20 @@ generate)
   # The benchmark's layer bundles (benchmarks/bench_configs.py, as
   # scripts/bench_bundles.sh compiles them): their budgets depend on T, so
   # their shortlist kernels are other specializations than the bench
-  # bundle's, and the GPU layer runs them in f32.
+  # bundle's, and the GPU layer runs them in f32. The T <= 4K ones also
+  # their f32 dense kernel: the layer's dense mode (bench_layer.py's
+  # proteus-dense, the alpha 0 setting) takes its tile.
   python3 "$repo/benchmarks/bench_configs.py" --write "$dev/tune/layer-configs" |
     while read -r name _ cfg; do
       case $name in *-le4k) classes=t4k.b1 ;; *) classes=t32k.b1 ;; esac
       "$build/bin/proteus-tune" generate --config "$cfg" --alpha 1 \
         --kernels shortlist --dtypes f32 --classes "$classes" \
         -o "$dev/tune/layer-$name"
+      case $name in *-le4k)
+        "$build/bin/proteus-tune" generate --config "$cfg" --alpha 0 \
+          --kernels dense --dtypes f32 --classes t4k.b1 \
+          -o "$dev/tune/layer-$name-dense" ;;
+      esac
     done
   du -sh "$dev" "$dev/tune"
   cat <<MSG

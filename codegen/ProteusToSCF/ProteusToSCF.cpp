@@ -269,6 +269,13 @@ struct SelectTokensLowering : public OpConversionPattern<SelectTokensOp> {
     Value zero = lb.idx(0), one = lb.idx(1), tN = lb.dim(imp, 1);
     double thrD = a.getThreshold().convertToDouble();
     Value thr = lb.f32(thrD);
+    // The batch item's ordered positions by descending importance, ties to
+    // the lower index (SPEC.md section 3): a token's rank is its place here.
+    // A NaN importance compares false, so as with a rank counted over every
+    // other token it has rank 0 (kept) and is ahead of no other: NaNs stay
+    // out of the order. One sort per batch item (a rank per token was
+    // O(T^2)).
+    Value order = lb.alloc(rewriter.getI64Type(), {lb.max(tN, one)});
     lb.forLoop(zero, lb.dim(imp, 0), [&](Value b) {
       Value basis = zero;
       if (thrD > 0.0)
@@ -278,18 +285,27 @@ struct SelectTokensLowering : public OpConversionPattern<SelectTokensOp> {
         });
       Value need = lb.max(lb.max(a.getKeep(), basis), a.getGuard());
       need = lb.min(lb.max(need, one), tN);
-      lb.forLoop(zero, tN, [&](Value t) {
+      Value ordered = lb.forAcc1(zero, tN, zero, [&](Value t, Value m) {
         Value it = lb.load(imp, {b, t});
-        Value rank = rankDescending(lb, tN, t, it, [&](Value o) {
-          return lb.load(imp, {b, o});
-        });
-        Value keep = lb.orI(lb.ge(need, tN), lb.lt(rank, need));
+        Value number = lb.eq(it, it);
+        lb.ifThen(number, [&] { lb.store(lb.toI64(t), order, m); });
+        Value keep = lb.orI(lb.ge(need, tN), lb.notI(number));
         if (thrD > 0.0)
           keep = lb.orI(keep, lb.ge(it, thr));
         keep = lb.orI(keep, lb.lt(t, a.getGuard()));
         lb.store(lb.select(keep, lb.i8(1), lb.i8(0)), mask, {b, t});
+        return lb.select(number, lb.add(m, one), m);
+      });
+      shellSort(lb, order, ordered, [&](Value x, Value y) {
+        Value vx = lb.load(imp, {b, lb.toIndex(x)});
+        Value vy = lb.load(imp, {b, lb.toIndex(y)});
+        return lb.orI(lb.gt(vx, vy), lb.andI(lb.eq(vx, vy), lb.lt(x, y)));
+      });
+      lb.forLoop(zero, lb.min(need, ordered), [&](Value i) {
+        lb.store(lb.i8(1), mask, {b, lb.toIndex(lb.load(order, i))});
       });
     });
+    lb.dealloc(order);
     rewriter.eraseOp(op);
     return success();
   }

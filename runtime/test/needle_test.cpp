@@ -347,6 +347,41 @@ TEST_F(NeedleTest, BoostedNeedleIsRetainedAndAttended) {
   EXPECT_LT(reached, static_cast<int64_t>(later.size()) / 2);
 }
 
+TEST_F(NeedleTest, SelectionIsTheRankRuleWrittenOut) {
+  // The compiled token selection against SPEC.md section 3 written out: a
+  // token is kept when fewer than `need` tokens are ahead of it (greater, or
+  // equal at a lower index), or when it is one of the first `guard`. The
+  // importances take 9 values (most are tied) and a few are NaN, which no
+  // comparison holds for: a NaN has no token ahead of it and is ahead of none.
+  constexpr int64_t kB = 2;
+  std::vector<float> imp;
+  for (int64_t b = 0; b < kB; ++b)
+    for (float x : haystack(static_cast<uint32_t>(31 + b)))
+      imp.push_back(std::round(x / kNoise * 2.0f) / 2.0f);
+  for (int64_t t : std::vector<int64_t>{3, 100, 4000, kT + 17, 2 * kT - 1})
+    imp[static_cast<size_t>(t)] = NAN;
+  std::vector<int8_t> mask = select(imp);
+  const int64_t need = std::min(std::max({keep(), kGuard, int64_t{1}}), kT);
+  int64_t wrong = 0;
+  std::string first;
+  for (int64_t b = 0; b < kB; ++b) {
+    const float *row = &imp[static_cast<size_t>(b * kT)];
+    for (int64_t t = 0; t < kT; ++t) {
+      int64_t rank = 0;
+      for (int64_t o = 0; o < kT; ++o)
+        rank += row[o] > row[t] || (row[o] == row[t] && o < t);
+      const int8_t want = rank < need || t < kGuard;
+      const int8_t got = mask[static_cast<size_t>(b * kT + t)];
+      if (got != want && wrong++ == 0)
+        first = "token " + std::to_string(t) + " of batch item " +
+                std::to_string(b) + ": " + std::to_string(got) + ", expected " +
+                std::to_string(want);
+    }
+  }
+  EXPECT_EQ(wrong, 0) << "tokens selected against the rule; the first: "
+                      << first;
+}
+
 TEST_F(NeedleTest, SaliencePieceIsTheTopCWrittenOut) {
   // The compiled salience piece against REFERENCE.md 5.1 written out: for a
   // query at t of batch item b, the top min(t+1, c) positions of 0..t by

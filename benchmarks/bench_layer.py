@@ -14,7 +14,8 @@ Timing: CUDA events on torch's current stream (the runtime gets the same stream)
 the median of repeats; peak device memory of everything the variant allocates (input, weights,
 output, scratch; for the runtime, whose memory torch does not see, the drop in free device
 memory it causes). Also: the card's ceilings (device copy TB/s; bf16, f32 and f64 GEMM TFLOP/s),
-per-kernel times of our layer from torch.profiler (CUPTI) with their byte and FLOP counts
+per-kernel times of our layer from the runtime's CUDA events (PROTEUS_PROFILE; torch.profiler
+where that fails) with their byte and FLOP counts
 (kernel_model.py), the runtime's plan and launch overhead, and the compile times from
 scripts/bench_bundles.sh. A variant that fails records its error; the run goes on. The JSON is
 rewritten after every measurement; benchmarks/report.py turns it into the table and the plot.
@@ -594,8 +595,15 @@ class Bench:
         try:
             shape = layer.shape()
             entry["shape"] = shape
+            # The runtime's CUDA events around each launch; torch.profiler where they fail.
+            try:
+                times = layer.kernel_times()
+                entry["source"] = "runtime CUDA events (PROTEUS_PROFILE)"
+            except Exception as exc:  # noqa: BLE001
+                entry["source"] = f"torch.profiler (runtime events unavailable: {error_text(exc)})"
+                times = self.kernel_times(layer)
             kernels = []
-            for name, us, launches in self.kernel_times(layer):
+            for name, us, launches in times:
                 k = {"name": name, "us": us, "count": launches}
                 figures = kernel_model.kernel_figures(name, shape, shape["mode"], launches)
                 if figures:

@@ -5,6 +5,8 @@ configuration sees the same input distribution and weight initialisation.
 """
 import json
 import os
+import re
+import tempfile
 
 import bench_configs as configs
 import kernel_model
@@ -43,6 +45,7 @@ class ProteusLayer:
 
     def __init__(self, torch, ctx, bundle_path, T, B, dtype, alpha, device="cuda"):
         self.torch, self.T, self.B, self.dtype, self.path = torch, T, B, dtype, bundle_path
+        self.alpha_arg = alpha
         if dtype != "f32":
             # prt_layer_args has no dtype field: the runtime's GPU layer takes f32 only. Where it
             # gains one, set it below and drop this check.
@@ -112,6 +115,25 @@ class ProteusLayer:
                 "cbar": round(cbar, 1), "dtype": self.dtype,
                 "mode": "shortlist" if s["mode_name"] == "shortlist" else "dense"}
 
+    def kernel_times(self):
+        """[(kernel name, total µs, launches)] of one call, in launch order, from the runtime's own
+        CUDA events around each launch (PROTEUS_PROFILE=1, read when a plan is created: a second
+        plan of the same bundle and shape, so the timed plan stays unprofiled). The second of two
+        calls counts; the runtime prints the times to stderr, read here from file descriptor 2."""
+        os.environ["PROTEUS_PROFILE"] = "1"
+        try:
+            plan = self.bundle.plan(self.B, self.T, alpha=self.alpha_arg,
+                                    update_prototypes=self.proto)
+        finally:
+            del os.environ["PROTEUS_PROFILE"]
+        try:
+            text = ""
+            for _ in range(2):
+                text = capture_stderr(lambda: plan.forward(self.args))
+        finally:
+            plan.close()
+        return parse_runtime_profile(text)
+
     def close(self):
         if self.plan is not None:
             self.plan.close()
@@ -119,6 +141,50 @@ class ProteusLayer:
         if self.bundle is not None:
             self.bundle.close()
             self.bundle = None
+
+
+def capture_stderr(fn):
+    """What `fn` writes to file descriptor 2 (C stdio included), which is restored after."""
+    import sys
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            fn()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        return tmp.read().decode("utf-8", "replace")
+
+
+_PROFILE_LINE = re.compile(r"^\s+(\S+)\s+([0-9.]+) ms$")
+
+
+def parse_runtime_profile(text):
+    """[(kernel name, total µs, launches)] in first-launch order from the runtime's
+    PROTEUS_PROFILE block (a "proteus_rt profile: B .. T .." line, then "  <kernel> <ms> ms" per
+    launch and a "(sum of kernels)" line); the last block in `text` counts. Raises ValueError
+    when there is none."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("proteus_rt profile:")]
+    if not starts:
+        raise ValueError("no 'proteus_rt profile:' block (is the plan on the GPU?)")
+    order, total, count = [], {}, {}
+    for line in lines[starts[-1] + 1:]:
+        m = _PROFILE_LINE.match(line)
+        if not m:
+            break
+        name, ms = m.group(1), float(m.group(2))
+        if name not in total:
+            order.append(name)
+            total[name], count[name] = 0.0, 0
+        total[name] += ms * 1e3
+        count[name] += 1
+    if not order:
+        raise ValueError("an empty 'proteus_rt profile:' block")
+    return [(name, total[name], count[name]) for name in order]
 
 
 class DenseLayer:

@@ -420,7 +420,8 @@ def section_kernels(doc, kernel_T):
                    f"f64 {c.get('f64_tflops', 0):.1f} TFLOP/s. Floor of a kernel = max(bytes / copy "
                    "bandwidth, FLOPs / the GEMM ceiling of its precision); bytes count each tensor once, "
                    "FLOPs 2 per multiply-add (formulas: symbols of benchmarks/kernel_model.py). Times: "
-                   "torch.profiler (CUPTI), one call after the timed ones.")
+                   "one call after the timed ones; ours from the source each table names, the "
+                   "baselines' from torch.profiler (CUPTI).")
     for entry in doc.get("kernels", []):
         if entry["T"] not in kernel_T:
             continue
@@ -439,6 +440,7 @@ def section_kernels(doc, kernel_T):
         s = entry.get("shape", {})
         out += ["", head + f" ({s.get('mode', '')}, N = {s.get('N', 0):,}, A = {s.get('A', 0)}, "
                 f"c̄ = {s.get('cbar', '')}; call {fmt_ms(entry.get('call_ms'))} ms)", ""]
+        out += [f"Times: {entry.get('source', 'torch.profiler (CUPTI)')}.", ""]
         rows = []
         kernels = annotate(entry, c)
         for k in kernels:

@@ -13,6 +13,7 @@ import tempfile
 import unittest
 
 import bench_configs
+import bench_variants
 import kernel_model
 import proteus_rt
 import report
@@ -119,6 +120,36 @@ class KernelModel(unittest.TestCase):
         ceilings = {"copy_tbs": 2.0, "f32_tflops": 10.0}
         self.assertAlmostEqual(kernel_model.floor_ms(2e9, 0, "-", ceilings), 1.0)
         self.assertAlmostEqual(kernel_model.floor_ms(2e9, 1e11, "f32", ceilings), 10.0)
+
+
+class RuntimeProfile(unittest.TestCase):
+    @staticmethod
+    def block(B, T, launches):
+        """Text in the runtime's format (layer_gpu.cpp: "  %-40s %9.4f ms")."""
+        lines = [f"proteus_rt profile: B {B} T {T}"]
+        lines += [f"  {name:<40s} {ms:9.4f} ms" for name, ms in launches]
+        lines.append(f"  {'(sum of kernels)':<40s} {sum(ms for _, ms in launches):9.4f} ms")
+        return "\n".join(lines) + "\n"
+
+    def test_the_last_block_counts_and_launches_add_up(self):
+        first = self.block(1, 64, [("proteus_route_logits", 9.0)])
+        second = self.block(1, 64, [("proteus_route_logits", 0.25), ("proteus_route", 0.5),
+                                    ("proteus_route_logits", 0.125), ("proteus_project", 2.0)])
+        got = bench_variants.parse_runtime_profile("noise\n" + first + second + "after\n")
+        self.assertEqual(got, [("proteus_route_logits", 375.0, 2), ("proteus_route", 500.0, 1),
+                               ("proteus_project", 2000.0, 1)])
+
+    def test_a_missing_or_empty_block_is_an_error(self):
+        with self.assertRaisesRegex(ValueError, "no 'proteus_rt profile:' block"):
+            bench_variants.parse_runtime_profile("proteus_rt: something else\n")
+        with self.assertRaisesRegex(ValueError, "empty"):
+            bench_variants.parse_runtime_profile(self.block(1, 1, []))
+
+    def test_stderr_of_c_code_is_captured_and_restored(self):
+        got = bench_variants.capture_stderr(lambda: os.write(2, b"from fd 2\n"))
+        self.assertEqual(got, "from fd 2\n")
+        # File descriptor 2 is the original again: writing to it is not captured.
+        self.assertEqual(bench_variants.capture_stderr(lambda: None), "")
 
 
 class Configs(unittest.TestCase):

@@ -84,6 +84,16 @@ std::vector<float> haystack(uint32_t seed) {
   return v;
 }
 
+/// B haystacks (seeds seed, seed + 1, ...) rounded to halves of the noise's
+/// sigma: about 9 distinct values, so most entries are tied.
+std::vector<float> tiedHaystacks(int64_t B, uint32_t seed) {
+  std::vector<float> v;
+  for (int64_t b = 0; b < B; ++b)
+    for (float x : haystack(seed + static_cast<uint32_t>(b)))
+      v.push_back(std::round(x / kNoise * 2.0f) / 2.0f);
+  return v;
+}
+
 #define ASSERT_OK(call)                                                        \
   do {                                                                         \
     prt_status got_ = (call);                                                  \
@@ -354,10 +364,7 @@ TEST_F(NeedleTest, SelectionIsTheRankRuleWrittenOut) {
   // importances take 9 values (most are tied) and a few are NaN, which no
   // comparison holds for: a NaN has no token ahead of it and is ahead of none.
   constexpr int64_t kB = 2;
-  std::vector<float> imp;
-  for (int64_t b = 0; b < kB; ++b)
-    for (float x : haystack(static_cast<uint32_t>(31 + b)))
-      imp.push_back(std::round(x / kNoise * 2.0f) / 2.0f);
+  std::vector<float> imp = tiedHaystacks(kB, 31);
   for (int64_t t : std::vector<int64_t>{3, 100, 4000, kT + 17, 2 * kT - 1})
     imp[static_cast<size_t>(t)] = NAN;
   std::vector<int8_t> mask = select(imp);
@@ -389,10 +396,7 @@ TEST_F(NeedleTest, SaliencePieceIsTheTopCWrittenOut) {
   // tied), merged with the other pieces, distinct, the L smallest. Queries
   // of three batch items interleave, early positions (t+1 < c) included.
   constexpr int64_t kB = 3;
-  std::vector<float> scores;
-  for (int64_t b = 0; b < kB; ++b)
-    for (float x : haystack(static_cast<uint32_t>(7 + b)))
-      scores.push_back(std::round(x / kNoise * 2.0f) / 2.0f);
+  std::vector<float> scores = tiedHaystacks(kB, 7);
   std::mt19937 rng(11);
   std::vector<int64_t> rows, ids;
   for (int64_t i = 0; i < 600; ++i) {

@@ -44,6 +44,7 @@ sys.path.insert(0, HERE)
 import bench_configs as configs  # noqa: E402
 import kernel_model  # noqa: E402
 import proteus_rt  # noqa: E402
+import bench_variants  # noqa: E402
 from bench_variants import DenseLayer, ProteusLayer, ReferenceLayer  # noqa: E402
 
 HEADER = os.path.join(REPO, "runtime", "include", "proteus_rt", "proteus_rt.h")
@@ -581,14 +582,8 @@ class Bench:
                      if e.get("ph") == "X" and e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")]
         if not spans:
             raise RuntimeError("torch.profiler recorded no GPU kernels (CUPTI unavailable?)")
-        order, total, count = [], {}, {}
-        for _, name, us in sorted(spans, key=lambda span: span[0]):
-            if name not in total:
-                order.append(name)
-                total[name], count[name] = 0.0, 0
-            total[name] += us
-            count[name] += 1
-        return [(name, total[name], count[name]) for name in order]
+        return bench_variants.per_kernel(
+            [(name, us) for _, name, us in sorted(spans, key=lambda span: span[0])])
 
     def profile_proteus(self, config, T, variant, layer, row):
         entry = {"config": config, "T": T, "variant": variant, "call_ms": row["ms"]}

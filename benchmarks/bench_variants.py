@@ -6,6 +6,7 @@ configuration sees the same input distribution and weight initialisation.
 import json
 import os
 import re
+import sys
 import tempfile
 
 import bench_configs as configs
@@ -120,12 +121,16 @@ class ProteusLayer:
         CUDA events around each launch (PROTEUS_PROFILE=1, read when a plan is created: a second
         plan of the same bundle and shape, so the timed plan stays unprofiled). The second of two
         calls counts; the runtime prints the times to stderr, read here from file descriptor 2."""
+        before = os.environ.get("PROTEUS_PROFILE")
         os.environ["PROTEUS_PROFILE"] = "1"
         try:
             plan = self.bundle.plan(self.B, self.T, alpha=self.alpha_arg,
                                     update_prototypes=self.proto)
         finally:
-            del os.environ["PROTEUS_PROFILE"]
+            if before is None:
+                del os.environ["PROTEUS_PROFILE"]
+            else:
+                os.environ["PROTEUS_PROFILE"] = before
         try:
             text = ""
             for _ in range(2):
@@ -145,7 +150,6 @@ class ProteusLayer:
 
 def capture_stderr(fn):
     """What `fn` writes to file descriptor 2 (C stdio included), which is restored after."""
-    import sys
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as tmp:
@@ -171,19 +175,26 @@ def parse_runtime_profile(text):
     starts = [i for i, line in enumerate(lines) if line.startswith("proteus_rt profile:")]
     if not starts:
         raise ValueError("no 'proteus_rt profile:' block (is the plan on the GPU?)")
-    order, total, count = [], {}, {}
+    launches = []
     for line in lines[starts[-1] + 1:]:
         m = _PROFILE_LINE.match(line)
         if not m:
             break
-        name, ms = m.group(1), float(m.group(2))
+        launches.append((m.group(1), float(m.group(2)) * 1e3))
+    if not launches:
+        raise ValueError("an empty 'proteus_rt profile:' block")
+    return per_kernel(launches)
+
+
+def per_kernel(launches):
+    """[(kernel name, total µs, launches)] in first-launch order of [(name, µs)] in launch order."""
+    order, total, count = [], {}, {}
+    for name, us in launches:
         if name not in total:
             order.append(name)
             total[name], count[name] = 0.0, 0
-        total[name] += ms * 1e3
+        total[name] += us
         count[name] += 1
-    if not order:
-        raise ValueError("an empty 'proteus_rt profile:' block")
     return [(name, total[name], count[name]) for name in order]
 
 

@@ -45,13 +45,15 @@ void softmaxF32(LoopBuilder &lb, Value n, function_ref<Value(Value)> get,
 
 /// The number of i in [0, n) ahead of `self` in descending order of value,
 /// ties to the lower index (SPEC.md section 3): the rank of `self`.
+Value aheadDescending(LoopBuilder &lb, Value va, Value ia, Value vb, Value ib) {
+  return lb.orI(lb.gt(va, vb), lb.andI(lb.eq(va, vb), lb.lt(ia, ib)));
+}
+
 Value rankDescending(LoopBuilder &lb, Value n, Value self, Value selfValue,
                      function_ref<Value(Value)> valueAt) {
   Value one = lb.idx(1);
   return lb.forAcc1(lb.idx(0), n, lb.idx(0), [&](Value o, Value acc) {
-    Value vo = valueAt(o);
-    Value ahead = lb.orI(lb.gt(vo, selfValue),
-                         lb.andI(lb.eq(vo, selfValue), lb.lt(o, self)));
+    Value ahead = aheadDescending(lb, valueAt(o), o, selfValue, self);
     return lb.select(ahead, lb.add(acc, one), acc);
   });
 }

@@ -30,6 +30,11 @@ Value maxOf(LoopBuilder &lb, Value lo, Value hi, Value init,
 void softmaxF32(LoopBuilder &lb, Value n, function_ref<Value(Value)> get,
                 function_ref<void(Value, Value)> set);
 
+/// Whether value `va` at index `ia` comes before `vb` at `ib` in descending
+/// order of value, ties to the lower index (SPEC.md section 3); a NaN comes
+/// before nothing and nothing comes before it.
+Value aheadDescending(LoopBuilder &lb, Value va, Value ia, Value vb, Value ib);
+
 /// The number of i in [0, n) ahead of `self` in descending order of value,
 /// ties to the lower index (SPEC.md section 3): the rank of `self`.
 Value rankDescending(LoopBuilder &lb, Value n, Value self, Value selfValue,

@@ -83,7 +83,7 @@ Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t,
     nProto = lb.select(lb.gt(r.protoCap, zero), lb.min(tp1, c), zero);
     lb.ifThen(lb.gt(nProto, zero), [&] {
       Value n = lb.dim(r.scores, 1), rowBase = lb.mul(batch, n);
-      Value one64 = lb.toI64(one);
+      Value one64 = lb.i64(1);
       lb.ifThen(lb.ne(lb.load(r.sorted, batch), one64), [&] {
         lb.forLoop(zero, n, [&](Value p) {
           lb.store(lb.toI64(p), r.order, lb.add(rowBase, p));
@@ -91,9 +91,9 @@ Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t,
         shellSort(
             lb, r.order, n,
             [&](Value a, Value b) {
-              Value sa = lb.load(r.scores, {batch, lb.toIndex(a)});
-              Value sb = lb.load(r.scores, {batch, lb.toIndex(b)});
-              return lb.orI(lb.gt(sa, sb), lb.andI(lb.eq(sa, sb), lb.lt(a, b)));
+              return aheadDescending(
+                  lb, lb.load(r.scores, {batch, lb.toIndex(a)}), a,
+                  lb.load(r.scores, {batch, lb.toIndex(b)}), b);
             },
             rowBase);
         lb.store(one64, r.sorted, batch);
@@ -164,7 +164,7 @@ void allocCandidateScratch(LoopBuilder &lb, CandidateRule &r) {
   r.order = lb.alloc(i64, {lb.mul(batches, n)});
   r.sorted = lb.alloc(i64, {batches});
   lb.forLoop(lb.idx(0), batches,
-             [&](Value b) { lb.store(lb.toI64(lb.idx(0)), r.sorted, b); });
+             [&](Value b) { lb.store(lb.i64(0), r.sorted, b); });
   r.picks = lb.alloc(i64, {lb.max(r.effL, one)});
 }
 
@@ -297,9 +297,8 @@ struct SelectTokensLowering : public OpConversionPattern<SelectTokensOp> {
         return lb.select(number, lb.add(m, one), m);
       });
       shellSort(lb, order, ordered, [&](Value x, Value y) {
-        Value vx = lb.load(imp, {b, lb.toIndex(x)});
-        Value vy = lb.load(imp, {b, lb.toIndex(y)});
-        return lb.orI(lb.gt(vx, vy), lb.andI(lb.eq(vx, vy), lb.lt(x, y)));
+        return aheadDescending(lb, lb.load(imp, {b, lb.toIndex(x)}), x,
+                               lb.load(imp, {b, lb.toIndex(y)}), y);
       });
       lb.forLoop(zero, lb.min(need, ordered), [&](Value i) {
         lb.store(lb.i8(1), mask, {b, lb.toIndex(lb.load(order, i))});

@@ -725,6 +725,19 @@ struct LayerKernelBuilder {
         });
   }
 
+  /// `load()` where `inBounds`, else `zero` (its type): the load is emitted
+  /// inside the branch, so it never reads out of bounds.
+  Value loadOrZero(Value inBounds, Value zero, function_ref<Value()> load) {
+    auto guarded = scf::IfOp::create(b, loc, TypeRange{zero.getType()},
+                                     inBounds, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&guarded.getThenRegion().front());
+    scf::YieldOp::create(b, loc, load());
+    b.setInsertionPointToStart(&guarded.getElseRegion().front());
+    scf::YieldOp::create(b, loc, zero);
+    return guarded.getResult(0);
+  }
+
   /// A tile x tile block of C[m, n] = sum_k A(m, k) B(n, k) per block of
   /// 256 threads (tile 64 or 128). Thread (ty, tx) of the 16 x 16 grid holds
   /// rows ty*4 + 64i + {0..3} and columns tx*4 + 64j + {0..3} (i, j < tile /
@@ -769,19 +782,11 @@ struct LayerKernelBuilder {
             Value inK = lb.lt(kIdx, lb.idx(kN));
             auto stage = [&](Value smem, Value r, Value limit,
                              function_ref<Value(Value, Value)> load) {
-              auto guarded = scf::IfOp::create(b, loc, TypeRange{accType},
-                                               lb.andI(inK, lb.lt(r, limit)),
-                                               /*withElseRegion=*/true);
-              {
-                OpBuilder::InsertionGuard g(b);
-                b.setInsertionPointToStart(&guarded.getThenRegion().front());
-                Value v = load(r, kIdx);
-                scf::YieldOp::create(
-                    b, loc, accType.isF64() ? lb.toF64(v) : lb.toF32(v));
-                b.setInsertionPointToStart(&guarded.getElseRegion().front());
-                scf::YieldOp::create(b, loc, zf);
-              }
-              lb.store(guarded.getResult(0), smem, dst);
+              Value v = loadOrZero(lb.andI(inK, lb.lt(r, limit)), zf, [&] {
+                Value x = load(r, kIdx);
+                return accType.isF64() ? lb.toF64(x) : lb.toF32(x);
+              });
+              lb.store(v, smem, dst);
             };
             stage(sA, lb.add(m0, row), mN, loadA);
             stage(sB, lb.add(n0, row), lb.idx(nN), loadB);
@@ -882,18 +887,9 @@ struct LayerKernelBuilder {
               for (int64_t h = 0; h < 2; ++h) {
                 Value kIdx =
                     lb.add(k0, lb.add(lb.mul(w, lb.idx(2)), lb.idx(h)));
-                auto guarded = scf::IfOp::create(
-                    b, loc, TypeRange{f32},
-                    lb.andI(lb.lt(kIdx, lb.idx(kN)), lb.lt(r, limit)),
-                    /*withElseRegion=*/true);
-                {
-                  OpBuilder::InsertionGuard ig(b);
-                  b.setInsertionPointToStart(&guarded.getThenRegion().front());
-                  scf::YieldOp::create(b, loc, lb.toF32(load(r, kIdx)));
-                  b.setInsertionPointToStart(&guarded.getElseRegion().front());
-                  scf::YieldOp::create(b, loc, zf);
-                }
-                Value x = guarded.getResult(0);
+                Value x = loadOrZero(
+                    lb.andI(lb.lt(kIdx, lb.idx(kN)), lb.lt(r, limit)), zf,
+                    [&] { return lb.toF32(load(r, kIdx)); });
                 hi[h] = arith::TruncFOp::create(b, loc, bf16, x);
                 Value rest =
                     lb.sub(x, arith::ExtFOp::create(b, loc, f32, hi[h]));

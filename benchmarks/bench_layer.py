@@ -86,6 +86,12 @@ def parse_args(argv=None):
                     help="T at which the dense baselines are profiled too")
     ap.add_argument("--reference-configs",
                     help="configurations the reference runs on (default: both; --quick: h32d16)")
+    ap.add_argument("--reference-autotune", default="auto", choices=("auto", "on", "off"),
+                    help="the reference's Triton block-size autotune on its first call at each "
+                         "shape. auto (default): on where the head dimension is below 64, off "
+                         "(its default blocks) from 64 on, where it compiled Triton kernels for over "
+                         "500 s on the H200 before its first h8d64 call returned. "
+                         "PROTEUS_TUNE_DISABLE=1 in the environment turns it off everywhere")
     ap.add_argument("--quick", action="store_true",
                     help=f"T {QUICK_T}, 1 warm-up and 3 timed calls, reference on h32d16 only")
     ap.add_argument("--dry-run", action="store_true", help="check configs, structs and bundles; no GPU")
@@ -117,6 +123,26 @@ def parse_args(argv=None):
 def bundle_dir(args, config, T):
     return os.path.join(args.bench_dir, "bundles",
                         configs.bundle_name(config, configs.bracket_for(T)))
+
+
+def tune_disabled_by_environment():
+    return os.environ.get("PROTEUS_TUNE_DISABLE", "").strip().lower() in {"1", "true", "yes", "disable"}
+
+
+def reference_autotune(policy, config):
+    """Whether the reference's block autotune runs for `config` under --reference-autotune."""
+    if tune_disabled_by_environment() or policy == "off":
+        return False
+    return policy == "on" or configs.D_MODEL // configs.HEADS[config] < 64
+
+
+def reference_autotune_text(policy, config):
+    if tune_disabled_by_environment():
+        return "off (PROTEUS_TUNE_DISABLE)"
+    on = reference_autotune(policy, config)
+    if policy == "auto" and not on:
+        return "off (--reference-autotune auto: head dim >= 64, where its Triton compile outlasts the run)"
+    return ("on" if on else "off") + f" (--reference-autotune {policy})"
 
 
 def reps(T, quick):
@@ -403,13 +429,12 @@ class Bench:
             from proteus_attention.kernels import tinytoy
             from proteus_attention.models.aspa import AdaptiveSparseAttention
             self.reference = (tinytoy, AdaptiveSparseAttention)
-            # Its block-size autotune (kernels/sparse_attn.py) runs unless PROTEUS_TUNE_DISABLE is
-            # set; a table says which way it ran.
-            tune = os.environ.get("PROTEUS_TUNE_DISABLE", "")
+            # Its block-size autotune (kernels/sparse_attn.py), per configuration; the table's
+            # header says which way each ran.
             self.results.doc["meta"]["reference"] = {
                 "dir": ref_dir, "revision": reference_revision(ref_dir),
-                "autotune": "off (PROTEUS_TUNE_DISABLE)" if tune.strip().lower() in
-                            {"1", "true", "yes", "disable"} else "on"}
+                "autotune": {c: reference_autotune_text(self.args.reference_autotune, c)
+                             for c in self.args.reference_configs}}
         except Exception as exc:  # noqa: BLE001
             self.reference_error = f"reference import failed: {error_text(exc)}"
 
@@ -555,7 +580,8 @@ class Bench:
                                 alpha=0.0 if variant == "proteus-dense" else -1.0, device=self.dev)
         if variant in ("cudnn", "flash"):
             return DenseLayer(self.torch, configs.HEADS[config], T, B, variant, device=self.dev)
-        return ReferenceLayer(self.torch, self.reference, configs.HEADS[config], T, B, device=self.dev)
+        return ReferenceLayer(self.torch, self.reference, configs.HEADS[config], T, B, device=self.dev,
+                              autotune=reference_autotune(self.args.reference_autotune, config))
 
     # -- per-kernel profiles -------------------------------------------------------------------
 
@@ -592,8 +618,11 @@ class Bench:
             entry["shape"] = shape
             # The runtime's CUDA events around each launch; torch.profiler where they fail.
             try:
-                times = layer.kernel_times()
+                times, packed = layer.kernel_times()
                 entry["source"] = "runtime CUDA events (PROTEUS_PROFILE)"
+                # The kernels' byte and FLOP counts follow the profiled call's selection.
+                entry["timed_packed"], entry["profiled_packed"] = shape["N"], packed
+                shape["N"] = packed
             except Exception as exc:  # noqa: BLE001
                 entry["source"] = f"torch.profiler (runtime events unavailable: {error_text(exc)})"
                 times = self.kernel_times(layer)

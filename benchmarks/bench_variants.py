@@ -116,11 +116,17 @@ class ProteusLayer:
                 "cbar": round(cbar, 1), "dtype": self.dtype,
                 "mode": "shortlist" if s["mode_name"] == "shortlist" else "dense"}
 
-    def kernel_times(self):
-        """[(kernel name, total µs, launches)] of one call, in launch order, from the runtime's own
-        CUDA events around each launch (PROTEUS_PROFILE=1, read when a plan is created: a second
-        plan of the same bundle and shape, so the timed plan stays unprofiled). The second of two
-        calls counts; the runtime prints the times to stderr, read here from file descriptor 2."""
+    def kernel_times(self, calls=3):
+        """([(kernel name, total µs, launches)], packed pairs) of one call, in launch order, from
+        the runtime's own CUDA events around each launch (PROTEUS_PROFILE=1, read when a plan is
+        created: a second plan of the same bundle and shape, so the timed plan stays unprofiled);
+        the runtime prints the times to stderr, read here from file descriptor 2.
+
+        With the prototype EMA on, every call moves the importance of each token and with it how
+        many tokens pass the keep threshold, so two calls of one plan can select very different
+        numbers of (row, token) pairs (at 524K on the H200: 209,814 and 1,048,576). Of `calls`
+        calls (the first is warm-up too), the one whose packed count is closest to the timed
+        plan's last call is kept, and its count is returned beside its times."""
         before = os.environ.get("PROTEUS_PROFILE")
         os.environ["PROTEUS_PROFILE"] = "1"
         try:
@@ -131,13 +137,22 @@ class ProteusLayer:
                 del os.environ["PROTEUS_PROFILE"]
             else:
                 os.environ["PROTEUS_PROFILE"] = before
+        target = (self.last_stats or {}).get("packed", 0)
+        best = None
         try:
-            text = ""
-            for _ in range(2):
-                text = capture_stderr(lambda: plan.forward(self.args))
+            for _ in range(max(calls, 2)):
+                st = proteus_rt.prt_layer_stats()
+                self.args.stats = proteus_rt.ctypes.addressof(st)
+                try:
+                    text = capture_stderr(lambda: plan.forward(self.args))
+                finally:
+                    self.args.stats = None
+                packed = proteus_rt.stats_dict(st)["packed"]
+                if best is None or abs(packed - target) < abs(best[1] - target):
+                    best = (text, packed)
         finally:
             plan.close()
-        return parse_runtime_profile(text)
+        return parse_runtime_profile(best[0]), best[1]
 
     def close(self):
         if self.plan is not None:
@@ -234,9 +249,9 @@ class ReferenceLayer:
     _prepare_aspa_config and alpha rule), with `heads` heads, bf16, eval, inference mode.
     `reference` is (the tinytoy module, AdaptiveSparseAttention)."""
 
-    def __init__(self, torch, reference, heads, T, B, device="cuda"):
+    def __init__(self, torch, reference, heads, T, B, device="cuda", autotune=True):
         tinytoy, AdaptiveSparseAttention = reference
-        self.torch, self.T, self.B = torch, T, B
+        self.torch, self.T, self.B, self.autotune = torch, T, B, autotune
         prev = torch.get_default_dtype()
         torch.set_default_dtype(torch.bfloat16)
         try:
@@ -253,13 +268,24 @@ class ReferenceLayer:
         self.x = make_input(torch, B, T, configs.D_MODEL, torch.bfloat16, device)
 
     def __call__(self):
-        with self.torch.inference_mode():
-            return self.model(self.x)
+        # Its block-size autotune (kernels/sparse_attn.py) reads PROTEUS_TUNE_DISABLE at each call.
+        before = os.environ.get("PROTEUS_TUNE_DISABLE")
+        if not self.autotune:
+            os.environ["PROTEUS_TUNE_DISABLE"] = "1"
+        try:
+            with self.torch.inference_mode():
+                return self.model(self.x)
+        finally:
+            if before is None:
+                os.environ.pop("PROTEUS_TUNE_DISABLE", None)
+            else:
+                os.environ["PROTEUS_TUNE_DISABLE"] = before
 
     def describe(self):
         state = getattr(self.model, "_last_sparse_state", None)
         mode = state.get("mode") if isinstance(state, dict) else None
-        return {"dtype": "bf16", "alpha": self.alpha, "mode": str(mode) if mode else ""}
+        return {"dtype": "bf16", "alpha": self.alpha, "mode": str(mode) if mode else "",
+                "autotune": "on" if self.autotune else "off"}
 
     def close(self):
         self.model = None

@@ -173,15 +173,21 @@ def holding_back(doc, config, T, variant="proteus"):
 
 
 def profile_caveat(entry, kernels):
-    """A warning when a profiled call's kernels add up to more than the call took (one stream:
-    they cannot): the profile of that call is then not to be trusted kernel by kernel."""
+    """A warning when a profiled call's kernels add up to more than the timed call took (one
+    stream: they cannot). Where the profiled call selected a different number of (row, token)
+    pairs than the timed one (the prototype EMA moves tokens across the keep threshold between
+    calls), that is the reason; else the profile is not to be trusted kernel by kernel."""
     call = entry.get("call_ms")
     total = sum(k["ms"] for k in kernels)
     if not call or total <= PROFILE_SLACK * call:
         return ""
-    return (f"this profile's kernels sum to {fmt_ms(total)} ms against the call's {fmt_ms(call)} ms "
-            "(one stream: they cannot), so its per-kernel times are unreliable; re-read with "
-            "PROTEUS_PROFILE=1 (CUDA events)")
+    text = f"this profile's kernels sum to {fmt_ms(total)} ms against the timed call's {fmt_ms(call)} ms"
+    timed, profiled = entry.get("timed_packed"), entry.get("profiled_packed")
+    if timed and profiled and abs(profiled - timed) > 0.05 * timed:
+        return (text + f": the profiled call packed {profiled:,} (row, token) pairs, the timed "
+                f"plan's last call {timed:,} (the prototype EMA moves tokens across the keep "
+                "threshold from call to call), so its kernels did more work")
+    return text + " (one stream: they cannot), so its per-kernel times are unreliable"
 
 
 def memory_breakdown(row, d_model=512):
@@ -338,6 +344,14 @@ def table(header, rows, numeric=True):
     return lines
 
 
+def reference_autotune_text(autotune):
+    """meta.reference.autotune: one text (runs before per-configuration policies) or one per
+    configuration."""
+    if isinstance(autotune, dict):
+        return "; ".join(f"{config}: {text}" for config, text in autotune.items())
+    return autotune
+
+
 def section_header(doc):
     m = doc.get("meta", {})
     out = [f"# The Proteus layer side by side — {m.get('card', '?')}, {m.get('date', '?')}", ""]
@@ -348,7 +362,8 @@ def section_header(doc):
     ref = m.get("reference")
     out.append(f"Code: commit {m.get('commit', '?')}; reference: "
                + (f"Zen-Sherbert/Proteus-Attention @ {ref.get('revision')}, its block autotune "
-                  f"{ref.get('autotune', 'on')}" if ref else "not present") + ".")
+                  + reference_autotune_text(ref.get("autotune", "on")) if ref else "not present")
+               + ".")
     argv = " ".join(m.get("argv", []))
     out.append(f"Command: `scripts/bench.sh{(' ' + argv) if argv else ''}` on the GPU machine "
                "(benchmarks/README.md); raw numbers in the JSON of the same name.")

@@ -4,6 +4,7 @@ the ctypes mirror of proteus_rt.h, the kernel model, the configurations, and the
   python3 -m unittest -v test_bench_tools        (from benchmarks/; PROTEUS_RT_LIB=path to
                                                   libproteus_rt.so.0 adds the library checks)
 """
+import contextlib
 import copy
 import ctypes
 import json
@@ -145,11 +146,88 @@ class RuntimeProfile(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "empty"):
             bench_variants.parse_runtime_profile(self.block(1, 1, []))
 
+    def test_the_profiled_call_closest_to_the_timed_selection_counts(self):
+        block = self.block
+
+        class Plan:
+            """Calls that pack 500, 100 and 5000 pairs (the EMA moving the selection)."""
+            def __init__(self):
+                self.calls, self.closed = 0, False
+
+            def forward(self, args):
+                packed = (500, 100, 5000)[self.calls]
+                self.calls += 1
+                proteus_rt.prt_layer_stats.from_address(args.stats).packed = packed
+                os.write(2, block(1, 64, [("proteus_project", packed / 1000)]).encode())
+
+            def close(self):
+                self.closed = True
+
+        class Bundle:
+            def plan(self, B, T, alpha, update_prototypes):
+                self.profile_env = os.environ.get("PROTEUS_PROFILE")
+                self.made = Plan()
+                return self.made
+
+        layer = object.__new__(bench_variants.ProteusLayer)
+        layer.B, layer.T, layer.alpha_arg, layer.proto = 1, 64, -1.0, True
+        layer.bundle, layer.args = Bundle(), proteus_rt.prt_layer_args()
+        layer.last_stats = {"packed": 120}
+        times, packed = layer.kernel_times()
+        self.assertEqual((times, packed), ([("proteus_project", 100.0, 1)], 100))
+        self.assertEqual(layer.bundle.profile_env, "1")
+        self.assertNotIn("PROTEUS_PROFILE", os.environ)
+        self.assertTrue(layer.bundle.made.closed)
+        self.assertIsNone(layer.args.stats)
+
     def test_stderr_of_c_code_is_captured_and_restored(self):
         got = bench_variants.capture_stderr(lambda: os.write(2, b"from fd 2\n"))
         self.assertEqual(got, "from fd 2\n")
         # File descriptor 2 is the original again: writing to it is not captured.
         self.assertEqual(bench_variants.capture_stderr(lambda: None), "")
+
+
+class ReferenceAutotune(unittest.TestCase):
+    def setUp(self):
+        self.saved = os.environ.pop("PROTEUS_TUNE_DISABLE", None)
+
+    def tearDown(self):
+        os.environ.pop("PROTEUS_TUNE_DISABLE", None)
+        if self.saved is not None:
+            os.environ["PROTEUS_TUNE_DISABLE"] = self.saved
+
+    def test_auto_tunes_below_head_dim_64_only_and_the_environment_wins(self):
+        import bench_layer
+        policy = bench_layer.reference_autotune
+        self.assertEqual([policy("auto", "h32d16"), policy("auto", "h8d64")], [True, False])
+        self.assertEqual([policy("on", "h8d64"), policy("off", "h32d16")], [True, False])
+        self.assertIn("head dim >= 64", bench_layer.reference_autotune_text("auto", "h8d64"))
+        os.environ["PROTEUS_TUNE_DISABLE"] = "1"
+        self.assertFalse(policy("on", "h32d16"))
+        self.assertEqual(bench_layer.reference_autotune_text("on", "h32d16"),
+                         "off (PROTEUS_TUNE_DISABLE)")
+
+    def test_the_call_sets_the_reference_switch_and_restores_it(self):
+        seen = []
+
+        class Torch:
+            @staticmethod
+            def inference_mode():
+                return contextlib.nullcontext()
+
+        layer = object.__new__(bench_variants.ReferenceLayer)
+        layer.torch, layer.x = Torch(), None
+        layer.model = lambda x: seen.append(os.environ.get("PROTEUS_TUNE_DISABLE"))
+        for autotune in (False, True):
+            layer.autotune = autotune
+            layer()
+            self.assertNotIn("PROTEUS_TUNE_DISABLE", os.environ)
+        self.assertEqual(seen, ["1", None])
+
+    def test_the_header_names_each_configuration(self):
+        doc = {"meta": {"reference": {"revision": "abc", "autotune": {"h32d16": "on (x)", "h8d64": "off (y)"}}}}
+        self.assertIn("its block autotune h32d16: on (x); h8d64: off (y).",
+                      "\n".join(report.section_header(doc)))
 
 
 class Configs(unittest.TestCase):
@@ -263,8 +341,14 @@ class Report(unittest.TestCase):
         kernels = [{"ms": 60.0}, {"ms": 40.0}]
         self.assertEqual(report.profile_caveat({"call_ms": 100.0}, kernels), "")
         caveat = report.profile_caveat({"call_ms": 80.0}, kernels)
-        self.assertIn("sum to 100.0 ms against the call's 80.00 ms", caveat)
+        self.assertIn("sum to 100.0 ms against the timed call's 80.00 ms (one stream", caveat)
         self.assertEqual(report.profile_caveat({}, kernels), "")
+        # A profiled call that selected more pairs than the timed one: that is the reason given.
+        caveat = report.profile_caveat({"call_ms": 80.0, "timed_packed": 209818,
+                                        "profiled_packed": 1048576}, kernels)
+        self.assertIn("the profiled call packed 1,048,576 (row, token) pairs, the timed plan's "
+                      "last call 209,818", caveat)
+        self.assertNotIn("unreliable", caveat)
 
     def test_runs_of_two_calls_merge_into_one_table(self):
         first, second = fake_results(), fake_results()

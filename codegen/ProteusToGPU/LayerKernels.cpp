@@ -5,9 +5,8 @@
 // reductions in the same order, and DeviceMath for exp/sin/cos: the GPU layer
 // reproduces the CPU path's routing bit for bit in almost every case, so
 // token masks, head choices and modes agree exactly. The projections (which
-// decide nothing) are tiled GEMMs on tensor cores at about fp32 accuracy
-// (bf16x3; fp32 fused multiply-adds where INT8 quantization follows) with
-// RoPE, bias and the token mask in their epilogues. Reductions over T
+// decide nothing) are tiled fp32 GEMMs with RoPE, bias and the token mask in
+// their epilogues. Reductions over T
 // (head mass, token counts, prototype sums) are block-wide trees of fixed
 // shape and the selections are rank-based, so two calls give bit-identical
 // results. Token selection is a radix select over the 32-bit order-preserving
@@ -725,19 +724,6 @@ struct LayerKernelBuilder {
         });
   }
 
-  /// `load()` where `inBounds`, else `zero` (its type): the load is emitted
-  /// inside the branch, so it never reads out of bounds.
-  Value loadOrZero(Value inBounds, Value zero, function_ref<Value()> load) {
-    auto guarded = scf::IfOp::create(b, loc, TypeRange{zero.getType()},
-                                     inBounds, /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(&guarded.getThenRegion().front());
-    scf::YieldOp::create(b, loc, load());
-    b.setInsertionPointToStart(&guarded.getElseRegion().front());
-    scf::YieldOp::create(b, loc, zero);
-    return guarded.getResult(0);
-  }
-
   /// A tile x tile block of C[m, n] = sum_k A(m, k) B(n, k) per block of
   /// 256 threads (tile 64 or 128). Thread (ty, tx) of the 16 x 16 grid holds
   /// rows ty*4 + 64i + {0..3} and columns tx*4 + 64j + {0..3} (i, j < tile /
@@ -782,11 +768,19 @@ struct LayerKernelBuilder {
             Value inK = lb.lt(kIdx, lb.idx(kN));
             auto stage = [&](Value smem, Value r, Value limit,
                              function_ref<Value(Value, Value)> load) {
-              Value v = loadOrZero(lb.andI(inK, lb.lt(r, limit)), zf, [&] {
-                Value x = load(r, kIdx);
-                return accType.isF64() ? lb.toF64(x) : lb.toF32(x);
-              });
-              lb.store(v, smem, dst);
+              auto guarded = scf::IfOp::create(b, loc, TypeRange{accType},
+                                               lb.andI(inK, lb.lt(r, limit)),
+                                               /*withElseRegion=*/true);
+              {
+                OpBuilder::InsertionGuard g(b);
+                b.setInsertionPointToStart(&guarded.getThenRegion().front());
+                Value v = load(r, kIdx);
+                scf::YieldOp::create(
+                    b, loc, accType.isF64() ? lb.toF64(v) : lb.toF32(v));
+                b.setInsertionPointToStart(&guarded.getElseRegion().front());
+                scf::YieldOp::create(b, loc, zf);
+              }
+              lb.store(guarded.getResult(0), smem, dst);
             };
             stage(sA, lb.add(m0, row), mN, loadA);
             stage(sB, lb.add(n0, row), lb.idx(nN), loadB);
@@ -826,149 +820,9 @@ struct LayerKernelBuilder {
     }
   }
 
-  /// C[m, n] = sum_k A(m, k) B(n, k) over a kGpuProjectTile-square block
-  /// per 256 threads, on tensor cores at about fp32 accuracy ("bf16x3"):
-  /// each operand is split into bf16 hi = bf16(x) and lo = bf16(x - hi)
-  /// (|x - hi - lo| <= 2^-16 |x|) and each product taken as lo*hi + hi*lo +
-  /// hi*hi with mma.sync m16n8k16, fp32 accumulation (the lo*lo term, 2^-16
-  /// relative, is dropped). The 8 warps form a 2 x 4 grid of 64 x 32 warp
-  /// tiles (4 x 4 mma tiles each). K goes in steps of 16: the block splits
-  /// the step's A and B values once, into bf16 pairs (k, k+1) as 32-bit words
-  /// in shared memory (rows of 8 words padded to 12, so a fragment's 8 rows x
-  /// 4 words hit 32 banks). Fragment layouts follow the PTX ISA for m16n8k16
-  /// (g = lane / 4, q = lane % 4): A word (row g [+8], k-pair q [+4]), B word
-  /// (column g, k-pair q [+4]), C (row g [+8], columns 2q, 2q + 1). loadA /
-  /// loadB are called only in bounds; `epilogue(m, n0, acc)` gets two
-  /// consecutive columns n0, n0 + 1 of row m (m < M, n0 < N; N is even).
-  void emitTensorCoreGemm(
-      LoopBuilder &lb, Kernel &k, Value mN, int64_t nN, int64_t kN,
-      function_ref<Value(Value, Value)> loadA,
-      function_ref<Value(Value, Value)> loadB,
-      function_ref<void(Value, Value, ArrayRef<Value>)> epilogue) {
-    constexpr int64_t tile = rt::kGpuProjectTile, words = 8, pitch = 12;
-    static_assert(tile == 128 && kBlock == 256, "8 warps of 64 x 32");
-    assert(nN % 2 == 0 && "column pairs");
-    Type i32 = b.getI32Type(), i16 = b.getI16Type(), bf16 = b.getBF16Type();
-    // hi and lo words of A, then of B.
-    Value sA[2] = {shared(b, k, i32, tile * pitch),
-                   shared(b, k, i32, tile * pitch)};
-    Value sB[2] = {shared(b, k, i32, tile * pitch),
-                   shared(b, k, i32, tile * pitch)};
-    int64_t nBlocks = (nN + tile - 1) / tile;
-    Value m0 = lb.mul(lb.div(k.bid, lb.idx(nBlocks)), lb.idx(tile));
-    Value n0 = lb.mul(lb.rem(k.bid, lb.idx(nBlocks)), lb.idx(tile));
-    Value warp = lb.div(k.tid, lb.idx(32)), lane = lb.rem(k.tid, lb.idx(32));
-    Value g = lb.div(lane, lb.idx(4)), q = lb.rem(lane, lb.idx(4));
-    Value wm = lb.mul(lb.div(warp, lb.idx(4)), lb.idx(64));
-    Value wn = lb.mul(lb.rem(warp, lb.idx(4)), lb.idx(32));
-    auto bits = [&](Value x) -> Value { // bf16 -> the low 16 bits of an i32
-      Value h = arith::BitcastOp::create(b, loc, i16, x);
-      return arith::ExtUIOp::create(b, loc, i32, h);
-    };
-    auto word = [&](Value lo, Value hi) -> Value { // pair (lo, hi) -> i32
-      Value up = arith::ShLIOp::create(
-          b, loc, bits(hi), arith::ConstantIntOp::create(b, loc, i32, 16));
-      return arith::OrIOp::create(b, loc, up, bits(lo));
-    };
-    Value zf = lb.f32(0.0);
-    SmallVector<Value> init(4 * 4 * 4, zf);
-    auto loop = scf::ForOp::create(
-        b, loc, lb.idx(0), lb.idx(kN), lb.idx(2 * words), init,
-        [&](OpBuilder &, Location, Value k0, ValueRange acc) {
-          barrier(lb);
-          // Each thread splits tile * words / kBlock pairs of A and of B.
-          for (int64_t j = 0; j < tile * words / kBlock; ++j) {
-            Value e = lb.add(k.tid, lb.idx(j * kBlock));
-            Value row = lb.div(e, lb.idx(words)), w = lb.rem(e, lb.idx(words));
-            Value dst = lb.add(lb.mul(row, lb.idx(pitch)), w);
-            auto stage = [&](Value *smem, Value r, Value limit,
-                             function_ref<Value(Value, Value)> load) {
-              Value hi[2], lo[2];
-              for (int64_t h = 0; h < 2; ++h) {
-                Value kIdx =
-                    lb.add(k0, lb.add(lb.mul(w, lb.idx(2)), lb.idx(h)));
-                Value x = loadOrZero(
-                    lb.andI(lb.lt(kIdx, lb.idx(kN)), lb.lt(r, limit)), zf,
-                    [&] { return lb.toF32(load(r, kIdx)); });
-                hi[h] = arith::TruncFOp::create(b, loc, bf16, x);
-                Value rest =
-                    lb.sub(x, arith::ExtFOp::create(b, loc, f32, hi[h]));
-                lo[h] = arith::TruncFOp::create(b, loc, bf16, rest);
-              }
-              lb.store(word(hi[0], hi[1]), smem[0], dst);
-              lb.store(word(lo[0], lo[1]), smem[1], dst);
-            };
-            stage(sA, lb.add(m0, row), mN, loadA);
-            stage(sB, lb.add(n0, row), lb.idx(nN), loadB);
-          }
-          barrier(lb);
-          // Fragments: A of the warp's 4 row tiles, B of its 4 column tiles,
-          // hi and lo each.
-          auto at = [&](Value smem, Value row, int64_t wordOff) {
-            return lb.load(smem, lb.add(lb.mul(row, lb.idx(pitch)),
-                                        lb.add(q, lb.idx(wordOff))));
-          };
-          SmallVector<Value> aF[2][4], bF[2][4];
-          for (int64_t part = 0; part < 2; ++part) {
-            for (int64_t mi = 0; mi < 4; ++mi) {
-              Value r = lb.add(wm, lb.add(lb.idx(16 * mi), g));
-              Value r8 = lb.add(r, lb.idx(8));
-              aF[part][mi] = {at(sA[part], r, 0), at(sA[part], r8, 0),
-                              at(sA[part], r, 4), at(sA[part], r8, 4)};
-            }
-            for (int64_t ni = 0; ni < 4; ++ni) {
-              Value c = lb.add(wn, lb.add(lb.idx(8 * ni), g));
-              bF[part][ni] = {at(sB[part], c, 0), at(sB[part], c, 4)};
-            }
-          }
-          SmallVector<Value> next(acc.begin(), acc.end());
-          for (int64_t mi = 0; mi < 4; ++mi)
-            for (int64_t ni = 0; ni < 4; ++ni) {
-              ArrayRef<Value> c(next.data() + (mi * 4 + ni) * 4, 4);
-              SmallVector<Value, 4> d =
-                  mmaBf16(b, loc, aF[1][mi], bF[0][ni], c);
-              d = mmaBf16(b, loc, aF[0][mi], bF[1][ni], d);
-              d = mmaBf16(b, loc, aF[0][mi], bF[0][ni], d);
-              for (int64_t i = 0; i < 4; ++i)
-                next[(mi * 4 + ni) * 4 + i] = d[i];
-            }
-          scf::YieldOp::create(b, loc, next);
-        });
-    for (int64_t mi = 0; mi < 4; ++mi)
-      for (int64_t ni = 0; ni < 4; ++ni)
-        for (int64_t half = 0; half < 2; ++half) {
-          Value m =
-              lb.add(m0, lb.add(wm, lb.add(lb.idx(16 * mi + 8 * half), g)));
-          Value n = lb.add(
-              n0, lb.add(wn, lb.add(lb.idx(8 * ni), lb.mul(q, lb.idx(2)))));
-          lb.ifThen(lb.andI(lb.lt(m, mN), lb.lt(n, lb.idx(nN))), [&] {
-            int64_t base = (mi * 4 + ni) * 4 + 2 * half;
-            epilogue(m, n, {loop.getResult(base), loop.getResult(base + 1)});
-          });
-        }
-  }
-
-  /// The projections' GEMM: on tensor cores (bf16x3, about 5e-6 relative),
-  /// or with fp32 fused multiply-adds (about 4e-7) where `fp32`: the
-  /// projection that INT8 quantization follows, whose rounding to a step of
-  /// max/127 would turn bf16x3's error into whole steps for ~1e-3 of the
-  /// elements (an estimate, not measured; the CPU path rounds fp32 values).
-  void emitProjectionGemm(
-      LoopBuilder &lb, Kernel &k, Value mN, int64_t nN, int64_t kN, bool fp32,
-      function_ref<Value(Value, Value)> loadA,
-      function_ref<Value(Value, Value)> loadB,
-      function_ref<void(Value, Value, ArrayRef<Value>)> epilogue) {
-    if (fp32)
-      emitTiledGemm(lb, k, mN, nN, kN, loadA, loadB, epilogue, Type(),
-                    rt::kGpuProjectTile);
-    else
-      emitTensorCoreGemm(lb, k, mN, nN, kN, loadA, loadB, epilogue);
-  }
-
   /// q, k, v = x W_qkv^T (+ b), RoPE on q and k, scattered to (R, T, D): a
-  /// 128 x 128 tiled GEMM over (B*T) x 3C (emitProjectionGemm) with the bias
-  /// and rotation in the epilogue (its consecutive columns hold whole
-  /// interleaved pairs).
+  /// 128 x 128 tiled fp32 GEMM over (B*T) x 3C with the bias and rotation in
+  /// the epilogue (four consecutive columns hold two interleaved pairs).
   void project() {
     SmallVector<Type> args(6, vec(f32));
     args.append({idx, idx});
@@ -978,8 +832,8 @@ struct LayerKernelBuilder {
           Value x = k.arg(0), w = k.arg(1), bN = k.arg(6), tN = k.arg(7);
           Value invFreq = ropeTable(lb);
           Value mN = lb.mul(bN, tN);
-          emitProjectionGemm(
-              lb, k, mN, 3 * c, c, cfg.getQuantizeInt8(),
+          emitTiledGemm(
+              lb, k, mN, 3 * c, c,
               [&](Value m, Value kk) {
                 return lb.load(x, lb.add(lb.mul(m, lb.idx(c)), kk));
               },
@@ -994,14 +848,13 @@ struct LayerKernelBuilder {
                 Value base = lb.mul(
                     lb.add(lb.mul(lb.add(lb.mul(bb, lb.idx(h)), hh), tN), t),
                     lb.idx(d));
-                const int64_t width = static_cast<int64_t>(acc.size());
                 SmallVector<Value> v(acc.begin(), acc.end());
                 if (cfg.getBias())
-                  for (int64_t j = 0; j < width; ++j)
+                  for (int64_t j = 0; j < 4; ++j)
                     v[j] =
                         lb.add(v[j], lb.load(k.arg(2), lb.add(n0, lb.idx(j))));
                 auto store = [&](Value out, ArrayRef<Value> vals) {
-                  for (int64_t j = 0; j < width; ++j)
+                  for (int64_t j = 0; j < 4; ++j)
                     lb.store(vals[j], out, lb.add(base, lb.add(dd, lb.idx(j))));
                 };
                 for (int64_t p = 0; p < 3; ++p)
@@ -1011,8 +864,8 @@ struct LayerKernelBuilder {
                       return;
                     }
                     // Interleaved RoPE at position t, in binary32.
-                    SmallVector<Value> r(width);
-                    for (int64_t q = 0; q < width / 2; ++q) {
+                    SmallVector<Value> r(4);
+                    for (int64_t q = 0; q < 2; ++q) {
                       Value i = lb.div(lb.add(dd, lb.idx(2 * q)), lb.idx(2));
                       Value theta = lb.mul(lb.toF32(t), lb.load(invFreq, i));
                       Value cs = lb.cos(theta), sn = lb.sin(theta);
@@ -1022,7 +875,8 @@ struct LayerKernelBuilder {
                     }
                     store(k.arg(3 + p), r);
                   });
-              });
+              },
+              Type(), rt::kGpuProjectTile);
         });
   }
 
@@ -1050,8 +904,8 @@ struct LayerKernelBuilder {
     return memref::GetGlobalOp::create(b, loc, type, name);
   }
 
-  /// y = (concat_h o) W_proj^T (+ b) as a tiled GEMM on tensor cores over
-  /// (B*T) x C; a token the mask drops gives exact zeros (then the bias).
+  /// y = (concat_h o) W_proj^T (+ b) as a tiled fp32 GEMM over (B*T) x C;
+  /// a token the mask drops gives exact zeros (then the bias).
   void combine() {
     SmallVector<Type> args = {vec(f32), vec(f32), vec(f32), vec(i8),
                               vec(f32), idx,      idx};
@@ -1060,8 +914,8 @@ struct LayerKernelBuilder {
         [&](LoopBuilder &lb, Kernel &k) {
           Value o = k.arg(0), w = k.arg(1), mask = k.arg(3), y = k.arg(4);
           Value bN = k.arg(5), tN = k.arg(6);
-          emitProjectionGemm(
-              lb, k, lb.mul(bN, tN), c, c, /*fp32=*/false,
+          emitTiledGemm(
+              lb, k, lb.mul(bN, tN), c, c,
               [&](Value m, Value kk) {
                 // Column kk of token m is o[b*H + kk/D, t, kk%D].
                 Value bb = lb.div(m, tN), t = lb.rem(m, tN);
@@ -1076,14 +930,15 @@ struct LayerKernelBuilder {
               },
               [&](Value m, Value n0, ArrayRef<Value> acc) {
                 Value on = lb.truthy(lb.load(mask, m));
-                for (int64_t j = 0; j < static_cast<int64_t>(acc.size()); ++j) {
+                for (int64_t j = 0; j < 4; ++j) {
                   Value n = lb.add(n0, lb.idx(j));
                   Value v = lb.select(on, acc[j], lb.f32(0.0));
                   if (cfg.getBias())
                     v = lb.add(v, lb.load(k.arg(2), n));
                   lb.store(v, y, lb.add(lb.mul(m, lb.idx(c)), n));
                 }
-              });
+              },
+              Type(), rt::kGpuProjectTile);
         });
   }
 

@@ -18,12 +18,6 @@
 
 namespace mlir::proteus {
 
-/// One `mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32`: A as four
-/// i32 registers of bf16 pairs, B as two, C as four f32; returns D. Defined
-/// in ProteusToGPU.cpp, the translation unit that includes the NVVM dialect.
-SmallVector<Value, 4> mmaBf16(OpBuilder &b, Location loc, ArrayRef<Value> a,
-                              ArrayRef<Value> bRegs, ArrayRef<Value> c);
-
 /// Builds every non-attention layer kernel for one setting into `module`
 /// (f32 activations; each kernel once).
 void buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module, ConfigAttr cfg,

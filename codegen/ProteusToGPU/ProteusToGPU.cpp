@@ -1097,22 +1097,3 @@ void mlir::proteus::populateProteusToGPUConversionPatterns(
   patterns.add<ShortlistAttentionToGPU, DenseAttentionToGPU, LayerToGPU>(
       patterns.getContext());
 }
-
-SmallVector<Value, 4> mlir::proteus::mmaBf16(OpBuilder &b, Location loc,
-                                             ArrayRef<Value> a,
-                                             ArrayRef<Value> bRegs,
-                                             ArrayRef<Value> c) {
-  Type f32 = b.getF32Type();
-  auto structTy =
-      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-  auto op = NVVM::MmaOp::create(
-      b, loc, structTy, a, bRegs, c, {16, 8, 16}, std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value, 4> d;
-  for (int64_t i = 0; i < 4; ++i)
-    d.push_back(LLVM::ExtractValueOp::create(b, loc, op.getResult(),
-                                             ArrayRef<int64_t>{i}));
-  return d;
-}

@@ -20,14 +20,9 @@
 // CHECK: gpu.func @proteus_pack_count
 // CHECK: gpu.func @proteus_pack_scan
 // CHECK: gpu.func @proteus_pack_write
-// The projections run on tensor cores, each product as three bf16 mma.sync
-// (the lo x hi, hi x lo and hi x hi parts of the operands' split).
 // CHECK: gpu.func @proteus_project
 // CHECK: memref.get_global @proteus_rope_inv_freq
-// CHECK: arith.truncf {{.*}} : f32 to bf16
-// CHECK-COUNT-3: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>{{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 16>
 // CHECK: gpu.func @proteus_combine
-// CHECK-COUNT-3: nvvm.mma.sync {{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 16>
 // CHECK-NOT: gpu.func @proteus_proto_update
 // CHECK: gpu.func @proteus_fill_zero_f32
 // CHECK: gpu.func @proteus_dense_attention_f32
@@ -81,14 +76,8 @@ func.func @routed(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: me
 // -----
 
 // INT8 (max mode): a scales kernel and a shortlist kernel that quantizes as it
-// loads (its specialization says so). The q, k, v projection, which the
-// quantization rounds, keeps fp32 fused multiply-adds; the output
-// projection is on tensor cores.
+// loads (its specialization says so).
 // CHECK-LABEL: gpu.module @proteus_kernels
-// CHECK: gpu.func @proteus_project
-// CHECK-NOT: nvvm.mma.sync
-// CHECK: gpu.func @proteus_combine
-// CHECK: nvvm.mma.sync
 // CHECK: gpu.func @proteus_int8_scales
 // CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}proteus.specialization = "{{.*}} int8 tile=#proteus.tile<block_m = 4, block_n = 16, lanes = 2>"
 func.func @int8(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,

@@ -150,14 +150,16 @@ class RuntimeProfile(unittest.TestCase):
         block = self.block
 
         class Plan:
-            """Calls that pack 500, 100 and 5000 pairs (the EMA moving the selection)."""
+            """Calls that pack 120 (the warm-up, not a candidate), 500, 100 and 5000 pairs (the
+            EMA moving the selection); the warm-up call is given no stats."""
             def __init__(self):
                 self.calls, self.closed = 0, False
 
             def forward(self, args):
-                packed = (500, 100, 5000)[self.calls]
+                packed = (120, 500, 100, 5000)[self.calls]
                 self.calls += 1
-                proteus_rt.prt_layer_stats.from_address(args.stats).packed = packed
+                if args.stats:
+                    proteus_rt.prt_layer_stats.from_address(args.stats).packed = packed
                 os.write(2, block(1, 64, [("proteus_project", packed / 1000)]).encode())
 
             def close(self):
@@ -178,6 +180,7 @@ class RuntimeProfile(unittest.TestCase):
         self.assertEqual(layer.bundle.profile_env, "1")
         self.assertNotIn("PROTEUS_PROFILE", os.environ)
         self.assertTrue(layer.bundle.made.closed)
+        self.assertEqual(layer.bundle.made.calls, 4)
         self.assertIsNone(layer.args.stats)
 
     def test_stderr_of_c_code_is_captured_and_restored(self):

@@ -979,7 +979,7 @@ struct LayerKernelBuilder {
           Value mx =
               blockReduce(lb, smem, k.tid, loop.getResult(0), kBlock,
                           [&](Value a, Value c) { return lb.max(a, c); });
-          Value baseValue = mx;
+          Value av, bv, w;
           if (percentile) {
             Type i32 = b.getI32Type();
             Value hist = shared(b, k, i32, 256);
@@ -1007,17 +1007,12 @@ struct LayerKernelBuilder {
                   arith::ConstantIntOp::create(b, loc, i32, 0x7FFFFFFF));
               return arith::BitcastOp::create(b, loc, f32, bits).getResult();
             };
-            Value av = kth(loI), bv = kth(hiI);
-            Value w = lb.sub(rank, loF);
-            Value diff = lb.sub(bv, av);
-            Value lowSide = lb.add(av, lb.mul(w, diff));
-            Value highSide = lb.sub(bv, lb.mul(diff, lb.sub(lb.f32(1.0), w)));
-            baseValue = lb.select(lb.lt(w, lb.f32(0.5)), lowSide, highSide);
-            baseValue = lb.select(lb.eq(baseValue, lb.f32(0.0)), mx, baseValue);
+            av = kth(loI);
+            bv = kth(hiI);
+            w = lb.sub(rank, loF);
           }
           lb.ifThen(lb.eq(k.tid, lb.idx(0)), [&] {
-            Value s = lb.max(lb.div(baseValue, lb.f32(127.0)), lb.f32(1e-6));
-            lb.store(s, k.arg(3), k.bid);
+            lb.store(emitInt8Scale(lb, mx, av, bv, w), k.arg(3), k.bid);
           });
         });
   }

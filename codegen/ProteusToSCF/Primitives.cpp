@@ -340,4 +340,16 @@ void emitCombineElement(LoopBuilder &lb, Value o, Value w, Value bias,
   lb.store(v, y, {b, t, col});
 }
 
+Value emitInt8Scale(LoopBuilder &lb, Value mx, Value av, Value bv, Value w) {
+  Value base = mx;
+  if (av) {
+    Value diff = lb.sub(bv, av);
+    Value lowSide = lb.add(av, lb.mul(w, diff));
+    Value highSide = lb.sub(bv, lb.mul(diff, lb.sub(lb.f32(1.0), w)));
+    base = lb.select(lb.lt(w, lb.f32(0.5)), lowSide, highSide);
+    base = lb.select(lb.eq(base, lb.f32(0.0)), mx, base);
+  }
+  return lb.max(lb.div(base, lb.f32(127.0)), lb.f32(1e-6));
+}
+
 } // namespace mlir::proteus

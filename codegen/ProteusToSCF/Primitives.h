@@ -45,6 +45,15 @@ Value rankDescending(LoopBuilder &lb, Value n, Value self, Value selfValue,
 void shellSort(LoopBuilder &lb, Value mem, Value n,
                function_ref<Value(Value, Value)> less, Value base = Value());
 
+/// The INT8 scale of a row (REFERENCE.md 6.4): max(base / 127, 1e-6) in
+/// binary32, base = the row's max |x| `mx`, or in percentile mode (av given)
+/// torch.quantile's linear interpolation between the neighbouring order
+/// statistics av <= bv at weight w = rank - floor(rank), from the nearer side,
+/// with the max where that gives 0. Shared by the CPU path (which sorts) and
+/// the GPU layer (which radix-selects av and bv).
+Value emitInt8Scale(LoopBuilder &lb, Value mx, Value av = Value(),
+                    Value bv = Value(), Value w = Value());
+
 /// Operands of the routing of one token (REFERENCE.md 2.3-2.7).
 struct RouteOperands {
   ConfigAttr cfg;

@@ -486,28 +486,22 @@ void emitInt8Scales(LoopBuilder &lb, Value mems[3], Value scales,
         return lb.abs(lb.load(mem, {r, lb.div(i, dN), lb.rem(i, dN)}));
       };
       Value mx = maxOf(lb, zero, n, lb.f32(0.0), absAt);
-      Value base = mx;
+      Value av, bv, w;
       if (percentile) {
         // torch.quantile in binary32: rank = p (n-1), linear interpolation.
         lb.forLoop(zero, n, [&](Value i) { lb.store(absAt(i), sorted, i); });
         shellSort(lb, sorted, n, [&](Value x, Value y) { return lb.lt(x, y); });
         Value rank = lb.mul(lb.f32(p), lb.toF32(lb.sub(n, one)));
         Value loF = lb.floor(rank), hiF = lb.ceil(rank);
-        Value w = lb.sub(rank, loF);
-        Value av = lb.load(sorted, lb.toIndex(arith::FPToSIOp::create(
-                                       lb.builder(), lb.getLoc(),
-                                       lb.builder().getI64Type(), loF)));
-        Value bv = lb.load(sorted, lb.toIndex(arith::FPToSIOp::create(
-                                       lb.builder(), lb.getLoc(),
-                                       lb.builder().getI64Type(), hiF)));
-        Value diff = lb.sub(bv, av);
-        Value lowSide = lb.add(av, lb.mul(w, diff));
-        Value highSide = lb.sub(bv, lb.mul(diff, lb.sub(lb.f32(1.0), w)));
-        base = lb.select(lb.lt(w, lb.f32(0.5)), lowSide, highSide);
-        base = lb.select(lb.eq(base, lb.f32(0.0)), mx, base);
+        w = lb.sub(rank, loF);
+        av = lb.load(sorted, lb.toIndex(arith::FPToSIOp::create(
+                                 lb.builder(), lb.getLoc(),
+                                 lb.builder().getI64Type(), loF)));
+        bv = lb.load(sorted, lb.toIndex(arith::FPToSIOp::create(
+                                 lb.builder(), lb.getLoc(),
+                                 lb.builder().getI64Type(), hiF)));
       }
-      Value scale = lb.max(lb.div(base, lb.f32(127.0)), lb.f32(1e-6));
-      lb.store(scale, scales, {r, lb.idx(which)});
+      lb.store(emitInt8Scale(lb, mx, av, bv, w), scales, {r, lb.idx(which)});
     }
   });
   if (sorted)

@@ -4,7 +4,8 @@
 # candidate budgets chosen so that the anchors, the collapse onto token 0,
 # the truncation to L and a T-dependent L all occur at the checked lengths),
 # the reference benchmark's setting for --time, and a prototype-piece bundle
-# whose candidate rule has no GPU kernel.
+# (its layer's shortlist kernel builds each query's list in shared memory; the
+# primitive kernels' rule has no GPU form for that piece).
 #
 #   scripts/gpu_bundles.sh PROTEUS_COMPILE OUTDIR
 set -eu

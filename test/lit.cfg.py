@@ -53,3 +53,22 @@ ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
 if os.path.exists(ptxas):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+
+# mlir-runner (mlir-22-tools) and its runtime libraries, for tests that run a
+# lowered function on the host.
+runner = os.path.join(config.llvm_tools_dir, "mlir-runner")
+runner_libs = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+if os.path.exists(runner) and os.path.exists(
+    os.path.join(runner_libs, "libmlir_c_runner_utils.so")
+):
+    config.available_features.add("mlir-runner")
+    config.substitutions.append(
+        (
+            "%mlir_runner",
+            runner
+            + " -e main -entry-point-result=void -shared-libs="
+            + os.path.join(runner_libs, "libmlir_runner_utils.so")
+            + ","
+            + os.path.join(runner_libs, "libmlir_c_runner_utils.so"),
+        )
+    )

@@ -39,6 +39,13 @@ struct KernelSpec {
   /// Budgets baked into the kernel (-1: read from the kernel argument).
   int64_t effL = -1, window = -1, localCap = -1, anchorCap = -1;
 
+  /// The prototype (salience) piece, layer kernels only: each query's warp
+  /// builds its candidate list in shared memory (at most maxL entries, the
+  /// configuration's L_max) from the salience scores of its batch item (row /
+  /// heads); protoCap as the other budgets.
+  bool useProto = false;
+  int64_t heads = 0, maxL = 0, protoCap = -1;
+
   /// The kernel's layout; null means the default (withDefaultTile).
   TileAttr tile;
 
@@ -79,6 +86,9 @@ struct KernelSpec {
            " L=" + std::to_string(effL) + " window=" + std::to_string(window) +
            " local_cap=" + std::to_string(localCap) +
            " anchor_cap=" + std::to_string(anchorCap);
+    if (useProto)
+      s += " proto_cap=" + std::to_string(protoCap) +
+           " heads=" + std::to_string(heads) + " L_max=" + std::to_string(maxL);
     if (int8)
       s += " int8";
     if (tensorCores())

@@ -162,25 +162,6 @@ Value ceilDiv(LoopBuilder &lb, Value a, int64_t b) {
   return lb.div(lb.add(a, lb.idx(b - 1)), lb.idx(b));
 }
 
-/// The order-preserving unsigned key of an f32 (-0 counts as +0).
-Value orderKey(LoopBuilder &lb, Value v) {
-  OpBuilder &b = lb.builder();
-  Location loc = lb.getLoc();
-  Type i32 = b.getI32Type();
-  v = lb.select(lb.eq(v, lb.f32(0.0)), lb.f32(0.0), v);
-  Value bits = arith::BitcastOp::create(b, loc, i32, v);
-  Value neg =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, bits,
-                            arith::ConstantIntOp::create(b, loc, i32, 0));
-  Value flipped = arith::XOrIOp::create(
-      b, loc, bits, arith::ConstantIntOp::create(b, loc, i32, -1));
-  Value marked =
-      arith::OrIOp::create(b, loc, bits,
-                           arith::ConstantIntOp::create(
-                               b, loc, i32, static_cast<int32_t>(0x80000000u)));
-  return lb.select(neg, flipped, marked);
-}
-
 struct LayerKernelBuilder {
   OpBuilder &b;
   gpu::GPUModuleOp module;

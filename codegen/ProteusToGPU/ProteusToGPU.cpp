@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../ProteusToSCF/LoopBuilder.h"
+#include "../ProteusToSCF/Primitives.h"
 #include "KernelSpec.h"
 #include "LayerKernels.h"
 
@@ -130,6 +131,13 @@ Value shuffleXor(OpBuilder &b, Location loc, Value x, int64_t offset) {
       .getShuffleResult();
 }
 
+/// bar.warp.sync over the whole warp: a lane's shared-memory stores before it
+/// are seen by every lane after it.
+void syncWarp(OpBuilder &b, Location loc) {
+  NVVM::SyncWarpOp::create(
+      b, loc, arith::ConstantIntOp::create(b, loc, b.getI32Type(), -1));
+}
+
 /// 2^x in one ex2.approx instruction (no libdevice needed).
 Value exp2Approx(OpBuilder &b, Location loc, Value x) {
   return LLVM::CallIntrinsicOp::create(
@@ -187,6 +195,8 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
     args.push_back(idx);
   if (spec.source == CandidateSource::Rule)
     args.append({idx, idx, idx, idx});
+  if (spec.useProto)
+    args.append({vec(f32), idx});
 
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
@@ -194,6 +204,23 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({32 * kWarpsPerBlock, 1, 1}));
   fn->setAttr("proteus.specialization", b.getStringAttr(sig));
+  // The prototype piece: each warp's candidate list, picks, 256-bin
+  // histogram and list length in shared memory.
+  Value sList, sPicks, sHist, sCount;
+  if (spec.useProto) {
+    auto shared = [&](int64_t n) {
+      return fn.addWorkgroupAttribution(
+          MemRefType::get(
+              {n}, b.getI32Type(), AffineMap(),
+              gpu::AddressSpaceAttr::get(
+                  ctx, gpu::GPUDialect::getWorkgroupAddressSpace())),
+          loc);
+    };
+    sList = shared(kWarpsPerBlock * spec.maxL);
+    sPicks = shared(kWarpsPerBlock * spec.maxL);
+    sHist = shared(kWarpsPerBlock * 256);
+    sCount = shared(kWarpsPerBlock);
+  }
   b.setInsertionPointToStart(&fn.getBody().front());
   LoopBuilder lb(b, loc);
   auto a = fn.getArguments();
@@ -228,6 +255,12 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
     window = pick(spec.window);
     localCap = pick(spec.localCap);
     anchorCap = pick(spec.anchorCap);
+  }
+  Value sim, protoCap;
+  if (spec.useProto) {
+    sim = a[ai++];
+    Value arg = a[ai++];
+    protoCap = spec.protoCap >= 0 ? lb.idx(spec.protoCap) : arg;
   }
 
   // The tile's lane layout: G lanes share a candidate, each holding E = D / G
@@ -311,7 +344,36 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
       count = lb.toIndex(lb.load(lens, qi));
     else if (spec.source == CandidateSource::Causal)
       count = lb.add(t, lb.idx(1));
-    else {
+    else if (spec.useProto) {
+      // Lane 0 builds the query's list with the CPU path's rule (Primitives:
+      // the same merge of local, anchors, picks and t), the picks by a
+      // serial exact top-c over the batch item's salience; the warp then
+      // attends over the list.
+      Value listBase = lb.mul(warp, lb.idx(spec.maxL));
+      syncWarp(b, loc);
+      lb.ifThen(lb.eq(lane, zero), [&] {
+        CandidateRule cr{
+            spec.useLocal, spec.useAnchors, true,     spec.stride, seqLen,
+            effL,          window,          localCap, anchorCap,   protoCap,
+            Value(),       Value(),         Value(),  sPicks};
+        cr.picksBase = listBase;
+        Value batch = lb.div(r, lb.idx(spec.heads));
+        Value simBase = lb.mul(batch, seqLen);
+        Value n = emitCandidates(
+            lb, cr, t, batch, sList, listBase, [&](Value nProto) {
+              emitTopCAscending(
+                  lb,
+                  [&](Value pos) {
+                    return orderKey(lb, lb.load(sim, lb.add(simBase, pos)));
+                  },
+                  t, nProto, sHist, lb.mul(warp, lb.idx(256)), sPicks,
+                  listBase);
+            });
+        lb.store(lb.toInt(n, b.getI32Type()), sCount, warp);
+      });
+      syncWarp(b, loc);
+      count = lb.toIndex(lb.load(sCount, warp));
+    } else {
       rule = RuleCandidates::build(lb, spec, t, seqLen, effL, window, localCap,
                                    anchorCap);
       count = rule.count;
@@ -319,6 +381,9 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
     auto candidateAt = [&](Value j) -> Value {
       if (spec.source == CandidateSource::Listed)
         return lb.toIndex(lb.load(cand, lb.add(lb.mul(qi, width), j)));
+      if (spec.useProto)
+        return lb.toIndex(
+            lb.load(sList, lb.add(lb.mul(warp, lb.idx(spec.maxL)), j)));
       if (spec.source == CandidateSource::Causal)
         return j;
       return rule.at(lb, spec, t, j);
@@ -964,9 +1029,10 @@ TileAttr primitiveTile(ModuleOp top, const KernelSpec &want) {
 }
 
 /// The attention kernels of a specialized layer, controlled by the device
-/// stats: dense always, the in-kernel rule where it runs on the GPU (no
-/// prototype piece; with INT8 it quantizes with proteus_int8_scales' scales,
-/// max or percentile).
+/// stats: dense always, the in-kernel rule where it runs on the GPU (the
+/// prototype piece where its lists fit the 48 KiB of static shared memory;
+/// with INT8 it quantizes with proteus_int8_scales' scales, max or
+/// percentile).
 SmallVector<KernelSpec, 2> layerAttentionSpecs(LayerOp op) {
   ConfigAttr cfg = op.getConfig();
   BudgetAttr budget = op.getBudgetAttr();
@@ -977,7 +1043,10 @@ SmallVector<KernelSpec, 2> layerAttentionSpecs(LayerOp op) {
   dense.controlled = true;
   specs.push_back(dense);
   bool int8 = cfg.getQuantizeInt8();
-  if (!cfg.getUseProto()) {
+  // The CPU layer takes the prototype piece only with prototypes on
+  // (ProteusDecompose).
+  bool proto = cfg.getUseProto() && cfg.getProtoEnabled();
+  if (!proto || cfg.getLMax() <= proteus_rt::kGpuProtoPieceMaxL) {
     KernelSpec rule{CandidateSource::Rule,
                     f32,
                     d,
@@ -990,6 +1059,12 @@ SmallVector<KernelSpec, 2> layerAttentionSpecs(LayerOp op) {
     rule.window = budget.getWindow();
     rule.localCap = budget.getLocalCap();
     rule.anchorCap = budget.getAnchorCap();
+    if (proto) {
+      rule.useProto = true;
+      rule.heads = cfg.getHTotal();
+      rule.maxL = cfg.getLMax();
+      rule.protoCap = budget.getProtoCap();
+    }
     specs.push_back(rule);
   }
   return specs;

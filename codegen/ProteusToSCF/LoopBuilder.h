@@ -137,6 +137,17 @@ public:
       return arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
     return arith::ExtSIOp::create(b, loc, b.getI64Type(), v);
   }
+  /// An index or integer value as integer type `t` (sign-extended or
+  /// truncated).
+  Value toInt(Value v, Type t) {
+    if (v.getType() == t)
+      return v;
+    if (v.getType().isIndex())
+      return arith::IndexCastOp::create(b, loc, t, v);
+    if (v.getType().getIntOrFloatBitWidth() < t.getIntOrFloatBitWidth())
+      return arith::ExtSIOp::create(b, loc, t, v);
+    return arith::TruncIOp::create(b, loc, t, v);
+  }
   Value toIndex(Value v) {
     if (v.getType().isIndex())
       return v;

@@ -352,4 +352,198 @@ Value emitInt8Scale(LoopBuilder &lb, Value mx, Value av, Value bv, Value w) {
   return lb.max(lb.div(base, lb.f32(127.0)), lb.f32(1e-6));
 }
 
+Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t,
+                     Value batch, Value dst, Value dstBase,
+                     function_ref<void(Value)> fillPicks) {
+  Value zero = lb.idx(0), one = lb.idx(1);
+  auto pickAt = [&](Value i) {
+    return r.picksBase ? lb.add(r.picksBase, i) : i;
+  };
+  Value tp1 = lb.add(t, one);
+  // Local window: t-nl+1 .. t.
+  Value nLocal = zero;
+  if (r.useLocal) {
+    Value w = lb.min(lb.min(r.window, r.effL), r.localCap);
+    nLocal = lb.select(lb.gt(r.localCap, zero), lb.min(tp1, w), zero);
+  }
+  // Anchors max(t - j*s, 0), j = m..1 (ascending).
+  Value nAnchor = zero, stride = lb.idx(r.stride);
+  if (r.useAnchors && r.stride > 0) {
+    Value m = lb.min(lb.min(r.anchorCap, r.effL), lb.max(one, r.seqLen));
+    nAnchor = lb.select(lb.gt(r.anchorCap, zero), m, zero);
+  }
+  // Prototype picks: the top-c positions of 0..t by score, ties to the lower
+  // index, then sorted by position. Each batch item's positions are sorted
+  // by score once, on its first query; a query's picks are then the first c
+  // of that order at or before t, since dropping the positions after t keeps
+  // the others' order. (Sorting 0..t for every query made the piece
+  // O(T log^2 T) per query.)
+  Value nProto = zero;
+  if (r.useProto) {
+    Value c = lb.min(lb.min(r.effL, r.protoCap), r.seqLen);
+    nProto = lb.select(lb.gt(r.protoCap, zero), lb.min(tp1, c), zero);
+    lb.ifThen(lb.gt(nProto, zero), [&] {
+      if (fillPicks) {
+        fillPicks(nProto);
+        return;
+      }
+      Value n = lb.dim(r.scores, 1), rowBase = lb.mul(batch, n);
+      Value one64 = lb.i64(1);
+      lb.ifThen(lb.ne(lb.load(r.sorted, batch), one64), [&] {
+        lb.forLoop(zero, n, [&](Value p) {
+          lb.store(lb.toI64(p), r.order, lb.add(rowBase, p));
+        });
+        shellSort(
+            lb, r.order, n,
+            [&](Value a, Value b) {
+              return aheadDescending(
+                  lb, lb.load(r.scores, {batch, lb.toIndex(a)}), a,
+                  lb.load(r.scores, {batch, lb.toIndex(b)}), b);
+            },
+            rowBase);
+        lb.store(one64, r.sorted, batch);
+      });
+      // nProto <= t + 1 positions are at or before t: the scan ends.
+      Value t64 = lb.toI64(t);
+      lb.whileLoop(
+          ValueRange{zero, zero},
+          [&](ValueRange s) { return lb.lt(s[1], nProto); },
+          [&](ValueRange s) {
+            Value p = lb.load(r.order, lb.add(rowBase, s[0]));
+            Value take = lb.le(p, t64);
+            lb.ifThen(take, [&] { lb.store(p, r.picks, pickAt(s[1])); });
+            return SmallVector<Value>{lb.add(s[0], one),
+                                      lb.select(take, lb.add(s[1], one), s[1])};
+          });
+      shellSort(
+          lb, r.picks, nProto, [&](Value a, Value b) { return lb.lt(a, b); },
+          r.picksBase);
+    });
+  }
+  // Merge the four ascending lists (local, anchors, picks, {t}) without
+  // duplicates, keeping the L smallest.
+  Value big = lb.idx(std::numeric_limits<int64_t>::max());
+  Value lastPick = lb.max(lb.sub(nProto, one), zero);
+  auto state = lb.whileLoop(
+      ValueRange{zero, zero, zero, zero, zero, lb.idx(-1)},
+      [&](ValueRange s) {
+        Value more = lb.orI(lb.orI(lb.lt(s[0], nLocal), lb.lt(s[1], nAnchor)),
+                            lb.orI(lb.lt(s[2], nProto), lb.lt(s[3], one)));
+        return lb.andI(more, lb.lt(s[4], r.effL));
+      },
+      [&](ValueRange s) {
+        Value v0 = lb.select(lb.lt(s[0], nLocal),
+                             lb.add(lb.sub(tp1, nLocal), s[0]), big);
+        Value back = lb.mul(lb.sub(nAnchor, s[1]), stride);
+        Value v1 =
+            lb.select(lb.lt(s[1], nAnchor), lb.max(lb.sub(t, back), zero), big);
+        Value pick =
+            lb.toIndex(lb.load(r.picks, pickAt(lb.min(s[2], lastPick))));
+        Value v2 = lb.select(lb.lt(s[2], nProto), pick, big);
+        Value v3 = lb.select(lb.lt(s[3], one), t, big);
+        Value v = lb.min(lb.min(v0, v1), lb.min(v2, v3));
+        // Advance exactly one list: the first holding the minimum.
+        Value a0 = lb.eq(v0, v);
+        Value a1 = lb.andI(lb.notI(a0), lb.eq(v1, v));
+        Value a2 = lb.andI(lb.notI(lb.orI(a0, a1)), lb.eq(v2, v));
+        Value a3 = lb.notI(lb.orI(lb.orI(a0, a1), a2));
+        auto bump = [&](Value i, Value take) {
+          return lb.select(take, lb.add(i, one), i);
+        };
+        Value fresh = lb.ne(v, s[5]);
+        lb.ifThen(fresh, [&] {
+          lb.store(
+              lb.toInt(v, cast<MemRefType>(dst.getType()).getElementType()),
+              dst, dstBase ? lb.add(dstBase, s[4]) : s[4]);
+        });
+        Value count = lb.select(fresh, lb.add(s[4], one), s[4]);
+        return SmallVector<Value>{bump(s[0], a0), bump(s[1], a1),
+                                  bump(s[2], a2), bump(s[3], a3),
+                                  count,          v};
+      });
+  return state[4];
+}
+
+Value orderKey(LoopBuilder &lb, Value v) {
+  OpBuilder &b = lb.builder();
+  Location loc = lb.getLoc();
+  Type i32 = b.getI32Type();
+  v = lb.select(lb.eq(v, lb.f32(0.0)), lb.f32(0.0), v);
+  Value bits = arith::BitcastOp::create(b, loc, i32, v);
+  Value neg =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, bits,
+                            arith::ConstantIntOp::create(b, loc, i32, 0));
+  Value flipped = arith::XOrIOp::create(
+      b, loc, bits, arith::ConstantIntOp::create(b, loc, i32, -1));
+  Value marked =
+      arith::OrIOp::create(b, loc, bits,
+                           arith::ConstantIntOp::create(
+                               b, loc, i32, static_cast<int32_t>(0x80000000u)));
+  return lb.select(neg, flipped, marked);
+}
+
+void emitTopCAscending(LoopBuilder &lb, function_ref<Value(Value)> keyAt,
+                       Value t, Value c, Value hist, Value hBase, Value picks,
+                       Value pBase) {
+  OpBuilder &b = lb.builder();
+  Location loc = lb.getLoc();
+  Type i32 = b.getI32Type();
+  auto i32c = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, i32, v).getResult();
+  };
+  Value zero = lb.idx(0), one = lb.idx(1), tp1 = lb.add(t, one);
+  Value bins = lb.idx(256);
+  Value prefix = i32c(0), remaining = c;
+  for (int64_t pass = 0; pass < 4; ++pass) {
+    int64_t shift = 24 - 8 * pass;
+    uint32_t high = pass == 0 ? 0u : (0xFFFFFFFFu << (32 - 8 * pass));
+    Value highMask = i32c(static_cast<int32_t>(high));
+    lb.forLoop(zero, bins,
+               [&](Value j) { lb.store(i32c(0), hist, lb.add(hBase, j)); });
+    lb.forLoop(zero, tp1, [&](Value p) {
+      Value key = keyAt(p);
+      lb.ifThen(lb.eq(arith::AndIOp::create(b, loc, key, highMask), prefix),
+                [&] {
+                  Value digit = arith::AndIOp::create(
+                      b, loc, arith::ShRUIOp::create(b, loc, key, i32c(shift)),
+                      i32c(255));
+                  Value at = lb.add(hBase, lb.toIndex(digit));
+                  lb.store(lb.add(lb.load(hist, at), i32c(1)), hist, at);
+                });
+    });
+    // The digit, from 255 down, whose bin holds the remaining rank.
+    auto st = lb.forAcc(
+        zero, bins, ValueRange{zero, lb.boolean(false), zero, remaining},
+        [&](Value j, ValueRange s) {
+          Value digit = lb.sub(lb.idx(255), j);
+          Value cnt = lb.toIndex(lb.load(hist, lb.add(hBase, digit)));
+          Value hit =
+              lb.andI(lb.notI(s[1]), lb.ge(lb.add(s[0], cnt), remaining));
+          return SmallVector<Value>{
+              lb.select(lb.orI(s[1], hit), s[0], lb.add(s[0], cnt)),
+              lb.orI(s[1], hit), lb.select(hit, digit, s[2]),
+              lb.select(hit, lb.sub(remaining, s[0]), s[3])};
+        });
+    remaining = st[3];
+    prefix = arith::OrIOp::create(
+        b, loc, prefix,
+        arith::ShLIOp::create(b, loc, lb.toInt(st[2], i32), i32c(shift)));
+  }
+  // prefix: the c-th largest key; remaining: how many keys equal to it are
+  // taken (the lowest positions first).
+  lb.forAcc(zero, tp1, ValueRange{zero, zero}, [&](Value p, ValueRange s) {
+    Value key = keyAt(p);
+    Value above =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, key, prefix);
+    Value tie = lb.eq(key, prefix);
+    Value take = lb.orI(above, lb.andI(tie, lb.lt(s[1], remaining)));
+    lb.ifThen(take, [&] {
+      lb.store(lb.toInt(p, cast<MemRefType>(picks.getType()).getElementType()),
+               picks, lb.add(pBase, s[0]));
+    });
+    return SmallVector<Value>{lb.select(take, lb.add(s[0], one), s[0]),
+                              lb.select(tie, lb.add(s[1], one), s[1])};
+  });
+}
+
 } // namespace mlir::proteus

@@ -54,6 +54,49 @@ void shellSort(LoopBuilder &lb, Value mem, Value n,
 Value emitInt8Scale(LoopBuilder &lb, Value mx, Value av = Value(),
                     Value bv = Value(), Value w = Value());
 
+/// The candidate rule of REFERENCE.md 5.1 for one configuration: its pieces,
+/// budgets (index values) and scratch. Shared by the CPU loops of shortlist and
+/// shortlist_attention and by the GPU layer's shortlist kernel.
+struct CandidateRule {
+  bool useLocal, useAnchors, useProto;
+  int64_t stride;
+  Value seqLen, effL, window, localCap, anchorCap, protoCap; // index
+  Value scores; // (B,T) f32 or null
+  // Scratch of the proto piece: row b of `order` (i64, B x the scores' T,
+  // flat) holds batch item b's positions by descending score, ties to the
+  // lower index, once `sorted[b]` (i64, B; 0 before) is 1; `picks` (any
+  // integer type, max(L,1) entries from `picksBase`, 0 when null).
+  Value order, sorted, picks;
+  Value picksBase = Value();
+};
+
+/// Writes the sorted distinct candidates of query t into dst[dstBase ..
+/// dstBase + count) (dst of any integer type; dstBase 0 when null) and returns
+/// count. `batch` selects the scores row. With `fillPicks`, the prototype
+/// piece's picks come from it instead of the per-batch sorted order: given
+/// nProto (> 0), it writes the query's top-nProto positions of 0..t by
+/// descending score, ties to the lower index, in ascending position order into
+/// picks[picksBase ..] (`order`, `sorted` and `scores` are then not used).
+Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t,
+                     Value batch, Value dst, Value dstBase = Value(),
+                     function_ref<void(Value)> fillPicks = {});
+
+/// The exact top-c of positions 0..t by descending key, ties to the lower
+/// position, written in ascending position order to picks[pBase .. pBase + c)
+/// (1 <= c <= t + 1), by one thread (the GPU layer kernel's lane 0; the CPU
+/// path with -convert-proteus-to-scf=proto-picks-by-select): a radix select of
+/// the c-th largest key (four 8-bit passes over the 256-bin histogram
+/// hist[hBase ..]), then one walk over 0..t taking the keys above it and the
+/// first of the keys equal to it. O(t) per call, like the reference's own
+/// prototype piece.
+void emitTopCAscending(LoopBuilder &lb, function_ref<Value(Value)> keyAt,
+                       Value t, Value c, Value hist, Value hBase, Value picks,
+                       Value pBase);
+
+/// The order-preserving unsigned key (i32) of an f32: a larger value has a
+/// larger key as an unsigned integer; -0 counts as +0.
+Value orderKey(LoopBuilder &lb, Value v);
+
 /// Operands of the routing of one token (REFERENCE.md 2.3-2.7).
 struct RouteOperands {
   ConfigAttr cfg;

@@ -36,123 +36,6 @@ LogicalResult requireF32(Operation *op, ConversionPatternRewriter &rewriter) {
   return success();
 }
 
-//===----------------------------------------------------------------------===//
-// Candidate rule (REFERENCE.md 5.1), shared by shortlist and the in-kernel
-// candidates of shortlist_attention.
-//===----------------------------------------------------------------------===//
-
-struct CandidateRule {
-  bool useLocal, useAnchors, useProto;
-  int64_t stride;
-  Value seqLen, effL, window, localCap, anchorCap, protoCap; // index
-  Value scores; // (B,T) f32 or null
-  // Scratch of the proto piece: row b of `order` (i64, B x the scores' T,
-  // flat) holds batch item b's positions by descending score, ties to the
-  // lower index, once `sorted[b]` (i64, B; 0 before) is 1; `picks` (i64,
-  // max(L,1)).
-  Value order, sorted, picks;
-};
-
-/// Writes the sorted distinct candidates of query t into dst[0..count) and
-/// returns count. `batch` selects the scores row.
-Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t,
-                     Value batch, Value dst) {
-  Value zero = lb.idx(0), one = lb.idx(1);
-  Value tp1 = lb.add(t, one);
-  // Local window: t-nl+1 .. t.
-  Value nLocal = zero;
-  if (r.useLocal) {
-    Value w = lb.min(lb.min(r.window, r.effL), r.localCap);
-    nLocal = lb.select(lb.gt(r.localCap, zero), lb.min(tp1, w), zero);
-  }
-  // Anchors max(t - j*s, 0), j = m..1 (ascending).
-  Value nAnchor = zero, stride = lb.idx(r.stride);
-  if (r.useAnchors && r.stride > 0) {
-    Value m = lb.min(lb.min(r.anchorCap, r.effL), lb.max(one, r.seqLen));
-    nAnchor = lb.select(lb.gt(r.anchorCap, zero), m, zero);
-  }
-  // Prototype picks: the top-c positions of 0..t by score, ties to the lower
-  // index, then sorted by position. Each batch item's positions are sorted
-  // by score once, on its first query; a query's picks are then the first c
-  // of that order at or before t, since dropping the positions after t keeps
-  // the others' order. (Sorting 0..t for every query made the piece
-  // O(T log^2 T) per query.)
-  Value nProto = zero;
-  if (r.useProto) {
-    Value c = lb.min(lb.min(r.effL, r.protoCap), r.seqLen);
-    nProto = lb.select(lb.gt(r.protoCap, zero), lb.min(tp1, c), zero);
-    lb.ifThen(lb.gt(nProto, zero), [&] {
-      Value n = lb.dim(r.scores, 1), rowBase = lb.mul(batch, n);
-      Value one64 = lb.i64(1);
-      lb.ifThen(lb.ne(lb.load(r.sorted, batch), one64), [&] {
-        lb.forLoop(zero, n, [&](Value p) {
-          lb.store(lb.toI64(p), r.order, lb.add(rowBase, p));
-        });
-        shellSort(
-            lb, r.order, n,
-            [&](Value a, Value b) {
-              return aheadDescending(
-                  lb, lb.load(r.scores, {batch, lb.toIndex(a)}), a,
-                  lb.load(r.scores, {batch, lb.toIndex(b)}), b);
-            },
-            rowBase);
-        lb.store(one64, r.sorted, batch);
-      });
-      // nProto <= t + 1 positions are at or before t: the scan ends.
-      Value t64 = lb.toI64(t);
-      lb.whileLoop(
-          ValueRange{zero, zero},
-          [&](ValueRange s) { return lb.lt(s[1], nProto); },
-          [&](ValueRange s) {
-            Value p = lb.load(r.order, lb.add(rowBase, s[0]));
-            Value take = lb.le(p, t64);
-            lb.ifThen(take, [&] { lb.store(p, r.picks, s[1]); });
-            return SmallVector<Value>{lb.add(s[0], one),
-                                      lb.select(take, lb.add(s[1], one), s[1])};
-          });
-      shellSort(lb, r.picks, nProto,
-                [&](Value a, Value b) { return lb.lt(a, b); });
-    });
-  }
-  // Merge the four ascending lists (local, anchors, picks, {t}) without
-  // duplicates, keeping the L smallest.
-  Value big = lb.idx(std::numeric_limits<int64_t>::max());
-  Value lastPick = lb.max(lb.sub(nProto, one), zero);
-  auto state = lb.whileLoop(
-      ValueRange{zero, zero, zero, zero, zero, lb.idx(-1)},
-      [&](ValueRange s) {
-        Value more = lb.orI(lb.orI(lb.lt(s[0], nLocal), lb.lt(s[1], nAnchor)),
-                            lb.orI(lb.lt(s[2], nProto), lb.lt(s[3], one)));
-        return lb.andI(more, lb.lt(s[4], r.effL));
-      },
-      [&](ValueRange s) {
-        Value v0 = lb.select(lb.lt(s[0], nLocal),
-                             lb.add(lb.sub(tp1, nLocal), s[0]), big);
-        Value back = lb.mul(lb.sub(nAnchor, s[1]), stride);
-        Value v1 =
-            lb.select(lb.lt(s[1], nAnchor), lb.max(lb.sub(t, back), zero), big);
-        Value pick = lb.toIndex(lb.load(r.picks, lb.min(s[2], lastPick)));
-        Value v2 = lb.select(lb.lt(s[2], nProto), pick, big);
-        Value v3 = lb.select(lb.lt(s[3], one), t, big);
-        Value v = lb.min(lb.min(v0, v1), lb.min(v2, v3));
-        // Advance exactly one list: the first holding the minimum.
-        Value a0 = lb.eq(v0, v);
-        Value a1 = lb.andI(lb.notI(a0), lb.eq(v1, v));
-        Value a2 = lb.andI(lb.notI(lb.orI(a0, a1)), lb.eq(v2, v));
-        Value a3 = lb.notI(lb.orI(lb.orI(a0, a1), a2));
-        auto bump = [&](Value i, Value take) {
-          return lb.select(take, lb.add(i, one), i);
-        };
-        Value fresh = lb.ne(v, s[5]);
-        lb.ifThen(fresh, [&] { lb.store(lb.toI64(v), dst, s[4]); });
-        Value count = lb.select(fresh, lb.add(s[4], one), s[4]);
-        return SmallVector<Value>{bump(s[0], a0), bump(s[1], a1),
-                                  bump(s[2], a2), bump(s[3], a3),
-                                  count,          v};
-      });
-  return state[4];
-}
-
 /// The scratch buffers the candidate rule needs, sized for B, T and L.
 void allocCandidateScratch(LoopBuilder &lb, CandidateRule &r) {
   Type i64 = lb.builder().getI64Type();
@@ -166,6 +49,30 @@ void allocCandidateScratch(LoopBuilder &lb, CandidateRule &r) {
   lb.forLoop(lb.idx(0), batches,
              [&](Value b) { lb.store(lb.i64(0), r.sorted, b); });
   r.picks = lb.alloc(i64, {lb.max(r.effL, one)});
+}
+
+/// emitCandidates with the prototype picks of one sort per batch item, or,
+/// with `hist` (i32, 256), of the GPU layer kernel's per-query select.
+Value candidatesOf(LoopBuilder &lb, const CandidateRule &r, Value t,
+                   Value batch, Value dst, Value hist) {
+  if (!hist)
+    return emitCandidates(lb, r, t, batch, dst);
+  return emitCandidates(lb, r, t, batch, dst, Value(), [&](Value nProto) {
+    emitTopCAscending(
+        lb,
+        [&](Value p) {
+          return orderKey(lb, lb.load(r.scores, {batch, p}));
+        },
+        t, nProto, hist, lb.idx(0), r.picks, lb.idx(0));
+  });
+}
+
+/// The histogram candidatesOf needs for the select, or null.
+Value allocSelectHistogram(LoopBuilder &lb, const CandidateRule &r,
+                           bool bySelect) {
+  if (!bySelect || !r.useProto || !r.scores)
+    return Value();
+  return lb.alloc(lb.builder().getI32Type(), {lb.idx(256)});
 }
 
 //===----------------------------------------------------------------------===//
@@ -510,7 +417,11 @@ void emitInt8Scales(LoopBuilder &lb, Value mems[3], Value scales,
 
 struct ShortlistAttentionLowering
     : public OpConversionPattern<ShortlistAttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
+  /// `bySelect`: the prototype picks by the GPU kernel's select.
+  ShortlistAttentionLowering(MLIRContext *ctx, bool bySelect)
+      : OpConversionPattern(ctx), bySelect(bySelect) {}
+  bool bySelect;
+
   LogicalResult
   matchAndRewrite(ShortlistAttentionOp op, OpAdaptor a,
                   ConversionPatternRewriter &rewriter) const override {
@@ -544,7 +455,7 @@ struct ShortlistAttentionLowering
 
     Value acc = lb.alloc(rewriter.getF64Type(), {lb.dim(q, 2)});
     CandidateRule rule{};
-    Value cands;
+    Value cands, hist;
     if (a.getCandidates() == nullptr) {
       ValueRange budget = a.getBudget();
       rule = CandidateRule{
@@ -556,6 +467,7 @@ struct ShortlistAttentionLowering
           a.getScores(),    Value(),
           Value(),          Value()};
       allocCandidateScratch(lb, rule);
+      hist = allocSelectHistogram(lb, rule, bySelect);
       cands = lb.alloc(rewriter.getI64Type(), {lb.max(rule.effL, lb.idx(1))});
     }
     lb.forLoop(zero, a.getCount(), [&](Value n) {
@@ -577,12 +489,13 @@ struct ShortlistAttentionLowering
         Value perBatch = lb.div(lb.dim(q, 0), lb.dim(rule.scores, 0));
         batch = lb.div(r, perBatch);
       }
-      Value len = emitCandidates(lb, rule, t, batch, cands);
+      Value len = candidatesOf(lb, rule, t, batch, cands, hist);
       emitAttentionRow(
           lb, q, k, v, out, acc, r, t, len,
           [&](Value j) { return lb.toIndex(lb.load(cands, j)); }, loadQKV(r));
     });
-    for (Value buf : {acc, cands, rule.order, rule.sorted, rule.picks, scales})
+    for (Value buf :
+         {acc, cands, rule.order, rule.sorted, rule.picks, scales, hist})
       if (buf)
         lb.dealloc(buf);
     rewriter.eraseOp(op);
@@ -591,7 +504,11 @@ struct ShortlistAttentionLowering
 };
 
 struct ShortlistLowering : public OpConversionPattern<ShortlistOp> {
-  using OpConversionPattern::OpConversionPattern;
+  /// `bySelect`: the prototype picks by the GPU kernel's select.
+  ShortlistLowering(MLIRContext *ctx, bool bySelect)
+      : OpConversionPattern(ctx), bySelect(bySelect) {}
+  bool bySelect;
+
   LogicalResult
   matchAndRewrite(ShortlistOp op, OpAdaptor a,
                   ConversionPatternRewriter &rewriter) const override {
@@ -606,13 +523,14 @@ struct ShortlistLowering : public OpConversionPattern<ShortlistOp> {
         a.getScores(),    Value(),
         Value(),          Value()};
     allocCandidateScratch(lb, rule);
+    Value hist = allocSelectHistogram(lb, rule, bySelect);
     Value width = lb.dim(cands, 1);
     Value row = lb.alloc(rewriter.getI64Type(), {lb.max(rule.effL, lb.idx(1))});
     lb.forLoop(zero, lb.dim(a.getRows(), 0), [&](Value n) {
       Value t = lb.toIndex(lb.load(a.getRows(), n));
       Value batch =
           a.getBatchIds() ? lb.toIndex(lb.load(a.getBatchIds(), n)) : zero;
-      Value len = emitCandidates(lb, rule, t, batch, row);
+      Value len = candidatesOf(lb, rule, t, batch, row, hist);
       lb.forLoop(zero, width, [&](Value j) {
         Value val = lb.select(
             lb.lt(j, len),
@@ -622,8 +540,9 @@ struct ShortlistLowering : public OpConversionPattern<ShortlistOp> {
       });
       lb.store(lb.toI64(len), a.getLengths(), n);
     });
-    for (Value buf : {row, rule.order, rule.sorted, rule.picks})
-      lb.dealloc(buf);
+    for (Value buf : {row, rule.order, rule.sorted, rule.picks, hist})
+      if (buf)
+        lb.dealloc(buf);
     rewriter.eraseOp(op);
     return success();
   }
@@ -693,6 +612,7 @@ struct ProtoUpdateLowering : public OpConversionPattern<ProtoUpdateOp> {
 struct ConvertProteusToSCFPass
     : public mlir::proteus::impl::ConvertProteusToSCFPassBase<
           ConvertProteusToSCFPass> {
+  using ConvertProteusToSCFPassBase::ConvertProteusToSCFPassBase;
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addIllegalDialect<ProteusDialect>();
@@ -700,7 +620,7 @@ struct ConvertProteusToSCFPass
                            memref::MemRefDialect, scf::SCFDialect,
                            func::FuncDialect>();
     RewritePatternSet patterns(&getContext());
-    populateProteusToSCFConversionPatterns(patterns);
+    populateProteusToSCFConversionPatterns(patterns, protoPicksBySelect);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
@@ -709,9 +629,11 @@ struct ConvertProteusToSCFPass
 } // namespace
 
 void mlir::proteus::populateProteusToSCFConversionPatterns(
-    RewritePatternSet &patterns) {
+    RewritePatternSet &patterns, bool protoPicksBySelect) {
   patterns.add<RouteLowering, TopPLowering, TopKLowering, SelectTokensLowering,
                PackLowering, ProjectLowering, CombineLowering,
-               DenseAttentionLowering, ShortlistAttentionLowering,
-               ShortlistLowering, ProtoUpdateLowering>(patterns.getContext());
+               DenseAttentionLowering, ProtoUpdateLowering>(
+      patterns.getContext());
+  patterns.add<ShortlistAttentionLowering, ShortlistLowering>(
+      patterns.getContext(), protoPicksBySelect);
 }

@@ -78,10 +78,18 @@ OwningOpRef<ModuleOp> mlir::proteus::buildAttentionModule(
   Type i64 = b.getI64Type();
   bool ruleOnGPU = !cfg.getUseProto() && !cfg.getQuantizeInt8();
   if (!ruleOnGPU)
-    skipped = cfg.getUseProto()
-                  ? "the prototype candidate piece"
-                  : "INT8 quantization (prt_gpu_shortlist_attention; "
-                    "the layer's kernel quantizes in-kernel)";
+    skipped =
+        cfg.getUseProto()
+            ? std::string("the prototype candidate piece "
+                          "(prt_gpu_shortlist_attention") +
+                  (cfg.getLMax() <= proteus_rt::kGpuProtoPieceMaxL
+                       ? "; the layer's kernel builds it in-kernel)"
+                       : ", and the layer's kernel: L_max " +
+                             std::to_string(cfg.getLMax()) + " > " +
+                             std::to_string(proteus_rt::kGpuProtoPieceMaxL) +
+                             ")")
+            : "INT8 quantization (prt_gpu_shortlist_attention; "
+              "the layer's kernel quantizes in-kernel)";
   SmallVector<Type> elems = options.elementTypes;
   if (elems.empty())
     elems = {b.getF32Type(), b.getBF16Type(), b.getF16Type()};

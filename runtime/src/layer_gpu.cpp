@@ -399,6 +399,11 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
       p.index(budget[kBudgetWindow]);
       p.index(budget[kBudgetLocalCap]);
       p.index(budget[kBudgetAnchorCap]);
+      if (c.use_proto && c.proto_enabled) {
+        // The prototype piece: each batch item's salience, from proteus_route.
+        p.memref(L.sim, tokens);
+        p.index(budget[kBudgetProtoCap]);
+      }
       if (c.quantize_int8) {
         KernelParams ps;
         qkvParams(ps);

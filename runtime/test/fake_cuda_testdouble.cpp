@@ -52,6 +52,9 @@ Result sticky = kSuccess;
 
 struct Module {
   std::set<std::string> kernels;
+  /// Each entry's declared .param count (0 where the text declares none, as
+  /// the tests' own PTX).
+  std::map<std::string, int64_t> paramCount;
   int64_t headDim = 0, stride = 0; ///< 0: not given
 };
 struct Function {
@@ -90,6 +93,9 @@ std::string readAll(const std::string &path) {
 //===----------------------------------------------------------------------===//
 
 struct Fault {};
+/// A launch given fewer parameters than the kernel reads (the runtime's
+/// KernelParams leaves the pointers past its parameters null).
+struct MissingParameter {};
 
 /// A flattened memref parameter (five 8-byte values).
 struct Ref {
@@ -122,7 +128,11 @@ public:
   int64_t index() { return static_cast<int64_t>(u64()); }
 
 private:
-  uint64_t u64() { return *static_cast<uint64_t *>(p_[i_++]); }
+  uint64_t u64() {
+    if (!p_[i_])
+      throw MissingParameter{};
+    return *static_cast<uint64_t *>(p_[i_++]);
+  }
   void **p_;
   size_t i_ = 0;
 };
@@ -239,6 +249,11 @@ const std::map<std::string, std::string> kLayerKernels = {
     {"proteus_proto_update", "ffdfffii"},
     {"proteus_int8_scales", "ffffii"},
     {"proteus_layer_shortlist_attention_f32", "fffllfliiiii"},
+    // With INT8 (its scales after the state), the prototype piece (salience
+    // and proto_cap last), or both; told apart by the PTX's parameter count.
+    {"proteus_layer_shortlist_attention_f32 int8", "fffllflfiiiii"},
+    {"proteus_layer_shortlist_attention_f32 proto", "fffllfliiiiifi"},
+    {"proteus_layer_shortlist_attention_f32 int8 proto", "fffllflfiiiiifi"},
     {"proteus_layer_dense_attention_f32", "fffflii"},
 };
 
@@ -309,6 +324,13 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
   } else if (n == "proteus_layer_shortlist_attention_f32") {
     ok = g == 2048 && b == 128 && m[6].size == 16 && m[3].size == m[4].size &&
          m[0].size == m[5].size;
+    if (spec.size() > 12 && spec.back() == 'i') {
+      // The salience (B*T) divides packed_row's R*T = B*H*T; proto_cap >= 0.
+      const Ref &sim = m.back();
+      const int64_t T = x[0];
+      ok = ok && T > 0 && sim.size % T == 0 && sim.size > 0 &&
+           m[3].size % sim.size == 0 && x.back() >= 0;
+    }
   } else if (n == "proteus_layer_dense_attention_f32") {
     ok = x[1] > 0 && x[0] % x[1] == 0 && b == 128 && m[4].size == 16 &&
          g == x[0] / x[1] * ceilDiv(x[1], 64) && m[0].size == m[3].size;
@@ -316,10 +338,37 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
   return ok ? kSuccess : kInvalidValue;
 }
 
+/// The parameter letters of layer kernel `n` in module `m`: the table's
+/// entry, or for the shortlist kernel the variant whose parameter count the
+/// module's PTX declares (the plain one where it declares none).
+const std::string *layerSpec(const std::string &n, const Module &m) {
+  auto it = kLayerKernels.find(n);
+  if (it == kLayerKernels.end())
+    return nullptr;
+  auto count = m.paramCount.find(n);
+  if (count == m.paramCount.end() || count->second == 0)
+    return &it->second;
+  for (const char *suffix : {"", " int8", " proto", " int8 proto"}) {
+    auto v = kLayerKernels.find(n + suffix);
+    if (v == kLayerKernels.end())
+      continue;
+    int64_t params = 0;
+    for (char c : v->second)
+      params += c == 'i' ? 1 : 5;
+    if (params == count->second)
+      return &v->second;
+  }
+  return nullptr;
+}
+
 Result launch(const Function &f, unsigned grid, unsigned block, void **raw) {
   const std::string &n = f.name;
-  if (auto it = kLayerKernels.find(n); it != kLayerKernels.end())
-    return launchLayerKernel(n, it->second, grid, block, raw);
+  if (kLayerKernels.count(n)) {
+    const std::string *spec = layerSpec(n, *f.module);
+    if (!spec)
+      return kInvalidValue;
+    return launchLayerKernel(n, *spec, grid, block, raw);
+  }
   const size_t us = n.rfind('_');
   const std::string ts = n.substr(us + 1);
   const Type t = ts == "f32"    ? Type::F32
@@ -450,7 +499,15 @@ API cuModuleLoadDataEx(void **module, const void *image, unsigned, int *,
   auto *m = new Module;
   for (size_t at = 0; (at = text.find(".entry ", at)) != std::string::npos;) {
     at += 7;
-    m->kernels.insert(text.substr(at, text.find('(', at) - at));
+    const size_t open = text.find('(', at);
+    const std::string name = text.substr(at, open - at);
+    m->kernels.insert(name);
+    const std::string list = text.substr(open, text.find(')', open) - open);
+    int64_t n = 0;
+    for (size_t p = 0; (p = list.find(".param", p)) != std::string::npos;
+         p += 6)
+      ++n;
+    m->paramCount[name] = n;
   }
   // "<file>=<D>:<stride>,...": the facts of the file whose text this is.
   if (const char *list = std::getenv("PROTEUS_FAKE_CUDA_MODULES")) {
@@ -598,6 +655,8 @@ API cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
     return kInvalidValue;
   try {
     return launch(*static_cast<Function *>(fn), gx, bx, params);
+  } catch (const MissingParameter &) {
+    return kInvalidValue;
   } catch (const Fault &) {
     sticky = kIllegalAddress;
     return kSuccess; // reported at the next synchronisation, as on a GPU

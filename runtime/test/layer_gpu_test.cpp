@@ -178,9 +178,13 @@ protected:
 
   /// A bundle with the CPU test double and, for sm_90, modules whose entries
   /// are `kernels`; "gpu_layer" and "gpu_note" as given.
+  /// A bundle whose PTX declares `kernels` (with `params[k]` parameters
+  /// where given, else none: the fake driver then checks the contract's plain
+  /// parameter list).
   std::string writeBundle(const std::string &name, const json &config,
                           const std::vector<std::string> &kernels,
-                          bool gpuLayer, const std::string &note = "") {
+                          bool gpuLayer, const std::string &note = "",
+                          const std::map<std::string, int> &params = {}) {
     BundleSpec spec;
     spec.config = config;
     spec.settings = kSettings;
@@ -188,8 +192,14 @@ protected:
     const std::string dir = tmp_ / name;
     makeBundle(dir, spec);
     std::string ptx = "// fake PTX: the entries the fake driver reads\n";
-    for (const std::string &k : kernels)
-      ptx += ".visible .entry " + k + "(\n)\n";
+    for (const std::string &k : kernels) {
+      ptx += ".visible .entry " + k + "(\n";
+      auto it = params.find(k);
+      for (int i = 0; it != params.end() && i < it->second; ++i)
+        ptx += "  .param .u64 " + k + "_param_" + std::to_string(i) +
+               (i + 1 < it->second ? ",\n" : "\n");
+      ptx += ")\n";
+    }
     for (size_t s = 0; s < kSettings.size(); ++s)
       writeFile(dir + "/" + ptxFile("sm_90", static_cast<int64_t>(s)), ptx);
     json m = manifestFor(dir, spec);
@@ -416,6 +426,32 @@ TEST_F(LayerGpu, RoutedCallLaunchesTheContractSequence) {
       "proteus_proto_update", //
   };
   EXPECT_EQ(calls, expected) << calls_();
+}
+
+TEST_F(LayerGpu, PrototypePieceGivesTheKernelTheSalience) {
+  // The prototype candidate piece: the compiler's shortlist kernel then
+  // takes the salience (B*T) and proto_cap after the plain parameters (46 in
+  // all, as the PTX declares; the fake driver reads as many and refuses a
+  // launch that passes fewer).
+  json c = fullConfig();
+  c["linear_use_proto"] = true;
+  const std::string kernel = "proteus_layer_shortlist_attention_f32";
+  open(writeBundle("proto", c, kLayerKernels, true, "", {{kernel, 46}}));
+  prt_plan_info info = plan(1, 2, 256, 0, /*update=*/true);
+  ASSERT_EQ(info.backend, PRT_BACKEND_GPU) << info.backend_reason;
+  DeviceArgs d(ctx_, 2, 256, 32, 8);
+  const std::vector<std::string> calls = forward(d.args);
+  EXPECT_NE(std::find(calls.begin(), calls.end(), kernel), calls.end())
+      << calls_();
+
+  // The fake refuses a launch that passes fewer parameters than the PTX
+  // declares: the same kernel under a configuration without the piece (the
+  // runtime passes the 40 plain ones) is refused.
+  open(writeBundle("proto-mismatch", fullConfig(), kLayerKernels, true, "",
+                   {{kernel, 46}}));
+  info = plan(1, 2, 256, 0, /*update=*/true);
+  ASSERT_EQ(info.backend, PRT_BACKEND_GPU) << info.backend_reason;
+  forward(d.args, PRT_ERR_CUDA, "cuLaunchKernel(" + kernel + ")");
 }
 
 TEST_F(LayerGpu, RoutedCallWithoutOptionalPieces) {

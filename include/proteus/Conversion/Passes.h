@@ -53,8 +53,11 @@ void populateProteusToGPUConversionPatterns(RewritePatternSet &patterns);
 /// Why a layer of this configuration has no GPU layer kernels, or "".
 std::string gpuLayerUnsupported(ConfigAttr cfg);
 
-/// Patterns lowering every proteus primitive to scalar loops.
-void populateProteusToSCFConversionPatterns(RewritePatternSet &patterns);
+/// Patterns lowering every proteus primitive to scalar loops; with
+/// `protoPicksBySelect` the prototype piece's picks come from the GPU layer
+/// kernel's per-query select (ConvertProteusToSCFPass's option).
+void populateProteusToSCFConversionPatterns(RewritePatternSet &patterns,
+                                            bool protoPicksBySelect = false);
 
 #define GEN_PASS_REGISTRATION
 #include "proteus/Conversion/Passes.h.inc"

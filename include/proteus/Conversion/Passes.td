@@ -20,6 +20,13 @@ def ConvertProteusToSCFPass
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+  let options = [
+    Option<"protoPicksBySelect", "proto-picks-by-select", "bool", /*default=*/"false",
+           "take the prototype piece's picks by the GPU layer kernel's exact "
+           "top-c select (a radix select and an in-order walk per query, O(T) "
+           "each) instead of one sort per batch item: the same picks, for "
+           "testing that select on the CPU">
+  ];
 }
 
 def ConvertProteusToGPUPass : Pass<"convert-proteus-to-gpu", "mlir::ModuleOp"> {

@@ -151,6 +151,12 @@ using DenseAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *,
 /// modules whose configuration uses the prototype piece or INT8 (manifest
 /// "gpu_note").
 inline constexpr int64_t kGpuAttentionBlock = 128;
+/// The largest L_max for which the layer's shortlist kernel has the prototype
+/// candidate piece: each of its warps keeps a list and picks of L_max i32, a
+/// 256-bin histogram and a length in the 48 KiB of static shared memory.
+inline constexpr int64_t kGpuProtoPieceMaxL =
+    (48 * 1024 / 4 / (kGpuAttentionBlock / 32) - 256 - 1) / 2;
+static_assert(kGpuProtoPieceMaxL == 1407);
 inline constexpr int64_t kGpuFillBlock = 256;
 inline constexpr int64_t kGpuDenseTile = 64;
 
@@ -197,7 +203,11 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///        packed_token, o, state, T, L, window, local_cap, anchor_cap)
 ///        grid kGpuLayerShortlistBlocks, block kGpuAttentionBlock: a warp per
 ///        query, grid-stride over N = state[kStatsPacked]; returns at once
-///        when state[kStatsMode] is a dense mode;
+///        when state[kStatsMode] is a dense mode; with the prototype
+///        candidate piece (use_proto and proto_enabled) it also takes
+///        sim[B*T] (step 2's salience) and budget[kBudgetProtoCap] last, and
+///        each query's warp builds its list in shared memory (absent, and
+///        named in the manifest's gpu_note, where L_max lists do not fit);
 ///      proteus_layer_dense_attention_f32(q, k, v, o, state, R*T, T)
 ///        as proteus_dense_attention; returns at once when the mode is
 ///        Shortlist. Both are absent (gpu_note) where the rule is CPU-only.

@@ -116,3 +116,56 @@ func.func @int8_percentile(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>,
                                 int8_percentile = 0.999>}
   return
 }
+
+// -----
+
+// The prototype candidate piece: each query's warp builds its candidate list
+// in shared memory (per warp L_max entries of list and of picks, a 256-bin
+// histogram and the length) from the salience, which the kernel takes last
+// with proto_cap; lane 0 builds, bar.warp.sync publishes.
+// CHECK-LABEL: gpu.module @proteus_kernels
+// CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}, %{{.*}}: memref<?xf32>, %{{.*}}: index) workgroup(%{{.*}}: memref<2048xi32, #gpu.address_space<workgroup>>, %{{.*}}: memref<2048xi32, #gpu.address_space<workgroup>>, %{{.*}}: memref<1024xi32, #gpu.address_space<workgroup>>, %{{.*}}: memref<4xi32, #gpu.address_space<workgroup>>) kernel attributes {{{.*}}proteus.specialization = "{{.*}} proto_cap={{-?[0-9]+}} heads=4 L_max=512 tile=
+// CHECK: nvvm.bar.warp.sync
+// CHECK: nvvm.bar.warp.sync
+// PTX: __wg_proteus_layer_shortlist_attention_f32_0[8192]
+// PTX: bar.warp.sync
+func.func @proto_piece(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>,
+                       %wproj: memref<64x64xf32>, %wr: memref<8x64xf32>, %p: memref<8x64xf32>,
+                       %u: memref<8xf32>, %c: memref<8xf32>, %b: memref<?xi64>,
+                       %y: memref<1x64x64xf32>, %mask: memref<1x64xi8>,
+                       %imp: memref<1x64xf32>, %stats: memref<16xi64>) {
+  proteus.layer ins(%x, %wqkv, %wproj, %wr : memref<1x64x64xf32>, memref<192x64xf32>,
+                    memref<64x64xf32>, memref<8x64xf32>)
+      prototypes(%p, %u, %c : memref<8x64xf32>, memref<8xf32>, memref<8xf32>)
+      budget(%b : memref<?xi64>)
+      outs(%y, %mask, %imp, %stats : memref<1x64x64xf32>, memref<1x64xi8>, memref<1x64xf32>,
+           memref<16xi64>)
+      {config = #proteus.config<d_model = 64, h_total = 4, gates = 8, h_active_max = 4,
+                                use_proto = true, proto_enabled = true>}
+  return
+}
+
+// -----
+
+// Lists of L_max = 2048 do not fit the 48 KiB of static shared memory: the
+// layer then has no shortlist kernel (the runtime names it and the CPU
+// library runs the layer).
+// CHECK-LABEL: gpu.module @proteus_kernels
+// CHECK: gpu.func @proteus_layer_dense_attention_f32
+// CHECK-NOT: gpu.func @proteus_layer_shortlist_attention_f32
+func.func @proto_piece_too_long(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>,
+                                %wproj: memref<64x64xf32>, %wr: memref<8x64xf32>,
+                                %p: memref<8x64xf32>, %u: memref<8xf32>, %c: memref<8xf32>,
+                                %b: memref<?xi64>, %y: memref<1x64x64xf32>,
+                                %mask: memref<1x64xi8>, %imp: memref<1x64xf32>,
+                                %stats: memref<16xi64>) {
+  proteus.layer ins(%x, %wqkv, %wproj, %wr : memref<1x64x64xf32>, memref<192x64xf32>,
+                    memref<64x64xf32>, memref<8x64xf32>)
+      prototypes(%p, %u, %c : memref<8x64xf32>, memref<8xf32>, memref<8xf32>)
+      budget(%b : memref<?xi64>)
+      outs(%y, %mask, %imp, %stats : memref<1x64x64xf32>, memref<1x64xi8>, memref<1x64xf32>,
+           memref<16xi64>)
+      {config = #proteus.config<d_model = 64, h_total = 4, gates = 8, h_active_max = 4,
+                                use_proto = true, proto_enabled = true, L_max = 2048>}
+  return
+}

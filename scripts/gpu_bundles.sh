@@ -38,7 +38,7 @@ bundle bench 1 '{"d_model": 512, "h_total": 32, "attn_gates": 64,
   "linear_L_base": 2048, "linear_L_min": 128, "linear_L_max": 2048}'
 # The routed layer with everything on: token selection (with a threshold),
 # prototypes (routing blend and EMA), biases; the in-kernel candidate rule.
-bundle layer 0,0.5,1 '{"d_model": 128, "h_total": 8, "attn_gates": 16,
+bundle layer 0,0.25,0.5,0.75,1 '{"d_model": 128, "h_total": 8, "attn_gates": 16,
   "token_sparse": true, "token_keep_ratio_base": 0.5, "token_keep_threshold": 0.3,
   "token_keep_guard": 4, "proto_enabled": true, "bias": true,
   "linear_window_base": 64, "linear_anchor_stride": 32, "linear_L_base": 256,
@@ -49,6 +49,6 @@ bundle int8 0,1 '{"d_model": 128, "h_total": 8, "quantize_sparse_int8": true,
   "token_sparse": true, "token_keep_ratio_base": 0.5,
   "linear_window_base": 64, "linear_anchor_stride": 32, "linear_L_base": 256,
   "linear_L_min": 32, "linear_L_max": 256}'
-bundle proto 0,1 '{"d_model": 128, "h_total": 8, "linear_use_proto": true,
+bundle proto 0,0.5,1 '{"d_model": 128, "h_total": 8, "linear_use_proto": true,
   "linear_piece_local_frac": 0.5, "linear_piece_anchor_frac": 0.3,
   "linear_piece_proto_frac": 0.2, "proto_enabled": true}'

@@ -49,6 +49,16 @@ bundle int8 0,1 '{"d_model": 128, "h_total": 8, "quantize_sparse_int8": true,
   "token_sparse": true, "token_keep_ratio_base": 0.5,
   "linear_window_base": 64, "linear_anchor_stride": 32, "linear_L_base": 256,
   "linear_L_min": 32, "linear_L_max": 256}'
+# More heads for the layer checks (issue 5: H 8, 16 and 32), with token
+# selection and prototypes on.
+bundle h16 0,1 '{"d_model": 512, "h_total": 16, "attn_gates": 16,
+  "h_active_max": 16, "token_sparse": true, "token_keep_ratio_base": 0.5,
+  "proto_enabled": true, "linear_window_base": 64, "linear_anchor_stride": 32,
+  "linear_L_base": 256, "linear_L_min": 32, "linear_L_max": 256}'
+bundle h32 0,1 '{"d_model": 512, "h_total": 32, "attn_gates": 32,
+  "h_active_max": 32, "token_sparse": true, "token_keep_ratio_base": 0.5,
+  "proto_enabled": true, "linear_window_base": 64, "linear_anchor_stride": 32,
+  "linear_L_base": 256, "linear_L_min": 32, "linear_L_max": 256}'
 bundle proto 0,0.5,1 '{"d_model": 128, "h_total": 8, "linear_use_proto": true,
   "linear_piece_local_frac": 0.5, "linear_piece_anchor_frac": 0.3,
   "linear_piece_proto_frac": 0.2, "proto_enabled": true}'

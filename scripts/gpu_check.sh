@@ -16,7 +16,7 @@
 #              layer kernels; each case's "backend" line says where)
 #   layer-memcheck, layer-racecheck  gpu_layer_check --quick under the sanitizers
 #   layer-racecheck-a, layer-racecheck-b  the racecheck in two halves (bundles
-#              d16-d128, then layer, int8 and proto): the whole one outlasts
+#              d16-d128, then layer, int8, proto, h16 and h32): the whole one outlasts
 #              its 280 s (32 of 80 cases in about 250 s on the H200)
 #   layer-time per-kernel times of one 64K-token call (PROTEUS_PROFILE=1)
 #   (the layer steps are not in the default list: name them)
@@ -42,7 +42,8 @@ layer=$dev/bin/gpu_layer_check
 b=$dev/bundles
 bundles=(--bundle "$b/d16" --bundle "$b/d32" --bundle "$b/d64"
   --bundle "$b/d128" --bundle "$b/proto")
-layers=("$b/d16" "$b/d32" "$b/d64" "$b/d128" "$b/layer" "$b/int8" "$b/proto")
+layers=("$b/d16" "$b/d32" "$b/d64" "$b/d128" "$b/layer" "$b/int8" "$b/proto"
+  "$b/h16" "$b/h32")
 read -r -a extra <<<"${GPU_CHECK_ARGS:-}"
 bundles+=("${extra[@]}")
 

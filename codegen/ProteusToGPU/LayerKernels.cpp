@@ -804,60 +804,143 @@ struct LayerKernelBuilder {
   /// q, k, v = x W_qkv^T (+ b), RoPE on q and k, scattered to (R, T, D): a
   /// 128 x 128 tiled fp32 GEMM over (B*T) x 3C with the bias and rotation in
   /// the epilogue (four consecutive columns hold two interleaved pairs).
+  /// Whether the q/k/v projection leaves Q to proteus_project_q in
+  /// shortlist mode: not with INT8, whose per-row scales need every q.
+  bool gatheredQ() const { return !cfg.getQuantizeInt8(); }
+
+  /// The interleaved RoPE of the pair (x0, x1) at dims (dd, dd + 1) of
+  /// position t, in binary32 (REFERENCE.md 2.10).
+  std::pair<Value, Value> rope(LoopBuilder &lb, Value invFreq, Value t,
+                               Value dd, Value x0, Value x1) {
+    Value i = lb.div(dd, lb.idx(2));
+    Value theta = lb.mul(lb.toF32(t), lb.load(invFreq, i));
+    Value cs = lb.cos(theta), sn = lb.sin(theta);
+    return {lb.sub(lb.mul(x0, cs), lb.mul(x1, sn)),
+            lb.add(lb.mul(x1, cs), lb.mul(x0, sn))};
+  }
+
   void project() {
     SmallVector<Type> args(6, vec(f32));
-    args.append({idx, idx});
+    args.append({vec(i64), idx, idx});
     defineKernel(
         b, module, "proteus_project", args, kBlock, spec("project"),
         [&](LoopBuilder &lb, Kernel &k) {
-          Value x = k.arg(0), w = k.arg(1), bN = k.arg(6), tN = k.arg(7);
+          Value x = k.arg(0), w = k.arg(1), bN = k.arg(7), tN = k.arg(8);
           Value invFreq = ropeTable(lb);
           Value mN = lb.mul(bN, tN);
-          emitTiledGemm(
-              lb, k, mN, 3 * c, c,
-              [&](Value m, Value kk) {
-                return lb.load(x, lb.add(lb.mul(m, lb.idx(c)), kk));
-              },
-              [&](Value n, Value kk) {
-                return lb.load(w, lb.add(lb.mul(n, lb.idx(c)), kk));
-              },
-              [&](Value m, Value n0, ArrayRef<Value> acc) {
-                Value part = lb.div(n0, lb.idx(c));
-                Value col = lb.rem(n0, lb.idx(c));
-                Value hh = lb.div(col, lb.idx(d)), dd = lb.rem(col, lb.idx(d));
-                Value bb = lb.div(m, tN), t = lb.rem(m, tN);
-                Value base = lb.mul(
-                    lb.add(lb.mul(lb.add(lb.mul(bb, lb.idx(h)), hh), tN), t),
-                    lb.idx(d));
-                SmallVector<Value> v(acc.begin(), acc.end());
-                if (cfg.getBias())
-                  for (int64_t j = 0; j < 4; ++j)
-                    v[j] =
-                        lb.add(v[j], lb.load(k.arg(2), lb.add(n0, lb.idx(j))));
-                auto store = [&](Value out, ArrayRef<Value> vals) {
-                  for (int64_t j = 0; j < 4; ++j)
-                    lb.store(vals[j], out, lb.add(base, lb.add(dd, lb.idx(j))));
-                };
-                for (int64_t p = 0; p < 3; ++p)
-                  lb.ifThen(lb.eq(part, lb.idx(p)), [&] {
-                    if (!invFreq || p == 2) {
-                      store(k.arg(3 + p), v);
-                      return;
-                    }
-                    // Interleaved RoPE at position t, in binary32.
-                    SmallVector<Value> r(4);
-                    for (int64_t q = 0; q < 2; ++q) {
-                      Value i = lb.div(lb.add(dd, lb.idx(2 * q)), lb.idx(2));
-                      Value theta = lb.mul(lb.toF32(t), lb.load(invFreq, i));
-                      Value cs = lb.cos(theta), sn = lb.sin(theta);
-                      Value x0 = v[2 * q], x1 = v[2 * q + 1];
-                      r[2 * q] = lb.sub(lb.mul(x0, cs), lb.mul(x1, sn));
-                      r[2 * q + 1] = lb.add(lb.mul(x1, cs), lb.mul(x0, sn));
-                    }
-                    store(k.arg(3 + p), r);
-                  });
-              },
-              Type(), rt::kGpuProjectTile);
+          // In shortlist mode the blocks of Q columns only return:
+          // proteus_project_q computes Q for the packed pairs alone.
+          Value skip = lb.boolean(false);
+          if (gatheredQ()) {
+            const int64_t tile = rt::kGpuProjectTile,
+                          colTiles = (3 * c + tile - 1) / tile;
+            Value n0 = lb.mul(lb.rem(k.bid, lb.idx(colTiles)), lb.idx(tile));
+            Value shortlist =
+                lb.eq(lb.load(k.arg(6), lb.idx(rt::kStatsMode)),
+                      lb.i64(static_cast<int64_t>(rt::Mode::Shortlist)));
+            skip =
+                lb.andI(shortlist, lb.le(lb.add(n0, lb.idx(tile)), lb.idx(c)));
+          }
+          lb.ifThen(lb.notI(skip), [&] {
+            emitTiledGemm(
+                lb, k, mN, 3 * c, c,
+                [&](Value m, Value kk) {
+                  return lb.load(x, lb.add(lb.mul(m, lb.idx(c)), kk));
+                },
+                [&](Value n, Value kk) {
+                  return lb.load(w, lb.add(lb.mul(n, lb.idx(c)), kk));
+                },
+                [&](Value m, Value n0, ArrayRef<Value> acc) {
+                  Value part = lb.div(n0, lb.idx(c));
+                  Value col = lb.rem(n0, lb.idx(c));
+                  Value hh = lb.div(col, lb.idx(d)),
+                        dd = lb.rem(col, lb.idx(d));
+                  Value bb = lb.div(m, tN), t = lb.rem(m, tN);
+                  Value base = lb.mul(
+                      lb.add(lb.mul(lb.add(lb.mul(bb, lb.idx(h)), hh), tN), t),
+                      lb.idx(d));
+                  SmallVector<Value> v(acc.begin(), acc.end());
+                  if (cfg.getBias())
+                    for (int64_t j = 0; j < 4; ++j)
+                      v[j] = lb.add(v[j],
+                                    lb.load(k.arg(2), lb.add(n0, lb.idx(j))));
+                  auto store = [&](Value out, ArrayRef<Value> vals) {
+                    for (int64_t j = 0; j < 4; ++j)
+                      lb.store(vals[j], out,
+                               lb.add(base, lb.add(dd, lb.idx(j))));
+                  };
+                  for (int64_t p = 0; p < 3; ++p)
+                    lb.ifThen(lb.eq(part, lb.idx(p)), [&] {
+                      if (!invFreq || p == 2) {
+                        store(k.arg(3 + p), v);
+                        return;
+                      }
+                      // Interleaved RoPE at position t, in binary32.
+                      SmallVector<Value> r(4);
+                      for (int64_t q = 0; q < 2; ++q)
+                        std::tie(r[2 * q], r[2 * q + 1]) =
+                            rope(lb, invFreq, t, lb.add(dd, lb.idx(2 * q)),
+                                 v[2 * q], v[2 * q + 1]);
+                      store(k.arg(3 + p), r);
+                    });
+                },
+                Type(), rt::kGpuProjectTile);
+          });
+        });
+  }
+
+  /// Q of the packed (row, token) pairs alone, in shortlist mode (the other
+  /// modes return at once: proteus_project wrote every q): a warp per pair,
+  /// grid-stride over N = state[kStatsPacked], each lane the pairs of dims
+  /// (2i, 2i + 1), i = lane, lane + 32, ..., by the CPU projection's own
+  /// per-pair body (binary64 sums in index order, bias and RoPE in binary32).
+  /// q keeps its (R, T, D) layout; rows not packed are not written.
+  void projectQ() {
+    SmallVector<Type> args = {vec(f32), vec(f32), vec(f32), vec(i64), vec(i64),
+                              vec(i64), vec(f32), idx,      idx};
+    defineKernel(
+        b, module, "proteus_project_q", args, kBlock, spec("project_q"),
+        [&](LoopBuilder &lb, Kernel &k) {
+          Value prow = k.arg(3), ptok = k.arg(4), state = k.arg(5),
+                bN = k.arg(7), tN = k.arg(8);
+          Value x = view(lb, k.arg(0), {dyn(bN), dyn(tN), fixed(c)});
+          Value w = view(lb, k.arg(1), {fixed(3 * c), fixed(c)});
+          Value bias = cfg.getBias() ? k.arg(2) : Value();
+          Value q = view(lb, k.arg(6),
+                         {dyn(lb.mul(bN, lb.idx(h))), dyn(tN), fixed(d)});
+          Value table = ropeTable(lb);
+          auto invFreq = [&](Value i) { return lb.load(table, i); };
+          Value shortlist =
+              lb.eq(lb.load(state, lb.idx(rt::kStatsMode)),
+                    lb.i64(static_cast<int64_t>(rt::Mode::Shortlist)));
+          lb.ifThen(shortlist, [&] {
+            const int64_t warps = kBlock / 32;
+            Value lane = lb.rem(k.tid, lb.idx(32));
+            Value first =
+                lb.add(lb.mul(k.bid, lb.idx(warps)), lb.div(k.tid, lb.idx(32)));
+            Value grid = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+            Value step = lb.mul(grid, lb.idx(warps));
+            Value n = lb.toIndex(lb.load(state, lb.idx(rt::kStatsPacked)));
+            scf::ForOp::create(
+                b, loc, first, lb.max(n, first), step, ValueRange{},
+                [&](OpBuilder &, Location, Value i, ValueRange) {
+                  Value r = lb.toIndex(lb.load(prow, i));
+                  Value t = lb.toIndex(lb.load(ptok, i));
+                  Value bb = lb.div(r, lb.idx(h)), hh = lb.rem(r, lb.idx(h));
+                  scf::ForOp::create(
+                      b, loc, lane, lb.idx((d + 1) / 2), lb.idx(32),
+                      ValueRange{},
+                      [&](OpBuilder &, Location, Value pair, ValueRange) {
+                        emitProjectPair(
+                            lb, x, w, bias, q, /*part=*/0, h,
+                            table ? function_ref<Value(Value)>(invFreq)
+                                  : nullptr,
+                            bb, t, hh, pair);
+                        scf::YieldOp::create(b, loc);
+                      });
+                  scf::YieldOp::create(b, loc);
+                });
+          });
         });
   }
 
@@ -1155,6 +1238,8 @@ void mlir::proteus::buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module,
   k.packScan();
   k.packWrite();
   k.project();
+  if (k.gatheredQ())
+    k.projectQ();
   k.combine();
   if (cfg.getQuantizeInt8())
     k.int8Scales();

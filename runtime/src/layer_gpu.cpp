@@ -39,6 +39,8 @@ std::vector<std::string> layerKernels(const Config &c, bool shortlist) {
                                 "proteus_layer_dense_attention_f32"};
   if (shortlist)
     k.push_back("proteus_layer_shortlist_attention_f32");
+  if (shortlist && !c.quantize_int8)
+    k.push_back("proteus_project_q");
   if (shortlist && c.quantize_int8)
     k.push_back("proteus_int8_scales");
   if (c.proto_enabled)
@@ -232,10 +234,12 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
   const uint64_t bQkv = bias ? dev(a.b_qkv) : L.dummy,
                  bProj = bias ? dev(a.b_proj) : L.dummy;
 
+  // Poisoned (every slot -1), so that a mode the kernels leave unwritten
+  // fails the range check of the stats, as on the CPU path; on the fast path
+  // too, where proteus_project reads the mode (a previous call's Shortlist
+  // would make it leave Q to proteus_project_q).
+  memsetBytes(L.state, 0xFF, kStatsSize * 8);
   if (!fast) {
-    // Poisoned (every slot -1), so that a mode the kernels leave unwritten
-    // fails the range check of the stats, as on the CPU path.
-    memsetBytes(L.state, 0xFF, kStatsSize * 8);
     if (proto) {
       KernelParams p;
       p.memref(dev(a.prototypes), G * C);
@@ -358,11 +362,28 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     p.memref(L.q, qkv);
     p.memref(L.k, qkv);
     p.memref(L.v, qkv);
+    p.memref(L.state, kStatsSize);
     p.index(B);
     p.index(T);
     run("proteus_project",
         ceilDiv(tokens, kGpuProjectTile) * ceilDiv(3 * C, kGpuProjectTile),
         kGpuLayerBlock, p);
+  }
+  if (!c.quantize_int8 && !fast &&
+      !(budget[kBudgetPreferDense] != 0 && budget[kBudgetNoDense] == 0)) {
+    // Shortlist mode: Q of the packed pairs only (proteus_project skipped
+    // the Q columns); the kernel returns at once in the other modes.
+    KernelParams p;
+    p.memref(x, tokens * C);
+    p.memref(dev(a.w_qkv), 3 * C * C);
+    p.memref(bQkv, bias ? 3 * C : 1);
+    p.memref(L.packedRow, R * T);
+    p.memref(L.packedToken, R * T);
+    p.memref(L.state, kStatsSize);
+    p.memref(L.q, qkv);
+    p.index(B);
+    p.index(T);
+    run("proteus_project_q", kGpuLayerShortlistBlocks, kGpuLayerBlock, p);
   }
   const int64_t denseBlocks = R * ceilDiv(T, kGpuDenseTile);
   auto qkvParams = [&](KernelParams &p) {

@@ -243,7 +243,8 @@ const std::map<std::string, std::string> kLayerKernels = {
     {"proteus_pack_count", "blii"},
     {"proteus_pack_scan", "llllii"},
     {"proteus_pack_write", "blllii"},
-    {"proteus_project", "ffffffii"},
+    {"proteus_project", "fffffflii"},
+    {"proteus_project_q", "ffflllfii"},
     {"proteus_combine", "fffbfii"},
     {"proteus_proto_mass", "fdii"},
     {"proteus_proto_update", "ffdfffii"},
@@ -317,6 +318,11 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
     ok = b == 256 && c * bt == m[project ? 0 : 4].size &&
          g == ceilDiv(bt, 128) * ceilDiv(project ? 3 * c : c, 128) &&
          m[project ? 3 : 0].size == bt * c && (project || m[3].size == bt);
+  } else if (n == "proteus_project_q") {
+    // Grid-stride over the packed pairs; q (R*T*D) holds B*T rows of C.
+    const int64_t bt = x[0] * x[1];
+    ok = g == 2048 && b == 256 && m[5].size == 16 && m[3].size == m[4].size &&
+         bt > 0 && m[0].size % bt == 0 && m[6].size == m[0].size;
   } else if (n == "proteus_proto_update") {
     const int64_t gates = m[2].size, c = gates > 0 ? m[3].size / gates : 0;
     ok = g == ceilDiv(c, 32) * ceilDiv(gates, 8) && b == 512 &&

@@ -85,6 +85,7 @@ const std::vector<std::string> kLayerKernels = {
     "proteus_pack_scan",
     "proteus_pack_write",
     "proteus_project",
+    "proteus_project_q",
     "proteus_combine",
     "proteus_proto_mass",
     "proteus_proto_update",
@@ -417,7 +418,8 @@ TEST_F(LayerGpu, RoutedCallLaunchesTheContractSequence) {
       "proteus_pack_count",    // 7
       "proteus_pack_scan",     // 8
       "proteus_pack_write",    // 9
-      "proteus_project",       // 10
+      "proteus_project",       // 10 (K, V; Q only in a dense mode)
+      "proteus_project_q",     //    Q of the packed pairs
       "proteus_fill_zero_f32", // 11
       "proteus_layer_shortlist_attention_f32",
       "proteus_layer_dense_attention_f32",
@@ -490,9 +492,12 @@ TEST_F(LayerGpu, FastPathLaunchesProjectDenseCombine) {
   d.args.stats = &st;
   const std::vector<std::string> calls = forward(d.args);
   const std::vector<std::string> expected = {
-      "cuMemcpyHtoDAsync", "cuMemsetD8Async 1", // token mask = 1
-      "cuMemsetD8Async 0",                      // importance = 0
-      "proteus_project",   "proteus_dense_attention_f32", "proteus_combine"};
+      "cuMemcpyHtoDAsync",
+      "cuMemsetD8Async 255", // the stats vector, poisoned: proteus_project
+                             // reads the mode (Q for every pair)
+      "cuMemsetD8Async 1",   // token mask = 1
+      "cuMemsetD8Async 0",   // importance = 0
+      "proteus_project", "proteus_dense_attention_f32", "proteus_combine"};
   EXPECT_EQ(calls, expected) << calls_();
   // The statistics the CPU layer writes on the fast path, from the host.
   EXPECT_STREQ(st.mode_name, "dense_fastpath");

@@ -195,9 +195,17 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///        grid 1, block 1: N, max/active rows, the mode decision
 ///   9. proteus_pack_write(row_mask, offsets, packed_row[R*T],
 ///        packed_token[R*T], R, T)                                  grid R
-///  10. proteus_project(x, w_qkv[3C*C], b_qkv[3C], q, k, v [R*T*D], B, T)
+///  10. proteus_project(x, w_qkv[3C*C], b_qkv[3C], q, k, v [R*T*D], state,
+///        B, T)
 ///        grid ceil(B*T / kGpuProjectTile) * ceil(3C / kGpuProjectTile); RoPE
-///        fused
+///        fused. In shortlist mode (state[kStatsMode]) and without INT8 the
+///        blocks of Q columns return at once, and then
+///      proteus_project_q(x, w_qkv, b_qkv, packed_row, packed_token, state,
+///        q, B, T)   grid kGpuLayerShortlistBlocks: Q of the N packed pairs
+///        only (a warp per pair, grid-stride; returns at once in the other
+///        modes); launched where the setting can be in shortlist mode, never
+///        with INT8 (whose scales need every q). The stats vector is
+///        poisoned on the fast path too, so that step 10 computes every q.
 ///  11. proteus_fill_zero_f32(o[R*T*D], R*T*D), then both of
 ///      proteus_layer_shortlist_attention_f32(q, k, v, packed_row,
 ///        packed_token, o, state, T, L, window, local_cap, anchor_cap)

@@ -22,6 +22,12 @@
 // CHECK: gpu.func @proteus_pack_write
 // CHECK: gpu.func @proteus_project
 // CHECK: memref.get_global @proteus_rope_inv_freq
+// In shortlist mode the blocks of Q columns return; proteus_project_q
+// projects Q for the packed pairs only (binary64 sums, then RoPE).
+// CHECK: gpu.func @proteus_project_q({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, proteus.specialization = "project_q C=64 G=8 H=4 D=16"}
+// CHECK: memref.get_global @proteus_rope_inv_freq
+// CHECK: gpu.grid_dim x
+// CHECK: arith.mulf {{.*}} : f64
 // CHECK: gpu.func @proteus_combine
 // CHECK-NOT: gpu.func @proteus_proto_update
 // CHECK: gpu.func @proteus_fill_zero_f32
@@ -78,6 +84,8 @@ func.func @routed(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: me
 // INT8 (max mode): a scales kernel and a shortlist kernel that quantizes as it
 // loads (its specialization says so).
 // CHECK-LABEL: gpu.module @proteus_kernels
+// The per-row scales need every q: no proteus_project_q.
+// CHECK-NOT: gpu.func @proteus_project_q
 // CHECK: gpu.func @proteus_int8_scales
 // CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}proteus.specialization = "{{.*}} int8 tile=#proteus.tile<block_m = 4, block_n = 16, lanes = 2>"
 func.func @int8(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,

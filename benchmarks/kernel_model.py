@@ -26,6 +26,9 @@ KERNELS = {
     "proteus_pack_scan": ("8*(2*R+1)", "0", "-"),
     "proteus_pack_write": ("R*T + 8*(R+1) + 16*N", "0", "-"),
     "proteus_project": ("e*B*T*C + e*3*C*C + e*3*B*T*C", "2*B*T*C*3*C", "act"),
+    # Q of the packed pairs (shortlist mode): each pair's x row and q row; the
+    # weights' Q rows once (they stay in cache); binary64 sums.
+    "proteus_project_q": ("e*N*C + e*C*C + e*N*D", "2*N*D*C", "f64"),
     "proteus_fill_zero": ("e*R*T*D", "0", "-"),
     "proteus_int8_scales": ("3*e*R*T*D", "0", "-"),
     "proteus_layer_shortlist_attention": ("e*D*(2*N + 2*A*T)", "4*D*N*cbar", "act"),
@@ -38,7 +41,15 @@ KERNELS = {
 
 # Attention kernels of the layer that return at once unless the call is in their mode.
 _MODE_KERNELS = {"proteus_layer_shortlist_attention": "shortlist",
+                 "proteus_project_q": "shortlist",
                  "proteus_layer_dense_attention": "dense"}
+
+# Per-mode formulas where a kernel does less in shortlist mode: the projection
+# leaves Q to proteus_project_q (configurations without INT8, as the
+# benchmark's).
+_SHORTLIST_FORMULAS = {
+    "proteus_project": ("e*B*T*C + e*2*C*C + e*2*B*T*C", "2*B*T*C*2*C"),
+}
 
 
 def base_name(kernel):
@@ -82,6 +93,8 @@ def kernel_figures(kernel, shape, mode, launches=1):
     if base not in KERNELS:
         return None
     bytes_f, flops_f, precision = KERNELS[base]
+    if mode == "shortlist" and base in _SHORTLIST_FORMULAS:
+        bytes_f, flops_f = _SHORTLIST_FORMULAS[base]
     note = ""
     if _MODE_KERNELS.get(base, mode) != mode:
         bytes_f, flops_f, note = "0", "0", f"returns at once in {mode} mode"

@@ -106,9 +106,15 @@ class KernelModel(unittest.TestCase):
     def test_figures_follow_the_mode_and_the_launch_count(self):
         shape = {"B": 1, "T": 1024, "C": 512, "H": 32, "D": 16, "G": 64, "R": 32, "N": 100,
                  "A": 20, "P": 1, "e": 4, "cbar": 300.0, "dtype": "f32"}
-        b, f, prec, _, _, note = kernel_model.kernel_figures("proteus_project", shape, "shortlist")
+        b, f, prec, _, _, note = kernel_model.kernel_figures("proteus_project", shape, "dense")
         self.assertEqual((f, prec), (2 * 1024 * 512 * 3 * 512, "f32"))
         self.assertEqual(b, 4 * 1024 * 512 + 4 * 3 * 512 * 512 + 4 * 3 * 1024 * 512)
+        # In shortlist mode it projects K and V; proteus_project_q the N pairs' Q.
+        b, f, _, _, _, _ = kernel_model.kernel_figures("proteus_project", shape, "shortlist")
+        self.assertEqual(f, 2 * 1024 * 512 * 2 * 512)
+        b, f, prec, _, _, _ = kernel_model.kernel_figures("proteus_project_q", shape, "shortlist")
+        self.assertEqual((f, prec), (2 * 100 * 16 * 512, "f64"))
+        self.assertEqual(kernel_model.kernel_figures("proteus_project_q", shape, "dense")[:2], (0, 0))
         idle = kernel_model.kernel_figures("proteus_layer_dense_attention_f32", shape, "shortlist")
         self.assertEqual(idle[:2], (0, 0))
         self.assertIn("returns at once", idle[5])
@@ -315,7 +321,7 @@ class Report(unittest.TestCase):
     def test_markdown_has_every_section_and_the_errors(self):
         md = report.markdown(fake_results(), kernel_T=[524288], png_name="x.png")
         for text in ("## Goals", "## h32d16", "## Per-kernel figures", "## Compile and launch",
-                     "RuntimeError: No available kernel", "error¹", "![latency", "`2*B*T*C*3*C`",
+                     "RuntimeError: No available kernel", "error¹", "![latency", "`2*B*T*C*2*C`",
                      "returns at once in shortlist mode", "Slowest relative to its floor"):
             self.assertIn(text, md)
 

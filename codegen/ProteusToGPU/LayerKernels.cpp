@@ -801,9 +801,6 @@ struct LayerKernelBuilder {
     }
   }
 
-  /// q, k, v = x W_qkv^T (+ b), RoPE on q and k, scattered to (R, T, D): a
-  /// 128 x 128 tiled fp32 GEMM over (B*T) x 3C with the bias and rotation in
-  /// the epilogue (four consecutive columns hold two interleaved pairs).
   /// Whether the q/k/v projection leaves Q to proteus_project_q in
   /// shortlist mode: not with INT8, whose per-row scales need every q.
   bool gatheredQ() const { return !cfg.getQuantizeInt8(); }
@@ -813,12 +810,12 @@ struct LayerKernelBuilder {
   std::pair<Value, Value> rope(LoopBuilder &lb, Value invFreq, Value t,
                                Value dd, Value x0, Value x1) {
     Value i = lb.div(dd, lb.idx(2));
-    Value theta = lb.mul(lb.toF32(t), lb.load(invFreq, i));
-    Value cs = lb.cos(theta), sn = lb.sin(theta);
-    return {lb.sub(lb.mul(x0, cs), lb.mul(x1, sn)),
-            lb.add(lb.mul(x1, cs), lb.mul(x0, sn))};
+    return emitRopePair(lb, x0, x1, lb.mul(lb.toF32(t), lb.load(invFreq, i)));
   }
 
+  /// q, k, v = x W_qkv^T (+ b), RoPE on q and k, scattered to (R, T, D): a
+  /// 128 x 128 tiled fp32 GEMM over (B*T) x 3C with the bias and rotation in
+  /// the epilogue (four consecutive columns hold two interleaved pairs).
   void project() {
     SmallVector<Type> args(6, vec(f32));
     args.append({vec(i64), idx, idx});

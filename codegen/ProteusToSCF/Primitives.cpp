@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::proteus;
@@ -304,15 +305,9 @@ void emitProjectPair(LoopBuilder &lb, Value x, Value w, Value bias, Value out,
     return;
   }
   Value x1 = column(odd);
-  if (invFreq && part < 2) {
-    // Interleaved RoPE at position t, in binary32.
-    Value theta = lb.mul(lb.toF32(t), invFreq(i));
-    Value cs = lb.cos(theta), sn = lb.sin(theta);
-    Value r0 = lb.sub(lb.mul(x0, cs), lb.mul(x1, sn));
-    Value r1 = lb.add(lb.mul(x1, cs), lb.mul(x0, sn));
-    x0 = r0;
-    x1 = r1;
-  }
+  if (invFreq && part < 2)
+    std::tie(x0, x1) =
+        emitRopePair(lb, x0, x1, lb.mul(lb.toF32(t), invFreq(i)));
   lb.store(x0, out, {row, t, even});
   lb.store(x1, out, {row, t, odd});
 }
@@ -544,6 +539,13 @@ void emitTopCAscending(LoopBuilder &lb, function_ref<Value(Value)> keyAt,
     return SmallVector<Value>{lb.select(take, lb.add(s[0], one), s[0]),
                               lb.select(tie, lb.add(s[1], one), s[1])};
   });
+}
+
+std::pair<Value, Value> emitRopePair(LoopBuilder &lb, Value x0, Value x1,
+                                     Value theta) {
+  Value cs = lb.cos(theta), sn = lb.sin(theta);
+  return {lb.sub(lb.mul(x0, cs), lb.mul(x1, sn)),
+          lb.add(lb.mul(x1, cs), lb.mul(x0, sn))};
 }
 
 } // namespace mlir::proteus

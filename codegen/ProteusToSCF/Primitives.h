@@ -45,6 +45,11 @@ Value rankDescending(LoopBuilder &lb, Value n, Value self, Value selfValue,
 void shellSort(LoopBuilder &lb, Value mem, Value n,
                function_ref<Value(Value, Value)> less, Value base = Value());
 
+/// The interleaved RoPE of the pair (x0, x1) at angle theta = t inv_freq[i],
+/// in binary32 (REFERENCE.md 2.10): (x0 cos - x1 sin, x1 cos + x0 sin).
+std::pair<Value, Value> emitRopePair(LoopBuilder &lb, Value x0, Value x1,
+                                     Value theta);
+
 /// The INT8 scale of a row (REFERENCE.md 6.4): max(base / 127, 1e-6) in
 /// binary32, base = the row's max |x| `mx`, or in percentile mode (av given)
 /// torch.quantile's linear interpolation between the neighbouring order

@@ -36,7 +36,10 @@ KERNELS = {
     "proteus_dense_attention": ("4*e*R*T*D", "2*R*T*T*D", "act"),
     "proteus_combine": ("e*B*T*C + e*C*C + B*T + e*B*T*C", "2*B*T*C*C", "act"),
     "proteus_proto_mass": ("4*B*T*G + 8*G", "B*T*G", "f64"),
-    "proteus_proto_update": ("e*B*T*C + 4*B*T*G + 4*(2*G*C + 4*G)", "2*B*T*G*C", "f64"),
+    # The EMA: split-T partial sums (chunks of 4096 tokens), then their sum.
+    "proteus_proto_partial": ("e*B*T*C + 4*B*T*G + 8*((B*T+4095)//4096)*G*C", "2*B*T*G*C", "f64"),
+    "proteus_proto_update": ("8*((B*T+4095)//4096)*G*C + 4*(2*G*C + 4*G)",
+                             "((B*T+4095)//4096)*G*C", "f64"),
 }
 
 # Attention kernels of the layer that return at once unless the call is in their mode.

@@ -1081,110 +1081,105 @@ struct LayerKernelBuilder {
   /// The gate mass of every gate over the batch (the EMA's weights).
   void protoMass() { columnSum("proteus_proto_mass", g, /*mean=*/false); }
 
-  /// The EMA of REFERENCE.md 2.4 for a tile of kGpuProtoCols columns and
-  /// kGpuProtoGates gates per block of kGpuProtoBlock threads: each thread owns
-  /// one column and every gate of the tile over the tokens i = warp, warp +
-  /// warps, ... (kUnroll tokens' loads issued before their math), in binary64;
-  /// the warps' partial sums are added in warp order, so the result does not
-  /// depend on timing.
-  void protoUpdate() {
-    // kProto threads (16 warps: the sums wait on loads, so many warps and
-    // kUnroll tokens in flight each; the partial sums fit 32 KiB).
-    constexpr int64_t kProto = rt::kGpuProtoBlock, kCols = rt::kGpuProtoCols,
-                      kGates = rt::kGpuProtoGates, kWarps = kProto / kCols,
-                      kUnroll = 8;
-    static_assert(kProto % kCols == 0 && kGates * kCols <= kProto,
-                  "one thread per (gate, column) of the tile at the end");
-    SmallVector<Type> args = {vec(f32), vec(f32), vec(f64), vec(f32),
-                              vec(f32), vec(f32), idx,      idx};
+  /// The EMA's gate-weighted sums of x (REFERENCE.md 2.4), sum_t gates[t, g]
+  /// x[t, c], as a split-T GEMM in binary64: the tiled GEMM's rows are
+  /// (chunk, gate) pairs, chunks of kGpuProtoChunk tokens and the gates padded
+  /// to a whole tile, so that one block's rows share a chunk; each block
+  /// writes its chunk's partial sums part[chunk][g][c], which
+  /// proteus_proto_update adds in chunk order (the result does not depend on
+  /// timing).
+  void protoPartial() {
     defineKernel(
-        b, module, "proteus_proto_update", args, kProto, spec("proto_update"),
+        b, module, "proteus_proto_partial",
+        {vec(f32), vec(f32), vec(f64), idx, idx}, kBlock, spec("proto_partial"),
         [&](LoopBuilder &lb, Kernel &k) {
-          Value part = shared(b, k, f64, kWarps * kGates * kCols);
-          Value x = k.arg(0), gates = k.arg(1), mass = k.arg(2),
-                protos = k.arg(3), usage = k.arg(4), conf = k.arg(5);
-          Value n = lb.mul(k.arg(6), k.arg(7)), zero = lb.idx(0);
-          Value colTiles = lb.idx((c + kCols - 1) / kCols);
-          Value col0 = lb.mul(lb.rem(k.bid, colTiles), lb.idx(kCols));
-          Value g0 = lb.mul(lb.div(k.bid, colTiles), lb.idx(kGates));
-          Value lane = lb.rem(k.tid, lb.idx(kCols));
-          Value warp = lb.div(k.tid, lb.idx(kCols));
+          constexpr int64_t tile = rt::kGpuGemmTile, chunk = rt::kGpuProtoChunk;
+          const int64_t gPad = (g + tile - 1) / tile * tile,
+                        nBlocks = (c + tile - 1) / tile;
+          Value x = k.arg(0), gates = k.arg(1), part = k.arg(2);
+          Value bt = lb.mul(k.arg(3), k.arg(4));
+          Value last = lb.sub(lb.max(bt, lb.idx(1)), lb.idx(1));
+          Value mN = lb.mul(ceilDiv(lb, bt, chunk), lb.idx(gPad));
+          // The block's chunk (its rows all lie in one).
+          Value blockChunk =
+              lb.div(lb.mul(lb.div(k.bid, lb.idx(nBlocks)), lb.idx(tile)),
+                     lb.idx(gPad));
+          auto token = [&](Value ch, Value kk) {
+            return lb.add(lb.mul(ch, lb.idx(chunk)), kk);
+          };
+          emitTiledGemm(
+              lb, k, mN, c, chunk,
+              [&](Value m, Value kk) {
+                Value gi = lb.rem(m, lb.idx(gPad));
+                Value t = token(lb.div(m, lb.idx(gPad)), kk);
+                Value ok = lb.andI(lb.lt(t, bt), lb.lt(gi, lb.idx(g)));
+                Value at = lb.add(lb.mul(lb.min(t, last), lb.idx(g)),
+                                  lb.min(gi, lb.idx(g - 1)));
+                return lb.select(ok, lb.load(gates, at), lb.f32(0.0));
+              },
+              [&](Value n, Value kk) {
+                Value t = token(blockChunk, kk);
+                Value at = lb.add(lb.mul(lb.min(t, last), lb.idx(c)), n);
+                return lb.select(lb.lt(t, bt), lb.load(x, at), lb.f32(0.0));
+              },
+              [&](Value m, Value n0, ArrayRef<Value> acc) {
+                Value ch = lb.div(m, lb.idx(gPad)),
+                      gi = lb.rem(m, lb.idx(gPad));
+                lb.ifThen(lb.lt(gi, lb.idx(g)), [&] {
+                  Value row =
+                      lb.mul(lb.add(lb.mul(ch, lb.idx(g)), gi), lb.idx(c));
+                  for (int64_t j = 0; j < 4; ++j) {
+                    Value n = lb.add(n0, lb.idx(j));
+                    auto store = [&] {
+                      lb.store(acc[j], part, lb.add(row, n));
+                    };
+                    if (c % 4 == 0)
+                      store();
+                    else
+                      lb.ifThen(lb.lt(n, lb.idx(c)), store);
+                  }
+                });
+              },
+              f64, tile);
+        });
+  }
+
+  /// The EMA of REFERENCE.md 2.4: a thread per (gate, column) adds the
+  /// chunks' partial sums in chunk order (binary64), then, where the gate's
+  /// mass passes 1e-6, p <- decay p + (1 - decay) sum / mass; the gate's
+  /// usage and confidence once (column 0's thread).
+  void protoUpdate() {
+    defineKernel(
+        b, module, "proteus_proto_update",
+        {vec(f64), vec(f64), vec(f32), vec(f32), vec(f32), idx, idx}, kBlock,
+        spec("proto_update"), [&](LoopBuilder &lb, Kernel &k) {
+          Value mass = k.arg(0), part = k.arg(1), protos = k.arg(2),
+                usage = k.arg(3), conf = k.arg(4);
+          Value chunks =
+              ceilDiv(lb, lb.mul(k.arg(5), k.arg(6)), rt::kGpuProtoChunk);
+          Value i = globalId(lb, k, kBlock), zero = lb.idx(0);
           double decay = cfg.getProtoDecay();
           Value dF = lb.f32(decay), od = lb.f32(1.0 - decay),
                 thr = lb.f32(1e-6);
-          auto massAt = [&](Value gg) { return lb.toF32(lb.load(mass, gg)); };
-          Value any = lb.forAcc1(zero, lb.idx(g), lb.boolean(false),
-                                 [&](Value gg, Value acc) {
-                                   return lb.orI(acc, lb.gt(massAt(gg), thr));
-                                 });
-          lb.ifThen(any, [&] {
-            // This thread's column (clamped; out-of-range columns and gates
-            // are computed on valid data and never stored).
-            Value col = lb.min(lb.add(col0, lane), lb.idx(c - 1));
-            SmallVector<Value> gateAt;
-            for (int64_t j = 0; j < kGates; ++j)
-              gateAt.push_back(lb.min(lb.add(g0, lb.idx(j)), lb.idx(g - 1)));
-            SmallVector<Value> init(kGates, lb.f64(0.0));
-            Value step = lb.idx(kWarps * kUnroll);
-            auto loop = scf::ForOp::create(
-                b, loc, warp, lb.max(n, warp), step, init,
-                [&](OpBuilder &, Location, Value i0, ValueRange acc) {
-                  SmallVector<Value> ok, xv;
-                  SmallVector<SmallVector<Value>> gv(kUnroll);
-                  for (int64_t u = 0; u < kUnroll; ++u) {
-                    Value i = lb.add(i0, lb.idx(u * kWarps));
-                    ok.push_back(lb.lt(i, n));
-                    Value at = lb.min(i, lb.sub(n, lb.idx(1)));
-                    xv.push_back(lb.toF64(
-                        lb.load(x, lb.add(lb.mul(at, lb.idx(c)), col))));
-                    for (int64_t j = 0; j < kGates; ++j)
-                      gv[u].push_back(lb.toF64(lb.load(
-                          gates, lb.add(lb.mul(at, lb.idx(g)), gateAt[j]))));
-                  }
-                  SmallVector<Value> next(acc.begin(), acc.end());
-                  for (int64_t u = 0; u < kUnroll; ++u)
-                    for (int64_t j = 0; j < kGates; ++j)
-                      next[j] = lb.select(
-                          ok[u], lb.add(next[j], lb.mul(gv[u][j], xv[u])),
-                          next[j]);
-                  scf::YieldOp::create(b, loc, next);
-                });
-            for (int64_t j = 0; j < kGates; ++j)
-              lb.store(loop.getResult(j), part,
-                       lb.add(lb.mul(warp, lb.idx(kGates * kCols)),
-                              lb.add(lb.idx(j * kCols), lane)));
-            barrier(lb);
-            // Thread (j, lane) of the first kGates * kCols: gate g0 + j.
-            Value j = lb.div(k.tid, lb.idx(kCols));
-            Value gi = lb.add(g0, j);
-            Value cc = lb.add(col0, lane);
-            Value mine =
-                lb.andI(lb.lt(k.tid, lb.idx(kGates * kCols)),
-                        lb.andI(lb.lt(gi, lb.idx(g)), lb.lt(cc, lb.idx(c))));
-            lb.ifThen(mine, [&] {
-              Value m = massAt(gi);
-              lb.ifThen(lb.gt(m, thr), [&] {
-                Value s = lb.forAcc1(
-                    zero, lb.idx(kWarps), lb.f64(0.0), [&](Value w, Value a) {
-                      return lb.add(
-                          a, lb.load(part,
-                                     lb.add(lb.mul(w, lb.idx(kGates * kCols)),
-                                            k.tid)));
-                    });
-                Value mu = lb.toF32(lb.div(s, lb.toF64(m)));
-                Value at = lb.add(lb.mul(gi, lb.idx(c)), cc);
-                Value p = lb.load(protos, at);
-                lb.store(lb.add(lb.mul(dF, p), lb.mul(od, mu)), protos, at);
-              });
-              // The gate's usage and confidence, once (column 0's block).
-              lb.ifThen(lb.eq(cc, zero), [&] {
-                Value upd = lb.gt(m, thr);
-                Value u = lb.mul(dF, lb.load(usage, gi));
-                lb.store(lb.select(upd, lb.add(u, lb.mul(od, m)), u), usage,
-                         gi);
-                Value cf = lb.mul(dF, lb.load(conf, gi));
-                lb.store(lb.select(upd, lb.add(cf, od), cf), conf, gi);
-              });
+          lb.ifThen(lb.lt(i, lb.idx(g * c)), [&] {
+            Value gi = lb.div(i, lb.idx(c)), cc = lb.rem(i, lb.idx(c));
+            Value m = lb.toF32(lb.load(mass, gi));
+            lb.ifThen(lb.gt(m, thr), [&] {
+              Value s =
+                  lb.forAcc1(zero, chunks, lb.f64(0.0), [&](Value ch, Value a) {
+                    return lb.add(
+                        a, lb.load(part, lb.add(lb.mul(ch, lb.idx(g * c)), i)));
+                  });
+              Value mu = lb.toF32(lb.div(s, lb.toF64(m)));
+              Value p = lb.load(protos, i);
+              lb.store(lb.add(lb.mul(dF, p), lb.mul(od, mu)), protos, i);
+            });
+            lb.ifThen(lb.eq(cc, zero), [&] {
+              Value upd = lb.gt(m, thr);
+              Value u = lb.mul(dF, lb.load(usage, gi));
+              lb.store(lb.select(upd, lb.add(u, lb.mul(od, m)), u), usage, gi);
+              Value cf = lb.mul(dF, lb.load(conf, gi));
+              lb.store(lb.select(upd, lb.add(cf, od), cf), conf, gi);
             });
           });
         });
@@ -1242,6 +1237,7 @@ void mlir::proteus::buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module,
     k.int8Scales();
   if (cfg.getProtoEnabled()) {
     k.protoMass();
+    k.protoPartial();
     k.protoUpdate();
   }
 }

@@ -44,8 +44,9 @@ std::vector<std::string> layerKernels(const Config &c, bool shortlist) {
   if (shortlist && c.quantize_int8)
     k.push_back("proteus_int8_scales");
   if (c.proto_enabled)
-    for (const char *n : {"proteus_route_prep", "proteus_route_scale",
-                          "proteus_proto_mass", "proteus_proto_update"})
+    for (const char *n :
+         {"proteus_route_prep", "proteus_route_scale", "proteus_proto_mass",
+          "proteus_proto_partial", "proteus_proto_update"})
       k.push_back(n);
   if (c.token_sparse)
     k.push_back("proteus_select_tokens");
@@ -72,8 +73,8 @@ struct GpuLayer {
   cu::DevicePtr gates = 0, heads = 0, sim = 0, importance = 0, mask = 0,
                 mass = 0, rowMask = 0, rowCount = 0, offsets = 0, packedRow = 0,
                 packedToken = 0, q = 0, k = 0, v = 0, o = 0, protoNorm = 0,
-                usageSoft = 0, protoMass = 0, budget = 0, state = 0, dummy = 0,
-                scaled = 0, dots = 0, int8Scales = 0;
+                usageSoft = 0, protoMass = 0, protoPart = 0, budget = 0,
+                state = 0, dummy = 0, scaled = 0, dots = 0, int8Scales = 0;
 
   cu::DevicePtr alloc(int64_t bytes) {
     cu::DevicePtr p = 0;
@@ -149,6 +150,8 @@ GpuLayerPtr createGpuLayer(BundleImpl &bundle, int64_t setting, const Config &c,
   }
   L->usageSoft = L->alloc(G * f);
   L->protoMass = L->alloc(G * 8);
+  if (c.proto_enabled)
+    L->protoPart = L->alloc(ceilDiv(B * T, kGpuProtoChunk) * G * C * 8);
   L->budget = L->alloc((kBudgetSize + H + 1) * i);
   L->state = L->alloc(kStatsSize * i);
   L->dummy = L->alloc(256);
@@ -465,17 +468,27 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     pm.index(B);
     pm.index(T);
     run("proteus_proto_mass", G, kGpuLayerBlock, pm);
+    const int64_t chunks = ceilDiv(tokens, kGpuProtoChunk);
+    {
+      KernelParams p;
+      p.memref(x, tokens * C);
+      p.memref(L.gates, tokens * G);
+      p.memref(L.protoPart, chunks * G * C);
+      p.index(B);
+      p.index(T);
+      run("proteus_proto_partial",
+          ceilDiv(C, kGpuGemmTile) * chunks * ceilDiv(G, kGpuGemmTile),
+          kGpuLayerBlock, p);
+    }
     KernelParams p;
-    p.memref(x, tokens * C);
-    p.memref(L.gates, tokens * G);
     p.memref(L.protoMass, G);
+    p.memref(L.protoPart, chunks * G * C);
     p.memref(dev(a.prototypes), G * C);
     p.memref(dev(a.usage), G);
     p.memref(dev(a.confidence), G);
     p.index(B);
     p.index(T);
-    run("proteus_proto_update",
-        ceilDiv(C, kGpuProtoCols) * ceilDiv(G, kGpuProtoGates), kGpuProtoBlock,
+    run("proteus_proto_update", ceilDiv(G * C, kGpuLayerBlock), kGpuLayerBlock,
         p);
   }
 

@@ -247,7 +247,8 @@ const std::map<std::string, std::string> kLayerKernels = {
     {"proteus_project_q", "ffflllfii"},
     {"proteus_combine", "fffbfii"},
     {"proteus_proto_mass", "fdii"},
-    {"proteus_proto_update", "ffdfffii"},
+    {"proteus_proto_partial", "ffdii"},
+    {"proteus_proto_update", "ddfffii"},
     {"proteus_int8_scales", "ffffii"},
     {"proteus_layer_shortlist_attention_f32", "fffllfliiiii"},
     // With INT8 (its scales after the state), the prototype piece (salience
@@ -323,10 +324,20 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
     const int64_t bt = x[0] * x[1];
     ok = g == 2048 && b == 256 && m[5].size == 16 && m[3].size == m[4].size &&
          bt > 0 && m[0].size % bt == 0 && m[6].size == m[0].size;
+  } else if (n == "proteus_proto_partial") {
+    // Chunks of 4096 tokens x tiles of 64 gates, by tiles of 64 columns;
+    // the partial sums (chunks, G, C).
+    const int64_t bt = x[0] * x[1], c = bt > 0 ? m[0].size / bt : 0,
+                  gates = bt > 0 ? m[1].size / bt : 0,
+                  chunks = ceilDiv(bt, 4096);
+    ok = c > 0 && gates > 0 && c * bt == m[0].size && gates * bt == m[1].size &&
+         m[2].size == chunks * gates * c && b == 256 &&
+         g == ceilDiv(c, 64) * chunks * ceilDiv(gates, 64);
   } else if (n == "proteus_proto_update") {
-    const int64_t gates = m[2].size, c = gates > 0 ? m[3].size / gates : 0;
-    ok = g == ceilDiv(c, 32) * ceilDiv(gates, 8) && b == 512 &&
-         c * gates == m[3].size && m[1].size == x[0] * x[1] * gates;
+    const int64_t gates = m[0].size, c = gates > 0 ? m[2].size / gates : 0,
+                  chunks = ceilDiv(x[0] * x[1], 4096);
+    ok = c > 0 && c * gates == m[2].size && m[1].size == chunks * gates * c &&
+         b == 256 && g == ceilDiv(gates * c, 256);
   } else if (n == "proteus_layer_shortlist_attention_f32") {
     ok = g == 2048 && b == 128 && m[6].size == 16 && m[3].size == m[4].size &&
          m[0].size == m[5].size;

@@ -88,6 +88,7 @@ const std::vector<std::string> kLayerKernels = {
     "proteus_project_q",
     "proteus_combine",
     "proteus_proto_mass",
+    "proteus_proto_partial",
     "proteus_proto_update",
     "proteus_fill_zero_f32",
     "proteus_dense_attention_f32",
@@ -423,9 +424,10 @@ TEST_F(LayerGpu, RoutedCallLaunchesTheContractSequence) {
       "proteus_fill_zero_f32", // 11
       "proteus_layer_shortlist_attention_f32",
       "proteus_layer_dense_attention_f32",
-      "proteus_combine",      // 12
-      "proteus_proto_mass",   // 13
-      "proteus_proto_update", //
+      "proteus_combine",       // 12
+      "proteus_proto_mass",    // 13
+      "proteus_proto_partial", //
+      "proteus_proto_update",  //
   };
   EXPECT_EQ(calls, expected) << calls_();
 }

@@ -227,10 +227,13 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///        tokens give 0 (+ bias)
 ///  13. budget[kBudgetUpdatePrototypes] != 0:
 ///        proteus_proto_mass(gates, mass[G] (f64), B, T)           grid G
-///        proteus_proto_update(x, gates, mass, prototypes, usage,
-///        confidence, B, T)   grid ceil(C / kGpuProtoCols) * ceil(G /
-///        kGpuProtoGates), block kGpuProtoBlock: a block per tile of columns
-///        and gates
+///        proteus_proto_partial(x, gates, part[S*G*C] (f64), B, T)
+///          grid ceil(C / kGpuGemmTile) * S * ceil(G / kGpuGemmTile), with
+///          S = ceil(B*T / kGpuProtoChunk) chunks: each chunk's
+///          gate-weighted sums of x
+///        proteus_proto_update(mass, part, prototypes, usage, confidence,
+///          B, T)   grid ceil(G*C / kGpuLayerBlock): the chunks' sums in
+///          chunk order, then the EMA
 ///   dense fast path (budget[kBudgetFastPath] != 0): 10, then
 ///      proteus_dense_attention_f32(q, k, v, o, R*T, T), then 12 with a
 ///      token_mask of ones; mask = 1, importance = 0 and the stats are the
@@ -246,9 +249,8 @@ inline constexpr int64_t kGpuGemmTile = 64;
 /// proteus_project and proteus_combine: tiles of kGpuProjectTile rows and
 /// columns.
 inline constexpr int64_t kGpuProjectTile = 128;
-inline constexpr int64_t kGpuProtoCols = 32;
-inline constexpr int64_t kGpuProtoGates = 8;
-inline constexpr int64_t kGpuProtoBlock = 512;
+/// Tokens per chunk of proteus_proto_partial's split-T sums.
+inline constexpr int64_t kGpuProtoChunk = 4096;
 
 /// `proteus_select_tokens`: importance (f32, B,T), budget (i64; reads
 /// kBudgetTokenKeep and kBudgetGuard), token_mask (i8, B,T; 1 kept). The

@@ -59,11 +59,14 @@ func.func @plain(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: mem
 // CHECK: gpu.func @proteus_select_tokens({{.*}}) workgroup({{.*}}) kernel attributes {known_block_size = array<i32: 512, 1, 1>
 // CHECK: memref.atomic_rmw addi
 // CHECK: gpu.func @proteus_proto_mass
-// CHECK: gpu.func @proteus_proto_update
+// The EMA's sums as a split-T binary64 GEMM, then the update in chunk order.
+// CHECK: gpu.func @proteus_proto_partial({{.*}}) workgroup({{.*}}memref<1088xf64, #gpu.address_space<workgroup>>
+// CHECK: arith.mulf {{.*}} : f64
+// CHECK: gpu.func @proteus_proto_update({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>
 // Shared buffers are 16-byte aligned: the backend reads them with 16-byte
 // vector loads (a 4-byte aligned row faulted on the H200).
 // PTX: .shared .align 16 .b8 __wg_proteus_route_prep_0[256]
-// PTX: .shared .align 16 .b8 __wg_proteus_proto_update_0[32768]
+// PTX: .shared .align 16 .b8 __wg_proteus_proto_partial_0[8704]
 func.func @routed(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
                   %wr: memref<8x64xf32>, %p: memref<8x64xf32>, %u: memref<8xf32>, %c: memref<8xf32>,
                   %b: memref<?xi64>, %y: memref<1x64x64xf32>,

@@ -162,6 +162,9 @@ Value ceilDiv(LoopBuilder &lb, Value a, int64_t b) {
   return lb.div(lb.add(a, lb.idx(b - 1)), lb.idx(b));
 }
 
+/// Heads up to which proteus_top_k ranks a token's heads in registers.
+constexpr int64_t kTopKInRegisters = 64;
+
 struct LayerKernelBuilder {
   OpBuilder &b;
   gpu::GPUModuleOp module;
@@ -578,11 +581,36 @@ struct LayerKernelBuilder {
           Value i = globalId(lb, k, kBlock);
           lb.ifThen(lb.lt(i, lb.mul(bN, tN)), [&] {
             Value kk = lb.toIndex(lb.load(k.arg(2), lb.idx(rt::kStatsTopK)));
-            emitTopKToken(
-                lb, view(lb, k.arg(0), {dyn(bN), dyn(tN), fixed(h)}),
-                view(lb, k.arg(1), {dyn(bN), dyn(tN)}), kk,
-                view(lb, k.arg(3), {dyn(lb.mul(bN, lb.idx(h))), dyn(tN)}),
-                lb.div(i, tN), lb.rem(i, tN));
+            Value bb = lb.div(i, tN), t = lb.rem(i, tN);
+            if (h > kTopKInRegisters) {
+              emitTopKToken(
+                  lb, view(lb, k.arg(0), {dyn(bN), dyn(tN), fixed(h)}),
+                  view(lb, k.arg(1), {dyn(bN), dyn(tN)}), kk,
+                  view(lb, k.arg(3), {dyn(lb.mul(bN, lb.idx(h))), dyn(tN)}), bb,
+                  t);
+              return;
+            }
+            // The same rank as emitTopKToken's (the heads ahead of h by
+            // aheadDescending), over the token's H probabilities loaded
+            // once into registers: H loads and H^2 comparisons instead of
+            // H^2 loads.
+            SmallVector<Value> p;
+            for (int64_t j = 0; j < h; ++j)
+              p.push_back(
+                  lb.load(k.arg(0), lb.add(lb.mul(i, lb.idx(h)), lb.idx(j))));
+            Value on = lb.truthy(lb.load(k.arg(1), i));
+            for (int64_t j = 0; j < h; ++j) {
+              Value rank = lb.idx(0);
+              for (int64_t o = 0; o < h; ++o)
+                if (o != j)
+                  rank = lb.select(
+                      aheadDescending(lb, p[o], lb.idx(o), p[j], lb.idx(j)),
+                      lb.add(rank, lb.idx(1)), rank);
+              Value row = lb.add(lb.mul(bb, lb.idx(h)), lb.idx(j));
+              lb.store(
+                  lb.select(lb.andI(lb.lt(rank, kk), on), lb.i8(1), lb.i8(0)),
+                  k.arg(3), lb.add(lb.mul(row, tN), t));
+            }
           });
         });
   }

@@ -16,7 +16,10 @@
 // CHECK: gpu.func @proteus_head_mass
 // CHECK: gpu.barrier
 // CHECK: gpu.func @proteus_gate({{.*}}) kernel attributes {known_block_size = array<i32: 1, 1, 1>
+// A token's H head probabilities are ranked in registers (no loop over the
+// heads for each head).
 // CHECK: gpu.func @proteus_top_k
+// CHECK-NOT: scf.for
 // CHECK: gpu.func @proteus_pack_count
 // CHECK: gpu.func @proteus_pack_scan
 // CHECK: gpu.func @proteus_pack_write

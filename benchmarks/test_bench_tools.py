@@ -113,7 +113,7 @@ class KernelModel(unittest.TestCase):
         b, f, _, _, _, _ = kernel_model.kernel_figures("proteus_project", shape, "shortlist")
         self.assertEqual(f, 2 * 1024 * 512 * 2 * 512)
         b, f, prec, _, _, _ = kernel_model.kernel_figures("proteus_project_q", shape, "shortlist")
-        self.assertEqual((f, prec), (2 * 100 * 16 * 512, "f64"))
+        self.assertEqual((f, prec), (2 * 100 * 16 * 512, "f32"))
         self.assertEqual(kernel_model.kernel_figures("proteus_project_q", shape, "dense")[:2], (0, 0))
         idle = kernel_model.kernel_figures("proteus_layer_dense_attention_f32", shape, "shortlist")
         self.assertEqual(idle[:2], (0, 0))

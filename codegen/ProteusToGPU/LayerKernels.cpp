@@ -742,12 +742,14 @@ struct LayerKernelBuilder {
   /// (m < M, n0 < N; columns past N exist only when N % 4 != 0, and the
   /// epilogue must skip them). Each accumulator sums its products in k order
   /// from 0 in `accType`: in f64 that is the CPU loops' sum exactly; in f32
-  /// with fused multiply-adds.
+  /// with fused multiply-adds. `block` (default: the block index) picks the
+  /// tile.
   void emitTiledGemm(LoopBuilder &lb, Kernel &k, Value mN, int64_t nN,
                      int64_t kN, function_ref<Value(Value, Value)> loadA,
                      function_ref<Value(Value, Value)> loadB,
                      function_ref<void(Value, Value, ArrayRef<Value>)> epilogue,
-                     Type accType = Type(), int64_t tile = rt::kGpuGemmTile) {
+                     Type accType = Type(), int64_t tile = rt::kGpuGemmTile,
+                     Value block = Value()) {
     if (!accType)
       accType = f32;
     assert((tile == 64 || tile == 128) && "a 16 x 16 grid of 4 x 4 blocks");
@@ -755,8 +757,10 @@ struct LayerKernelBuilder {
     Value sA = shared(b, k, accType, step * pitch);
     Value sB = shared(b, k, accType, step * pitch);
     int64_t nBlocks = (nN + tile - 1) / tile;
-    Value m0 = lb.mul(lb.div(k.bid, lb.idx(nBlocks)), lb.idx(tile));
-    Value n0 = lb.mul(lb.rem(k.bid, lb.idx(nBlocks)), lb.idx(tile));
+    if (!block)
+      block = k.bid;
+    Value m0 = lb.mul(lb.div(block, lb.idx(nBlocks)), lb.idx(tile));
+    Value n0 = lb.mul(lb.rem(block, lb.idx(nBlocks)), lb.idx(tile));
     Value tx = lb.rem(k.tid, lb.idx(16)), ty = lb.div(k.tid, lb.idx(16));
     // The tile-relative offset of this thread's i-th row (or column) of
     // `side`: 4 consecutive per 64.
@@ -915,57 +919,70 @@ struct LayerKernelBuilder {
   }
 
   /// Q of the packed (row, token) pairs alone, in shortlist mode (the other
-  /// modes return at once: proteus_project wrote every q): a warp per pair,
-  /// grid-stride over N = state[kStatsPacked], each lane the pairs of dims
-  /// (2i, 2i + 1), i = lane, lane + 32, ..., by the CPU projection's own
-  /// per-pair body (binary64 sums in index order, bias and RoPE in binary32).
-  /// q keeps its (R, T, D) layout; rows not packed are not written.
+  /// modes return at once: proteus_project wrote every q): per row r = (b, h)
+  /// a tiled fp32 GEMM of its packed pairs' x rows (gathered through
+  /// packed_token) by the head's D rows of W_q, block j of row r taking the
+  /// row's pairs j*kGpuGemmTile.. (blocks past the row's count return), with
+  /// proteus_project's epilogue (bias, RoPE). q keeps its (R, T, D) layout;
+  /// pairs not packed are not written.
   void projectQ() {
     SmallVector<Type> args = {vec(f32), vec(f32), vec(f32), vec(i64), vec(i64),
                               vec(i64), vec(f32), idx,      idx};
     defineKernel(
         b, module, "proteus_project_q", args, kBlock, spec("project_q"),
         [&](LoopBuilder &lb, Kernel &k) {
-          Value prow = k.arg(3), ptok = k.arg(4), state = k.arg(5),
-                bN = k.arg(7), tN = k.arg(8);
-          Value x = view(lb, k.arg(0), {dyn(bN), dyn(tN), fixed(c)});
-          Value w = view(lb, k.arg(1), {fixed(3 * c), fixed(c)});
-          Value bias = cfg.getBias() ? k.arg(2) : Value();
-          Value q = view(lb, k.arg(6),
-                         {dyn(lb.mul(bN, lb.idx(h))), dyn(tN), fixed(d)});
-          Value table = ropeTable(lb);
-          auto invFreq = [&](Value i) { return lb.load(table, i); };
+          const int64_t tile = rt::kGpuGemmTile;
+          Value x = k.arg(0), w = k.arg(1), offsets = k.arg(3), ptok = k.arg(4),
+                state = k.arg(5), q = k.arg(6), tN = k.arg(8);
+          Value invFreq = ropeTable(lb);
+          Value tiles = ceilDiv(lb, tN, tile);
+          Value r = lb.div(k.bid, tiles), j = lb.rem(k.bid, tiles);
+          Value start = lb.toIndex(lb.load(offsets, r));
+          Value count =
+              lb.sub(lb.toIndex(lb.load(offsets, lb.add(r, lb.idx(1)))), start);
           Value shortlist =
               lb.eq(lb.load(state, lb.idx(rt::kStatsMode)),
                     lb.i64(static_cast<int64_t>(rt::Mode::Shortlist)));
-          lb.ifThen(shortlist, [&] {
-            const int64_t warps = kBlock / 32;
-            Value lane = lb.rem(k.tid, lb.idx(32));
-            Value first =
-                lb.add(lb.mul(k.bid, lb.idx(warps)), lb.div(k.tid, lb.idx(32)));
-            Value grid = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-            Value step = lb.mul(grid, lb.idx(warps));
-            Value n = lb.toIndex(lb.load(state, lb.idx(rt::kStatsPacked)));
-            scf::ForOp::create(
-                b, loc, first, lb.max(n, first), step, ValueRange{},
-                [&](OpBuilder &, Location, Value i, ValueRange) {
-                  Value r = lb.toIndex(lb.load(prow, i));
-                  Value t = lb.toIndex(lb.load(ptok, i));
-                  Value bb = lb.div(r, lb.idx(h)), hh = lb.rem(r, lb.idx(h));
-                  scf::ForOp::create(
-                      b, loc, lane, lb.idx((d + 1) / 2), lb.idx(32),
-                      ValueRange{},
-                      [&](OpBuilder &, Location, Value pair, ValueRange) {
-                        emitProjectPair(
-                            lb, x, w, bias, q, /*part=*/0, h,
-                            table ? function_ref<Value(Value)>(invFreq)
-                                  : nullptr,
-                            bb, t, hh, pair);
-                        scf::YieldOp::create(b, loc);
-                      });
-                  scf::YieldOp::create(b, loc);
-                });
-          });
+          Value bb = lb.div(r, lb.idx(h)), hh = lb.rem(r, lb.idx(h));
+          // The i-th pair of row r: its token, and the offset of its x row.
+          auto token = [&](Value i) {
+            return lb.toIndex(lb.load(ptok, lb.add(start, i)));
+          };
+          lb.ifThen(
+              lb.andI(shortlist, lb.lt(lb.mul(j, lb.idx(tile)), count)), [&] {
+                emitTiledGemm(
+                    lb, k, count, d, c,
+                    [&](Value m, Value kk) {
+                      Value row = lb.add(lb.mul(bb, tN), token(m));
+                      return lb.load(x, lb.add(lb.mul(row, lb.idx(c)), kk));
+                    },
+                    [&](Value n, Value kk) {
+                      Value col = lb.add(lb.mul(hh, lb.idx(d)), n);
+                      return lb.load(w, lb.add(lb.mul(col, lb.idx(c)), kk));
+                    },
+                    [&](Value m, Value n0, ArrayRef<Value> acc) {
+                      Value t = token(m);
+                      Value base = lb.mul(lb.add(lb.mul(r, tN), t), lb.idx(d));
+                      SmallVector<Value> v(acc.begin(), acc.end());
+                      Value col0 = lb.add(lb.mul(hh, lb.idx(d)), n0);
+                      if (cfg.getBias())
+                        for (int64_t jj = 0; jj < 4; ++jj)
+                          v[jj] =
+                              lb.add(v[jj], lb.load(k.arg(2),
+                                                    lb.add(col0, lb.idx(jj))));
+                      if (invFreq)
+                        for (int64_t p = 0; p < 2; ++p)
+                          std::tie(v[2 * p], v[2 * p + 1]) =
+                              rope(lb, invFreq, t, lb.add(n0, lb.idx(2 * p)),
+                                   v[2 * p], v[2 * p + 1]);
+                      // D % 4 == 0 (gpuLayerUnsupported): all four columns
+                      // exist.
+                      for (int64_t jj = 0; jj < 4; ++jj)
+                        lb.store(v[jj], q,
+                                 lb.add(base, lb.add(n0, lb.idx(jj))));
+                    },
+                    Type(), tile, j);
+              });
         });
   }
 

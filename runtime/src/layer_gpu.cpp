@@ -380,13 +380,13 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     p.memref(x, tokens * C);
     p.memref(dev(a.w_qkv), 3 * C * C);
     p.memref(bQkv, bias ? 3 * C : 1);
-    p.memref(L.packedRow, R * T);
+    p.memref(L.offsets, R + 1);
     p.memref(L.packedToken, R * T);
     p.memref(L.state, kStatsSize);
     p.memref(L.q, qkv);
     p.index(B);
     p.index(T);
-    run("proteus_project_q", kGpuLayerShortlistBlocks, kGpuLayerBlock, p);
+    run("proteus_project_q", R * ceilDiv(T, kGpuGemmTile), kGpuLayerBlock, p);
   }
   const int64_t denseBlocks = R * ceilDiv(T, kGpuDenseTile);
   auto qkvParams = [&](KernelParams &p) {

@@ -200,10 +200,12 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///        grid ceil(B*T / kGpuProjectTile) * ceil(3C / kGpuProjectTile); RoPE
 ///        fused. In shortlist mode (state[kStatsMode]) and without INT8 the
 ///        blocks of Q columns return at once, and then
-///      proteus_project_q(x, w_qkv, b_qkv, packed_row, packed_token, state,
-///        q, B, T)   grid kGpuLayerShortlistBlocks: Q of the N packed pairs
-///        only (a warp per pair, grid-stride; returns at once in the other
-///        modes); launched where the setting can be in shortlist mode, never
+///      proteus_project_q(x, w_qkv, b_qkv, offsets, packed_token, state,
+///        q, B, T)   grid R * ceil(T / kGpuGemmTile): Q of the N packed pairs
+///        only (block j of row r: a tiled GEMM of the row's packed pairs
+///        j*kGpuGemmTile.. by its head's rows of W_q; returns at once past
+///        the row's count and in the other modes); launched where the
+///        setting can be in shortlist mode, never
 ///        with INT8 (whose scales need every q). The stats vector is
 ///        poisoned on the fast path too, so that step 10 computes every q.
 ///  11. proteus_fill_zero_f32(o[R*T*D], R*T*D), then both of

@@ -26,11 +26,16 @@
 // CHECK: gpu.func @proteus_project
 // CHECK: memref.get_global @proteus_rope_inv_freq
 // In shortlist mode the blocks of Q columns return; proteus_project_q
-// projects Q for the packed pairs only (binary64 sums, then RoPE).
-// CHECK: gpu.func @proteus_project_q({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, proteus.specialization = "project_q C=64 G=8 H=4 D=16"}
+// projects Q for the packed pairs only: per row, a tiled GEMM of its pairs'
+// gathered x rows (block j of a row takes its pairs from j * 64), staged in
+// shared memory, fp32 accumulators, then RoPE.
+// CHECK: gpu.func @proteus_project_q({{.*}}) workgroup({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, proteus.specialization = "project_q C=64 G=8 H=4 D=16"}
+// CHECK-NOT: gpu.grid_dim
+// CHECK: gpu.block_id x
 // CHECK: memref.get_global @proteus_rope_inv_freq
-// CHECK: gpu.grid_dim x
-// CHECK: arith.mulf {{.*}} : f64
+// CHECK: arith.divsi
+// CHECK: scf.for {{.*}} -> (f32, f32
+// CHECK: gpu.barrier
 // CHECK: gpu.func @proteus_combine
 // CHECK-NOT: gpu.func @proteus_proto_update
 // CHECK: gpu.func @proteus_fill_zero_f32

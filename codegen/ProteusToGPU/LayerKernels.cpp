@@ -923,8 +923,9 @@ struct LayerKernelBuilder {
   /// a tiled fp32 GEMM of its packed pairs' x rows (gathered through
   /// packed_token) by the head's D rows of W_q, block j of row r taking the
   /// row's pairs j*kGpuGemmTile.. (blocks past the row's count return), with
-  /// proteus_project's epilogue (bias, RoPE). q keeps its (R, T, D) layout;
-  /// pairs not packed are not written.
+  /// proteus_project's epilogue (bias, RoPE); at D > kGpuGemmTile a row's
+  /// tile of pairs takes D / kGpuGemmTile blocks. q keeps its (R, T, D)
+  /// layout; pairs not packed are not written.
   void projectQ() {
     SmallVector<Type> args = {vec(f32), vec(f32), vec(f32), vec(i64), vec(i64),
                               vec(i64), vec(f32), idx,      idx};
@@ -935,8 +936,11 @@ struct LayerKernelBuilder {
           Value x = k.arg(0), w = k.arg(1), offsets = k.arg(3), ptok = k.arg(4),
                 state = k.arg(5), q = k.arg(6), tN = k.arg(8);
           Value invFreq = ropeTable(lb);
-          Value tiles = ceilDiv(lb, tN, tile);
+          // Tiles of a row: ceil(T / tile) of pairs by colTiles of columns.
+          const int64_t colTiles = (d + tile - 1) / tile;
+          Value tiles = lb.mul(ceilDiv(lb, tN, tile), lb.idx(colTiles));
           Value r = lb.div(k.bid, tiles), j = lb.rem(k.bid, tiles);
+          Value m0 = lb.mul(lb.div(j, lb.idx(colTiles)), lb.idx(tile));
           Value start = lb.toIndex(lb.load(offsets, r));
           Value count =
               lb.sub(lb.toIndex(lb.load(offsets, lb.add(r, lb.idx(1)))), start);
@@ -948,41 +952,38 @@ struct LayerKernelBuilder {
           auto token = [&](Value i) {
             return lb.toIndex(lb.load(ptok, lb.add(start, i)));
           };
-          lb.ifThen(
-              lb.andI(shortlist, lb.lt(lb.mul(j, lb.idx(tile)), count)), [&] {
-                emitTiledGemm(
-                    lb, k, count, d, c,
-                    [&](Value m, Value kk) {
-                      Value row = lb.add(lb.mul(bb, tN), token(m));
-                      return lb.load(x, lb.add(lb.mul(row, lb.idx(c)), kk));
-                    },
-                    [&](Value n, Value kk) {
-                      Value col = lb.add(lb.mul(hh, lb.idx(d)), n);
-                      return lb.load(w, lb.add(lb.mul(col, lb.idx(c)), kk));
-                    },
-                    [&](Value m, Value n0, ArrayRef<Value> acc) {
-                      Value t = token(m);
-                      Value base = lb.mul(lb.add(lb.mul(r, tN), t), lb.idx(d));
-                      SmallVector<Value> v(acc.begin(), acc.end());
-                      Value col0 = lb.add(lb.mul(hh, lb.idx(d)), n0);
-                      if (cfg.getBias())
-                        for (int64_t jj = 0; jj < 4; ++jj)
-                          v[jj] =
-                              lb.add(v[jj], lb.load(k.arg(2),
-                                                    lb.add(col0, lb.idx(jj))));
-                      if (invFreq)
-                        for (int64_t p = 0; p < 2; ++p)
-                          std::tie(v[2 * p], v[2 * p + 1]) =
-                              rope(lb, invFreq, t, lb.add(n0, lb.idx(2 * p)),
-                                   v[2 * p], v[2 * p + 1]);
-                      // D % 4 == 0 (gpuLayerUnsupported): all four columns
-                      // exist.
-                      for (int64_t jj = 0; jj < 4; ++jj)
-                        lb.store(v[jj], q,
-                                 lb.add(base, lb.add(n0, lb.idx(jj))));
-                    },
-                    Type(), tile, j);
-              });
+          lb.ifThen(lb.andI(shortlist, lb.lt(m0, count)), [&] {
+            emitTiledGemm(
+                lb, k, count, d, c,
+                [&](Value m, Value kk) {
+                  Value row = lb.add(lb.mul(bb, tN), token(m));
+                  return lb.load(x, lb.add(lb.mul(row, lb.idx(c)), kk));
+                },
+                [&](Value n, Value kk) {
+                  Value col = lb.add(lb.mul(hh, lb.idx(d)), n);
+                  return lb.load(w, lb.add(lb.mul(col, lb.idx(c)), kk));
+                },
+                [&](Value m, Value n0, ArrayRef<Value> acc) {
+                  Value t = token(m);
+                  Value base = lb.mul(lb.add(lb.mul(r, tN), t), lb.idx(d));
+                  SmallVector<Value> v(acc.begin(), acc.end());
+                  Value col0 = lb.add(lb.mul(hh, lb.idx(d)), n0);
+                  if (cfg.getBias())
+                    for (int64_t jj = 0; jj < 4; ++jj)
+                      v[jj] = lb.add(
+                          v[jj], lb.load(k.arg(2), lb.add(col0, lb.idx(jj))));
+                  if (invFreq)
+                    for (int64_t p = 0; p < 2; ++p)
+                      std::tie(v[2 * p], v[2 * p + 1]) =
+                          rope(lb, invFreq, t, lb.add(n0, lb.idx(2 * p)),
+                               v[2 * p], v[2 * p + 1]);
+                  // D % 4 == 0 (gpuLayerUnsupported): all four columns
+                  // exist.
+                  for (int64_t jj = 0; jj < 4; ++jj)
+                    lb.store(v[jj], q, lb.add(base, lb.add(n0, lb.idx(jj))));
+                },
+                Type(), tile, j);
+          });
         });
   }
 

@@ -386,7 +386,9 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     p.memref(L.q, qkv);
     p.index(B);
     p.index(T);
-    run("proteus_project_q", R * ceilDiv(T, kGpuGemmTile), kGpuLayerBlock, p);
+    run("proteus_project_q",
+        R * ceilDiv(T, kGpuGemmTile) * ceilDiv(D, kGpuGemmTile), kGpuLayerBlock,
+        p);
   }
   const int64_t denseBlocks = R * ceilDiv(T, kGpuDenseTile);
   auto qkvParams = [&](KernelParams &p) {

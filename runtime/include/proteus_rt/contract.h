@@ -201,7 +201,8 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///        fused. In shortlist mode (state[kStatsMode]) and without INT8 the
 ///        blocks of Q columns return at once, and then
 ///      proteus_project_q(x, w_qkv, b_qkv, offsets, packed_token, state,
-///        q, B, T)   grid R * ceil(T / kGpuGemmTile): Q of the N packed pairs
+///        q, B, T)   grid R * ceil(T / kGpuGemmTile) * ceil(D / kGpuGemmTile):
+///        Q of the N packed pairs
 ///        only (block j of row r: a tiled GEMM of the row's packed pairs
 ///        j*kGpuGemmTile.. by its head's rows of W_q; returns at once past
 ///        the row's count and in the other modes); launched where the

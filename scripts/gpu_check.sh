@@ -15,10 +15,10 @@
 #              compiled (layer cases run on the GPU where the bundle has the
 #              layer kernels; each case's "backend" line says where)
 #   layer-memcheck, layer-racecheck  gpu_layer_check --quick under the sanitizers
-#   layer-racecheck-a, layer-racecheck-b, layer-racecheck-c  the racecheck in
-#              three parts (bundles d16-d128; layer, int8 and proto; h16 and
-#              h32): the whole one outlasts its 280 s (layer, int8, proto and
-#              5 h16 cases took 280 s on the H200)
+#   layer-racecheck-a .. -d  the racecheck in four parts, each inside its
+#              280 s: a d16-d128 (--sanitize), b layer, int8 and proto
+#              (--quick: 72 cases in 269 s on the H200), c h16 and d h32
+#              (--sanitize: a 16-head case takes ~17 s under racecheck)
 #   layer-time per-kernel times of one 64K-token call (PROTEUS_PROFILE=1)
 #   (the layer steps are not in the default list: name them)
 #
@@ -104,16 +104,18 @@ for step in "${steps[@]}"; do
   layer-racecheck) run_step layer-racecheck 280 "${sanitizer[@]}" --tool racecheck \
     "$layer" --quick "${layers[@]}" ;;
   layer-racecheck-a) run_step layer-racecheck-a 280 "${sanitizer[@]}" --tool racecheck \
-    "$layer" --quick "${layers[@]:0:4}" ;;
+    "$layer" --sanitize "${layers[@]:0:4}" ;;
   layer-racecheck-b) run_step layer-racecheck-b 280 "${sanitizer[@]}" --tool racecheck \
     "$layer" --quick "${layers[@]:4:3}" ;;
   layer-racecheck-c) run_step layer-racecheck-c 280 "${sanitizer[@]}" --tool racecheck \
-    "$layer" --quick "${layers[@]:7}" ;;
+    "$layer" --sanitize "$b/h16" ;;
+  layer-racecheck-d) run_step layer-racecheck-d 280 "${sanitizer[@]}" --tool racecheck \
+    "$layer" --sanitize "$b/h32" ;;
   layer-time) run_step layer-time 120 env PROTEUS_PROFILE=1 "$layer" --time 65536 \
     "$b/bench" "$b/layer" ;;
   baseline) run_step baseline 90 env PYTHONUNBUFFERED=1 python3 benchmarks/sdpa_baseline.py \
     --heads 8 --dim 64 --T 4096,16384 ;;
-  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-time)" >&2; exit 2 ;;
+  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time)" >&2; exit 2 ;;
   esac
 done
 

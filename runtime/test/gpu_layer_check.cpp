@@ -8,12 +8,15 @@
 // the call updates it. Every GPU call runs twice and must give bit-identical
 // y. Outputs are poisoned (NaN, 2) before every call.
 //
-//   gpu_layer_check [--long | --quick] [--time T] BUNDLE...
+//   gpu_layer_check [--long | --quick | --sanitize] [--time T] BUNDLE...
 //
 // --long checks T = 4096, 16384 and 65536 (B = 1) instead, on each bundle's
 // last setting only (the CPU reference's dense attention and O(T^2) token
 // selection make the others take hours), --quick a few small shapes (for the
-// sanitizers); --time T runs one call at T with
+// sanitizers), --sanitize fewer still for racecheck, where a case of 16 heads
+// takes ~17 s: T 7 (the fast path), 65 and 300, and where the bundle has
+// prototypes only the call with the EMA (it launches every kernel the call
+// without it does, and the EMA's); --time T runs one call at T with
 // PROTEUS_PROFILE-style per-kernel timings printed by the runtime. Links
 // proteus_rt alone. Exit code: 0 all passed, 1 a check failed, 2 bad usage,
 // 77 no GPU.
@@ -274,7 +277,7 @@ struct Shape {
 
 void checkBundle(prt_context *cpuCtx, prt_context *gpuCtx,
                  const std::string &dir, const std::vector<Shape> &shapes,
-                 bool lastSettingOnly, Tally &tally) {
+                 bool lastSettingOnly, bool emaOnly, Tally &tally) {
   prt_bundle *cb = nullptr, *gb = nullptr;
   must(prt_bundle_open(cpuCtx, dir.c_str(), &cb), "prt_bundle_open " + dir);
   must(prt_bundle_open(gpuCtx, dir.c_str(), &gb), "prt_bundle_open " + dir);
@@ -285,7 +288,8 @@ void checkBundle(prt_context *cpuCtx, prt_context *gpuCtx,
     must(prt_bundle_get_setting(cb, s, &alpha, &density),
          "prt_bundle_get_setting");
     for (const Shape &sh : shapes) {
-      for (int update = 0; update <= (bi.proto_enabled ? 1 : 0); ++update) {
+      for (int update = emaOnly && bi.proto_enabled ? 1 : 0;
+           update <= (bi.proto_enabled ? 1 : 0); ++update) {
         char label[256];
         std::snprintf(label, sizeof(label), "%s alpha %.2f B %lld T %lld%s",
                       dir.c_str(), alpha, static_cast<long long>(sh.B),
@@ -376,7 +380,7 @@ void timeBundle(prt_context *gpuCtx, const std::string &dir, int64_t T) {
 int main(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::vector<std::string> bundles;
-  bool longShapes = false, quick = false;
+  bool longShapes = false, quick = false, sanitize = false;
   int64_t timeT = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -384,11 +388,24 @@ int main(int argc, char **argv) {
       longShapes = true;
     else if (a == "--quick")
       quick = true;
+    else if (a == "--sanitize")
+      sanitize = true;
     else if (a == "--time" && i + 1 < argc)
       timeT = std::atoll(argv[++i]);
     else if (a == "-h" || a == "--help") {
       std::printf(
-          "usage: gpu_layer_check [--long | --quick] [--time T] BUNDLE...\n");
+          "usage: gpu_layer_check [--long | --quick | --sanitize] [--time T] "
+          "BUNDLE...\n"
+          "Runs each bundle's layer on the GPU and on the CPU on random inputs "
+          "and compares them.\n"
+          "  (default)   B 1-4, T 1-2048, every setting, with and without the "
+          "EMA\n"
+          "  --long      T 4096, 16384, 65536 (B 1), last setting only\n"
+          "  --quick     T 1, 7, 65, 300 (for compute-sanitizer memcheck)\n"
+          "  --sanitize  T 7, 65, 300, only the EMA call where there are "
+          "prototypes (racecheck)\n"
+          "  --time T    per-kernel times of one call at T (no comparison)\n"
+          "Exit: 0 passed, 1 a check failed, 2 bad usage, 77 no GPU.\n");
       return 0;
     } else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr, "gpu_layer_check: unknown option %s\n", a.c_str());
@@ -397,8 +414,9 @@ int main(int argc, char **argv) {
       bundles.push_back(a);
   }
   if (bundles.empty()) {
-    std::fprintf(stderr, "usage: gpu_layer_check [--long | --quick] [--time T] "
-                         "BUNDLE...\n");
+    std::fprintf(stderr,
+                 "usage: gpu_layer_check [--long | --quick | --sanitize] "
+                 "[--time T] BUNDLE... (--help explains)\n");
     return 2;
   }
   try {
@@ -423,9 +441,11 @@ int main(int argc, char **argv) {
       shapes = {{1, 4096}, {1, 16384}, {1, 65536}};
     if (quick)
       shapes = {{1, 1}, {2, 7}, {4, 65}, {1, 300}};
+    if (sanitize)
+      shapes = {{2, 7}, {4, 65}, {1, 300}};
     Tally tally;
     for (const std::string &b : bundles)
-      checkBundle(cpuCtx, gpuCtx, b, shapes, longShapes, tally);
+      checkBundle(cpuCtx, gpuCtx, b, shapes, longShapes, sanitize, tally);
     std::printf("%d passed, %d failed, %d skipped\n", tally.passed,
                 tally.failed, tally.skipped);
     prt_context_destroy(gpuCtx);

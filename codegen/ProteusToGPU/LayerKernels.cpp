@@ -837,12 +837,34 @@ struct LayerKernelBuilder {
   /// shortlist mode: not with INT8, whose per-row scales need every q.
   bool gatheredQ() const { return !cfg.getQuantizeInt8(); }
 
-  /// The interleaved RoPE of the pair (x0, x1) at dims (dd, dd + 1) of
-  /// position t, in binary32 (REFERENCE.md 2.10).
-  std::pair<Value, Value> rope(LoopBuilder &lb, Value invFreq, Value t,
-                               Value dd, Value x0, Value x1) {
-    Value i = lb.div(dd, lb.idx(2));
-    return emitRopePair(lb, x0, x1, lb.mul(lb.toF32(t), lb.load(invFreq, i)));
+  /// Whether the device stats vector `state` says shortlist mode.
+  Value shortlistMode(LoopBuilder &lb, Value state) {
+    return lb.eq(lb.load(state, lb.idx(rt::kStatsMode)),
+                 lb.i64(static_cast<int64_t>(rt::Mode::Shortlist)));
+  }
+
+  /// The projection epilogues' four consecutive columns `v` of W_qkv's
+  /// columns col0.. plus the bias, where the layer has one.
+  SmallVector<Value> addBias(LoopBuilder &lb, Kernel &k, ArrayRef<Value> v,
+                             Value col0) {
+    SmallVector<Value> out(v.begin(), v.end());
+    if (cfg.getBias())
+      for (int64_t j = 0; j < 4; ++j)
+        out[j] = lb.add(out[j], lb.load(k.arg(2), lb.add(col0, lb.idx(j))));
+    return out;
+  }
+
+  /// The interleaved RoPE of four consecutive columns `v` (two pairs) at head
+  /// dims dd.. of position t, in binary32 (REFERENCE.md 2.10).
+  SmallVector<Value> rope(LoopBuilder &lb, Value invFreq, Value t, Value dd,
+                          ArrayRef<Value> v) {
+    SmallVector<Value> r(4);
+    for (int64_t q = 0; q < 2; ++q) {
+      Value i = lb.div(lb.add(dd, lb.idx(2 * q)), lb.idx(2));
+      std::tie(r[2 * q], r[2 * q + 1]) = emitRopePair(
+          lb, v[2 * q], v[2 * q + 1], lb.mul(lb.toF32(t), lb.load(invFreq, i)));
+    }
+    return r;
   }
 
   /// q, k, v = x W_qkv^T (+ b), RoPE on q and k, scattered to (R, T, D): a
@@ -864,11 +886,8 @@ struct LayerKernelBuilder {
             const int64_t tile = rt::kGpuProjectTile,
                           colTiles = (3 * c + tile - 1) / tile;
             Value n0 = lb.mul(lb.rem(k.bid, lb.idx(colTiles)), lb.idx(tile));
-            Value shortlist =
-                lb.eq(lb.load(k.arg(6), lb.idx(rt::kStatsMode)),
-                      lb.i64(static_cast<int64_t>(rt::Mode::Shortlist)));
-            skip =
-                lb.andI(shortlist, lb.le(lb.add(n0, lb.idx(tile)), lb.idx(c)));
+            skip = lb.andI(shortlistMode(lb, k.arg(6)),
+                           lb.le(lb.add(n0, lb.idx(tile)), lb.idx(c)));
           }
           lb.ifThen(lb.notI(skip), [&] {
             emitTiledGemm(
@@ -888,11 +907,7 @@ struct LayerKernelBuilder {
                   Value base = lb.mul(
                       lb.add(lb.mul(lb.add(lb.mul(bb, lb.idx(h)), hh), tN), t),
                       lb.idx(d));
-                  SmallVector<Value> v(acc.begin(), acc.end());
-                  if (cfg.getBias())
-                    for (int64_t j = 0; j < 4; ++j)
-                      v[j] = lb.add(v[j],
-                                    lb.load(k.arg(2), lb.add(n0, lb.idx(j))));
+                  SmallVector<Value> v = addBias(lb, k, acc, n0);
                   auto store = [&](Value out, ArrayRef<Value> vals) {
                     for (int64_t j = 0; j < 4; ++j)
                       lb.store(vals[j], out,
@@ -904,13 +919,7 @@ struct LayerKernelBuilder {
                         store(k.arg(3 + p), v);
                         return;
                       }
-                      // Interleaved RoPE at position t, in binary32.
-                      SmallVector<Value> r(4);
-                      for (int64_t q = 0; q < 2; ++q)
-                        std::tie(r[2 * q], r[2 * q + 1]) =
-                            rope(lb, invFreq, t, lb.add(dd, lb.idx(2 * q)),
-                                 v[2 * q], v[2 * q + 1]);
-                      store(k.arg(3 + p), r);
+                      store(k.arg(3 + p), rope(lb, invFreq, t, dd, v));
                     });
                 },
                 Type(), rt::kGpuProjectTile);
@@ -944,9 +953,7 @@ struct LayerKernelBuilder {
           Value start = lb.toIndex(lb.load(offsets, r));
           Value count =
               lb.sub(lb.toIndex(lb.load(offsets, lb.add(r, lb.idx(1)))), start);
-          Value shortlist =
-              lb.eq(lb.load(state, lb.idx(rt::kStatsMode)),
-                    lb.i64(static_cast<int64_t>(rt::Mode::Shortlist)));
+          Value shortlist = shortlistMode(lb, state);
           Value bb = lb.div(r, lb.idx(h)), hh = lb.rem(r, lb.idx(h));
           // The i-th pair of row r: its token, and the offset of its x row.
           auto token = [&](Value i) {
@@ -966,17 +973,10 @@ struct LayerKernelBuilder {
                 [&](Value m, Value n0, ArrayRef<Value> acc) {
                   Value t = token(m);
                   Value base = lb.mul(lb.add(lb.mul(r, tN), t), lb.idx(d));
-                  SmallVector<Value> v(acc.begin(), acc.end());
-                  Value col0 = lb.add(lb.mul(hh, lb.idx(d)), n0);
-                  if (cfg.getBias())
-                    for (int64_t jj = 0; jj < 4; ++jj)
-                      v[jj] = lb.add(
-                          v[jj], lb.load(k.arg(2), lb.add(col0, lb.idx(jj))));
+                  SmallVector<Value> v =
+                      addBias(lb, k, acc, lb.add(lb.mul(hh, lb.idx(d)), n0));
                   if (invFreq)
-                    for (int64_t p = 0; p < 2; ++p)
-                      std::tie(v[2 * p], v[2 * p + 1]) =
-                          rope(lb, invFreq, t, lb.add(n0, lb.idx(2 * p)),
-                               v[2 * p], v[2 * p + 1]);
+                    v = rope(lb, invFreq, t, n0, v);
                   // D % 4 == 0 (gpuLayerUnsupported): all four columns
                   // exist.
                   for (int64_t jj = 0; jj < 4; ++jj)

@@ -497,8 +497,7 @@ prt_status prt_plan_create(prt_bundle *bundle, const prt_plan_options *options,
         info.backend = PRT_BACKEND_GPU;
         reason = "PTX for " + arch + " loaded on " + ctx.info.device_name;
         // The shortlist kernel is needed unless alpha alone forces dense.
-        const bool shortlist =
-            !(bv[kBudgetPreferDense] != 0 && bv[kBudgetNoDense] == 0);
+        const bool shortlist = mayShortlist(bv.data());
         const std::string missing =
             m.gpuLayer
                 ? missingGpuLayerKernel(*b, static_cast<int64_t>(setting),

@@ -394,6 +394,12 @@ struct GpuLayerDeleter {
 };
 using GpuLayerPtr = std::unique_ptr<GpuLayer, GpuLayerDeleter>;
 
+/// Whether a layer call with this budget vector may take the shortlist
+/// branch: unless alpha alone forces dense mode.
+inline bool mayShortlist(const int64_t *budget) {
+  return !(budget[kBudgetPreferDense] != 0 && budget[kBudgetNoDense] == 0);
+}
+
 /// The first layer kernel setting `setting`'s module lacks ("" when none);
 /// `shortlist`: the call may take the shortlist branch.
 std::string missingGpuLayerKernel(BundleImpl &bundle, int64_t setting,

@@ -234,6 +234,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
   const int64_t nBudget = static_cast<int64_t>(budget.size());
   const int64_t tokens = B * T, qkv = R * T * D;
   const bool fast = budget[kBudgetFastPath] != 0;
+  const bool shortlist = mayShortlist(budget.data());
   const uint64_t bQkv = bias ? dev(a.b_qkv) : L.dummy,
                  bProj = bias ? dev(a.b_proj) : L.dummy;
 
@@ -372,8 +373,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
         ceilDiv(tokens, kGpuProjectTile) * ceilDiv(3 * C, kGpuProjectTile),
         kGpuLayerBlock, p);
   }
-  if (!c.quantize_int8 && !fast &&
-      !(budget[kBudgetPreferDense] != 0 && budget[kBudgetNoDense] == 0)) {
+  if (!c.quantize_int8 && !fast && shortlist) {
     // Shortlist mode: Q of the packed pairs only (proteus_project skipped
     // the Q columns); the kernel returns at once in the other modes.
     KernelParams p;
@@ -411,7 +411,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
       run("proteus_fill_zero_f32", ceilDiv(qkv, kGpuFillBlock), kGpuFillBlock,
           p);
     }
-    if (!(budget[kBudgetPreferDense] != 0 && budget[kBudgetNoDense] == 0)) {
+    if (shortlist) {
       KernelParams p;
       qkvParams(p);
       p.memref(L.packedRow, R * T);

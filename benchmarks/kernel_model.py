@@ -27,8 +27,8 @@ KERNELS = {
     "proteus_pack_write": ("R*T + 8*(R+1) + 16*N", "0", "-"),
     "proteus_project": ("e*B*T*C + e*3*C*C + e*3*B*T*C", "2*B*T*C*3*C", "act"),
     # Q of the packed pairs (shortlist mode): each pair's x row and q row; the
-    # weights' Q rows once (they stay in cache); fp32 tiles, useful FLOPs
-    # counted (at D < 64 the 64-column tile computes 64/D times as many).
+    # weights' Q rows once (they stay in cache); fp32 tiles (at D <= 32 tall
+    # ones, 4096/D pairs by the D columns, so no zero columns are computed).
     "proteus_project_q": ("e*N*C + e*C*C + e*N*D", "2*N*D*C", "act"),
     "proteus_fill_zero": ("e*R*T*D", "0", "-"),
     "proteus_int8_scales": ("3*e*R*T*D", "0", "-"),

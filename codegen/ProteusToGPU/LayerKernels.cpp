@@ -737,7 +737,10 @@ struct LayerKernelBuilder {
   /// 256 threads (tile 64 or 128). Thread (ty, tx) of the 16 x 16 grid holds
   /// rows ty*4 + 64i + {0..3} and columns tx*4 + 64j + {0..3} (i, j < tile /
   /// 64) as fp32 accumulators; K in steps of 16 staged in shared memory
-  /// (transposed, padded). loadA / loadB are called only in bounds;
+  /// (transposed, padded). With `tileN` (4, 8, 16 or 32) the tile is tall
+  /// instead: 4096 / tileN rows by tileN columns, a (256 / (tileN / 4)) x
+  /// (tileN / 4) grid of 4 x 4 blocks, for N that narrow (`tile` is then
+  /// ignored). loadA / loadB are called only in bounds;
   /// `epilogue(m, n0, acc)` gets four consecutive columns n0..n0+3 of row m
   /// (m < M, n0 < N; columns past N exist only when N % 4 != 0, and the
   /// epilogue must skip them). Each accumulator sums its products in k order
@@ -749,38 +752,55 @@ struct LayerKernelBuilder {
                      function_ref<Value(Value, Value)> loadB,
                      function_ref<void(Value, Value, ArrayRef<Value>)> epilogue,
                      Type accType = Type(), int64_t tile = rt::kGpuGemmTile,
-                     Value block = Value()) {
+                     Value block = Value(), int64_t tileN = 0) {
     if (!accType)
       accType = f32;
-    assert((tile == 64 || tile == 128) && "a 16 x 16 grid of 4 x 4 blocks");
-    const int64_t step = 16, pitch = tile + 4, rep = tile / 64, side = 4 * rep;
-    Value sA = shared(b, k, accType, step * pitch);
-    Value sB = shared(b, k, accType, step * pitch);
-    int64_t nBlocks = (nN + tile - 1) / tile;
+    int64_t colThreads = 16, tileM = tile;
+    if (tileN) {
+      assert((tileN == 4 || tileN == 8 || tileN == 16 || tileN == 32) &&
+             "a tall tile of 4 x 4 blocks");
+      colThreads = tileN / 4;
+      tileM = 4 * (kBlock / colThreads);
+    } else {
+      assert((tile == 64 || tile == 128) && "a 16 x 16 grid of 4 x 4 blocks");
+      tileN = tile;
+    }
+    const int64_t rowThreads = kBlock / colThreads;
+    const int64_t step = 16, pitchA = tileM + 4, pitchB = tileN + 4;
+    const int64_t sideM = tileM / rowThreads, sideN = tileN / colThreads;
+    Value sA = shared(b, k, accType, step * pitchA);
+    Value sB = shared(b, k, accType, step * pitchB);
+    int64_t nBlocks = (nN + tileN - 1) / tileN;
     if (!block)
       block = k.bid;
-    Value m0 = lb.mul(lb.div(block, lb.idx(nBlocks)), lb.idx(tile));
-    Value n0 = lb.mul(lb.rem(block, lb.idx(nBlocks)), lb.idx(tile));
-    Value tx = lb.rem(k.tid, lb.idx(16)), ty = lb.div(k.tid, lb.idx(16));
-    // The tile-relative offset of this thread's i-th row (or column) of
-    // `side`: 4 consecutive per 64.
-    auto offset = [&](Value t4, int64_t i) {
-      return lb.add(lb.mul(t4, lb.idx(4)), lb.idx((i / 4) * 64 + i % 4));
+    Value m0 = lb.mul(lb.div(block, lb.idx(nBlocks)), lb.idx(tileM));
+    Value n0 = lb.mul(lb.rem(block, lb.idx(nBlocks)), lb.idx(tileN));
+    Value tx = lb.rem(k.tid, lb.idx(colThreads)),
+          ty = lb.div(k.tid, lb.idx(colThreads));
+    // The tile-relative offset of this thread's i-th row (or column): 4
+    // consecutive per 4 * threads (of that side).
+    auto offset = [&](Value t4, int64_t i, int64_t threads) {
+      return lb.add(lb.mul(t4, lb.idx(4)),
+                    lb.idx((i / 4) * 4 * threads + i % 4));
     };
+    // Staged elements per thread and K step: A's; B's (fewer in a tall
+    // tile, then some threads stage none).
+    const int64_t stagesA = tileM * step / kBlock,
+                  stagesB = (tileN * step + kBlock - 1) / kBlock;
     Value zf = accType.isF64() ? lb.f64(0.0) : lb.f32(0.0);
-    SmallVector<Value> init(side * side, zf);
+    SmallVector<Value> init(sideM * sideN, zf);
     auto loop = scf::ForOp::create(
         b, loc, lb.idx(0), lb.idx(kN), lb.idx(step), init,
         [&](OpBuilder &, Location, Value k0, ValueRange acc) {
           barrier(lb);
-          for (int64_t j = 0; j < tile * step / kBlock; ++j) {
+          for (int64_t j = 0; j < std::max(stagesA, stagesB); ++j) {
             Value e = lb.add(k.tid, lb.idx(j * kBlock));
             Value row = lb.div(e, lb.idx(step)), kk = lb.rem(e, lb.idx(step));
-            Value kIdx = lb.add(k0, kk),
-                  dst = lb.add(lb.mul(kk, lb.idx(pitch)), row);
+            Value kIdx = lb.add(k0, kk);
             Value inK = lb.lt(kIdx, lb.idx(kN));
-            auto stage = [&](Value smem, Value r, Value limit,
+            auto stage = [&](Value smem, int64_t pitch, Value r, Value limit,
                              function_ref<Value(Value, Value)> load) {
+              Value dst = lb.add(lb.mul(kk, lb.idx(pitch)), row);
               auto guarded = scf::IfOp::create(b, loc, TypeRange{accType},
                                                lb.andI(inK, lb.lt(r, limit)),
                                                /*withElseRegion=*/true);
@@ -795,38 +815,50 @@ struct LayerKernelBuilder {
               }
               lb.store(guarded.getResult(0), smem, dst);
             };
-            stage(sA, lb.add(m0, row), mN, loadA);
-            stage(sB, lb.add(n0, row), lb.idx(nN), loadB);
+            if (j < stagesA)
+              stage(sA, pitchA, lb.add(m0, row), mN, loadA);
+            if (j >= stagesB)
+              continue;
+            if ((j + 1) * kBlock <= tileN * step) {
+              stage(sB, pitchB, lb.add(n0, row), lb.idx(nN), loadB);
+              continue;
+            }
+            lb.ifThen(lb.lt(e, lb.idx(tileN * step)), [&] {
+              stage(sB, pitchB, lb.add(n0, row), lb.idx(nN), loadB);
+            });
           }
           barrier(lb);
           SmallVector<Value> next(acc.begin(), acc.end());
           for (int64_t kk = 0; kk < step; ++kk) {
-            Value base = lb.idx(kk * pitch);
             SmallVector<Value> av, bv;
-            for (int64_t i = 0; i < side; ++i) {
-              av.push_back(lb.load(sA, lb.add(base, offset(ty, i))));
-              bv.push_back(lb.load(sB, lb.add(base, offset(tx, i))));
+            for (int64_t i = 0; i < std::max(sideM, sideN); ++i) {
+              if (i < sideM)
+                av.push_back(lb.load(sA, lb.add(lb.idx(kk * pitchA),
+                                                offset(ty, i, rowThreads))));
+              if (i < sideN)
+                bv.push_back(lb.load(sB, lb.add(lb.idx(kk * pitchB),
+                                                offset(tx, i, colThreads))));
             }
             // fp32: fused multiply-adds (the projections decide nothing and
             // a separate multiply and add halve the throughput); binary64:
             // the CPU loops' rounding, product then sum.
-            for (int64_t i = 0; i < side; ++i)
-              for (int64_t j = 0; j < side; ++j) {
-                Value &a = next[i * side + j];
+            for (int64_t i = 0; i < sideM; ++i)
+              for (int64_t j = 0; j < sideN; ++j) {
+                Value &a = next[i * sideN + j];
                 a = accType.isF64() ? lb.add(a, lb.mul(av[i], bv[j]))
                                     : DeviceMath().fma(b, loc, av[i], bv[j], a);
               }
           }
           scf::YieldOp::create(b, loc, next);
         });
-    for (int64_t i = 0; i < side; ++i) {
-      Value m = lb.add(m0, offset(ty, i));
-      for (int64_t j = 0; j < side; j += 4) {
-        Value n = lb.add(n0, offset(tx, j));
+    for (int64_t i = 0; i < sideM; ++i) {
+      Value m = lb.add(m0, offset(ty, i, rowThreads));
+      for (int64_t j = 0; j < sideN; j += 4) {
+        Value n = lb.add(n0, offset(tx, j, colThreads));
         lb.ifThen(lb.andI(lb.lt(m, mN), lb.lt(n, lb.idx(nN))), [&] {
           SmallVector<Value> acc;
           for (int64_t jj = 0; jj < 4; ++jj)
-            acc.push_back(loop.getResult(i * side + j + jj));
+            acc.push_back(loop.getResult(i * sideN + j + jj));
           epilogue(m, n, acc);
         });
       }
@@ -931,25 +963,28 @@ struct LayerKernelBuilder {
   /// modes return at once: proteus_project wrote every q): per row r = (b, h)
   /// a tiled fp32 GEMM of its packed pairs' x rows (gathered through
   /// packed_token) by the head's D rows of W_q, block j of row r taking the
-  /// row's pairs j*kGpuGemmTile.. (blocks past the row's count return), with
-  /// proteus_project's epilogue (bias, RoPE); at D > kGpuGemmTile a row's
-  /// tile of pairs takes D / kGpuGemmTile blocks. q keeps its (R, T, D)
-  /// layout; pairs not packed are not written.
+  /// row's j-th tile of pairs (blocks past the row's count return), with
+  /// proteus_project's epilogue (bias, RoPE). At D <= 32 the tiles are tall,
+  /// 4096 / D pairs by the D columns (a 64-column tile would compute 64 / D
+  /// times the work); at D >= 64 square, a row's tile of pairs taking
+  /// D / kGpuGemmTile blocks. q keeps its (R, T, D) layout; pairs not packed
+  /// are not written.
   void projectQ() {
     SmallVector<Type> args = {vec(f32), vec(f32), vec(f32), vec(i64), vec(i64),
                               vec(i64), vec(f32), idx,      idx};
     defineKernel(
         b, module, "proteus_project_q", args, kBlock, spec("project_q"),
         [&](LoopBuilder &lb, Kernel &k) {
-          const int64_t tile = rt::kGpuGemmTile;
+          const int64_t rows = rt::gpuProjectQRows(d),
+                        cols = rt::gpuProjectQCols(d);
           Value x = k.arg(0), w = k.arg(1), offsets = k.arg(3), ptok = k.arg(4),
                 state = k.arg(5), q = k.arg(6), tN = k.arg(8);
           Value invFreq = ropeTable(lb);
-          // Tiles of a row: ceil(T / tile) of pairs by colTiles of columns.
-          const int64_t colTiles = (d + tile - 1) / tile;
-          Value tiles = lb.mul(ceilDiv(lb, tN, tile), lb.idx(colTiles));
+          // Tiles of a row: ceil(T / rows) of pairs by colTiles of columns.
+          const int64_t colTiles = (d + cols - 1) / cols;
+          Value tiles = lb.mul(ceilDiv(lb, tN, rows), lb.idx(colTiles));
           Value r = lb.div(k.bid, tiles), j = lb.rem(k.bid, tiles);
-          Value m0 = lb.mul(lb.div(j, lb.idx(colTiles)), lb.idx(tile));
+          Value m0 = lb.mul(lb.div(j, lb.idx(colTiles)), lb.idx(rows));
           Value start = lb.toIndex(lb.load(offsets, r));
           Value count =
               lb.sub(lb.toIndex(lb.load(offsets, lb.add(r, lb.idx(1)))), start);
@@ -982,7 +1017,7 @@ struct LayerKernelBuilder {
                   for (int64_t jj = 0; jj < 4; ++jj)
                     lb.store(v[jj], q, lb.add(base, lb.add(n0, lb.idx(jj))));
                 },
-                Type(), tile, j);
+                Type(), rt::kGpuGemmTile, j, d >= 64 ? 0 : d);
           });
         });
   }

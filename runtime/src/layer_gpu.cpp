@@ -387,8 +387,8 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     p.index(B);
     p.index(T);
     run("proteus_project_q",
-        R * ceilDiv(T, kGpuGemmTile) * ceilDiv(D, kGpuGemmTile), kGpuLayerBlock,
-        p);
+        R * ceilDiv(T, gpuProjectQRows(D)) * ceilDiv(D, gpuProjectQCols(D)),
+        kGpuLayerBlock, p);
   }
   const int64_t denseBlocks = R * ceilDiv(T, kGpuDenseTile);
   auto qkvParams = [&](KernelParams &p) {

@@ -320,13 +320,18 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
          g == ceilDiv(bt, 128) * ceilDiv(project ? 3 * c : c, 128) &&
          m[project ? 3 : 0].size == bt * c && (project || m[3].size == bt);
   } else if (n == "proteus_project_q") {
-    // Blocks of 64 packed pairs by 64 columns per row: offsets (R + 1),
-    // packed_token (R*T); q (R*T*D) holds B*T rows of C.
+    // Per row, tiles of packed pairs by columns (contract.h: 4096 / D by D
+    // at D <= 32, else 64 by 64): offsets (R + 1), packed_token (R*T);
+    // q (R*T*D) holds B*T rows of C.
     const int64_t bt = x[0] * x[1], rows = m[3].size - 1,
                   d = rows > 0 && x[1] > 0 ? m[6].size / (rows * x[1]) : 0;
+    const int64_t tileRows = d >= 64 ? 64
+                             : d > 0 ? 4096 / d
+                                     : 1,
+                  tileCols = d >= 64 ? 64 : std::max<int64_t>(d, 1);
     ok = b == 256 && m[5].size == 16 && rows > 0 && d > 0 &&
          m[4].size == rows * x[1] &&
-         g == rows * ceilDiv(x[1], 64) * ceilDiv(d, 64) && bt > 0 &&
+         g == rows * ceilDiv(x[1], tileRows) * ceilDiv(d, tileCols) && bt > 0 &&
          m[0].size % bt == 0 && m[6].size == m[0].size;
   } else if (n == "proteus_proto_partial") {
     // Chunks of 4096 tokens x tiles of 64 gates, by tiles of 64 columns;

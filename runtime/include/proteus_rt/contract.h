@@ -201,10 +201,10 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///        fused. In shortlist mode (state[kStatsMode]) and without INT8 the
 ///        blocks of Q columns return at once, and then
 ///      proteus_project_q(x, w_qkv, b_qkv, offsets, packed_token, state,
-///        q, B, T)   grid R * ceil(T / kGpuGemmTile) * ceil(D / kGpuGemmTile):
-///        Q of the N packed pairs
-///        only (block j of row r: a tiled GEMM of the row's packed pairs
-///        j*kGpuGemmTile.. by its head's rows of W_q; returns at once past
+///        q, B, T)   grid R * ceil(T / gpuProjectQRows(D)) *
+///        ceil(D / gpuProjectQCols(D)): Q of the N packed pairs
+///        only (block j of row r: a tiled GEMM of the row's next tile of
+///        packed pairs by its head's rows of W_q; returns at once past
 ///        the row's count and in the other modes); launched where the
 ///        setting can be in shortlist mode, never
 ///        with INT8 (whose scales need every q). The stats vector is
@@ -249,6 +249,15 @@ inline constexpr int64_t kGpuLayerBlock = 256;
 inline constexpr int64_t kGpuSelectBlock = 512;
 inline constexpr int64_t kGpuLayerShortlistBlocks = 2048;
 inline constexpr int64_t kGpuGemmTile = 64;
+/// proteus_project_q's tiles of packed pairs by columns: at D <= 32 a tall
+/// (4096 / D) x D tile (one head's columns, no zero columns computed); at
+/// D >= 64 kGpuGemmTile x kGpuGemmTile.
+inline constexpr int64_t gpuProjectQRows(int64_t d) {
+  return d >= 64 ? kGpuGemmTile : 4096 / d;
+}
+inline constexpr int64_t gpuProjectQCols(int64_t d) {
+  return d >= 64 ? kGpuGemmTile : d;
+}
 /// proteus_project and proteus_combine: tiles of kGpuProjectTile rows and
 /// columns.
 inline constexpr int64_t kGpuProjectTile = 128;

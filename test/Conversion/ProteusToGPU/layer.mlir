@@ -27,9 +27,10 @@
 // CHECK: memref.get_global @proteus_rope_inv_freq
 // In shortlist mode the blocks of Q columns return; proteus_project_q
 // projects Q for the packed pairs only: per row, a tiled GEMM of its pairs'
-// gathered x rows (block j of a row takes its pairs from j * 64), staged in
-// shared memory, fp32 accumulators, then RoPE.
-// CHECK: gpu.func @proteus_project_q({{.*}}) workgroup({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, proteus.specialization = "project_q C=64 G=8 H=4 D=16"}
+// gathered x rows, staged in shared memory, fp32 accumulators, then RoPE. At
+// D = 16 the tile is tall, 256 pairs x 16 columns (K steps of 16, padded by
+// 4: 16 x 260 and 16 x 20 elements).
+// CHECK: gpu.func @proteus_project_q({{.*}}) workgroup(%{{.*}} : memref<4160xf32, #gpu.address_space<workgroup>>{{.*}}, %{{.*}} : memref<320xf32, #gpu.address_space<workgroup>>{{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, proteus.specialization = "project_q C=64 G=8 H=4 D=16"}
 // CHECK-NOT: gpu.grid_dim
 // CHECK: gpu.block_id x
 // CHECK: memref.get_global @proteus_rope_inv_freq

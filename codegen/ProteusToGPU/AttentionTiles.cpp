@@ -219,10 +219,6 @@ FailureOr<KernelSpec> mlir::proteus::getKernelSpec(Operation *op,
   int64_t d = headDim(sl.getQ());
   if (d < 0)
     return failure();
-  if (sl.getUseProto()) {
-    why = "the prototype candidate piece has no GPU kernel yet";
-    return failure();
-  }
   if (sl.getQuantize()) {
     why = "INT8 fake quantization has no GPU kernel yet";
     return failure();
@@ -240,6 +236,29 @@ FailureOr<KernelSpec> mlir::proteus::getKernelSpec(Operation *op,
     for (int i = 0; i < 4; ++i)
       if (std::optional<int64_t> c = getConstantIntValue(sl.getBudget()[i]))
         *fields[i] = *c;
+  }
+  if (sl.getUseProto() && !sl.getCandidates()) {
+    // Each query's warp builds its list in shared memory: the kernel needs a
+    // bound on L, the op's proteus.max_l or a constant effective L.
+    int64_t maxL = spec.effL;
+    if (auto bound = sl->getAttrOfType<IntegerAttr>(kMaxLAttr))
+      maxL = bound.getInt();
+    if (maxL < 1) {
+      why = "the prototype candidate piece on the GPU needs a bound on L (a "
+            "constant effective L or the op's proteus.max_l)";
+      return failure();
+    }
+    if (maxL > proteus_rt::kGpuProtoPieceMaxL) {
+      why = "the prototype candidate piece on the GPU keeps each query's list "
+            "in shared memory, so L must be at most " +
+            std::to_string(proteus_rt::kGpuProtoPieceMaxL) + ", got " +
+            std::to_string(maxL);
+      return failure();
+    }
+    spec.useProto = true;
+    spec.maxL = maxL;
+    if (std::optional<int64_t> c = getConstantIntValue(sl.getBudget()[4]))
+      spec.protoCap = *c;
   }
   spec.tile = sl.getTileAttr();
   return spec;

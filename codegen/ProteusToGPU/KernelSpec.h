@@ -87,8 +87,9 @@ struct KernelSpec {
            " local_cap=" + std::to_string(localCap) +
            " anchor_cap=" + std::to_string(anchorCap);
     if (useProto)
-      s += " proto_cap=" + std::to_string(protoCap) +
-           " heads=" + std::to_string(heads) + " L_max=" + std::to_string(maxL);
+      s += " proto_cap=" + std::to_string(protoCap) + " heads=" +
+           (heads > 0 ? std::to_string(heads) : std::string("R/B")) +
+           " L_max=" + std::to_string(maxL);
     if (int8)
       s += " int8";
     if (tensorCores())

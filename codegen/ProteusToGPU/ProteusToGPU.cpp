@@ -195,8 +195,11 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
     args.push_back(idx);
   if (spec.source == CandidateSource::Rule)
     args.append({idx, idx, idx, idx});
-  if (spec.useProto)
+  if (spec.useProto) {
     args.append({vec(f32), idx});
+    if (spec.heads == 0) // the primitive op's R / B
+      args.push_back(idx);
+  }
 
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
@@ -256,11 +259,12 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
     localCap = pick(spec.localCap);
     anchorCap = pick(spec.anchorCap);
   }
-  Value sim, protoCap;
+  Value sim, protoCap, heads;
   if (spec.useProto) {
     sim = a[ai++];
     Value arg = a[ai++];
     protoCap = spec.protoCap >= 0 ? lb.idx(spec.protoCap) : arg;
+    heads = spec.heads > 0 ? lb.idx(spec.heads) : a[ai++];
   }
 
   // The tile's lane layout: G lanes share a candidate, each holding E = D / G
@@ -357,7 +361,7 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
             effL,          window,          localCap, anchorCap,   protoCap,
             Value(),       Value(),         Value(),  sPicks};
         cr.picksBase = listBase;
-        Value batch = lb.div(r, lb.idx(spec.heads));
+        Value batch = lb.div(r, heads);
         Value simBase = lb.mul(batch, seqLen);
         Value n = emitCandidates(
             lb, cr, t, batch, sList, listBase, [&](Value nProto) {
@@ -971,6 +975,11 @@ struct ShortlistAttentionToGPU
     else
       args.append({a.getBudget()[0], a.getBudget()[1], a.getBudget()[2],
                    a.getBudget()[3]});
+    if (spec->useProto) {
+      // The scores (B, T), the proto cap, and the rows per batch item.
+      args.append({flatten(rewriter, loc, a.getScores()), a.getBudget()[4],
+                   lb.div(lb.dim(a.getQ(), 0), lb.dim(a.getScores(), 0))});
+    }
     launch(rewriter, loc, kernel, a.getCount(), kWarpsPerBlock,
            32 * kWarpsPerBlock, args);
     rewriter.eraseOp(op);
@@ -1123,12 +1132,18 @@ struct ConvertProteusToGPUPass
     });
     if (!any)
       return;
-    // Every tile is checked before anything is converted, each misfit
-    // reported once on its op.
+    // Every attention op's kernel and tile are checked before anything is
+    // converted, each misfit reported once on its op.
     bool misfit = false;
     top.walk([&](Operation *op) {
       if (!isa<ShortlistAttentionOp, DenseAttentionOp>(op))
         return;
+      std::string why;
+      if (failed(getKernelSpec(op, why))) {
+        op->emitOpError() << "has no GPU kernel: " << why;
+        misfit = true;
+        return;
+      }
       if (std::string why = badTile(op); !why.empty()) {
         op->emitOpError() << why;
         misfit = true;

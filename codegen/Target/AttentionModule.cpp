@@ -76,20 +76,20 @@ OwningOpRef<ModuleOp> mlir::proteus::buildAttentionModule(
   b.setInsertionPointToEnd(module->getBody());
   int64_t dyn = ShapedType::kDynamic, d = cfg.getHeadDim();
   Type i64 = b.getI64Type();
-  bool ruleOnGPU = !cfg.getUseProto() && !cfg.getQuantizeInt8();
+  // The prototype piece keeps each query's list in shared memory (L_max at
+  // most kGpuProtoPieceMaxL); INT8 has no primitive kernel.
+  bool proto = cfg.getUseProto();
+  bool protoFits = cfg.getLMax() <= proteus_rt::kGpuProtoPieceMaxL;
+  bool ruleOnGPU = !cfg.getQuantizeInt8() && (!proto || protoFits);
   if (!ruleOnGPU)
-    skipped =
-        cfg.getUseProto()
-            ? std::string("the prototype candidate piece "
-                          "(prt_gpu_shortlist_attention") +
-                  (cfg.getLMax() <= proteus_rt::kGpuProtoPieceMaxL
-                       ? "; the layer's kernel builds it in-kernel)"
-                       : ", and the layer's kernel: L_max " +
-                             std::to_string(cfg.getLMax()) + " > " +
-                             std::to_string(proteus_rt::kGpuProtoPieceMaxL) +
-                             ")")
-            : "INT8 quantization (prt_gpu_shortlist_attention; "
-              "the layer's kernel quantizes in-kernel)";
+    skipped = cfg.getQuantizeInt8()
+                  ? "INT8 quantization (prt_gpu_shortlist_attention; "
+                    "the layer's kernel quantizes in-kernel)"
+                  : "the prototype candidate piece with L_max " +
+                        std::to_string(cfg.getLMax()) + " > " +
+                        std::to_string(proteus_rt::kGpuProtoPieceMaxL) +
+                        " (prt_gpu_shortlist_attention and the layer's "
+                        "kernel keep each query's list in shared memory)";
   SmallVector<Type> elems = options.elementTypes;
   if (elems.empty())
     elems = {b.getF32Type(), b.getBF16Type(), b.getF16Type()};
@@ -104,6 +104,8 @@ OwningOpRef<ModuleOp> mlir::proteus::buildAttentionModule(
                               MemRefType::get({dyn, dyn}, i64),
                               MemRefType::get({dyn}, i64),
                               MemRefType::get({dyn}, i64)};
+    if (proto) // the prototype scores (B, T)
+      args.push_back(MemRefType::get({dyn, dyn}, b.getF32Type()));
     std::string name;
     llvm::raw_string_ostream os(name);
     os << "attention_" << elem;
@@ -126,11 +128,14 @@ OwningOpRef<ModuleOp> mlir::proteus::buildAttentionModule(
           budgetValue(budget.getLocalCap(), proteus_rt::kBudgetLocalCap),
           budgetValue(budget.getAnchorCap(), proteus_rt::kBudgetAnchorCap),
           budgetValue(budget.getProtoCap(), proteus_rt::kBudgetProtoCap)};
-      ShortlistAttentionOp::create(
+      auto rule = ShortlistAttentionOp::create(
           b, loc, a[0], a[1], a[2], a[4], a[5], count, Value(), Value(), caps,
-          Value(), a[3], static_cast<uint64_t>(cfg.getAnchorStride()),
-          cfg.getUseLocal(), cfg.getUseAnchors(), false, Int8ModeAttr(),
-          llvm::APFloat(1.0), TileAttr());
+          proto ? a[9] : Value(), a[3],
+          static_cast<uint64_t>(cfg.getAnchorStride()), cfg.getUseLocal(),
+          cfg.getUseAnchors(), proto, Int8ModeAttr(), llvm::APFloat(1.0),
+          TileAttr());
+      if (proto)
+        rule->setAttr(kMaxLAttr, b.getI64IntegerAttr(cfg.getLMax()));
     }
     if (options.listed)
       ShortlistAttentionOp::create(

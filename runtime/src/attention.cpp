@@ -126,12 +126,11 @@ void checkRuleBudget(const BundleImpl &b, int64_t setting,
 /// The in-kernel rule exists unless the configuration needs what it lacks.
 void checkRuleOnGpu(const BundleImpl &b) {
   const Config &c = b.manifest.config;
-  if (!c.use_proto && !c.quantize_int8)
+  if (!c.quantize_int8)
     return;
   fail(PRT_ERR_UNSUPPORTED,
        std::string("the in-kernel candidate rule has no GPU kernel for this "
-                   "configuration (") +
-           (c.use_proto ? "the prototype candidate piece" : "INT8") + ")" +
+                   "configuration (INT8)") +
            (b.manifest.gpuNote.empty() ? std::string()
                                        : "; gpu_note: " + b.manifest.gpuNote) +
            "; materialise the candidates (prt_shortlist) and pass them");
@@ -329,6 +328,25 @@ prt_gpu_shortlist_attention(prt_bundle *bundle,
       checkRuleOnGpu(b);
       checkRuleBudget(b, a.setting, a.budget, a.budget_size, a.T);
     }
+    // The prototype piece's scores: rule form only, exactly when the
+    // configuration uses the piece.
+    const bool proto = !listed && b.manifest.config.use_proto;
+    if (proto) {
+      if (!a.proto_scores)
+        fail(PRT_ERR_INVALID_ARGUMENT,
+             "args.proto_scores is 0: the configuration uses the prototype "
+             "candidate piece, whose rule picks from the (B, T) scores");
+      if (a.B < 1 || a.R % a.B != 0)
+        fail(PRT_ERR_SHAPE, "args.B is " + str(a.B) +
+                                ", must be >= 1 and divide args.R (" +
+                                str(a.R) + ")");
+    } else if (a.proto_scores || a.B) {
+      fail(PRT_ERR_INVALID_ARGUMENT,
+           std::string("args.proto_scores / args.B are set, but ") +
+               (listed ? "the listed form takes no scores"
+                       : "the configuration has no prototype piece") +
+               ": leave them 0");
+    }
     const int64_t es = prt_dtype_size(a.dtype);
     const int64_t tensor = a.R * a.T * a.D * es;
     const int64_t idx = a.N * static_cast<int64_t>(sizeof(int64_t));
@@ -343,6 +361,10 @@ prt_gpu_shortlist_attention(prt_bundle *bundle,
       buffers.push_back({"args.candidates", a.candidates, idx * a.L, 8, false});
       buffers.push_back({"args.lengths", a.lengths, idx, 8, false});
     }
+    if (proto)
+      buffers.push_back({"args.proto_scores", a.proto_scores,
+                         elements({a.B, a.T}, "proto_scores (B, T)") * 4, 4,
+                         false});
     checkBuffers(buffers);
 
     ContextImpl &ctx = needGpu(b, "prt_gpu_shortlist_attention");
@@ -395,6 +417,11 @@ prt_gpu_shortlist_attention(prt_bundle *bundle,
     } else {
       for (BudgetSlot slot : kRuleSlots)
         p.index(a.budget[slot]);
+    }
+    if (proto) {
+      p.memref(a.proto_scores, a.B * a.T);
+      p.index(a.budget[kBudgetProtoCap]);
+      p.index(a.R / a.B);
     }
     constexpr int64_t kQueriesPerBlock = kGpuAttentionBlock / 32;
     launch(ctx, attention, (a.N + kQueriesPerBlock - 1) / kQueriesPerBlock,

@@ -24,6 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "candidate_rule.h"
 #include "float16.h"
 
 #include <algorithm>
@@ -450,6 +451,20 @@ Result launch(const Function &f, unsigned grid, unsigned block, void **raw) {
     localCap = p.index();
     anchorCap = p.index();
   }
+  // The rule with the prototype piece takes the scores (B*T), proto_cap and
+  // the rows per batch item last: 7 more .params than the 36 without.
+  auto count = f.module->paramCount.find(n);
+  const bool proto =
+      !listed && count != f.module->paramCount.end() && count->second == 43;
+  Ref scores;
+  int64_t protoCap = 0, heads = 0;
+  if (proto) {
+    scores = p.memref(4);
+    protoCap = p.index();
+    heads = p.index();
+    if (heads < 1 || T < 1 || scores.size % T != 0 || protoCap < 0)
+      return kInvalidValue;
+  }
   const int64_t D = f.module->headDim;
   if (D < 1 || q.size % (T * D) || (!listed && f.module->stride < 1))
     return kInvalidValue;
@@ -459,6 +474,20 @@ Result launch(const Function &f, unsigned grid, unsigned block, void **raw) {
       const int64_t count = loadIndex(lens, i);
       attend(q, k, v, out, t, T, D, r, tok, count,
              [&](int64_t j) { return loadIndex(cand, i * W + j); });
+    } else if (proto) {
+      // The oracle's merge, the picks from row r's batch item's scores.
+      const int64_t base = (r / heads) * T;
+      if (base + tok >= scores.size)
+        return kInvalidValue;
+      std::vector<float> sc(static_cast<size_t>(tok + 1));
+      for (int64_t j = 0; j <= tok; ++j)
+        sc[static_cast<size_t>(j)] = load(scores, Type::F32, base + j);
+      const int64_t caps[3] = {localCap, anchorCap, protoCap};
+      const std::vector<int64_t> c = proteus_rt::test::candidatesFor(
+          {true, true, true, f.module->stride}, tok, T, effL, window, caps,
+          sc.data());
+      attend(q, k, v, out, t, T, D, r, tok, static_cast<int64_t>(c.size()),
+             [&](int64_t j) { return c[static_cast<size_t>(j)]; });
     } else {
       Rule rule(tok, T, f.module->stride, effL, window, localCap, anchorCap);
       attend(q, k, v, out, t, T, D, r, tok, rule.count,

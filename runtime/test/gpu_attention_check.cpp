@@ -327,7 +327,9 @@ Bundle openBundle(prt_context *ctx, const std::string &dir) {
     must(prt_bundle_get_setting(b.handle, i, &a, &d), "prt_bundle_get_setting");
     b.alphas.push_back(a);
   }
-  b.ruleOnGpu = !b.config.use_proto && !b.config.quantize_int8;
+  // The prototype piece keeps each query's list in shared memory.
+  b.ruleOnGpu = !b.config.quantize_int8 &&
+                (!b.config.use_proto || b.config.L_max <= kGpuProtoPieceMaxL);
   std::ifstream in(dir + "/" + kManifestFile);
   nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
   if (m.is_object() && m.contains(kManifestGpuNote))
@@ -399,7 +401,9 @@ void cpuListed(const Bundle &b, int64_t R, int64_t T, int64_t D,
 /// The candidate rule materialised on the CPU for each row's tokens.
 void cpuShortlist(const Bundle &b, int64_t T,
                   const std::vector<int64_t> &budget,
-                  std::vector<RowQueries> &rows) {
+                  std::vector<RowQueries> &rows,
+                  const std::vector<float> *scores = nullptr,
+                  int64_t rowsPerItem = 1) {
   const int64_t L = budget[kBudgetEffectiveL];
   parallelFor(static_cast<int64_t>(rows.size()), [&](int64_t r) {
     RowQueries &rq = rows[static_cast<size_t>(r)];
@@ -413,6 +417,9 @@ void cpuShortlist(const Bundle &b, int64_t T,
     a.rows = rq.tokens.data();
     a.B = 1;
     a.T = T;
+    // Row r's batch item's prototype scores (B = 1 per row here).
+    if (scores)
+      a.proto_scores = scores->data() + (r / rowsPerItem) * T;
     a.budget = budget.data();
     a.budget_size = static_cast<int64_t>(budget.size());
     a.L = L;
@@ -611,7 +618,19 @@ void Checker::shortlistCase(const Bundle &b, int64_t setting, prt_dtype dtype,
     if (b.ruleOnGpu) {
       std::vector<int64_t> budget = budgetFor(b, setting, T);
       std::vector<RowQueries> rows = groupByRow();
-      cpuShortlist(b, T, budget, rows);
+      // With the prototype piece: scores of B batch items (rows r / (R / B)),
+      // drawn from a few values (and -0 and +0) so the picks meet ties.
+      const bool proto = b.config.use_proto;
+      const int64_t B = proto && R % 2 == 0 ? 2 : 1;
+      std::vector<float> scores;
+      if (proto)
+        for (int64_t i = 0; i < B * T; ++i) {
+          const int64_t pick = rng_.below(10);
+          scores.push_back(pick == 0   ? -0.0f
+                           : pick == 1 ? 0.0f
+                                       : static_cast<float>(pick - 5) / 4.0f);
+        }
+      cpuShortlist(b, T, budget, rows, proto ? &scores : nullptr, R / B);
       std::vector<float> ref(static_cast<size_t>(total));
       cpuListed(b, R, T, D, in.q, in.k, in.v, rows, budget[kBudgetEffectiveL],
                 ref);
@@ -631,6 +650,12 @@ void Checker::shortlistCase(const Bundle &b, int64_t setting, prt_dtype dtype,
       a.packed_token = dTok.ptr();
       a.budget = budget.data();
       a.budget_size = static_cast<int64_t>(budget.size());
+      DeviceBuffer dScores(ctx_, std::max<int64_t>(1, B * T) * 4);
+      if (proto) {
+        dScores.upload(scores);
+        a.proto_scores = dScores.ptr();
+        a.B = B;
+      }
       must(prt_gpu_shortlist_attention(b.handle, &a),
            "prt_gpu_shortlist_attention (rule)");
       must(prt_stream_synchronize(ctx_, nullptr), "the rule kernel");
@@ -1095,9 +1120,10 @@ void Checker::timing(const Bundle &bench, const Bundle *dense) {
       const std::string name =
           fmt("time shortlist %s T=%lld", prt_dtype_name(dtype), (long long)T);
       guard(name, [&] {
-        if (setting < 0 || !bench.ruleOnGpu)
+        if (setting < 0 || !bench.ruleOnGpu || bench.config.use_proto)
           throw std::runtime_error(bench.name +
-                                   " has no alpha 1 setting with the GPU rule");
+                                   " has no alpha 1 setting with the GPU rule "
+                                   "(without the prototype piece)");
         const int64_t R = 32, D = bench.D, total = R * T * D;
         const double p = 0.4 / R;
         std::vector<int64_t> prow, ptok;

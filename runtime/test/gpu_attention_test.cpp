@@ -241,10 +241,11 @@ TEST_F(GpuAttentionArgs, ShortlistListedForm) {
 }
 
 TEST_F(GpuAttentionArgs, RuleWithoutGpuKernelQuotesTheNote) {
-  const std::string note =
-      "the in-kernel candidate rule is CPU-only for the prototype candidate "
-      "piece";
-  open(configD16(/*proto=*/true), {"sm_90"}, note);
+  const std::string note = "the in-kernel candidate rule is CPU-only for INT8 "
+                           "quantization";
+  json config = configD16();
+  config["quantize_sparse_int8"] = true;
+  open(config, {"sm_90"}, note);
   prt_gpu_shortlist_attention_args a = ruleArgs();
   EXPECT_STATUS(prt_gpu_shortlist_attention(bundle_, &a), PRT_ERR_UNSUPPORTED,
                 "gpu_note: " + note);
@@ -258,6 +259,45 @@ TEST_F(GpuAttentionArgs, RuleWithoutGpuKernelQuotesTheNote) {
   prt_gpu_dense_attention_args d = denseArgs();
   EXPECT_STATUS(prt_gpu_dense_attention(bundle_, &d), PRT_ERR_UNSUPPORTED,
                 "needs a GPU context");
+}
+
+TEST_F(GpuAttentionArgs, PrototypePieceTakesTheScores) {
+  open(configD16(/*proto=*/true), {"sm_90"});
+  auto call = [&](const prt_gpu_shortlist_attention_args &a) {
+    return prt_gpu_shortlist_attention(bundle_, &a);
+  };
+  prt_gpu_shortlist_attention_args a = ruleArgs();
+  EXPECT_STATUS(call(a), PRT_ERR_INVALID_ARGUMENT,
+                "args.proto_scores is 0: the configuration uses the prototype");
+  a.proto_scores = 0x90000000;
+  a.B = 2; // R = 4: two rows per batch item
+  EXPECT_STATUS(call(a), PRT_ERR_UNSUPPORTED, "needs a GPU context");
+  a.B = 3;
+  EXPECT_STATUS(call(a), PRT_ERR_SHAPE, "args.B is 3, must be >= 1 and divide");
+  a.B = 0;
+  EXPECT_STATUS(call(a), PRT_ERR_SHAPE, "args.B is 0");
+  a.B = 1;
+  a.proto_scores += 2;
+  EXPECT_STATUS(call(a), PRT_ERR_INVALID_ARGUMENT, "not aligned to its 4-byte");
+  a.proto_scores = a.out + 64; // the output may not overlap the scores
+  EXPECT_STATUS(call(a), PRT_ERR_INVALID_ARGUMENT,
+                "overlaps args.proto_scores");
+  // The listed form takes none.
+  a = listedArgs();
+  a.proto_scores = 0x90000000;
+  a.B = 1;
+  EXPECT_STATUS(call(a), PRT_ERR_INVALID_ARGUMENT,
+                "the listed form takes no scores");
+}
+
+TEST_F(GpuAttentionArgs, ScoresWithoutPrototypePieceAreRefused) {
+  open(configD16(), {"sm_90"});
+  prt_gpu_shortlist_attention_args a = ruleArgs();
+  a.proto_scores = 0x90000000;
+  a.B = 1;
+  EXPECT_STATUS(prt_gpu_shortlist_attention(bundle_, &a),
+                PRT_ERR_INVALID_ARGUMENT,
+                "the configuration has no prototype piece: leave them 0");
 }
 
 TEST_F(GpuAttentionArgs, BundleWithoutPtxQuotesTheNote) {

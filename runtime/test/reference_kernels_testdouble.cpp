@@ -19,6 +19,8 @@
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
 
+#include "candidate_rule.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -101,45 +103,13 @@ void matmulT(const f32 *a, const f32 *w, f32 *out, int64_t rows, int64_t outs,
     }
 }
 
-/// Indices sorted by descending value, ties by the lower index.
-std::vector<int64_t> argsortDesc(const f32 *v, int64_t n) {
-  std::vector<int64_t> idx(static_cast<size_t>(n));
-  std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(),
-                   [&](int64_t a, int64_t b) { return v[a] > v[b]; });
-  return idx;
-}
-
 /// The candidate rule of cands.py for one query.
 std::vector<int64_t> candidatesFor(const Config &c, int64_t t, int64_t T,
                                    int64_t L, int64_t window,
                                    const int64_t caps[3], const f32 *scores) {
-  std::vector<int64_t> all;
-  if (c.use_local && caps[0] > 0) {
-    int64_t w = std::min({window, L, caps[0]});
-    int64_t n = std::min(t + 1, w);
-    for (int64_t s = t - n + 1; s <= t; ++s)
-      all.push_back(s);
-  }
-  if (c.use_anchors && c.anchor_stride > 0 && caps[1] > 0) {
-    int64_t m = std::min({caps[1], L, std::max<int64_t>(1, T)});
-    for (int64_t j = 1; j <= m; ++j)
-      all.push_back(std::max<int64_t>(t - j * c.anchor_stride, 0));
-  }
-  if (c.use_proto && scores && caps[2] > 0) {
-    int64_t cnt = std::min({L, caps[2], T});
-    std::vector<int64_t> order = argsortDesc(scores, t + 1);
-    for (int64_t i = 0; i < std::min(t + 1, cnt); ++i)
-      all.push_back(order[static_cast<size_t>(i)]);
-  }
-  all.push_back(t);
-  for (int64_t &v : all)
-    v = std::min(std::clamp<int64_t>(v, 0, T - 1), t);
-  std::sort(all.begin(), all.end());
-  all.erase(std::unique(all.begin(), all.end()), all.end());
-  if (static_cast<int64_t>(all.size()) > L)
-    all.resize(static_cast<size_t>(L));
-  return all;
+  test::RulePieces pieces{c.use_local, c.use_anchors, c.use_proto,
+                          c.anchor_stride};
+  return test::candidatesFor(pieces, t, T, L, window, caps, scores);
 }
 
 /// attn.py: out[r, t] for one packed query over its candidates.
@@ -238,7 +208,7 @@ void selectTokens(const Config &c, const f32 *imp, int64_t B, int64_t T,
         std::min(T, std::max({kk, static_cast<int64_t>(basis.size()), guard})));
     std::fill(mb, mb + T, int8_t(need < T ? 0 : 1));
     if (need < T) {
-      std::vector<int64_t> order = argsortDesc(ib, T);
+      std::vector<int64_t> order = test::argsortDesc(ib, T);
       for (int64_t i = 0; i < need; ++i)
         mb[order[static_cast<size_t>(i)]] = 1;
       for (int64_t t : basis)
@@ -499,7 +469,7 @@ void layer(MemRef<float, 3> *xm, MemRef<float, 2> *wqkv, MemRef<float, 1> *bqkv,
       if (!tokenMask[static_cast<size_t>(b * T + t)])
         continue;
       std::vector<int64_t> order =
-          argsortDesc(&hp[static_cast<size_t>((b * T + t) * H)], H);
+          test::argsortDesc(&hp[static_cast<size_t>((b * T + t) * H)], H);
       for (int64_t i = 0; i < topk; ++i)
         rows[static_cast<size_t>((b * H + order[static_cast<size_t>(i)]) * T +
                                  t)] = 1;

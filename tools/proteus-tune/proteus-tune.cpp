@@ -384,6 +384,14 @@ int generate(int argc, char **argv) {
                         skipped + ")";
           continue;
         }
+        if (auto sl = dyn_cast<ShortlistAttentionOp>(op);
+            sl && sl.getUseProto()) {
+          // proteus-tune-measure passes no prototype scores; the kernel's
+          // per-query list build, not its tile, sets its time.
+          skippedNote = "the shortlist kernel with the prototype candidate "
+                        "piece is not tuned (it runs with its default tile)";
+          continue;
+        }
         std::string why;
         FailureOr<AttentionKernel> kernel = getAttentionKernel(op, why);
         if (failed(kernel))

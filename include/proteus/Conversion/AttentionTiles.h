@@ -75,6 +75,12 @@ struct AttentionKernel {
   TileTarget target;
 };
 
+/// A discardable integer attribute on a rule-form proteus.shortlist_attention
+/// with the prototype piece: the largest effective L it runs with (the
+/// configuration's L_max), which sizes the GPU kernel's per-query lists in
+/// shared memory when the op's effective L is not a constant.
+constexpr llvm::StringLiteral kMaxLAttr = "proteus.max_l";
+
 /// The kernel of a proteus.shortlist_attention or proteus.dense_attention op;
 /// failure with the reason when the op has no GPU kernel.
 FailureOr<AttentionKernel> getAttentionKernel(Operation *op, std::string &why);

@@ -473,15 +473,21 @@ typedef struct prt_gpu_shortlist_attention_args {
   /** Rule form (candidates == 0): the candidate rule (REFERENCE.md 5.1)
    *  evaluated in the kernel with this host budget vector, which must be the
    *  setting's at T (prt_plan_budget of a plan on this setting, or
-   *  makeBudget); the kernel has no rule when the configuration uses the
-   *  prototype piece or INT8 (PRT_ERR_UNSUPPORTED quoting the manifest's
-   *  gpu_note). */
+   *  makeBudget); the kernel has no rule with INT8, nor with the prototype
+   *  piece above L_max kGpuProtoPieceMaxL (PRT_ERR_UNSUPPORTED quoting the
+   *  manifest's gpu_note). */
   const int64_t *budget;
   int64_t budget_size;
   prt_stream stream;
   /** Non-zero: copy the index arrays to the host and check their values
    *  before launching (synchronises; for debugging). */
   int32_t check_indices;
+  /** Rule form, where the configuration uses the prototype piece: the
+   *  device f32 (B,T) scores it picks from (as prt_shortlist's
+   *  proto_scores), B dividing R (row r is batch item r / (R / B)).
+   *  Otherwise 0 and 0. */
+  uint64_t proto_scores;
+  int64_t B;
 } prt_gpu_shortlist_attention_args;
 
 /** Shortlist attention of the packed queries (REFERENCE.md 5.2): zero-fills

@@ -1,9 +1,48 @@
-// RUN: not proteus-opt %s --convert-proteus-to-gpu 2>&1 | FileCheck %s
-// A head dim the warp layout cannot split is reported, not miscompiled.
+// RUN: not proteus-opt %s --split-input-file --convert-proteus-to-gpu 2>&1 | FileCheck %s
+// Attention ops without a GPU kernel are reported with the reason, not
+// miscompiled.
 
-// CHECK: failed to legalize operation 'proteus.dense_attention'
+// CHECK: error: 'proteus.dense_attention' op has no GPU kernel: the GPU kernels need a static head dim dividing 32 or a multiple of 32
 func.func @odd(%q: memref<?x?x24xf32>) {
   proteus.dense_attention ins(%q, %q, %q : memref<?x?x24xf32>, memref<?x?x24xf32>, memref<?x?x24xf32>)
       outs(%q : memref<?x?x24xf32>)
+  return
+}
+
+// -----
+
+// The prototype piece keeps each query's list in shared memory: it needs a
+// bound on L.
+// CHECK: error: 'proteus.shortlist_attention' op has no GPU kernel: the prototype candidate piece on the GPU needs a bound on L (a constant effective L or the op's proteus.max_l)
+func.func @unbounded(%q: memref<?x?x16xf32>, %pr: memref<?xi64>, %pt: memref<?xi64>,
+                     %n: index, %s: memref<?x?xf32>) {
+  %c8 = arith.constant 8 : index
+  proteus.shortlist_attention ins(%q, %q, %q : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>)
+      packed(%pr, %pt, %n : memref<?xi64>, memref<?xi64>, index)
+      budget(%n, %c8, %n, %n, %n) scores(%s : memref<?x?xf32>)
+      outs(%q : memref<?x?x16xf32>) {use_local, use_proto}
+  return
+}
+
+// -----
+
+// CHECK: error: 'proteus.shortlist_attention' op has no GPU kernel: the prototype candidate piece on the GPU keeps each query's list in shared memory, so L must be at most 1407, got 2048
+func.func @too_long(%q: memref<?x?x16xf32>, %pr: memref<?xi64>, %pt: memref<?xi64>,
+                    %n: index, %s: memref<?x?xf32>) {
+  proteus.shortlist_attention ins(%q, %q, %q : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>)
+      packed(%pr, %pt, %n : memref<?xi64>, memref<?xi64>, index)
+      budget(%n, %n, %n, %n, %n) scores(%s : memref<?x?xf32>)
+      outs(%q : memref<?x?x16xf32>) {use_local, use_proto, proteus.max_l = 2048 : i64}
+  return
+}
+
+// -----
+
+// CHECK: error: 'proteus.shortlist_attention' op has no GPU kernel: INT8 fake quantization has no GPU kernel yet
+func.func @int8(%q: memref<?x?x16xf32>, %pr: memref<?xi64>, %pt: memref<?xi64>, %n: index) {
+  proteus.shortlist_attention ins(%q, %q, %q : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>)
+      packed(%pr, %pt, %n : memref<?xi64>, memref<?xi64>, index)
+      budget(%n, %n, %n, %n, %n)
+      outs(%q : memref<?x?x16xf32>) {use_local, quantize = #proteus.int8_mode<max>}
   return
 }

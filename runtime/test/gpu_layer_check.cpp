@@ -390,9 +390,17 @@ int main(int argc, char **argv) {
       quick = true;
     else if (a == "--sanitize")
       sanitize = true;
-    else if (a == "--time" && i + 1 < argc)
-      timeT = std::atoll(argv[++i]);
-    else if (a == "-h" || a == "--help") {
+    else if (a == "--time" && i + 1 < argc) {
+      char *end = nullptr;
+      timeT = std::strtoll(argv[++i], &end, 10);
+      if (*end != '\0' || timeT < 1) {
+        std::fprintf(stderr,
+                     "gpu_layer_check: --time takes a length T >= 1, got "
+                     "'%s'\n",
+                     argv[i]);
+        return 2;
+      }
+    } else if (a == "-h" || a == "--help") {
       std::printf(
           "usage: gpu_layer_check [--long | --quick | --sanitize] [--time T] "
           "BUNDLE...\n"
@@ -417,6 +425,11 @@ int main(int argc, char **argv) {
     std::fprintf(stderr,
                  "usage: gpu_layer_check [--long | --quick | --sanitize] "
                  "[--time T] BUNDLE... (--help explains)\n");
+    return 2;
+  }
+  if (int(longShapes) + int(quick) + int(sanitize) > 1) {
+    std::fprintf(stderr, "gpu_layer_check: --long, --quick and --sanitize "
+                         "each choose the shapes: give at most one\n");
     return 2;
   }
   try {

@@ -68,8 +68,10 @@ done
 cp -R "$golden"/. "$out/golden/"
 git -C "$repo" describe --always --dirty >"$out/COMMIT" 2>/dev/null || true
 
-size=$(du -smc "$out/bin" "$out/lib" "$out/bundles" "$out/golden" \
+# In bytes, then MiB rounded up once (du -m rounds each folder up).
+bytes=$(du -sbc "$out/bin" "$out/lib" "$out/bundles" "$out/golden" \
   "$out/golden-work" | tail -1 | cut -f1)
+size=$(((bytes + 1048575) / 1048576))
 echo "prepare_device: $out holds ${size} MiB of its own:"
 du -sh "$out"/* | sed 's/^/  /'
 if [ "$size" -gt $limit_mib ]; then

@@ -31,7 +31,7 @@ KERNELS = {
     # ones, 4096/D pairs by the D columns, so no zero columns are computed).
     "proteus_project_q": ("e*N*C + e*C*C + e*N*D", "2*N*D*C", "act"),
     "proteus_fill_zero": ("e*R*T*D", "0", "-"),
-    "proteus_int8_scales": ("3*e*R*T*D", "0", "-"),
+    "proteus_int8_scales_f32": ("3*e*R*T*D", "0", "-"),
     "proteus_layer_shortlist_attention": ("e*D*(2*N + 2*A*T)", "4*D*N*cbar", "act"),
     "proteus_layer_dense_attention": ("4*e*R*T*D", "2*R*T*T*D", "act"),
     "proteus_dense_attention": ("4*e*R*T*D", "2*R*T*T*D", "act"),

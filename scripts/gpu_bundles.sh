@@ -4,8 +4,8 @@
 # candidate budgets chosen so that the anchors, the collapse onto token 0,
 # the truncation to L and a T-dependent L all occur at the checked lengths),
 # the reference benchmark's setting for --time, and a prototype-piece bundle
-# (its layer's shortlist kernel builds each query's list in shared memory; the
-# primitive kernels' rule has no GPU form for that piece).
+# (each query's warp builds its list in shared memory), and INT8 bundles
+# (max and percentile scales) for the quantizing kernels.
 #
 #   scripts/gpu_bundles.sh PROTEUS_COMPILE OUTDIR
 set -eu
@@ -44,11 +44,18 @@ bundle layer 0,0.25,0.5,0.75,1 '{"d_model": 128, "h_total": 8, "attn_gates": 16,
   "linear_window_base": 64, "linear_anchor_stride": 32, "linear_L_base": 256,
   "linear_L_min": 32, "linear_L_max": 256}'
 # INT8 fake quantization of the shortlist's q, k, v (max mode), in-kernel in
-# the layer's shortlist kernel.
+# the layer's and the primitive rule kernels.
 bundle int8 0,1 '{"d_model": 128, "h_total": 8, "quantize_sparse_int8": true,
   "token_sparse": true, "token_keep_ratio_base": 0.5,
   "linear_window_base": 64, "linear_anchor_stride": 32, "linear_L_base": 256,
   "linear_L_min": 32, "linear_L_max": 256}'
+# The same with percentile scales (torch.quantile of |x| per row), D 32,
+# for the primitive kernels' checks.
+bundle int8p 0,1 '{"d_model": 256, "h_total": 8, "quantize_sparse_int8": true,
+  "quantize_sparse_int8_mode": "percentile",
+  "quantize_sparse_int8_percentile": 0.99, "linear_window_base": 128,
+  "linear_anchor_stride": 16, "linear_L_base": 96, "linear_L_min": 16,
+  "linear_L_max": 96}'
 # More heads for the layer checks (issue 5: H 8, 16 and 32), with token
 # selection and prototypes on.
 bundle h16 0,1 '{"d_model": 512, "h_total": 16, "attn_gates": 16,

@@ -42,7 +42,7 @@ check=$dev/bin/gpu_attention_check
 layer=$dev/bin/gpu_layer_check
 b=$dev/bundles
 bundles=(--bundle "$b/d16" --bundle "$b/d32" --bundle "$b/d64"
-  --bundle "$b/d128" --bundle "$b/proto")
+  --bundle "$b/d128" --bundle "$b/proto" --bundle "$b/int8" --bundle "$b/int8p")
 layers=("$b/d16" "$b/d32" "$b/d64" "$b/d128" "$b/layer" "$b/int8" "$b/proto"
   "$b/h16" "$b/h32")
 read -r -a extra <<<"${GPU_CHECK_ARGS:-}"

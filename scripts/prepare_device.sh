@@ -5,7 +5,7 @@
 #                     proteus-tune-measure (scripts/tune.sh)
 #   .device/lib/      libproteus_rt.so.0; fallback/ libstdc++ and libgcc_s of
 #                     this toolchain, used only where the machine's are older
-#   .device/bundles/  d16 d32 d64 d128 bench proto (scripts/gpu_bundles.sh)
+#   .device/bundles/  the check bundles of scripts/gpu_bundles.sh
 #   .device/golden/   the golden cases (../shared/golden does not travel)
 # Other folders of .device (bench/, tune/, tuned/ of the scripts that make
 # them) are left as they are.

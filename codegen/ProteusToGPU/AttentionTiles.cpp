@@ -219,10 +219,6 @@ FailureOr<KernelSpec> mlir::proteus::getKernelSpec(Operation *op,
   int64_t d = headDim(sl.getQ());
   if (d < 0)
     return failure();
-  if (sl.getQuantize()) {
-    why = "INT8 fake quantization has no GPU kernel yet";
-    return failure();
-  }
   KernelSpec spec{sl.getCandidates() ? CandidateSource::Listed
                                      : CandidateSource::Rule,
                   elemOf(sl.getQ()),
@@ -260,6 +256,9 @@ FailureOr<KernelSpec> mlir::proteus::getKernelSpec(Operation *op,
     if (std::optional<int64_t> c = getConstantIntValue(sl.getBudget()[4]))
       spec.protoCap = *c;
   }
+  // INT8: the kernel quantizes as it loads, with the per-row scales that
+  // proteus_int8_scales_<type> computes before it.
+  spec.int8 = sl.getQuantize().has_value();
   spec.tile = sl.getTileAttr();
   return spec;
 }

@@ -32,8 +32,9 @@ struct KernelSpec {
   /// A layer kernel: reads N and the mode from the device stats vector and
   /// returns at once when the layer's mode is not its own.
   bool controlled = false;
-  /// INT8 fake quantization (max mode) of q, k and v with the per-row scales
-  /// of a (R, 3) f32 argument, applied as the kernel loads them.
+  /// INT8 fake quantization of q, k and v with the per-row scales of a (R, 3)
+  /// f32 argument (proteus_int8_scales_<type>'s, max or percentile), applied
+  /// as the kernel loads them.
   bool int8 = false;
 
   /// Budgets baked into the kernel (-1: read from the kernel argument).

@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "proteus/Conversion/Passes.h"
 #include "proteus_rt/contract.h"
+#include "llvm/Support/Format.h"
 
 #include <cmath>
 #include <tuple>
@@ -160,6 +161,84 @@ Value globalId(LoopBuilder &lb, Kernel &k, int64_t block) {
 
 Value ceilDiv(LoopBuilder &lb, Value a, int64_t b) {
   return lb.div(lb.add(a, lb.idx(b - 1)), lb.idx(b));
+}
+
+/// The order key (i32) of the rank-th largest (1-based, 1 <= rank <= n)
+/// of keyAt(0 .. n), by radix select: four 8-bit passes from the top over
+/// a block-wide 256-bin histogram, `prefix` holding the digits found and
+/// `remaining` the rank left; every thread gets both (remaining: how many
+/// of the keys equal to the result the rank reaches, as i64). `hist` (i32,
+/// 256) and `scalars` (i64, 2) are workgroup buffers; block >= 256.
+std::pair<Value, Value> radixSelect(LoopBuilder &lb, Value tid, int64_t block,
+                                    Value n, Value rank,
+                                    function_ref<Value(Value)> keyAt,
+                                    Value hist, Value scalars) {
+  OpBuilder &b = lb.builder();
+  Location loc = lb.getLoc();
+  Type i64 = b.getI64Type();
+  Type i32 = b.getI32Type();
+  Value zero = lb.idx(0), one = lb.idx(1);
+  Value prefix = arith::ConstantIntOp::create(b, loc, i32, 0);
+  Value remaining = rank;
+  for (int64_t pass = 0; pass < 4; ++pass) {
+    int64_t shift = 24 - 8 * pass;
+    uint32_t high = pass == 0 ? 0u : (0xFFFFFFFFu << (32 - 8 * pass));
+    Value highMask =
+        arith::ConstantIntOp::create(b, loc, i32, static_cast<int32_t>(high));
+    lb.ifThen(lb.lt(tid, lb.idx(256)), [&] {
+      lb.store(arith::ConstantIntOp::create(b, loc, i32, 0), hist, tid);
+    });
+    barrier(lb);
+    scf::ForOp::create(
+        b, loc, tid, lb.max(n, tid), lb.idx(block), ValueRange{},
+        [&](OpBuilder &, Location, Value t, ValueRange) {
+          Value key = keyAt(t);
+          Value match =
+              lb.eq(arith::AndIOp::create(b, loc, key, highMask), prefix);
+          lb.ifThen(match, [&] {
+            Value digit = arith::AndIOp::create(
+                b, loc,
+                arith::ShRUIOp::create(
+                    b, loc, key,
+                    arith::ConstantIntOp::create(b, loc, i32, shift)),
+                arith::ConstantIntOp::create(b, loc, i32, 255));
+            memref::AtomicRMWOp::create(
+                b, loc, arith::AtomicRMWKind::addi,
+                arith::ConstantIntOp::create(b, loc, i32, 1), hist,
+                ValueRange{lb.toIndex(digit)});
+          });
+          scf::YieldOp::create(b, loc);
+        });
+    barrier(lb);
+    lb.ifThen(lb.eq(tid, zero), [&] {
+      // Walk the digits from 255 down to the one holding the rank.
+      auto st = lb.forAcc(
+          zero, lb.idx(256),
+          ValueRange{lb.i64(0), lb.boolean(false), lb.i64(0), remaining},
+          [&](Value j, ValueRange s) {
+            Value digit = lb.sub(lb.idx(255), j);
+            Value cnt =
+                arith::ExtSIOp::create(b, loc, i64, lb.load(hist, digit));
+            Value hit =
+                lb.andI(lb.notI(s[1]), lb.ge(lb.add(s[0], cnt), remaining));
+            return SmallVector<Value>{
+                lb.select(lb.orI(s[1], hit), s[0], lb.add(s[0], cnt)),
+                lb.orI(s[1], hit), lb.select(hit, lb.toI64(digit), s[2]),
+                lb.select(hit, lb.sub(remaining, s[0]), s[3])};
+          });
+      lb.store(st[2], scalars, zero);
+      lb.store(st[3], scalars, one);
+    });
+    barrier(lb);
+    Value digit = arith::TruncIOp::create(b, loc, i32, lb.load(scalars, zero));
+    remaining = lb.load(scalars, one);
+    barrier(lb);
+    prefix = arith::OrIOp::create(
+        b, loc, prefix,
+        arith::ShLIOp::create(
+            b, loc, digit, arith::ConstantIntOp::create(b, loc, i32, shift)));
+  }
+  return {prefix, remaining};
 }
 
 /// Heads up to which proteus_top_k ranks a token's heads in registers.
@@ -427,82 +506,6 @@ struct LayerKernelBuilder {
                  {vec(f32), vec(i8), idx, idx, idx, idx}, kSelectBlock,
                  spec("select_tokens"),
                  [&](LoopBuilder &lb, Kernel &k) { emitSelectTokens(lb, k); });
-  }
-
-  /// The order key (i32) of the rank-th largest (1-based, 1 <= rank <= n)
-  /// of keyAt(0 .. n), by radix select: four 8-bit passes from the top over
-  /// a block-wide 256-bin histogram, `prefix` holding the digits found and
-  /// `remaining` the rank left; every thread gets both (remaining: how many
-  /// of the keys equal to the result the rank reaches, as i64). `hist` (i32,
-  /// 256) and `scalars` (i64, 2) are workgroup buffers; block >= 256.
-  std::pair<Value, Value> radixSelect(LoopBuilder &lb, Value tid, int64_t block,
-                                      Value n, Value rank,
-                                      function_ref<Value(Value)> keyAt,
-                                      Value hist, Value scalars) {
-    Type i32 = b.getI32Type();
-    Value zero = lb.idx(0), one = lb.idx(1);
-    Value prefix = arith::ConstantIntOp::create(b, loc, i32, 0);
-    Value remaining = rank;
-    for (int64_t pass = 0; pass < 4; ++pass) {
-      int64_t shift = 24 - 8 * pass;
-      uint32_t high = pass == 0 ? 0u : (0xFFFFFFFFu << (32 - 8 * pass));
-      Value highMask =
-          arith::ConstantIntOp::create(b, loc, i32, static_cast<int32_t>(high));
-      lb.ifThen(lb.lt(tid, lb.idx(256)), [&] {
-        lb.store(arith::ConstantIntOp::create(b, loc, i32, 0), hist, tid);
-      });
-      barrier(lb);
-      scf::ForOp::create(
-          b, loc, tid, lb.max(n, tid), lb.idx(block), ValueRange{},
-          [&](OpBuilder &, Location, Value t, ValueRange) {
-            Value key = keyAt(t);
-            Value match =
-                lb.eq(arith::AndIOp::create(b, loc, key, highMask), prefix);
-            lb.ifThen(match, [&] {
-              Value digit = arith::AndIOp::create(
-                  b, loc,
-                  arith::ShRUIOp::create(
-                      b, loc, key,
-                      arith::ConstantIntOp::create(b, loc, i32, shift)),
-                  arith::ConstantIntOp::create(b, loc, i32, 255));
-              memref::AtomicRMWOp::create(
-                  b, loc, arith::AtomicRMWKind::addi,
-                  arith::ConstantIntOp::create(b, loc, i32, 1), hist,
-                  ValueRange{lb.toIndex(digit)});
-            });
-            scf::YieldOp::create(b, loc);
-          });
-      barrier(lb);
-      lb.ifThen(lb.eq(tid, zero), [&] {
-        // Walk the digits from 255 down to the one holding the rank.
-        auto st = lb.forAcc(
-            zero, lb.idx(256),
-            ValueRange{lb.i64(0), lb.boolean(false), lb.i64(0), remaining},
-            [&](Value j, ValueRange s) {
-              Value digit = lb.sub(lb.idx(255), j);
-              Value cnt =
-                  arith::ExtSIOp::create(b, loc, i64, lb.load(hist, digit));
-              Value hit =
-                  lb.andI(lb.notI(s[1]), lb.ge(lb.add(s[0], cnt), remaining));
-              return SmallVector<Value>{
-                  lb.select(lb.orI(s[1], hit), s[0], lb.add(s[0], cnt)),
-                  lb.orI(s[1], hit), lb.select(hit, lb.toI64(digit), s[2]),
-                  lb.select(hit, lb.sub(remaining, s[0]), s[3])};
-            });
-        lb.store(st[2], scalars, zero);
-        lb.store(st[3], scalars, one);
-      });
-      barrier(lb);
-      Value digit =
-          arith::TruncIOp::create(b, loc, i32, lb.load(scalars, zero));
-      remaining = lb.load(scalars, one);
-      barrier(lb);
-      prefix = arith::OrIOp::create(
-          b, loc, prefix,
-          arith::ShLIOp::create(
-              b, loc, digit, arith::ConstantIntOp::create(b, loc, i32, shift)));
-    }
-    return {prefix, remaining};
   }
 
   void emitSelectTokens(LoopBuilder &lb, Kernel &k) {
@@ -1084,79 +1087,9 @@ struct LayerKernelBuilder {
         });
   }
 
-  /// The per-row INT8 scales of q, k and v (max mode, REFERENCE.md 6.4):
-  /// scales[r, w] = max(max |x| / 127, 1e-6) over row r of tensor w; one block
-  /// per (r, w), a max tree (order-free, so exact).
-  /// Per-row INT8 scales of q, k and v (REFERENCE.md 6.4), block r*3 + w
-  /// for row r of tensor w: the row's max |x|, or in percentile mode
-  /// torch.quantile's rank p (n - 1) in binary32 with the two neighbouring
-  /// order statistics found by radix select (the CPU path sorts; the values
-  /// are the same elements, so the scale is the CPU's bit for bit).
   void int8Scales() {
-    bool percentile = cfg.getInt8Mode() == Int8Mode::Percentile;
-    double p = cfg.getInt8Percentile();
-    defineKernel(
-        b, module, "proteus_int8_scales",
-        {vec(f32), vec(f32), vec(f32), vec(f32), idx, idx}, kBlock,
-        spec("int8_scales"), [&](LoopBuilder &lb, Kernel &k) {
-          Value smem = shared(b, k, f32, kBlock);
-          Value tN = k.arg(5), n = lb.mul(tN, lb.idx(d));
-          Value r = lb.div(k.bid, lb.idx(3)), which = lb.rem(k.bid, lb.idx(3));
-          Value base = lb.mul(r, n);
-          auto absAt = [&](Value i) {
-            Value at = lb.add(base, i);
-            Value x = lb.select(lb.eq(which, lb.idx(0)), lb.load(k.arg(0), at),
-                                lb.select(lb.eq(which, lb.idx(1)),
-                                          lb.load(k.arg(1), at),
-                                          lb.load(k.arg(2), at)));
-            return lb.select(lb.lt(x, lb.f32(0.0)), lb.neg(x), x);
-          };
-          auto loop = scf::ForOp::create(
-              b, loc, k.tid, lb.max(n, k.tid), lb.idx(kBlock),
-              ValueRange{lb.f32(0.0)},
-              [&](OpBuilder &, Location, Value i, ValueRange acc) {
-                scf::YieldOp::create(b, loc,
-                                     ValueRange{lb.max(acc[0], absAt(i))});
-              });
-          Value mx =
-              blockReduce(lb, smem, k.tid, loop.getResult(0), kBlock,
-                          [&](Value a, Value c) { return lb.max(a, c); });
-          Value av, bv, w;
-          if (percentile) {
-            Type i32 = b.getI32Type();
-            Value hist = shared(b, k, i32, 256);
-            Value scalars = shared(b, k, i64, 2);
-            // rank >= 0: floor by truncation, ceil by one more where rank
-            // has a fraction (both exact: floor(rank) < 2^24 or rank is
-            // an integer).
-            Value rank = lb.mul(lb.f32(p), lb.toF32(lb.sub(n, lb.idx(1))));
-            Value loI = arith::FPToSIOp::create(b, loc, i64, rank);
-            Value loF = arith::SIToFPOp::create(b, loc, f32, loI);
-            Value frac = lb.gt(rank, loF);
-            Value hiI = lb.select(frac, lb.add(loI, lb.i64(1)), loI);
-            Value nI = lb.toI64(n);
-            auto kth = [&](Value ascending) {
-              // The ascending-th smallest (0-based) is the (n - it)-th
-              // largest; a key of a value >= 0 is its bits with the top one
-              // set.
-              Value key = radixSelect(
-                              lb, k.tid, kBlock, n, lb.sub(nI, ascending),
-                              [&](Value i) { return orderKey(lb, absAt(i)); },
-                              hist, scalars)
-                              .first;
-              Value bits = arith::AndIOp::create(
-                  b, loc, key,
-                  arith::ConstantIntOp::create(b, loc, i32, 0x7FFFFFFF));
-              return arith::BitcastOp::create(b, loc, f32, bits).getResult();
-            };
-            av = kth(loI);
-            bv = kth(hiI);
-            w = lb.sub(rank, loF);
-          }
-          lb.ifThen(lb.eq(k.tid, lb.idx(0)), [&] {
-            lb.store(emitInt8Scale(lb, mx, av, bv, w), k.arg(3), k.bid);
-          });
-        });
+    getOrBuildInt8Scales(b, module, f32, d, cfg.getInt8Mode(),
+                         cfg.getInt8Percentile());
   }
 
   /// The gate mass of every gate over the batch (the EMA's weights).
@@ -1278,6 +1211,96 @@ std::string mlir::proteus::gpuLayerUnsupported(ConfigAttr cfg) {
     return "head dim " + std::to_string(d) +
            " (the projection epilogues take four columns of one head)";
   return "";
+}
+
+/// Per-row INT8 scales of q, k and v (REFERENCE.md 6.4), block r*3 + w
+/// for row r of tensor w: the row's max |x|, or in percentile mode
+/// torch.quantile's rank p (n - 1) in binary32 with the two neighbouring
+/// order statistics found by radix select (the CPU path sorts; the values
+/// are the same elements, so the scale is the CPU's bit for bit).
+gpu::GPUFuncOp mlir::proteus::getOrBuildInt8Scales(OpBuilder &b,
+                                                   gpu::GPUModuleOp module,
+                                                   Type elem, int64_t d,
+                                                   Int8Mode mode, double p) {
+  std::string t, spec;
+  llvm::raw_string_ostream(t) << elem;
+  std::string name = "proteus_int8_scales_" + t; // contract.h
+  bool percentile = mode == Int8Mode::Percentile;
+  llvm::raw_string_ostream os(spec);
+  os << "int8_scales D=" << d;
+  if (percentile)
+    os << " percentile=" << llvm::format("%.17g", p);
+  else
+    os << " max";
+  if (auto existing = module.lookupSymbol<gpu::GPUFuncOp>(name)) {
+    auto had = existing->getAttrOfType<StringAttr>("proteus.specialization");
+    return had && had.getValue() == spec ? existing : gpu::GPUFuncOp();
+  }
+  Location loc = module.getLoc();
+  Type f32 = b.getF32Type(), i64 = b.getI64Type(), idx = b.getIndexType();
+  auto vec = [](Type e) { return MemRefType::get({ShapedType::kDynamic}, e); };
+  defineKernel(
+      b, module, name, {vec(elem), vec(elem), vec(elem), vec(f32), idx, idx},
+      kBlock, spec, [&](LoopBuilder &lb, Kernel &k) {
+        Value smem = shared(b, k, f32, kBlock);
+        Value tN = k.arg(5), n = lb.mul(tN, lb.idx(d));
+        Value r = lb.div(k.bid, lb.idx(3)), which = lb.rem(k.bid, lb.idx(3));
+        Value base = lb.mul(r, n);
+        auto absAt = [&](Value i) {
+          Value at = lb.add(base, i);
+          Value x = lb.select(lb.eq(which, lb.idx(0)),
+                              lb.toF32(lb.load(k.arg(0), at)),
+                              lb.select(lb.eq(which, lb.idx(1)),
+                                        lb.toF32(lb.load(k.arg(1), at)),
+                                        lb.toF32(lb.load(k.arg(2), at))));
+          return lb.select(lb.lt(x, lb.f32(0.0)), lb.neg(x), x);
+        };
+        auto loop = scf::ForOp::create(
+            b, loc, k.tid, lb.max(n, k.tid), lb.idx(kBlock),
+            ValueRange{lb.f32(0.0)},
+            [&](OpBuilder &, Location, Value i, ValueRange acc) {
+              scf::YieldOp::create(b, loc,
+                                   ValueRange{lb.max(acc[0], absAt(i))});
+            });
+        Value mx = blockReduce(lb, smem, k.tid, loop.getResult(0), kBlock,
+                               [&](Value a, Value c) { return lb.max(a, c); });
+        Value av, bv, w;
+        if (percentile) {
+          Type i32 = b.getI32Type();
+          Value hist = shared(b, k, i32, 256);
+          Value scalars = shared(b, k, i64, 2);
+          // rank >= 0: floor by truncation, ceil by one more where rank
+          // has a fraction (both exact: floor(rank) < 2^24 or rank is
+          // an integer).
+          Value rank = lb.mul(lb.f32(p), lb.toF32(lb.sub(n, lb.idx(1))));
+          Value loI = arith::FPToSIOp::create(b, loc, i64, rank);
+          Value loF = arith::SIToFPOp::create(b, loc, f32, loI);
+          Value frac = lb.gt(rank, loF);
+          Value hiI = lb.select(frac, lb.add(loI, lb.i64(1)), loI);
+          Value nI = lb.toI64(n);
+          auto kth = [&](Value ascending) {
+            // The ascending-th smallest (0-based) is the (n - it)-th
+            // largest; a key of a value >= 0 is its bits with the top one
+            // set.
+            Value key = radixSelect(
+                            lb, k.tid, kBlock, n, lb.sub(nI, ascending),
+                            [&](Value i) { return orderKey(lb, absAt(i)); },
+                            hist, scalars)
+                            .first;
+            Value bits = arith::AndIOp::create(
+                b, loc, key,
+                arith::ConstantIntOp::create(b, loc, i32, 0x7FFFFFFF));
+            return arith::BitcastOp::create(b, loc, f32, bits).getResult();
+          };
+          av = kth(loI);
+          bv = kth(hiI);
+          w = lb.sub(rank, loF);
+        }
+        lb.ifThen(lb.eq(k.tid, lb.idx(0)), [&] {
+          lb.store(emitInt8Scale(lb, mx, av, bv, w), k.arg(3), k.bid);
+        });
+      });
+  return module.lookupSymbol<gpu::GPUFuncOp>(name);
 }
 
 void mlir::proteus::buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module,

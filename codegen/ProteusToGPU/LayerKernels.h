@@ -23,6 +23,14 @@ namespace mlir::proteus {
 void buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module, ConfigAttr cfg,
                        BudgetAttr budget);
 
+/// The per-row INT8 scales kernel of q, k and v with element type `elem`
+/// (proteus_int8_scales_<elem>, contract.h) for head dim `d` and the given
+/// mode; the module's own where it has one of that name (null where that one
+/// was built for another mode).
+gpu::GPUFuncOp getOrBuildInt8Scales(OpBuilder &b, gpu::GPUModuleOp module,
+                                    Type elem, int64_t d, Int8Mode mode,
+                                    double p);
+
 } // namespace mlir::proteus
 
 #endif // PROTEUS_CODEGEN_PROTEUSTOGPU_LAYERKERNELS_H

@@ -33,6 +33,7 @@
 #include "proteus/Conversion/Passes.h"
 #include "proteus/Dialect/Proteus/ProteusOps.h"
 #include "proteus_rt/contract.h"
+#include "llvm/Support/Format.h"
 
 #include <cmath>
 #include <limits>
@@ -969,7 +970,29 @@ struct ShortlistAttentionToGPU
         flatten(rewriter, loc, a.getV()), a.getPackedRow(), a.getPackedToken()};
     if (a.getCandidates())
       args.append({flatten(rewriter, loc, a.getCandidates()), a.getLengths()});
-    args.append({out, a.getCount(), lb.dim(a.getQ(), 1)});
+    args.push_back(out);
+    Value scales;
+    if (spec->int8) {
+      // INT8: the per-row scales of q, k and v first, into device scratch.
+      gpu::GPUFuncOp scalesFn = getOrBuildInt8Scales(
+          rewriter, module, spec->elem, spec->headDim, *op.getQuantize(),
+          a.getPercentile().convertToDouble());
+      if (!scalesFn)
+        return rewriter.notifyMatchFailure(
+            op, "another INT8 mode's scales kernel has this op's name in the "
+                "kernel module");
+      Value rows = lb.dim(a.getQ(), 0), perRow = lb.mul(rows, lb.idx(3));
+      scales =
+          gpu::AllocOp::create(
+              rewriter, loc,
+              MemRefType::get({ShapedType::kDynamic}, rewriter.getF32Type()),
+              Type(), ValueRange{}, ValueRange{perRow}, ValueRange{})
+              .getMemref();
+      launch(rewriter, loc, scalesFn, perRow, 1, proteus_rt::kGpuLayerBlock,
+             {args[0], args[1], args[2], scales, rows, lb.dim(a.getQ(), 1)});
+      args.push_back(scales);
+    }
+    args.append({a.getCount(), lb.dim(a.getQ(), 1)});
     if (a.getCandidates())
       args.push_back(lb.dim(a.getCandidates(), 1));
     else
@@ -982,6 +1005,8 @@ struct ShortlistAttentionToGPU
     }
     launch(rewriter, loc, kernel, a.getCount(), kWarpsPerBlock,
            32 * kWarpsPerBlock, args);
+    if (scales)
+      gpu::DeallocOp::create(rewriter, loc, Type(), ValueRange{}, scales);
     rewriter.eraseOp(op);
     return success();
   }
@@ -1135,9 +1160,54 @@ struct ConvertProteusToGPUPass
     // Every attention op's kernel and tile are checked before anything is
     // converted, each misfit reported once on its op.
     bool misfit = false;
+    // One module has one proteus_int8_scales_<type>: the INT8 ops of an
+    // element type must share their scale rule.
+    struct Int8Rule {
+      Int8Mode mode;
+      double p;
+      Operation *op;
+      std::string text() const {
+        std::string t = "max";
+        if (mode == Int8Mode::Percentile) {
+          t.clear();
+          llvm::raw_string_ostream(t) << "percentile " << llvm::format("%g", p);
+        }
+        return t;
+      }
+    };
+    llvm::DenseMap<Type, Int8Rule> int8Rules;
+    auto checkInt8Rule = [&](Operation *op, Type elem, Int8Mode mode,
+                             double p) {
+      if (mode == Int8Mode::Max)
+        p = 0.0;
+      Int8Rule mine{mode, p, op};
+      auto [it, fresh] = int8Rules.try_emplace(elem, mine);
+      const Int8Rule &had = it->second;
+      if (fresh || (had.mode == mode && had.p == p))
+        return;
+      InFlightDiagnostic d = op->emitOpError()
+                             << "has no GPU kernel: its INT8 scale rule ("
+                             << mine.text() << ") differs from that of another "
+                             << "op on " << elem << " (" << had.text()
+                             << "), and a kernel module has one "
+                                "proteus_int8_scales kernel per element type";
+      d.attachNote(had.op->getLoc()) << "the other op";
+      misfit = true;
+    };
     top.walk([&](Operation *op) {
+      if (auto layer = dyn_cast<LayerOp>(op)) {
+        ConfigAttr cfg = layer.getConfig();
+        if (cfg.getQuantizeInt8())
+          checkInt8Rule(op, Float32Type::get(op->getContext()),
+                        cfg.getInt8Mode(), cfg.getInt8Percentile());
+        return;
+      }
       if (!isa<ShortlistAttentionOp, DenseAttentionOp>(op))
         return;
+      if (auto sl = dyn_cast<ShortlistAttentionOp>(op); sl && sl.getQuantize())
+        checkInt8Rule(op,
+                      cast<MemRefType>(sl.getQ().getType()).getElementType(),
+                      *sl.getQuantize(), sl.getPercentile().convertToDouble());
       std::string why;
       if (failed(getKernelSpec(op, why))) {
         op->emitOpError() << "has no GPU kernel: " << why;

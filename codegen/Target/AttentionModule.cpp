@@ -77,19 +77,19 @@ OwningOpRef<ModuleOp> mlir::proteus::buildAttentionModule(
   int64_t dyn = ShapedType::kDynamic, d = cfg.getHeadDim();
   Type i64 = b.getI64Type();
   // The prototype piece keeps each query's list in shared memory (L_max at
-  // most kGpuProtoPieceMaxL); INT8 has no primitive kernel.
+  // most kGpuProtoPieceMaxL).
   bool proto = cfg.getUseProto();
-  bool protoFits = cfg.getLMax() <= proteus_rt::kGpuProtoPieceMaxL;
-  bool ruleOnGPU = !cfg.getQuantizeInt8() && (!proto || protoFits);
+  bool ruleOnGPU = !proto || cfg.getLMax() <= proteus_rt::kGpuProtoPieceMaxL;
   if (!ruleOnGPU)
-    skipped = cfg.getQuantizeInt8()
-                  ? "INT8 quantization (prt_gpu_shortlist_attention; "
-                    "the layer's kernel quantizes in-kernel)"
-                  : "the prototype candidate piece with L_max " +
-                        std::to_string(cfg.getLMax()) + " > " +
-                        std::to_string(proteus_rt::kGpuProtoPieceMaxL) +
-                        " (prt_gpu_shortlist_attention and the layer's "
-                        "kernel keep each query's list in shared memory)";
+    skipped = "the prototype candidate piece with L_max " +
+              std::to_string(cfg.getLMax()) + " > " +
+              std::to_string(proteus_rt::kGpuProtoPieceMaxL) +
+              " (prt_gpu_shortlist_attention and the layer's kernel keep "
+              "each query's list in shared memory)";
+  // The rule form quantizes as the layer does (REFERENCE.md 6.4).
+  Int8ModeAttr int8 = cfg.getQuantizeInt8()
+                          ? Int8ModeAttr::get(ctx, cfg.getInt8Mode())
+                          : Int8ModeAttr();
   SmallVector<Type> elems = options.elementTypes;
   if (elems.empty())
     elems = {b.getF32Type(), b.getBF16Type(), b.getF16Type()};
@@ -132,7 +132,9 @@ OwningOpRef<ModuleOp> mlir::proteus::buildAttentionModule(
           b, loc, a[0], a[1], a[2], a[4], a[5], count, Value(), Value(), caps,
           proto ? a[9] : Value(), a[3],
           static_cast<uint64_t>(cfg.getAnchorStride()), cfg.getUseLocal(),
-          cfg.getUseAnchors(), proto, Int8ModeAttr(), llvm::APFloat(1.0),
+          cfg.getUseAnchors(), proto, int8,
+          llvm::APFloat(cfg.getQuantizeInt8() ? double(cfg.getInt8Percentile())
+                                              : 1.0),
           TileAttr());
       if (proto)
         rule->setAttr(kMaxLAttr, b.getI64IntegerAttr(cfg.getLMax()));

@@ -123,18 +123,42 @@ void checkRuleBudget(const BundleImpl &b, int64_t setting,
   }
 }
 
-/// The in-kernel rule exists unless the configuration needs what it lacks.
+/// The in-kernel rule exists unless the configuration needs what it lacks:
+/// the prototype piece keeps each query's list in shared memory.
 void checkRuleOnGpu(const BundleImpl &b) {
   const Config &c = b.manifest.config;
-  if (!c.quantize_int8)
+  if (!c.use_proto || c.L_max <= kGpuProtoPieceMaxL)
     return;
   fail(PRT_ERR_UNSUPPORTED,
-       std::string("the in-kernel candidate rule has no GPU kernel for this "
-                   "configuration (INT8)") +
+       "the in-kernel candidate rule has no GPU kernel for this configuration "
+       "(the prototype piece with L_max " +
+           std::to_string(c.L_max) + " > " +
+           std::to_string(kGpuProtoPieceMaxL) + ")" +
            (b.manifest.gpuNote.empty() ? std::string()
                                        : "; gpu_note: " + b.manifest.gpuNote) +
            "; materialise the candidates (prt_shortlist) and pass them");
 }
+
+/// Device scratch for the calls on one stream, allocated and freed in stream
+/// order (cuMemAllocAsync / cuMemFreeAsync): the free is queued behind the
+/// kernels that use it, on every path out of the call.
+struct StreamScratch {
+  ContextImpl &ctx;
+  cu::Stream stream;
+  cu::DevicePtr ptr = 0;
+  StreamScratch(ContextImpl &ctx, prt_stream s)
+      : ctx(ctx), stream(reinterpret_cast<cu::Stream>(s)) {}
+  StreamScratch(const StreamScratch &) = delete;
+  StreamScratch &operator=(const StreamScratch &) = delete;
+  void allocate(int64_t bytes, const char *what) {
+    ctx.check(ctx.cuda->memAllocAsync(&ptr, static_cast<size_t>(bytes), stream),
+              (std::string("cuMemAllocAsync (") + what + ")").c_str());
+  }
+  ~StreamScratch() {
+    if (ptr)
+      (void)ctx.cuda->memFreeAsync(ptr, stream);
+  }
+};
 
 /// Copies `n` int64 from the device.
 std::vector<int64_t> download(ContextImpl &ctx, uint64_t ptr, int64_t n) {
@@ -386,6 +410,11 @@ prt_gpu_shortlist_attention(prt_bundle *bundle,
                     ? std::string()
                     : " (gpu_note: " + b.manifest.gpuNote + ")"));
     }
+    // INT8 (rule form; REFERENCE.md 6.4): the per-row scales first, into
+    // stream-ordered scratch.
+    const bool int8 = !listed && b.manifest.config.quantize_int8;
+    const std::string scalesName = "proteus_int8_scales_" + t;
+    cu::Function scalesFn = int8 ? b.gpuKernel(a.setting, scalesName) : nullptr;
     ScopedCuContext scope(ctx);
     checkAllocations(ctx, buffers);
     if (a.check_indices)
@@ -399,6 +428,19 @@ prt_gpu_shortlist_attention(prt_bundle *bundle,
            kGpuFillBlock, a.stream, fp, fillName);
     if (a.N == 0)
       return;
+    StreamScratch scales(ctx, a.stream);
+    if (int8) {
+      scales.allocate(a.R * 3 * static_cast<int64_t>(sizeof(float)),
+                      "INT8 scales");
+      KernelParams ps;
+      ps.memref(a.q, total);
+      ps.memref(a.k, total);
+      ps.memref(a.v, total);
+      ps.memref(scales.ptr, a.R * 3);
+      ps.index(a.R);
+      ps.index(a.T);
+      launch(ctx, scalesFn, a.R * 3, kGpuLayerBlock, a.stream, ps, scalesName);
+    }
     KernelParams p;
     p.memref(a.q, total);
     p.memref(a.k, total);
@@ -410,6 +452,8 @@ prt_gpu_shortlist_attention(prt_bundle *bundle,
       p.memref(a.lengths, a.N);
     }
     p.memref(a.out, total);
+    if (int8)
+      p.memref(scales.ptr, a.R * 3);
     p.index(a.N);
     p.index(a.T);
     if (listed) {

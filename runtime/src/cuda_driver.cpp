@@ -85,6 +85,8 @@ std::string CudaDriver::open(const char *library) {
   sym(linkDestroy, "cuLinkDestroy");
   sym(memAlloc, "cuMemAlloc_v2");
   sym(memFree, "cuMemFree_v2");
+  sym(memAllocAsync, "cuMemAllocAsync"); // stream-ordered (CUDA 11.2)
+  sym(memFreeAsync, "cuMemFreeAsync");
   sym(memcpyHtoD, "cuMemcpyHtoD_v2");
   sym(memcpyDtoH, "cuMemcpyDtoH_v2");
   sym(memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");

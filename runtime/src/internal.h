@@ -213,6 +213,8 @@ struct CudaDriver {
   cu::Result (*linkDestroy)(cu::LinkState) = nullptr;
   cu::Result (*memAlloc)(cu::DevicePtr *, size_t) = nullptr;
   cu::Result (*memFree)(cu::DevicePtr) = nullptr;
+  cu::Result (*memAllocAsync)(cu::DevicePtr *, size_t, cu::Stream) = nullptr;
+  cu::Result (*memFreeAsync)(cu::DevicePtr, cu::Stream) = nullptr;
   cu::Result (*memcpyHtoD)(cu::DevicePtr, const void *, size_t) = nullptr;
   cu::Result (*memcpyDtoH)(void *, cu::DevicePtr, size_t) = nullptr;
   cu::Result (*memcpyHtoDAsync)(cu::DevicePtr, const void *, size_t,

@@ -42,7 +42,7 @@ std::vector<std::string> layerKernels(const Config &c, bool shortlist) {
   if (shortlist && !c.quantize_int8)
     k.push_back("proteus_project_q");
   if (shortlist && c.quantize_int8)
-    k.push_back("proteus_int8_scales");
+    k.push_back("proteus_int8_scales_f32");
   if (c.proto_enabled)
     for (const char *n :
          {"proteus_route_prep", "proteus_route_scale", "proteus_proto_mass",
@@ -436,7 +436,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
         ps.memref(L.int8Scales, R * 3);
         ps.index(R);
         ps.index(T);
-        run("proteus_int8_scales", R * 3, kGpuLayerBlock, ps);
+        run("proteus_int8_scales_f32", R * 3, kGpuLayerBlock, ps);
       }
       run("proteus_layer_shortlist_attention_f32", kGpuLayerShortlistBlocks,
           kGpuAttentionBlock, p);

@@ -9,9 +9,10 @@
 // contract, and every element a kernel touches against the memref sizes and
 // the allocations (CUDA_ERROR_ILLEGAL_ADDRESS, sticky, as on a GPU).
 //
-// The real modules hold each setting's head dim and anchor stride as
-// constants; here they come from PROTEUS_FAKE_CUDA_MODULES=
-// "<ptx file>=<D>:<stride>,..." (the module whose text is that file's). Both
+// The real modules hold each setting's head dim, anchor stride and INT8 mode
+// as constants; here they come from PROTEUS_FAKE_CUDA_MODULES=
+// "<ptx file>=<D>:<stride>[:<int8>],..." (the module whose text is that
+// file's; <int8> "max" or the percentile, for proteus_int8_scales_<t>). Both
 // candidate pieces are assumed on. Which kernels a module has is read from
 // its .entry lines. Nothing here says anything about the real PTX's code.
 //
@@ -26,6 +27,7 @@
 
 #include "candidate_rule.h"
 #include "float16.h"
+#include "int8_quant.h"
 
 #include <algorithm>
 #include <chrono>
@@ -57,6 +59,8 @@ struct Module {
   /// the tests' own PTX).
   std::map<std::string, int64_t> paramCount;
   int64_t headDim = 0, stride = 0; ///< 0: not given
+  /// proteus_int8_scales_<t>'s percentile (0: max mode; < 0: not given).
+  float int8Percentile = -1.0f;
 };
 struct Function {
   std::string name;
@@ -168,10 +172,19 @@ int64_t loadIndex(const Ref &r, int64_t i) {
 }
 
 /// Softmax attention of query (row, t) over `count` candidates.
+/// With `scales` (the row's q, k, v scales), q, k and v are fake-quantized as
+/// they are loaded.
 template <typename Candidate>
 void attend(const Ref &q, const Ref &k, const Ref &v, const Ref &out, Type t,
             int64_t T, int64_t D, int64_t row, int64_t tok, int64_t count,
-            Candidate &&candidate) {
+            Candidate &&candidate, const float *scales = nullptr) {
+  auto get = [&](const Ref &r, Type type, int64_t i) {
+    const float x = load(r, type, i);
+    if (!scales)
+      return x;
+    const int which = &r == &q ? 0 : &r == &k ? 1 : 2;
+    return proteus_rt::test::fakeQuantize(x, scales[which]);
+  };
   const int64_t base = (row * T + tok) * D;
   std::vector<double> scores(static_cast<size_t>(count));
   double m = -INFINITY;
@@ -179,7 +192,7 @@ void attend(const Ref &q, const Ref &k, const Ref &v, const Ref &out, Type t,
     const int64_t c = candidate(j);
     double s = 0;
     for (int64_t d = 0; d < D; ++d)
-      s += double(load(q, t, base + d)) * load(k, t, (row * T + c) * D + d);
+      s += double(get(q, t, base + d)) * get(k, t, (row * T + c) * D + d);
     scores[static_cast<size_t>(j)] = s / std::sqrt(double(D));
     m = std::max(m, scores[static_cast<size_t>(j)]);
   }
@@ -190,7 +203,7 @@ void attend(const Ref &q, const Ref &k, const Ref &v, const Ref &out, Type t,
     sum += p;
     const int64_t c = candidate(j);
     for (int64_t d = 0; d < D; ++d)
-      acc[static_cast<size_t>(d)] += p * load(v, t, (row * T + c) * D + d);
+      acc[static_cast<size_t>(d)] += p * get(v, t, (row * T + c) * D + d);
   }
   for (int64_t d = 0; d < D; ++d)
     store(out, t, base + d,
@@ -250,7 +263,6 @@ const std::map<std::string, std::string> kLayerKernels = {
     {"proteus_proto_mass", "fdii"},
     {"proteus_proto_partial", "ffdii"},
     {"proteus_proto_update", "ddfffii"},
-    {"proteus_int8_scales", "ffffii"},
     {"proteus_layer_shortlist_attention_f32", "fffllfliiiii"},
     // With INT8 (its scales after the state), the prototype piece (salience
     // and proto_cap last), or both; told apart by the PTX's parameter count.
@@ -413,6 +425,29 @@ Result launch(const Function &f, unsigned grid, unsigned block, void **raw) {
       store(out, t, i, 0.0f);
     return kSuccess;
   }
+  if (n.rfind("proteus_int8_scales_", 0) == 0) {
+    // q, k, v (R*T*D), scales (R*3), R, T; a block per (row, tensor).
+    Ref in[3] = {p.memref(es), p.memref(es), p.memref(es)};
+    Ref scales = p.memref(4);
+    const int64_t R = p.index(), T = p.index();
+    const float pct = f.module->int8Percentile;
+    if (R < 1 || T < 1 || in[0].size % (R * T) != 0 ||
+        in[1].size != in[0].size || in[2].size != in[0].size ||
+        scales.size != R * 3 || grid != R * 3 || block != 256)
+      return kInvalidValue;
+    if (pct < 0.0f) // no mode given: checked only, as the layer kernels
+      return kSuccess;
+    const int64_t n = in[0].size / R;
+    std::vector<float> row(static_cast<size_t>(n));
+    for (int64_t r = 0; r < R; ++r)
+      for (int w = 0; w < 3; ++w) {
+        for (int64_t i = 0; i < n; ++i)
+          row[static_cast<size_t>(i)] = load(in[w], t, r * n + i);
+        store(scales, Type::F32, r * 3 + w,
+              proteus_rt::test::int8Scale(row.data(), n, pct));
+      }
+    return kSuccess;
+  }
   const bool dense = n.rfind("proteus_dense_attention_", 0) == 0;
   const bool listed = n.find("_listed_") != std::string::npos;
   Ref q = p.memref(es), k = p.memref(es), v = p.memref(es), rows, toks, cand,
@@ -426,6 +461,16 @@ Result launch(const Function &f, unsigned grid, unsigned block, void **raw) {
     lens = p.memref(8);
   }
   Ref out = p.memref(es);
+  // The rule kernel's .params: 36, with INT8's scales (after out) 41, with
+  // the prototype piece's scores, proto_cap and rows per item 43, both 48.
+  auto count = f.module->paramCount.find(n);
+  const int64_t params =
+      count == f.module->paramCount.end() ? 0 : count->second;
+  const bool int8 = !dense && !listed && (params == 41 || params == 48);
+  const bool proto = !dense && !listed && (params == 43 || params == 48);
+  Ref scales;
+  if (int8)
+    scales = p.memref(4);
   const int64_t nq = p.index(), T = p.index();
   if (block != 128 || q.size != k.size || q.size != v.size ||
       q.size != out.size)
@@ -451,11 +496,7 @@ Result launch(const Function &f, unsigned grid, unsigned block, void **raw) {
     localCap = p.index();
     anchorCap = p.index();
   }
-  // The rule with the prototype piece takes the scores (B*T), proto_cap and
-  // the rows per batch item last: 7 more .params than the 36 without.
-  auto count = f.module->paramCount.find(n);
-  const bool proto =
-      !listed && count != f.module->paramCount.end() && count->second == 43;
+  // The prototype piece's scores (B*T), proto_cap and rows per batch item.
   Ref scores;
   int64_t protoCap = 0, heads = 0;
   if (proto) {
@@ -468,8 +509,14 @@ Result launch(const Function &f, unsigned grid, unsigned block, void **raw) {
   const int64_t D = f.module->headDim;
   if (D < 1 || q.size % (T * D) || (!listed && f.module->stride < 1))
     return kInvalidValue;
+  if (int8 && scales.size * T * D != q.size * 3)
+    return kInvalidValue;
   for (int64_t i = 0; i < nq; ++i) {
     const int64_t r = loadIndex(rows, i), tok = loadIndex(toks, i);
+    float rowScales[3] = {0, 0, 0};
+    for (int w = 0; int8 && w < 3; ++w)
+      rowScales[w] = load(scales, Type::F32, r * 3 + w);
+    const float *qs = int8 ? rowScales : nullptr;
     if (listed) {
       const int64_t count = loadIndex(lens, i);
       attend(q, k, v, out, t, T, D, r, tok, count,
@@ -486,12 +533,14 @@ Result launch(const Function &f, unsigned grid, unsigned block, void **raw) {
       const std::vector<int64_t> c = proteus_rt::test::candidatesFor(
           {true, true, true, f.module->stride}, tok, T, effL, window, caps,
           sc.data());
-      attend(q, k, v, out, t, T, D, r, tok, static_cast<int64_t>(c.size()),
-             [&](int64_t j) { return c[static_cast<size_t>(j)]; });
+      attend(
+          q, k, v, out, t, T, D, r, tok, static_cast<int64_t>(c.size()),
+          [&](int64_t j) { return c[static_cast<size_t>(j)]; }, qs);
     } else {
       Rule rule(tok, T, f.module->stride, effL, window, localCap, anchorCap);
-      attend(q, k, v, out, t, T, D, r, tok, rule.count,
-             [&](int64_t j) { return rule.at(j); });
+      attend(
+          q, k, v, out, t, T, D, r, tok, rule.count,
+          [&](int64_t j) { return rule.at(j); }, qs);
     }
   }
   return kSuccess;
@@ -568,12 +617,22 @@ API cuModuleLoadDataEx(void **module, const void *image, unsigned, int *,
   if (const char *list = std::getenv("PROTEUS_FAKE_CUDA_MODULES")) {
     std::stringstream ss(list);
     for (std::string item; std::getline(ss, item, ',');) {
-      size_t eq = item.rfind('='), colon = item.rfind(':');
-      if (eq == std::string::npos || colon < eq ||
-          readAll(item.substr(0, eq)) != text)
+      const size_t eq = item.rfind('=');
+      if (eq == std::string::npos || readAll(item.substr(0, eq)) != text)
         continue;
-      m->headDim = std::atoll(item.c_str() + eq + 1);
-      m->stride = std::atoll(item.c_str() + colon + 1);
+      std::vector<std::string> fields;
+      std::stringstream fs(item.substr(eq + 1));
+      for (std::string f; std::getline(fs, f, ':');)
+        fields.push_back(f);
+      if (fields.size() < 2)
+        continue;
+      m->headDim = std::atoll(fields[0].c_str());
+      m->stride = std::atoll(fields[1].c_str());
+      if (fields.size() > 2)
+        m->int8Percentile =
+            fields[2] == "max"
+                ? 0.0f
+                : static_cast<float>(std::atof(fields[2].c_str()));
     }
   }
   modules.push_back(m);
@@ -621,9 +680,10 @@ API cuLinkDestroy(void *state) {
   return kSuccess;
 }
 
-API cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
+namespace {
+Result allocate(unsigned long long *p, size_t bytes, const char *what) {
   std::lock_guard<std::mutex> lock(mu);
-  note("cuMemAlloc");
+  note(what);
   void *m = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
   if (!m)
     return 2; // CUDA_ERROR_OUT_OF_MEMORY
@@ -631,15 +691,27 @@ API cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
   *p = reinterpret_cast<uintptr_t>(m);
   return kSuccess;
 }
-API cuMemFree_v2(unsigned long long p) {
+Result release(unsigned long long p, const char *what) {
   std::lock_guard<std::mutex> lock(mu);
-  note("cuMemFree");
+  note(what);
   auto it = allocations.find(static_cast<uintptr_t>(p));
   if (it == allocations.end())
     return kInvalidValue;
   std::free(reinterpret_cast<void *>(it->first));
   allocations.erase(it);
   return kSuccess;
+}
+} // namespace
+API cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
+  return allocate(p, bytes, "cuMemAlloc");
+}
+API cuMemFree_v2(unsigned long long p) { return release(p, "cuMemFree"); }
+// Stream-ordered: everything here runs at once, in call order.
+API cuMemAllocAsync(unsigned long long *p, size_t bytes, void *) {
+  return allocate(p, bytes, "cuMemAllocAsync");
+}
+API cuMemFreeAsync(unsigned long long p, void *) {
+  return release(p, "cuMemFreeAsync");
 }
 namespace {
 Result copyToDevice(unsigned long long dst, const void *src, size_t bytes,

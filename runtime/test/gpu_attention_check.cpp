@@ -23,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "float16.h"
+#include "int8_quant.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
 #include "proteus_rt/proteus_rt.h"
@@ -328,8 +329,7 @@ Bundle openBundle(prt_context *ctx, const std::string &dir) {
     b.alphas.push_back(a);
   }
   // The prototype piece keeps each query's list in shared memory.
-  b.ruleOnGpu = !b.config.quantize_int8 &&
-                (!b.config.use_proto || b.config.L_max <= kGpuProtoPieceMaxL);
+  b.ruleOnGpu = !b.config.use_proto || b.config.L_max <= kGpuProtoPieceMaxL;
   std::ifstream in(dir + "/" + kManifestFile);
   nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
   if (m.is_object() && m.contains(kManifestGpuNote))
@@ -632,8 +632,20 @@ void Checker::shortlistCase(const Bundle &b, int64_t setting, prt_dtype dtype,
         }
       cpuShortlist(b, T, budget, rows, proto ? &scores : nullptr, R / B);
       std::vector<float> ref(static_cast<size_t>(total));
-      cpuListed(b, R, T, D, in.q, in.k, in.v, rows, budget[kBudgetEffectiveL],
-                ref);
+      if (b.config.quantize_int8) {
+        // INT8: the reference attends over q, k, v fake-quantized per row
+        // over all T * D values (REFERENCE.md 6.4).
+        const float pct = b.config.int8_mode == Int8Mode::Percentile
+                              ? static_cast<float>(b.config.int8_percentile)
+                              : 0.0f;
+        std::vector<float> qq = in.q, kq = in.k, vq = in.v;
+        for (std::vector<float> *x : {&qq, &kq, &vq})
+          proteus_rt::test::fakeQuantizeRows(*x, R, T * D, pct);
+        cpuListed(b, R, T, D, qq, kq, vq, rows, budget[kBudgetEffectiveL], ref);
+      } else {
+        cpuListed(b, R, T, D, in.q, in.k, in.v, rows, budget[kBudgetEffectiveL],
+                  ref);
+      }
       out.upload(poison);
       prt_gpu_shortlist_attention_args a{};
       a.setting = setting;
@@ -660,7 +672,8 @@ void Checker::shortlistCase(const Bundle &b, int64_t setting, prt_dtype dtype,
            "prt_gpu_shortlist_attention (rule)");
       must(prt_stream_synchronize(ctx_, nullptr), "the rule kernel");
       Diff d = compare(ref);
-      checks.record(d.ok(tolerance(dtype)), tag + " rule",
+      checks.record(d.ok(tolerance(dtype)),
+                    tag + (b.config.quantize_int8 ? " rule int8" : " rule"),
                     fmt("L=%lld window=%lld local=%lld anchor=%lld %s: ",
                         (long long)budget[kBudgetEffectiveL],
                         (long long)budget[kBudgetWindow],

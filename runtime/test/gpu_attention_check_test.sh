@@ -9,7 +9,8 @@ set -u
 bundles_sh=$1 compile=$2 out=$3 check=$4 golden=$5 fake=$6
 sh "$bundles_sh" "$compile" "$out" >/dev/null || exit 1
 set -- --bundle "$out/d16" --bundle "$out/d32" --bundle "$out/d64" \
-  --bundle "$out/d128" --bundle "$out/proto"
+  --bundle "$out/d128" --bundle "$out/proto" --bundle "$out/int8" \
+  --bundle "$out/int8p"
 # The golden attention cases when the golden folder is there (a clone without
 # ../shared skips them, visibly).
 g=
@@ -24,13 +25,22 @@ real=$?
 tail -2 "$out/check.log"
 [ $real -eq 0 ] || [ $real -eq 77 ] || { echo "check failed (log: $out/check.log)"; exit 1; }
 
-# The fake driver learns each module's head dim and anchor stride.
+# The fake driver learns each module's head dim, anchor stride and INT8
+# scale rule (max, or the percentile).
 modules=
-for b in d16 d32 d64 d128 proto bench; do
-  d=$(sed -n 's/.*"d_head": \([0-9]*\).*/\1/p' "$out/$b/manifest.json")
-  s=$(sed -n 's/.*"linear_anchor_stride": \([0-9]*\).*/\1/p' "$out/$b/manifest.json")
+for b in d16 d32 d64 d128 proto bench int8 int8p; do
+  m="$out/$b/manifest.json"
+  d=$(sed -n 's/.*"d_head": \([0-9]*\).*/\1/p' "$m")
+  s=$(sed -n 's/.*"linear_anchor_stride": \([0-9]*\).*/\1/p' "$m")
+  q=
+  if grep -q '"quantize_sparse_int8": true' "$m"; then
+    q=:max
+    if grep -q '"quantize_sparse_int8_mode": "percentile"' "$m"; then
+      q=:$(sed -n 's/.*"quantize_sparse_int8_percentile": \([0-9.e-]*\).*/\1/p' "$m")
+    fi
+  fi
   for f in "$out/$b"/ptx/sm_90/*.ptx; do
-    modules="$modules${modules:+,}$f=$d:$s"
+    modules="$modules${modules:+,}$f=$d:$s$q"
   done
 done
 export PROTEUS_FAKE_CUDA_MODULES="$modules" PROTEUS_DISABLE_CACHE=1

@@ -240,15 +240,30 @@ TEST_F(GpuAttentionArgs, ShortlistListedForm) {
   EXPECT_STATUS(call(a), PRT_ERR_SHAPE, "its head dim 16");
 }
 
-TEST_F(GpuAttentionArgs, RuleWithoutGpuKernelQuotesTheNote) {
-  const std::string note = "the in-kernel candidate rule is CPU-only for INT8 "
-                           "quantization";
+TEST_F(GpuAttentionArgs, Int8RuleFormHasAKernel) {
+  // INT8 quantizes in the rule kernel: the call gets past every argument
+  // check to the context (this one uses the CPU).
   json config = configD16();
   config["quantize_sparse_int8"] = true;
+  open(config, {"sm_90"});
+  prt_gpu_shortlist_attention_args a = ruleArgs();
+  EXPECT_STATUS(prt_gpu_shortlist_attention(bundle_, &a), PRT_ERR_UNSUPPORTED,
+                "needs a GPU context");
+}
+
+TEST_F(GpuAttentionArgs, RuleWithoutGpuKernelQuotesTheNote) {
+  const std::string note = "the in-kernel candidate rule is CPU-only for the "
+                           "prototype candidate piece with L_max 2048";
+  json config = configD16();
+  config["linear_use_proto"] = true;
+  config["linear_L_max"] = 2048;
   open(config, {"sm_90"}, note);
   prt_gpu_shortlist_attention_args a = ruleArgs();
   EXPECT_STATUS(prt_gpu_shortlist_attention(bundle_, &a), PRT_ERR_UNSUPPORTED,
                 "gpu_note: " + note);
+  EXPECT_NE(std::string(prt_last_error()).find("L_max 2048 > 1407"),
+            std::string::npos)
+      << prt_last_error();
   EXPECT_NE(std::string(prt_last_error()).find("prt_shortlist"),
             std::string::npos)
       << prt_last_error();

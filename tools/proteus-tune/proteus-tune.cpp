@@ -385,11 +385,14 @@ int generate(int argc, char **argv) {
           continue;
         }
         if (auto sl = dyn_cast<ShortlistAttentionOp>(op);
-            sl && sl.getUseProto()) {
-          // proteus-tune-measure passes no prototype scores; the kernel's
-          // per-query list build, not its tile, sets its time.
-          skippedNote = "the shortlist kernel with the prototype candidate "
-                        "piece is not tuned (it runs with its default tile)";
+            sl && (sl.getUseProto() || sl.getQuantize())) {
+          // proteus-tune-measure passes no prototype scores and no INT8
+          // scales; with the piece, the kernel's per-query list build, not
+          // its tile, sets its time.
+          skippedNote = std::string("the shortlist kernel with ") +
+                        (sl.getUseProto() ? "the prototype candidate piece"
+                                          : "INT8 quantization") +
+                        " is not tuned (it runs with its default tile)";
           continue;
         }
         std::string why;

@@ -138,6 +138,11 @@ using DenseAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *,
 ///   proteus_fill_zero_<t>(out[n], n)                          256 threads
 ///   proteus_shortlist_attention_<t>(q, k, v [R*T*D], packed_row[N],
 ///       packed_token[N], out[R*T*D], N, T, L, window, local_cap, anchor_cap)
+///     with the prototype piece, then scores[B*T] (f32), proto_cap, R / B;
+///     with INT8, `scales` (f32, R*3) after `out`: first
+///   proteus_int8_scales_<t>(q, k, v, scales[R*3], R, T)
+///       grid R*3, block kGpuLayerBlock: row r's max (or percentile) |x| of
+///       q, k, v over its T*D values, as scales[r*3 + 0, 1, 2]
 ///   proteus_shortlist_attention_listed_<t>(q, k, v, packed_row, packed_token,
 ///       candidates[N*W], lengths[N], out, N, T, W)
 ///   proteus_dense_attention_<t>(q, k, v, out, R*T, T)
@@ -148,8 +153,8 @@ using DenseAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *,
 /// shortlist kernels write only packed (row, token) outputs: run fill_zero
 /// first. The budget parameters are ignored where the setting fixed them (pass
 /// the budget vector's values). The in-kernel candidate rule is absent from
-/// modules whose configuration uses the prototype piece or INT8 (manifest
-/// "gpu_note").
+/// modules whose configuration uses the prototype piece with L_max above
+/// kGpuProtoPieceMaxL (manifest "gpu_note").
 inline constexpr int64_t kGpuAttentionBlock = 128;
 /// The largest L_max for which the layer's shortlist kernel has the prototype
 /// candidate piece: each of its warps keeps a list and picks of L_max i32, a
@@ -222,8 +227,8 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///      proteus_layer_dense_attention_f32(q, k, v, o, state, R*T, T)
 ///        as proteus_dense_attention; returns at once when the mode is
 ///        Shortlist. Both are absent (gpu_note) where the rule is CPU-only.
-///      With INT8 first proteus_int8_scales(q, k, v,
-///        scales[R*3], R, T), grid R*3; the shortlist kernel then takes
+///      With INT8 first proteus_int8_scales_f32(q, k, v,
+///        scales[R*3], R, T) (above), grid R*3; the shortlist kernel then takes
 ///        `scales` after `state` and quantizes q, k, v as it loads them.
 ///  12. proteus_combine(o, w_proj[C*C], b_proj[C], token_mask, y[B*T*C], B, T)
 ///        grid ceil(B*T / kGpuProjectTile) * ceil(C / kGpuProjectTile); masked

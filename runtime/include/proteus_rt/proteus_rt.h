@@ -473,9 +473,12 @@ typedef struct prt_gpu_shortlist_attention_args {
   /** Rule form (candidates == 0): the candidate rule (REFERENCE.md 5.1)
    *  evaluated in the kernel with this host budget vector, which must be the
    *  setting's at T (prt_plan_budget of a plan on this setting, or
-   *  makeBudget); the kernel has no rule with INT8, nor with the prototype
-   *  piece above L_max kGpuProtoPieceMaxL (PRT_ERR_UNSUPPORTED quoting the
-   *  manifest's gpu_note). */
+   *  makeBudget); the kernel has no rule with the prototype piece above
+   *  L_max kGpuProtoPieceMaxL (PRT_ERR_UNSUPPORTED quoting the manifest's
+   *  gpu_note). With INT8 (quantize_sparse_int8) the rule form quantizes q,
+   *  k and v per row as the layer does (REFERENCE.md 6.4), with scales in
+   *  stream-ordered scratch (cuMemAllocAsync, R * 3 floats); the listed form
+   *  never quantizes. */
   const int64_t *budget;
   int64_t budget_size;
   prt_stream stream;

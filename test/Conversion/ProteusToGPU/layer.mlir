@@ -98,7 +98,7 @@ func.func @routed(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: me
 // CHECK-LABEL: gpu.module @proteus_kernels
 // The per-row scales need every q: no proteus_project_q.
 // CHECK-NOT: gpu.func @proteus_project_q
-// CHECK: gpu.func @proteus_int8_scales
+// CHECK: gpu.func @proteus_int8_scales_f32
 // CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}proteus.specialization = "{{.*}} int8 tile=#proteus.tile<block_m = 4, block_n = 16, lanes = 2>"
 func.func @int8(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
                 %wr: memref<8x64xf32>, %b: memref<?xi64>, %y: memref<1x64x64xf32>,
@@ -119,7 +119,7 @@ func.func @int8(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memr
 // neighbouring order statistics of |x| by radix select (shared histogram,
 // atomic adds), and the layer's shortlist kernel is the one of max mode.
 // CHECK-LABEL: gpu.module @proteus_kernels
-// CHECK: gpu.func @proteus_int8_scales({{.*}}) workgroup({{.*}}memref<256xi32, #gpu.address_space<workgroup>>{{.*}}memref<2xi64, #gpu.address_space<workgroup>>{{.*}}) kernel
+// CHECK: gpu.func @proteus_int8_scales_f32({{.*}}) workgroup({{.*}}memref<256xi32, #gpu.address_space<workgroup>>{{.*}}memref<2xi64, #gpu.address_space<workgroup>>{{.*}}) kernel
 // CHECK: memref.atomic_rmw addi
 // CHECK: gpu.func @proteus_layer_shortlist_attention_f32({{.*}}proteus.specialization = "{{.*}} int8 tile=#proteus.tile<block_m = 4, block_n = 16, lanes = 2>"
 func.func @int8_percentile(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>,

@@ -38,11 +38,18 @@ func.func @too_long(%q: memref<?x?x16xf32>, %pr: memref<?xi64>, %pt: memref<?xi6
 
 // -----
 
-// CHECK: error: 'proteus.shortlist_attention' op has no GPU kernel: INT8 fake quantization has no GPU kernel yet
-func.func @int8(%q: memref<?x?x16xf32>, %pr: memref<?xi64>, %pt: memref<?xi64>, %n: index) {
+// One kernel module has one INT8 scales kernel per element type: two scale
+// rules on f32 cannot share it.
+// CHECK: error: 'proteus.shortlist_attention' op has no GPU kernel: its INT8 scale rule (percentile 0.9) differs from that of another op on 'f32' (max), and a kernel module has one proteus_int8_scales kernel per element type
+// CHECK: note: the other op
+func.func @int8_rules(%q: memref<?x?x16xf32>, %pr: memref<?xi64>, %pt: memref<?xi64>, %n: index) {
   proteus.shortlist_attention ins(%q, %q, %q : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>)
       packed(%pr, %pt, %n : memref<?xi64>, memref<?xi64>, index)
       budget(%n, %n, %n, %n, %n)
       outs(%q : memref<?x?x16xf32>) {use_local, quantize = #proteus.int8_mode<max>}
+  proteus.shortlist_attention ins(%q, %q, %q : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>)
+      packed(%pr, %pt, %n : memref<?xi64>, memref<?xi64>, index)
+      budget(%n, %n, %n, %n, %n)
+      outs(%q : memref<?x?x16xf32>) {use_local, quantize = #proteus.int8_mode<percentile>, percentile = 0.9 : f64}
   return
 }

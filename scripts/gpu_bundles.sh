@@ -51,7 +51,7 @@ bundle int8 0,1 '{"d_model": 128, "h_total": 8, "quantize_sparse_int8": true,
   "linear_L_min": 32, "linear_L_max": 256}'
 # The same with percentile scales (torch.quantile of |x| per row), D 32,
 # for the primitive kernels' checks.
-bundle int8p 0,1 '{"d_model": 256, "h_total": 8, "quantize_sparse_int8": true,
+bundle int8p 1 '{"d_model": 256, "h_total": 8, "quantize_sparse_int8": true,
   "quantize_sparse_int8_mode": "percentile",
   "quantize_sparse_int8_percentile": 0.99, "linear_window_base": 128,
   "linear_anchor_stride": 16, "linear_L_base": 96, "linear_L_min": 16,

@@ -25,8 +25,8 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "proteus/Conversion/Passes.h"
 #include "proteus_rt/contract.h"
-#include "llvm/Support/Format.h"
 
+#include <charconv>
 #include <cmath>
 #include <tuple>
 
@@ -1088,8 +1088,9 @@ struct LayerKernelBuilder {
   }
 
   void int8Scales() {
-    getOrBuildInt8Scales(b, module, f32, d, cfg.getInt8Mode(),
-                         cfg.getInt8Percentile());
+    [[maybe_unused]] gpu::GPUFuncOp fn = getOrBuildInt8Scales(
+        b, module, f32, d, cfg.getInt8Mode(), cfg.getInt8Percentile());
+    assert(fn && "the pass checks that the module's INT8 ops agree");
   }
 
   /// The gate mass of every gate over the batch (the EMA's weights).
@@ -1213,6 +1214,18 @@ std::string mlir::proteus::gpuLayerUnsupported(ConfigAttr cfg) {
   return "";
 }
 
+std::string mlir::proteus::int8ScalesSpecialization(int64_t d, Int8Mode mode,
+                                                    double p) {
+  std::string spec = "int8_scales D=" + std::to_string(d);
+  if (mode == Int8Mode::Max)
+    return spec + " max";
+  // The shortest form that reads back as p: two percentiles differ here
+  // exactly when they differ.
+  char buf[32];
+  auto end = std::to_chars(buf, buf + sizeof(buf), p).ptr;
+  return spec + " percentile=" + std::string(buf, end);
+}
+
 /// Per-row INT8 scales of q, k and v (REFERENCE.md 6.4), block r*3 + w
 /// for row r of tensor w: the row's max |x|, or in percentile mode
 /// torch.quantile's rank p (n - 1) in binary32 with the two neighbouring
@@ -1222,16 +1235,11 @@ gpu::GPUFuncOp mlir::proteus::getOrBuildInt8Scales(OpBuilder &b,
                                                    gpu::GPUModuleOp module,
                                                    Type elem, int64_t d,
                                                    Int8Mode mode, double p) {
-  std::string t, spec;
+  std::string t;
   llvm::raw_string_ostream(t) << elem;
   std::string name = "proteus_int8_scales_" + t; // contract.h
   bool percentile = mode == Int8Mode::Percentile;
-  llvm::raw_string_ostream os(spec);
-  os << "int8_scales D=" << d;
-  if (percentile)
-    os << " percentile=" << llvm::format("%.17g", p);
-  else
-    os << " max";
+  std::string spec = int8ScalesSpecialization(d, mode, p);
   if (auto existing = module.lookupSymbol<gpu::GPUFuncOp>(name)) {
     auto had = existing->getAttrOfType<StringAttr>("proteus.specialization");
     return had && had.getValue() == spec ? existing : gpu::GPUFuncOp();

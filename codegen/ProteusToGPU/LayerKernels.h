@@ -23,6 +23,10 @@ namespace mlir::proteus {
 void buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module, ConfigAttr cfg,
                        BudgetAttr budget);
 
+/// What proteus_int8_scales_<type> is specialized for: head dim `d` and the
+/// scale rule (the gpu.func's proteus.specialization).
+std::string int8ScalesSpecialization(int64_t d, Int8Mode mode, double p);
+
 /// The per-row INT8 scales kernel of q, k and v with element type `elem`
 /// (proteus_int8_scales_<elem>, contract.h) for head dim `d` and the given
 /// mode; the module's own where it has one of that name (null where that one

@@ -33,7 +33,6 @@
 #include "proteus/Conversion/Passes.h"
 #include "proteus/Dialect/Proteus/ProteusOps.h"
 #include "proteus_rt/contract.h"
-#include "llvm/Support/Format.h"
 
 #include <cmath>
 #include <limits>
@@ -977,10 +976,9 @@ struct ShortlistAttentionToGPU
       gpu::GPUFuncOp scalesFn = getOrBuildInt8Scales(
           rewriter, module, spec->elem, spec->headDim, *op.getQuantize(),
           a.getPercentile().convertToDouble());
-      if (!scalesFn)
+      if (!scalesFn) // the pass checked that the module's INT8 ops agree
         return rewriter.notifyMatchFailure(
-            op, "another INT8 mode's scales kernel has this op's name in the "
-                "kernel module");
+            op, "the module's INT8 scales kernel is specialized otherwise");
       Value rows = lb.dim(a.getQ(), 0), perRow = lb.mul(rows, lb.idx(3));
       scales =
           gpu::AllocOp::create(
@@ -1161,53 +1159,45 @@ struct ConvertProteusToGPUPass
     // converted, each misfit reported once on its op.
     bool misfit = false;
     // One module has one proteus_int8_scales_<type>: the INT8 ops of an
-    // element type must share their scale rule.
-    struct Int8Rule {
-      Int8Mode mode;
-      double p;
-      Operation *op;
-      std::string text() const {
-        std::string t = "max";
-        if (mode == Int8Mode::Percentile) {
-          t.clear();
-          llvm::raw_string_ostream(t) << "percentile " << llvm::format("%g", p);
-        }
-        return t;
-      }
-    };
-    llvm::DenseMap<Type, Int8Rule> int8Rules;
-    auto checkInt8Rule = [&](Operation *op, Type elem, Int8Mode mode,
-                             double p) {
-      if (mode == Int8Mode::Max)
-        p = 0.0;
-      Int8Rule mine{mode, p, op};
-      auto [it, fresh] = int8Rules.try_emplace(elem, mine);
-      const Int8Rule &had = it->second;
-      if (fresh || (had.mode == mode && had.p == p))
+    // element type must agree on what it is specialized for (head dim and
+    // scale rule).
+    llvm::DenseMap<Type, std::pair<std::string, Operation *>> int8Scales;
+    auto checkInt8Scales = [&](Operation *op, Type elem, int64_t d,
+                               Int8Mode mode, double p) {
+      std::string mine = int8ScalesSpecialization(d, mode, p);
+      auto [it, fresh] = int8Scales.try_emplace(elem, mine, op);
+      if (fresh || it->second.first == mine)
         return;
-      InFlightDiagnostic d = op->emitOpError()
-                             << "has no GPU kernel: its INT8 scale rule ("
-                             << mine.text() << ") differs from that of another "
-                             << "op on " << elem << " (" << had.text()
-                             << "), and a kernel module has one "
-                                "proteus_int8_scales kernel per element type";
-      d.attachNote(had.op->getLoc()) << "the other op";
+      InFlightDiagnostic diag =
+          op->emitOpError()
+          << "has no GPU kernel: its INT8 scales (" << mine
+          << ") differ from those of another op on " << elem << " ("
+          << it->second.first
+          << "), and a kernel module has one proteus_int8_scales kernel per "
+             "element type";
+      diag.attachNote(it->second.second->getLoc()) << "the other op";
       misfit = true;
     };
     top.walk([&](Operation *op) {
       if (auto layer = dyn_cast<LayerOp>(op)) {
         ConfigAttr cfg = layer.getConfig();
         if (cfg.getQuantizeInt8())
-          checkInt8Rule(op, Float32Type::get(op->getContext()),
-                        cfg.getInt8Mode(), cfg.getInt8Percentile());
+          checkInt8Scales(op, Float32Type::get(op->getContext()),
+                          cfg.getHeadDim(), cfg.getInt8Mode(),
+                          cfg.getInt8Percentile());
         return;
       }
       if (!isa<ShortlistAttentionOp, DenseAttentionOp>(op))
         return;
-      if (auto sl = dyn_cast<ShortlistAttentionOp>(op); sl && sl.getQuantize())
-        checkInt8Rule(op,
-                      cast<MemRefType>(sl.getQ().getType()).getElementType(),
-                      *sl.getQuantize(), sl.getPercentile().convertToDouble());
+      if (auto sl = dyn_cast<ShortlistAttentionOp>(op);
+          sl && sl.getQuantize()) {
+        // (A dynamic head dim has no kernel at all: reported below.)
+        auto q = cast<MemRefType>(sl.getQ().getType());
+        if (!q.isDynamicDim(2))
+          checkInt8Scales(op, q.getElementType(), q.getDimSize(2),
+                          *sl.getQuantize(),
+                          sl.getPercentile().convertToDouble());
+      }
       std::string why;
       if (failed(getKernelSpec(op, why))) {
         op->emitOpError() << "has no GPU kernel: " << why;

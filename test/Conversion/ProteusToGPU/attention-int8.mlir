@@ -37,7 +37,7 @@ func.func @max(%q: memref<?x?x16xf32>, %pr: memref<?xi64>, %pt: memref<?xi64>, %
 // CHECK-LABEL: func.func @percentile
 // CHECK: gpu.launch_func @proteus_kernels::@proteus_int8_scales_bf16
 // CHECK: gpu.launch_func @proteus_kernels::@proteus_shortlist_attention_listed_bf16
-// CHECK: gpu.func @proteus_int8_scales_bf16(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: index, %{{.*}}: index) workgroup({{.*}}memref<256xi32, #gpu.address_space<workgroup>>{{.*}}) kernel attributes {{{.*}}proteus.specialization = "int8_scales D=32 percentile=0.98999999999999999"
+// CHECK: gpu.func @proteus_int8_scales_bf16(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: index, %{{.*}}: index) workgroup({{.*}}memref<256xi32, #gpu.address_space<workgroup>>{{.*}}) kernel attributes {{{.*}}proteus.specialization = "int8_scales D=32 percentile=0.99"
 // CHECK: arith.extf %{{.*}} : bf16 to f32
 func.func @percentile(%q: memref<?x?x32xbf16>, %pr: memref<?xi64>, %pt: memref<?xi64>, %n: index,
                       %c: memref<?x?xi64>, %len: memref<?xi64>, %o: memref<?x?x32xbf16>) {

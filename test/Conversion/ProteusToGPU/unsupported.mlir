@@ -39,8 +39,8 @@ func.func @too_long(%q: memref<?x?x16xf32>, %pr: memref<?xi64>, %pt: memref<?xi6
 // -----
 
 // One kernel module has one INT8 scales kernel per element type: two scale
-// rules on f32 cannot share it.
-// CHECK: error: 'proteus.shortlist_attention' op has no GPU kernel: its INT8 scale rule (percentile 0.9) differs from that of another op on 'f32' (max), and a kernel module has one proteus_int8_scales kernel per element type
+// rules on f32 cannot share it, nor two head dims.
+// CHECK: error: 'proteus.shortlist_attention' op has no GPU kernel: its INT8 scales (int8_scales D=16 percentile=0.9) differ from those of another op on 'f32' (int8_scales D=16 max), and a kernel module has one proteus_int8_scales kernel per element type
 // CHECK: note: the other op
 func.func @int8_rules(%q: memref<?x?x16xf32>, %pr: memref<?xi64>, %pt: memref<?xi64>, %n: index) {
   proteus.shortlist_attention ins(%q, %q, %q : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>)
@@ -51,5 +51,22 @@ func.func @int8_rules(%q: memref<?x?x16xf32>, %pr: memref<?xi64>, %pt: memref<?x
       packed(%pr, %pt, %n : memref<?xi64>, memref<?xi64>, index)
       budget(%n, %n, %n, %n, %n)
       outs(%q : memref<?x?x16xf32>) {use_local, quantize = #proteus.int8_mode<percentile>, percentile = 0.9 : f64}
+  return
+}
+
+// -----
+
+// CHECK: error: 'proteus.shortlist_attention' op has no GPU kernel: its INT8 scales (int8_scales D=32 max) differ from those of another op on 'f32' (int8_scales D=16 max), and a kernel module has one proteus_int8_scales kernel per element type
+// CHECK: note: the other op
+func.func @int8_head_dims(%q: memref<?x?x16xf32>, %q32: memref<?x?x32xf32>, %pr: memref<?xi64>,
+                          %pt: memref<?xi64>, %n: index) {
+  proteus.shortlist_attention ins(%q, %q, %q : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>)
+      packed(%pr, %pt, %n : memref<?xi64>, memref<?xi64>, index)
+      budget(%n, %n, %n, %n, %n)
+      outs(%q : memref<?x?x16xf32>) {use_local, quantize = #proteus.int8_mode<max>}
+  proteus.shortlist_attention ins(%q32, %q32, %q32 : memref<?x?x32xf32>, memref<?x?x32xf32>, memref<?x?x32xf32>)
+      packed(%pr, %pt, %n : memref<?xi64>, memref<?xi64>, index)
+      budget(%n, %n, %n, %n, %n)
+      outs(%q32 : memref<?x?x32xf32>) {use_local, quantize = #proteus.int8_mode<max>}
   return
 }

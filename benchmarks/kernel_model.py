@@ -37,10 +37,9 @@ KERNELS = {
     "proteus_dense_attention": ("4*e*R*T*D", "2*R*T*T*D", "act"),
     "proteus_combine": ("e*B*T*C + e*C*C + B*T + e*B*T*C", "2*B*T*C*C", "act"),
     "proteus_proto_mass": ("4*B*T*G + 8*G", "B*T*G", "f64"),
-    # The EMA: split-T partial sums (chunks of 4096 tokens), then their sum.
-    "proteus_proto_partial": ("e*B*T*C + 4*B*T*G + 8*((B*T+4095)//4096)*G*C", "2*B*T*G*C", "f64"),
-    "proteus_proto_update": ("8*((B*T+4095)//4096)*G*C + 4*(2*G*C + 4*G)",
-                             "((B*T+4095)//4096)*G*C", "f64"),
+    # The EMA: split-T partial sums (S chunks, proto_chunks), then their sum.
+    "proteus_proto_partial": ("e*B*T*C + 4*B*T*G + 8*S*G*C", "2*B*T*G*C", "f64"),
+    "proteus_proto_update": ("8*S*G*C + 4*(2*G*C + 4*G)", "S*G*C", "f64"),
 }
 
 # Attention kernels of the layer that return at once unless the call is in their mode.
@@ -89,6 +88,15 @@ def mean_candidates(T, window, local_cap, anchor_cap, stride, L, samples=4096):
     return total / count
 
 
+def proto_chunks(tokens):
+    """The EMA's chunk count for B*T = tokens: contract.h's gpuProtoChunk (the longest power of
+    two from 256 to 4096 tokens that still makes 64 chunks)."""
+    chunk = 4096
+    while chunk > 256 and tokens // chunk < 64:
+        chunk //= 2
+    return -(-tokens // chunk)
+
+
 def kernel_figures(kernel, shape, mode, launches=1):
     """(bytes, flops, precision, bytes formula, flops formula, note) of `launches` launches of one
     kernel of the layer (the formulas are per launch), or None for a kernel the model does not
@@ -103,6 +111,7 @@ def kernel_figures(kernel, shape, mode, launches=1):
     if _MODE_KERNELS.get(base, mode) != mode:
         bytes_f, flops_f, note = "0", "0", f"returns at once in {mode} mode"
     values = dict(shape)
+    values["S"] = proto_chunks(shape["B"] * shape["T"])
     if precision == "act":
         precision = shape["dtype"]
     if launches != 1:

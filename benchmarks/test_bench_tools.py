@@ -123,6 +123,16 @@ class KernelModel(unittest.TestCase):
         self.assertEqual(two[:2], (2 * one[0], 2 * one[1]))
         self.assertIsNone(kernel_model.kernel_figures("Memcpy HtoD (Pageable -> Device)", shape, "dense"))
 
+    def test_the_ema_chunks_follow_the_contract(self):
+        # contract.h's gpuProtoChunk: 256 tokens up to 16K (64 chunks there), 1024 at 64K,
+        # 4096 from 256K on.
+        cases = {1: 1, 1000: 4, 16384: 64, 16385: 65, 65536: 64, 524288: 128}
+        for tokens, chunks in cases.items():
+            self.assertEqual(kernel_model.proto_chunks(tokens), chunks, msg=str(tokens))
+        shape = {"B": 4, "T": 4096, "C": 512, "G": 64, "e": 4}
+        b, f, _, _, _, _ = kernel_model.kernel_figures("proteus_proto_update", shape, "shortlist")
+        self.assertEqual(f, 64 * 64 * 512)
+
     def test_floor_is_the_larger_of_bytes_and_flops(self):
         ceilings = {"copy_tbs": 2.0, "f32_tflops": 10.0}
         self.assertAlmostEqual(kernel_model.floor_ms(2e9, 0, "-", ceilings), 1.0)

@@ -163,6 +163,11 @@ Value ceilDiv(LoopBuilder &lb, Value a, int64_t b) {
   return lb.div(lb.add(a, lb.idx(b - 1)), lb.idx(b));
 }
 
+/// ceil(a / b) for b >= 1 known only at run time.
+Value ceilDiv(LoopBuilder &lb, Value a, Value b) {
+  return lb.div(lb.sub(lb.add(a, b), lb.idx(1)), b);
+}
+
 /// The order key (i32) of the rank-th largest (1-based, 1 <= rank <= n)
 /// of keyAt(0 .. n), by radix select: four 8-bit passes from the top over
 /// a block-wide 256-bin histogram, `prefix` holding the digits found and
@@ -406,7 +411,7 @@ struct LayerKernelBuilder {
         kBlock, spec("route_logits"), [&](LoopBuilder &lb, Kernel &k) {
           Value a = k.arg(0), w = k.arg(1), out = k.arg(2), mN = k.arg(3);
           emitTiledGemm(
-              lb, k, mN, g, c,
+              lb, k, mN, g, lb.idx(c),
               [&](Value m, Value kk) {
                 return lb.load(a, lb.add(lb.mul(m, lb.idx(c)), kk));
               },
@@ -750,8 +755,8 @@ struct LayerKernelBuilder {
   /// from 0 in `accType`: in f64 that is the CPU loops' sum exactly; in f32
   /// with fused multiply-adds. `block` (default: the block index) picks the
   /// tile.
-  void emitTiledGemm(LoopBuilder &lb, Kernel &k, Value mN, int64_t nN,
-                     int64_t kN, function_ref<Value(Value, Value)> loadA,
+  void emitTiledGemm(LoopBuilder &lb, Kernel &k, Value mN, int64_t nN, Value kN,
+                     function_ref<Value(Value, Value)> loadA,
                      function_ref<Value(Value, Value)> loadB,
                      function_ref<void(Value, Value, ArrayRef<Value>)> epilogue,
                      Type accType = Type(), int64_t tile = rt::kGpuGemmTile,
@@ -793,14 +798,14 @@ struct LayerKernelBuilder {
     Value zf = accType.isF64() ? lb.f64(0.0) : lb.f32(0.0);
     SmallVector<Value> init(sideM * sideN, zf);
     auto loop = scf::ForOp::create(
-        b, loc, lb.idx(0), lb.idx(kN), lb.idx(step), init,
+        b, loc, lb.idx(0), kN, lb.idx(step), init,
         [&](OpBuilder &, Location, Value k0, ValueRange acc) {
           barrier(lb);
           for (int64_t j = 0; j < std::max(stagesA, stagesB); ++j) {
             Value e = lb.add(k.tid, lb.idx(j * kBlock));
             Value row = lb.div(e, lb.idx(step)), kk = lb.rem(e, lb.idx(step));
             Value kIdx = lb.add(k0, kk);
-            Value inK = lb.lt(kIdx, lb.idx(kN));
+            Value inK = lb.lt(kIdx, kN);
             auto stage = [&](Value smem, int64_t pitch, Value r, Value limit,
                              function_ref<Value(Value, Value)> load) {
               Value dst = lb.add(lb.mul(kk, lb.idx(pitch)), row);
@@ -926,7 +931,7 @@ struct LayerKernelBuilder {
           }
           lb.ifThen(lb.notI(skip), [&] {
             emitTiledGemm(
-                lb, k, mN, 3 * c, c,
+                lb, k, mN, 3 * c, lb.idx(c),
                 [&](Value m, Value kk) {
                   return lb.load(x, lb.add(lb.mul(m, lb.idx(c)), kk));
                 },
@@ -999,7 +1004,7 @@ struct LayerKernelBuilder {
           };
           lb.ifThen(lb.andI(shortlist, lb.lt(m0, count)), [&] {
             emitTiledGemm(
-                lb, k, count, d, c,
+                lb, k, count, d, lb.idx(c),
                 [&](Value m, Value kk) {
                   Value row = lb.add(lb.mul(bb, tN), token(m));
                   return lb.load(x, lb.add(lb.mul(row, lb.idx(c)), kk));
@@ -1060,7 +1065,7 @@ struct LayerKernelBuilder {
           Value o = k.arg(0), w = k.arg(1), mask = k.arg(3), y = k.arg(4);
           Value bN = k.arg(5), tN = k.arg(6);
           emitTiledGemm(
-              lb, k, lb.mul(bN, tN), c, c,
+              lb, k, lb.mul(bN, tN), c, lb.idx(c),
               [&](Value m, Value kk) {
                 // Column kk of token m is o[b*H + kk/D, t, kk%D].
                 Value bb = lb.div(m, tN), t = lb.rem(m, tN);
@@ -1098,21 +1103,21 @@ struct LayerKernelBuilder {
 
   /// The EMA's gate-weighted sums of x (REFERENCE.md 2.4), sum_t gates[t, g]
   /// x[t, c], as a split-T GEMM in binary64: the tiled GEMM's rows are
-  /// (chunk, gate) pairs, chunks of kGpuProtoChunk tokens and the gates padded
-  /// to a whole tile, so that one block's rows share a chunk; each block
-  /// writes its chunk's partial sums part[chunk][g][c], which
-  /// proteus_proto_update adds in chunk order (the result does not depend on
-  /// timing).
+  /// (chunk, gate) pairs, chunks of `chunk` tokens (the last argument,
+  /// rt::gpuProtoChunk(B*T)) and the gates padded to a whole tile, so that
+  /// one block's rows share a chunk; each block writes its chunk's partial
+  /// sums part[chunk][g][c], which proteus_proto_update adds in chunk order
+  /// (the result does not depend on timing).
   void protoPartial() {
     defineKernel(
         b, module, "proteus_proto_partial",
-        {vec(f32), vec(f32), vec(f64), idx, idx}, kBlock, spec("proto_partial"),
-        [&](LoopBuilder &lb, Kernel &k) {
-          constexpr int64_t tile = rt::kGpuGemmTile, chunk = rt::kGpuProtoChunk;
+        {vec(f32), vec(f32), vec(f64), idx, idx, idx}, kBlock,
+        spec("proto_partial"), [&](LoopBuilder &lb, Kernel &k) {
+          constexpr int64_t tile = rt::kGpuGemmTile;
           const int64_t gPad = (g + tile - 1) / tile * tile,
                         nBlocks = (c + tile - 1) / tile;
           Value x = k.arg(0), gates = k.arg(1), part = k.arg(2);
-          Value bt = lb.mul(k.arg(3), k.arg(4));
+          Value bt = lb.mul(k.arg(3), k.arg(4)), chunk = k.arg(5);
           Value last = lb.sub(lb.max(bt, lb.idx(1)), lb.idx(1));
           Value mN = lb.mul(ceilDiv(lb, bt, chunk), lb.idx(gPad));
           // The block's chunk (its rows all lie in one).
@@ -1120,7 +1125,7 @@ struct LayerKernelBuilder {
               lb.div(lb.mul(lb.div(k.bid, lb.idx(nBlocks)), lb.idx(tile)),
                      lb.idx(gPad));
           auto token = [&](Value ch, Value kk) {
-            return lb.add(lb.mul(ch, lb.idx(chunk)), kk);
+            return lb.add(lb.mul(ch, chunk), kk);
           };
           emitTiledGemm(
               lb, k, mN, c, chunk,
@@ -1166,12 +1171,11 @@ struct LayerKernelBuilder {
   void protoUpdate() {
     defineKernel(
         b, module, "proteus_proto_update",
-        {vec(f64), vec(f64), vec(f32), vec(f32), vec(f32), idx, idx}, kBlock,
-        spec("proto_update"), [&](LoopBuilder &lb, Kernel &k) {
+        {vec(f64), vec(f64), vec(f32), vec(f32), vec(f32), idx, idx, idx},
+        kBlock, spec("proto_update"), [&](LoopBuilder &lb, Kernel &k) {
           Value mass = k.arg(0), part = k.arg(1), protos = k.arg(2),
                 usage = k.arg(3), conf = k.arg(4);
-          Value chunks =
-              ceilDiv(lb, lb.mul(k.arg(5), k.arg(6)), rt::kGpuProtoChunk);
+          Value chunks = ceilDiv(lb, lb.mul(k.arg(5), k.arg(6)), k.arg(7));
           Value i = globalId(lb, k, kBlock), zero = lb.idx(0);
           double decay = cfg.getProtoDecay();
           Value dF = lb.f32(decay), od = lb.f32(1.0 - decay),

@@ -151,7 +151,7 @@ GpuLayerPtr createGpuLayer(BundleImpl &bundle, int64_t setting, const Config &c,
   L->usageSoft = L->alloc(G * f);
   L->protoMass = L->alloc(G * 8);
   if (c.proto_enabled)
-    L->protoPart = L->alloc(ceilDiv(B * T, kGpuProtoChunk) * G * C * 8);
+    L->protoPart = L->alloc(gpuProtoChunksMax(B * T) * G * C * 8);
   L->budget = L->alloc((kBudgetSize + H + 1) * i);
   L->state = L->alloc(kStatsSize * i);
   L->dummy = L->alloc(256);
@@ -470,7 +470,8 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     pm.index(B);
     pm.index(T);
     run("proteus_proto_mass", G, kGpuLayerBlock, pm);
-    const int64_t chunks = ceilDiv(tokens, kGpuProtoChunk);
+    const int64_t chunk = gpuProtoChunk(tokens),
+                  chunks = ceilDiv(tokens, chunk);
     {
       KernelParams p;
       p.memref(x, tokens * C);
@@ -478,6 +479,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
       p.memref(L.protoPart, chunks * G * C);
       p.index(B);
       p.index(T);
+      p.index(chunk);
       run("proteus_proto_partial",
           ceilDiv(C, kGpuGemmTile) * chunks * ceilDiv(G, kGpuGemmTile),
           kGpuLayerBlock, p);
@@ -490,6 +492,7 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     p.memref(dev(a.confidence), G);
     p.index(B);
     p.index(T);
+    p.index(chunk);
     run("proteus_proto_update", ceilDiv(G * C, kGpuLayerBlock), kGpuLayerBlock,
         p);
   }

@@ -28,6 +28,7 @@
 #include "candidate_rule.h"
 #include "float16.h"
 #include "int8_quant.h"
+#include "proteus_rt/contract.h"
 
 #include <algorithm>
 #include <chrono>
@@ -261,8 +262,8 @@ const std::map<std::string, std::string> kLayerKernels = {
     {"proteus_project_q", "ffflllfii"},
     {"proteus_combine", "fffbfii"},
     {"proteus_proto_mass", "fdii"},
-    {"proteus_proto_partial", "ffdii"},
-    {"proteus_proto_update", "ddfffii"},
+    {"proteus_proto_partial", "ffdiii"},
+    {"proteus_proto_update", "ddfffiii"},
     {"proteus_layer_shortlist_attention_f32", "fffllfliiiii"},
     // With INT8 (its scales after the state), the prototype piece (salience
     // and proto_cap last), or both; told apart by the PTX's parameter count.
@@ -347,18 +348,20 @@ Result launchLayerKernel(const std::string &n, const std::string &spec,
          g == rows * ceilDiv(x[1], tileRows) * ceilDiv(d, tileCols) && bt > 0 &&
          m[0].size % bt == 0 && m[6].size == m[0].size;
   } else if (n == "proteus_proto_partial") {
-    // Chunks of 4096 tokens x tiles of 64 gates, by tiles of 64 columns;
-    // the partial sums (chunks, G, C).
+    // Chunks of gpuProtoChunk(B*T) tokens x tiles of 64 gates, by tiles of
+    // 64 columns; the partial sums (chunks, G, C).
     const int64_t bt = x[0] * x[1], c = bt > 0 ? m[0].size / bt : 0,
                   gates = bt > 0 ? m[1].size / bt : 0,
-                  chunks = ceilDiv(bt, 4096);
-    ok = c > 0 && gates > 0 && c * bt == m[0].size && gates * bt == m[1].size &&
+                  chunks = ceilDiv(bt, x[2]);
+    ok = x[2] == proteus_rt::gpuProtoChunk(bt) && c > 0 && gates > 0 &&
+         c * bt == m[0].size && gates * bt == m[1].size &&
          m[2].size == chunks * gates * c && b == 256 &&
          g == ceilDiv(c, 64) * chunks * ceilDiv(gates, 64);
   } else if (n == "proteus_proto_update") {
     const int64_t gates = m[0].size, c = gates > 0 ? m[2].size / gates : 0,
-                  chunks = ceilDiv(x[0] * x[1], 4096);
-    ok = c > 0 && c * gates == m[2].size && m[1].size == chunks * gates * c &&
+                  chunks = ceilDiv(x[0] * x[1], x[2]);
+    ok = x[2] == proteus_rt::gpuProtoChunk(x[0] * x[1]) && c > 0 &&
+         c * gates == m[2].size && m[1].size == chunks * gates * c &&
          b == 256 && g == ceilDiv(gates * c, 256);
   } else if (n == "proteus_layer_shortlist_attention_f32") {
     ok = g == 2048 && b == 128 && m[6].size == 16 && m[3].size == m[4].size &&

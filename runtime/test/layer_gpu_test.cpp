@@ -432,6 +432,25 @@ TEST_F(LayerGpu, RoutedCallLaunchesTheContractSequence) {
   EXPECT_EQ(calls, expected) << calls_();
 }
 
+// The EMA's chunks: powers of two from 256 to 4096 tokens, at least 64 of
+// them once longer than 256 tokens, and never more than the plan holds for a
+// longer call (gpuProtoChunksMax is what the plan allocates).
+TEST(LayerGpuContract, ProtoChunksFitThePlan) {
+  EXPECT_EQ(gpuProtoChunk(1), 256);
+  EXPECT_EQ(gpuProtoChunk(16384), 256);
+  EXPECT_EQ(gpuProtoChunk(65536), 1024);
+  EXPECT_EQ(gpuProtoChunk(524288), 4096);
+  int64_t most = 0;
+  for (int64_t t = 1; t <= (int64_t(1) << 21); t += 1 + t / 64) {
+    const int64_t chunk = gpuProtoChunk(t), chunks = (t + chunk - 1) / chunk;
+    ASSERT_TRUE(chunk >= 256 && chunk <= 4096 && (chunk & (chunk - 1)) == 0)
+        << t;
+    ASSERT_TRUE(chunk == 256 || t / chunk >= 64) << t;
+    most = std::max(most, chunks);
+    ASSERT_LE(most, gpuProtoChunksMax(t)) << t;
+  }
+}
+
 TEST_F(LayerGpu, PrototypePieceGivesTheKernelTheSalience) {
   // The prototype candidate piece: the compiler's shortlist kernel then
   // takes the salience (B*T) and proto_cap after the plain parameters (46 in

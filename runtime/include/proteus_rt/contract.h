@@ -235,13 +235,13 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///        tokens give 0 (+ bias)
 ///  13. budget[kBudgetUpdatePrototypes] != 0:
 ///        proteus_proto_mass(gates, mass[G] (f64), B, T)           grid G
-///        proteus_proto_partial(x, gates, part[S*G*C] (f64), B, T)
+///        proteus_proto_partial(x, gates, part[S*G*C] (f64), B, T, chunk)
 ///          grid ceil(C / kGpuGemmTile) * S * ceil(G / kGpuGemmTile), with
-///          S = ceil(B*T / kGpuProtoChunk) chunks: each chunk's
-///          gate-weighted sums of x
+///          chunk = gpuProtoChunk(B*T) tokens and S = ceil(B*T / chunk)
+///          chunks: each chunk's gate-weighted sums of x
 ///        proteus_proto_update(mass, part, prototypes, usage, confidence,
-///          B, T)   grid ceil(G*C / kGpuLayerBlock): the chunks' sums in
-///          chunk order, then the EMA
+///          B, T, chunk)   grid ceil(G*C / kGpuLayerBlock): the chunks' sums
+///          in chunk order, then the EMA
 ///   dense fast path (budget[kBudgetFastPath] != 0): 10, then
 ///      proteus_dense_attention_f32(q, k, v, o, R*T, T), then 12 with a
 ///      token_mask of ones; mask = 1, importance = 0 and the stats are the
@@ -266,8 +266,26 @@ inline constexpr int64_t gpuProjectQCols(int64_t d) {
 /// proteus_project and proteus_combine: tiles of kGpuProjectTile rows and
 /// columns.
 inline constexpr int64_t kGpuProjectTile = 128;
-/// Tokens per chunk of proteus_proto_partial's split-T sums.
-inline constexpr int64_t kGpuProtoChunk = 4096;
+/// Tokens per chunk of proteus_proto_partial's split-T sums of `tokens`
+/// (B*T) tokens: the longest power of two from 256 to 4096 that still makes
+/// 64 chunks, so that a short call gets enough blocks (at 4096 tokens per
+/// chunk, B*T = 16K made 4 chunks, 32 blocks at C 512, each summing 4096
+/// tokens). A function of the token count alone: the order of the sums, so
+/// the prototypes, does not depend on the card.
+inline constexpr int64_t gpuProtoChunk(int64_t tokens) {
+  int64_t chunk = 4096;
+  while (chunk > 256 && tokens / chunk < 64)
+    chunk /= 2;
+  return chunk;
+}
+/// The most chunks a call of at most `tokens` tokens makes (what the plan's
+/// partial sums hold): at most ceil(tokens / 256), and once chunks are
+/// longer than 256 tokens at most 128 or ceil(tokens / 4096).
+inline constexpr int64_t gpuProtoChunksMax(int64_t tokens) {
+  const int64_t shortest = (tokens + 255) / 256,
+                longest = (tokens + 4095) / 4096;
+  return shortest < 128 ? shortest : (longest > 128 ? longest : 128);
+}
 
 /// `proteus_select_tokens`: importance (f32, B,T), budget (i64; reads
 /// kBudgetTokenKeep and kBudgetGuard), token_mask (i8, B,T; 1 kept). The

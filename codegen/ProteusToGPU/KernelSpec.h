@@ -13,6 +13,7 @@
 
 #include "mlir/IR/Operation.h"
 #include "proteus/Conversion/AttentionTiles.h"
+#include "proteus_rt/contract.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -60,6 +61,16 @@ struct KernelSpec {
   bool tensorCores() const {
     return source == CandidateSource::Causal && !controlled &&
            (elem.isBF16() || elem.isF16()) && headDim % 16 == 0;
+  }
+  /// The primitive rule kernel's local band on tensor cores
+  /// (contract.h: gpuShortlistQueriesPerWarp). Not part of the setting: it
+  /// follows from the element type and head dim, and tuning databases key
+  /// on the setting (the tile lays out the kernel's one-query-per-warp path).
+  bool bandTensorCores() const {
+    return source == CandidateSource::Rule && !controlled &&
+           proteus_rt::gpuShortlistQueriesPerWarp(
+               elem.getIntOrFloatBitWidth() / 8, headDim, /*listed=*/false,
+               int8, useProto) > 1;
   }
   TileTarget target() const {
     TileKernel k = tensorCores() ? TileKernel::CausalTensorCore

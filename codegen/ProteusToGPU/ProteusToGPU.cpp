@@ -146,6 +146,54 @@ Value exp2Approx(OpBuilder &b, Location loc, Value x) {
       .getResult(0);
 }
 
+/// mma.sync m16n8k16 with bf16/f16 operands and fp32 accumulators, and the
+/// packing of two values into one 32-bit operand register. Fragment layouts
+/// follow the PTX ISA (lane / 4 = g rows, lane % 4 = column pairs).
+struct Mma16816 {
+  OpBuilder &b;
+  Location loc;
+  Type elem;
+
+  /// The 16 bits of `x` (rounded to `elem` first when it is f32), in an i32.
+  Value bits(Value x) const {
+    Type i16 = b.getI16Type(), i32 = b.getI32Type();
+    if (x.getType() == b.getF32Type())
+      x = arith::TruncFOp::create(b, loc, elem, x);
+    Value h = arith::BitcastOp::create(b, loc, i16, x);
+    return arith::ExtUIOp::create(b, loc, i32, h);
+  }
+  /// One operand register: `lo` in the low half, `hi` in the high half.
+  Value pack(Value lo, Value hi) const {
+    Type i32 = b.getI32Type();
+    Value hiS = arith::ShLIOp::create(
+        b, loc, bits(hi), arith::ConstantIntOp::create(b, loc, i32, 16));
+    Value p = arith::OrIOp::create(b, loc, hiS, bits(lo));
+    if (elem.isBF16())
+      return p;
+    return LLVM::BitcastOp::create(b, loc, VectorType::get({2}, elem), p);
+  }
+  /// D = A B + C: A row-major 16 x 16 (4 registers), B column-major 16 x 8
+  /// (2), C and D 16 x 8 in fp32 (4 each).
+  SmallVector<Value, 4> operator()(ArrayRef<Value> aRegs, ArrayRef<Value> bRegs,
+                                   ArrayRef<Value> c) const {
+    Type f32 = b.getF32Type();
+    auto structTy =
+        LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+    NVVM::MMATypes ptxType =
+        elem.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+    auto op = NVVM::MmaOp::create(
+        b, loc, structTy, aRegs, bRegs, c, {16, 8, 16}, std::nullopt,
+        std::nullopt, std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                       NVVM::MMALayout::col});
+    SmallVector<Value, 4> res;
+    for (int64_t i = 0; i < 4; ++i)
+      res.push_back(LLVM::ExtractValueOp::create(b, loc, op.getResult(),
+                                                 ArrayRef<int64_t>{i}));
+    return res;
+  }
+};
+
 /// Whether the flattened buffers `mems` all start on a `bytes` boundary: the
 /// runtime guarantees element alignment only, so a kernel with vector loads
 /// keeps a scalar copy of its body for buffers that are not aligned for them.
@@ -207,6 +255,13 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({32 * kWarpsPerBlock, 1, 1}));
   fn->setAttr("proteus.specialization", b.getStringAttr(sig));
+  // With the band, ptxas's own register budget for this kernel (64) spilled
+  // the f16 kernel at D 16. The band's O takes D / 2 registers per lane and
+  // Q's fragments D / 4: a cap of 128 at D <= 32 (5 blocks of 128 threads
+  // per SM), 255 above.
+  if (spec.bandTensorCores())
+    fn->setAttr(NVVM::NVVMDialect::getMaxnregAttrName(),
+                b.getI32IntegerAttr(spec.headDim <= 32 ? 128 : 255));
   // The prototype piece: each warp's candidate list, picks, 256-bin
   // histogram and list length in shared memory.
   Value sList, sPicks, sHist, sCount;
@@ -466,6 +521,225 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
       }
     });
   };
+  // The local band on tensor cores (spec.bandTensorCores(); DESIGN-NOTES):
+  // the warp's 16 packed queries are the consecutive tokens t0 .. t0 + 15 of
+  // row r. Lane (g, tq) holds fragment rows g and g + 8 (queries t0 + g and
+  // t0 + g + 8) and, of each row, the dims 8n + 2tq + {0, 1} of the fp32
+  // output (the m16n8 accumulator layout). A query's candidates are its
+  // anchors (and 0 where they collapse onto it), then its window
+  // [localStart, localStart + count - anchorsBefore); the windows of the 16
+  // queries lie in [localStart(t0), t0 + 15]. The anchors are scored on CUDA
+  // cores (each lane its D / 4 dims, summed over the quad), the band in
+  // blocks of 16 keys by S = Q K^T and O += P V on tensor cores with the keys
+  // outside a query's window masked; one online softmax (base 2) per query
+  // over both.
+  auto emitBand = [&](Value r, Value t0) {
+    const Mma16816 mma{b, loc, spec.elem};
+    const int64_t dn = d / 8;
+    Value g4 = lb.div(lane, lb.idx(4)), tq = lb.rem(lane, lb.idx(4));
+    Value tq2 = lb.mul(tq, lb.idx(2));
+    Value rowBase = lb.mul(r, seqLen), lastT = lb.sub(seqLen, lb.idx(1));
+    Value zf = lb.f32(0.0);
+    Value tok[2] = {lb.add(t0, g4), lb.add(t0, lb.add(g4, lb.idx(8)))};
+    RuleCandidates rule[2];
+    Value lo[2], hi[2], nAnchor[2];
+    for (int h = 0; h < 2; ++h) {
+      rule[h] = RuleCandidates::build(lb, spec, tok[h], seqLen, effL, window,
+                                      localCap, anchorCap);
+      nAnchor[h] = lb.min(rule[h].anchorsBefore, rule[h].count);
+      lo[h] = rule[h].localStart;
+      hi[h] = lb.add(lo[h], lb.max(lb.sub(rule[h].count, nAnchor[h]), zero));
+    }
+    auto at = [&](Value mem, Value token, Value col) {
+      return lb.load(mem, lb.add(lb.mul(lb.add(rowBase, token), dI), col));
+    };
+    // The lane's output dims of n-tile n: 8n + 2tq + j.
+    auto dimAt = [&](int64_t n, int64_t j) {
+      return lb.add(lb.idx(n * 8 + j), tq2);
+    };
+    // State: m and l of rows g and g + 8 (l: this lane's share, summed over
+    // the quad at the end), then o[n * 4 + h * 2 + j].
+    SmallVector<Value> st = {negInf, negInf, zf, zf};
+    for (int64_t i = 0; i < dn * 4; ++i)
+      st.push_back(zf);
+    // The online softmax step of row h for scores `s` (already masked to
+    // -inf) whose row maximum is mRow: rescales the row's l and o; returns
+    // the weights (0 where masked) and stores the new maximum.
+    auto rescale = [&](int h, Value mRow, SmallVectorImpl<Value> &state) {
+      Value mNew = lb.max(state[h], mRow);
+      Value corr = lb.select(lb.eq(state[h], mNew), lb.f32(1.0),
+                             ex2(lb.sub(state[h], mNew)));
+      state[h] = mNew;
+      state[2 + h] = lb.mul(state[2 + h], corr);
+      for (int64_t n = 0; n < dn; ++n)
+        for (int64_t j = 0; j < 2; ++j) {
+          Value &o = state[4 + n * 4 + h * 2 + j];
+          o = lb.mul(o, corr);
+        }
+      return mNew;
+    };
+    auto weight = [&](Value s, Value mNew) {
+      return lb.select(lb.eq(s, negInf), zf, ex2(lb.sub(s, mNew)));
+    };
+
+    // 1. The anchors, up to the warp's most (a uniform trip count); q is
+    // read again per anchor (from cache) rather than held beside O.
+    {
+      Value most = lb.toInt(lb.max(nAnchor[0], nAnchor[1]), b.getI32Type());
+      for (int64_t off = 1; off < 32; off *= 2)
+        most = lb.max(most, shflXor(most, off));
+      auto loop = scf::ForOp::create(
+          b, loc, zero, lb.toIndex(most), lb.idx(1), st,
+          [&](OpBuilder &, Location, Value j, ValueRange cur) {
+            SmallVector<Value> next(cur.begin(), cur.end());
+            for (int h = 0; h < 2; ++h) {
+              Value ok = lb.lt(j, nAnchor[h]);
+              Value c = lb.select(
+                  ok,
+                  rule[h].at(
+                      lb, spec, tok[h],
+                      lb.min(j, lb.max(lb.sub(nAnchor[h], lb.idx(1)), zero))),
+                  tok[h]);
+              Value dot = zf;
+              SmallVector<Value> vv;
+              for (int64_t n = 0; n < dn; ++n)
+                for (int64_t j2 = 0; j2 < 2; ++j2) {
+                  dot =
+                      lb.add(dot, lb.mul(lb.toF32(at(q, tok[h], dimAt(n, j2))),
+                                         lb.toF32(at(k, c, dimAt(n, j2)))));
+                  vv.push_back(lb.toF32(at(v, c, dimAt(n, j2))));
+                }
+              dot = lb.add(dot, shflXor(dot, 1));
+              dot = lb.add(dot, shflXor(dot, 2));
+              Value sc = lb.select(ok, lb.mul(dot, lb.f32(scale)), negInf);
+              Value mNew = rescale(h, sc, next);
+              Value pr = weight(sc, mNew);
+              next[2 + h] =
+                  lb.add(next[2 + h], lb.select(lb.eq(tq, zero), pr, zf));
+              for (int64_t n = 0; n < dn; ++n)
+                for (int64_t j2 = 0; j2 < 2; ++j2) {
+                  Value &o = next[4 + n * 4 + h * 2 + j2];
+                  o = lb.add(o, lb.mul(pr, vv[n * 2 + j2]));
+                }
+            }
+            scf::YieldOp::create(b, loc, next);
+          });
+      st.assign(loop.getResults().begin(), loop.getResults().end());
+    }
+
+    // 2. The band: Q's A fragments for the whole walk.
+    SmallVector<std::array<Value, 4>> qf;
+    for (int64_t ks = 0; ks < d / 16; ++ks) {
+      Value c = lb.add(lb.idx(ks * 16), tq2), c1 = lb.add(c, lb.idx(1));
+      Value c8 = lb.add(c, lb.idx(8)), c9 = lb.add(c, lb.idx(9));
+      qf.push_back({mma.pack(at(q, tok[0], c), at(q, tok[0], c1)),
+                    mma.pack(at(q, tok[1], c), at(q, tok[1], c1)),
+                    mma.pack(at(q, tok[0], c8), at(q, tok[0], c9)),
+                    mma.pack(at(q, tok[1], c8), at(q, tok[1], c9))});
+    }
+    Value bandLo = RuleCandidates::build(lb, spec, t0, seqLen, effL, window,
+                                         localCap, anchorCap)
+                       .localStart;
+    Value blocks =
+        lb.div(lb.add(lb.sub(t0, bandLo), lb.idx(16 + 15)), lb.idx(16));
+    auto key = [&](Value x) { return lb.min(x, lastT); };
+    auto loop = scf::ForOp::create(
+        b, loc, zero, blocks, lb.idx(1), st,
+        [&](OpBuilder &, Location, Value i, ValueRange cur) {
+          SmallVector<Value> next(cur.begin(), cur.end());
+          Value kb = lb.add(bandLo, lb.mul(i, lb.idx(16)));
+          // S = Q K^T of keys kb .. kb + 15 (two n-tiles of 8), scaled to base
+          // 2, each entry outside its query's window at -inf.
+          std::array<Value, 4> sv[2];
+          Value mt[2] = {negInf, negInf};
+          for (int64_t nt = 0; nt < 2; ++nt) {
+            Value kr = key(lb.add(lb.add(kb, lb.idx(nt * 8)), g4));
+            SmallVector<Value, 4> acc = {zf, zf, zf, zf};
+            for (int64_t ks = 0; ks < d / 16; ++ks) {
+              Value c = lb.add(lb.idx(ks * 16), tq2);
+              Value c8 = lb.add(c, lb.idx(8));
+              Value b0 =
+                  mma.pack(at(k, kr, c), at(k, kr, lb.add(c, lb.idx(1))));
+              Value b1 =
+                  mma.pack(at(k, kr, c8), at(k, kr, lb.add(c8, lb.idx(1))));
+              acc = mma(qf[ks], {b0, b1}, acc);
+            }
+            for (int64_t j = 0; j < 4; ++j) {
+              int h = j / 2;
+              Value col = lb.add(lb.add(lb.add(kb, lb.idx(nt * 8)), tq2),
+                                 lb.idx(j & 1));
+              Value in = lb.andI(lb.ge(col, lo[h]), lb.lt(col, hi[h]));
+              sv[nt][j] = lb.select(in, lb.mul(acc[j], lb.f32(scale)), negInf);
+              mt[h] = lb.max(mt[h], sv[nt][j]);
+            }
+          }
+          Value mNew[2];
+          for (int h = 0; h < 2; ++h) {
+            mt[h] = lb.max(mt[h], shflXor(mt[h], 1));
+            mt[h] = lb.max(mt[h], shflXor(mt[h], 2));
+            mNew[h] = rescale(h, mt[h], next);
+          }
+          // The weights, rounded to the operand type before they are summed,
+          // so that l is the sum of the weights P V multiplies.
+          for (int64_t nt = 0; nt < 2; ++nt)
+            for (int64_t j = 0; j < 4; ++j) {
+              Value pr = weight(sv[nt][j], mNew[j / 2]);
+              pr = lb.toF32(arith::TruncFOp::create(b, loc, spec.elem, pr));
+              sv[nt][j] = pr;
+              next[2 + j / 2] = lb.add(next[2 + j / 2], pr);
+            }
+          // O += P V: the S fragments of the two n-tiles form P's A operand.
+          Value aRegs[4] = {
+              mma.pack(sv[0][0], sv[0][1]), mma.pack(sv[0][2], sv[0][3]),
+              mma.pack(sv[1][0], sv[1][1]), mma.pack(sv[1][2], sv[1][3])};
+          Value kv = lb.add(kb, tq2);
+          Value k0 = key(kv), k1 = key(lb.add(kv, lb.idx(1))),
+                k8 = key(lb.add(kv, lb.idx(8))),
+                k9 = key(lb.add(kv, lb.idx(9)));
+          for (int64_t n = 0; n < dn; ++n) {
+            Value col = lb.add(lb.idx(n * 8), g4);
+            Value b0 = mma.pack(at(v, k0, col), at(v, k1, col));
+            Value b1 = mma.pack(at(v, k8, col), at(v, k9, col));
+            auto res =
+                mma(aRegs, {b0, b1}, ArrayRef<Value>(next).slice(4 + n * 4, 4));
+            for (int64_t j = 0; j < 4; ++j)
+              next[4 + n * 4 + j] = res[j];
+          }
+          scf::YieldOp::create(b, loc, next);
+        });
+    st.assign(loop.getResults().begin(), loop.getResults().end());
+    for (int h = 0; h < 2; ++h) {
+      Value l = lb.add(st[2 + h], shflXor(st[2 + h], 1));
+      l = lb.add(l, shflXor(l, 2));
+      for (int64_t n = 0; n < dn; ++n)
+        for (int64_t j = 0; j < 2; ++j) {
+          Value o = lb.div(st[4 + n * 4 + h * 2 + j], l);
+          lb.store(arith::TruncFOp::create(b, loc, spec.elem, o), out,
+                   lb.add(lb.mul(lb.add(rowBase, tok[h]), dI), dimAt(n, j)));
+        }
+    }
+  };
+  // Whether the warp's 16 packed queries from n0 are consecutive tokens of
+  // one row (warp-uniform: an AND over the lanes by shuffles).
+  auto consecutive = [&](Value n0) {
+    Type i32 = b.getI32Type();
+    Value n = lb.add(n0, lb.rem(lane, lb.idx(proteus_rt::kGpuBandQueries)));
+    Value inRange = lb.lt(n, nQ);
+    Value nc = lb.min(n, lb.sub(nQ, lb.idx(1)));
+    Value ok = lb.andI(
+        inRange,
+        lb.andI(lb.eq(lb.load(prow, nc), lb.load(prow, n0)),
+                lb.eq(lb.load(ptok, nc),
+                      lb.add(lb.load(ptok, n0),
+                             lb.toInt(lb.sub(nc, n0), b.getI64Type())))));
+    auto c32 = [&](int64_t x) {
+      return arith::ConstantIntOp::create(b, loc, i32, x);
+    };
+    Value flag = lb.select(ok, c32(1), c32(0));
+    for (int64_t off = 1; off < 32; off *= 2)
+      flag = lb.min(flag, shflXor(flag, off));
+    return lb.eq(flag, c32(1));
+  };
   // A layer kernel runs only in its own mode (stats[kStatsMode]).
   Value shortlistMode =
       lb.i64(static_cast<int64_t>(proteus_rt::Mode::Shortlist));
@@ -513,7 +787,37 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
       });
     }
   };
-  if (vw == 1)
+  if (spec.bandTensorCores()) {
+    // kGpuBandQueries packed queries per warp: the band on tensor cores, or
+    // one query at a time (the copy of emitQuery for the buffers' alignment).
+    const int64_t perWarp = proteus_rt::kGpuBandQueries;
+    Value n0 = lb.mul(qi, lb.idx(perWarp));
+    lb.ifThen(lb.lt(n0, nQ), [&] {
+      lb.ifThenElse(
+          consecutive(n0),
+          [&] {
+            emitBand(lb.toIndex(lb.load(prow, n0)),
+                     lb.toIndex(lb.load(ptok, n0)));
+          },
+          [&] {
+            auto each = [&](bool vec) {
+              lb.forLoop(zero, lb.idx(perWarp), [&](Value i) {
+                Value n = lb.add(n0, i);
+                lb.ifThen(lb.lt(n, nQ), [&] {
+                  emitQuery(lb.toIndex(lb.load(prow, n)),
+                            lb.toIndex(lb.load(ptok, n)), vec);
+                });
+              });
+            };
+            if (vw == 1)
+              each(false);
+            else
+              lb.ifThenElse(
+                  allAligned(lb, {q, k, v}, vw * es), [&] { each(true); },
+                  [&] { each(false); });
+          });
+    });
+  } else if (vw == 1)
     body(false);
   else
     lb.ifThenElse(
@@ -545,8 +849,7 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module,
     return existing;
   Location loc = module.getLoc();
   MLIRContext *ctx = b.getContext();
-  Type idx = b.getIndexType(), f32 = b.getF32Type(), i16 = b.getI16Type(),
-       i32 = b.getI32Type();
+  Type idx = b.getIndexType(), i32 = b.getI32Type();
   auto vec = MemRefType::get({ShapedType::kDynamic}, elem);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
@@ -594,36 +897,8 @@ gpu::GPUFuncOp buildTensorCoreDense(OpBuilder &b, gpu::GPUModuleOp module,
     Value i = lb.add(lb.mul(lb.add(rowBase, lb.min(token, lastT)), dI), col);
     return lb.load(mem, i);
   };
-  auto bits = [&](Value x) {
-    if (x.getType() == f32)
-      x = arith::TruncFOp::create(b, loc, elem, x);
-    Value h = arith::BitcastOp::create(b, loc, i16, x);
-    return Value(arith::ExtUIOp::create(b, loc, i32, h));
-  };
-  auto pack = [&](Value lo, Value hi) -> Value {
-    Value hiS = arith::ShLIOp::create(
-        b, loc, bits(hi), arith::ConstantIntOp::create(b, loc, i32, 16));
-    Value p = arith::OrIOp::create(b, loc, hiS, bits(lo));
-    if (elem.isBF16())
-      return p;
-    return LLVM::BitcastOp::create(b, loc, VectorType::get({2}, elem), p);
-  };
-  auto structTy = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
-  NVVM::MMATypes ptxType =
-      elem.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
-  auto mma = [&](ArrayRef<Value> aRegs, ArrayRef<Value> bRegs,
-                 ArrayRef<Value> c) {
-    auto op = NVVM::MmaOp::create(
-        b, loc, structTy, aRegs, bRegs, c, {16, 8, 16}, std::nullopt,
-        std::nullopt, std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
-        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                       NVVM::MMALayout::col});
-    SmallVector<Value, 4> res;
-    for (int64_t i = 0; i < 4; ++i)
-      res.push_back(LLVM::ExtractValueOp::create(b, loc, op.getResult(),
-                                                 ArrayRef<int64_t>{i}));
-    return res;
-  };
+  const Mma16816 mma{b, loc, elem};
+  auto pack = [&](Value lo, Value hi) { return mma.pack(lo, hi); };
   auto shflXor = [&](Value x, int64_t off) {
     return shuffleXor(b, loc, x, off);
   };
@@ -1001,7 +1276,10 @@ struct ShortlistAttentionToGPU
       args.append({flatten(rewriter, loc, a.getScores()), a.getBudget()[4],
                    lb.div(lb.dim(a.getQ(), 0), lb.dim(a.getScores(), 0))});
     }
-    launch(rewriter, loc, kernel, a.getCount(), kWarpsPerBlock,
+    // Packed queries per block: a warp's (contract.h) times the warps.
+    const int64_t perWarp =
+        spec->bandTensorCores() ? proteus_rt::kGpuBandQueries : 1;
+    launch(rewriter, loc, kernel, a.getCount(), perWarp * kWarpsPerBlock,
            32 * kWarpsPerBlock, args);
     if (scales)
       gpu::DeallocOp::create(rewriter, loc, Type(), ValueRange{}, scales);

@@ -10,7 +10,7 @@
 // CHECK-LABEL: func.func @dense
 // CHECK: gpu.launch_func @proteus_kernels::@proteus_dense_attention_f32
 // CHECK: gpu.module @proteus_kernels
-// CHECK: gpu.func @proteus_shortlist_attention_bf16({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, proteus.specialization = "proteus_shortlist_attention_bf16 d=16 stride=256 local=1 anchors=1 L=2048 window=512 local_cap=-1 anchor_cap=-1 tile=#proteus.tile<block_m = 4, block_n = 16, lanes = 2>"}
+// CHECK: gpu.func @proteus_shortlist_attention_bf16({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.maxnreg = 128 : i32, proteus.specialization = "proteus_shortlist_attention_bf16 d=16 stride=256 local=1 anchors=1 L=2048 window=512 local_cap=-1 anchor_cap=-1 tile=#proteus.tile<block_m = 4, block_n = 16, lanes = 2>"}
 // CHECK: gpu.shuffle xor
 // CHECK: gpu.func @proteus_fill_zero_bf16
 // CHECK: gpu.func @proteus_dense_attention_f32({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, proteus.specialization = "proteus_dense_attention_f32 d=64 tile=#proteus.tile<block_n = 4, lanes = 8>"}

@@ -13,7 +13,6 @@
 
 #include "mlir/IR/Operation.h"
 #include "proteus/Conversion/AttentionTiles.h"
-#include "proteus_rt/contract.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -62,15 +61,15 @@ struct KernelSpec {
     return source == CandidateSource::Causal && !controlled &&
            (elem.isBF16() || elem.isF16()) && headDim % 16 == 0;
   }
-  /// The primitive rule kernel's local band on tensor cores
-  /// (contract.h: gpuShortlistQueriesPerWarp). Not part of the setting: it
-  /// follows from the element type and head dim, and tuning databases key
-  /// on the setting (the tile lays out the kernel's one-query-per-warp path).
+  /// The primitive rule kernel's local band on tensor cores (contract.h:
+  /// 16 consecutive packed queries of one row, mma.sync m16n8k16): bf16/f16,
+  /// head dim a multiple of 16, no INT8, no prototype piece. Not part of the
+  /// setting: it follows from the element type and head dim, and tuning
+  /// databases key on the setting (the tile lays out the warp-per-query
+  /// path).
   bool bandTensorCores() const {
-    return source == CandidateSource::Rule && !controlled &&
-           proteus_rt::gpuShortlistQueriesPerWarp(
-               elem.getIntOrFloatBitWidth() / 8, headDim, /*listed=*/false,
-               int8, useProto) > 1;
+    return source == CandidateSource::Rule && !controlled && !int8 &&
+           !useProto && (elem.isBF16() || elem.isF16()) && headDim % 16 == 0;
   }
   TileTarget target() const {
     TileKernel k = tensorCores() ? TileKernel::CausalTensorCore

@@ -48,6 +48,8 @@ using namespace mlir::proteus;
 namespace {
 
 constexpr int64_t kWarpsPerBlock = proteus_rt::kGpuAttentionBlock / 32;
+/// Packed queries per tensor-core band (the rows of an m16n8k16 tile).
+constexpr int64_t kBandQueries = 16;
 
 /// Closed form of the candidate rule (REFERENCE.md 5.1) for local + anchor
 /// pieces: the sorted distinct union is [0 if anchors collapsed onto it] ++
@@ -723,7 +725,7 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
   // one row (warp-uniform: an AND over the lanes by shuffles).
   auto consecutive = [&](Value n0) {
     Type i32 = b.getI32Type();
-    Value n = lb.add(n0, lb.rem(lane, lb.idx(proteus_rt::kGpuBandQueries)));
+    Value n = lb.add(n0, lb.rem(lane, lb.idx(kBandQueries)));
     Value inRange = lb.lt(n, nQ);
     Value nc = lb.min(n, lb.sub(nQ, lb.idx(1)));
     Value ok = lb.andI(
@@ -788,33 +790,30 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
     }
   };
   if (spec.bandTensorCores()) {
-    // kGpuBandQueries packed queries per warp: the band on tensor cores, or
-    // one query at a time (the copy of emitQuery for the buffers' alignment).
-    const int64_t perWarp = proteus_rt::kGpuBandQueries;
-    Value n0 = lb.mul(qi, lb.idx(perWarp));
-    lb.ifThen(lb.lt(n0, nQ), [&] {
+    // One warp per packed query; where the 16 queries of the warp's group
+    // n0 .. n0 + 15 are consecutive tokens of one row, warp n0 attends all
+    // of them through the band and the other 15 return.
+    Value n0 = lb.sub(qi, lb.rem(qi, lb.idx(kBandQueries)));
+    lb.ifThen(lb.lt(qi, nQ), [&] {
       lb.ifThenElse(
           consecutive(n0),
           [&] {
-            emitBand(lb.toIndex(lb.load(prow, n0)),
-                     lb.toIndex(lb.load(ptok, n0)));
+            lb.ifThen(lb.eq(qi, n0), [&] {
+              emitBand(lb.toIndex(lb.load(prow, n0)),
+                       lb.toIndex(lb.load(ptok, n0)));
+            });
           },
           [&] {
-            auto each = [&](bool vec) {
-              lb.forLoop(zero, lb.idx(perWarp), [&](Value i) {
-                Value n = lb.add(n0, i);
-                lb.ifThen(lb.lt(n, nQ), [&] {
-                  emitQuery(lb.toIndex(lb.load(prow, n)),
-                            lb.toIndex(lb.load(ptok, n)), vec);
-                });
-              });
+            auto one = [&](bool vec) {
+              emitQuery(lb.toIndex(lb.load(prow, qi)),
+                        lb.toIndex(lb.load(ptok, qi)), vec);
             };
             if (vw == 1)
-              each(false);
+              one(false);
             else
               lb.ifThenElse(
-                  allAligned(lb, {q, k, v}, vw * es), [&] { each(true); },
-                  [&] { each(false); });
+                  allAligned(lb, {q, k, v}, vw * es), [&] { one(true); },
+                  [&] { one(false); });
           });
     });
   } else if (vw == 1)
@@ -1276,10 +1275,7 @@ struct ShortlistAttentionToGPU
       args.append({flatten(rewriter, loc, a.getScores()), a.getBudget()[4],
                    lb.div(lb.dim(a.getQ(), 0), lb.dim(a.getScores(), 0))});
     }
-    // Packed queries per block: a warp's (contract.h) times the warps.
-    const int64_t perWarp =
-        spec->bandTensorCores() ? proteus_rt::kGpuBandQueries : 1;
-    launch(rewriter, loc, kernel, a.getCount(), perWarp * kWarpsPerBlock,
+    launch(rewriter, loc, kernel, a.getCount(), kWarpsPerBlock,
            32 * kWarpsPerBlock, args);
     if (scales)
       gpu::DeallocOp::create(rewriter, loc, Type(), ValueRange{}, scales);

@@ -467,11 +467,8 @@ prt_gpu_shortlist_attention(prt_bundle *bundle,
       p.index(a.budget[kBudgetProtoCap]);
       p.index(a.R / a.B);
     }
-    constexpr int64_t kWarpsPerBlock = kGpuAttentionBlock / 32;
-    const int64_t perWarp =
-        gpuShortlistQueriesPerWarp(es, a.D, listed, int8, proto);
-    const int64_t warps = (a.N + perWarp - 1) / perWarp;
-    launch(ctx, attention, (warps + kWarpsPerBlock - 1) / kWarpsPerBlock,
+    constexpr int64_t kQueriesPerBlock = kGpuAttentionBlock / 32;
+    launch(ctx, attention, (a.N + kQueriesPerBlock - 1) / kQueriesPerBlock,
            kGpuAttentionBlock, a.stream, p, name);
   });
 }

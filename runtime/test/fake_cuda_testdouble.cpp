@@ -488,11 +488,7 @@ Result launch(const Function &f, unsigned grid, unsigned block, void **raw) {
                [](int64_t j) { return j; });
     return kSuccess;
   }
-  // Warps of gpuShortlistQueriesPerWarp queries (16 for the bf16/f16 rule
-  // kernel's band on tensor cores), four per block.
-  const int64_t perWarp = proteus_rt::gpuShortlistQueriesPerWarp(
-      es, f.module->headDim, listed, int8, proto);
-  if (grid != ceilDiv(ceilDiv(nq, perWarp), 4))
+  if (grid != ceilDiv(nq, 4))
     return kInvalidValue;
   int64_t W = 0, effL = 0, window = 0, localCap = 0, anchorCap = 0;
   if (listed) {

@@ -147,8 +147,11 @@ using DenseAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *,
 ///       candidates[N*W], lengths[N], out, N, T, W)
 ///   proteus_dense_attention_<t>(q, k, v, out, R*T, T)
 /// The attention kernels take kGpuAttentionBlock threads. Shortlist kernels:
-/// gpuShortlistQueriesPerWarp packed queries per warp, grid =
-/// ceil(ceil(N / that) / (kGpuAttentionBlock / 32)). Dense
+/// one query per warp, grid = ceil(N / (kGpuAttentionBlock / 32)); in the
+/// rule form in bf16/f16 (head dim a multiple of 16, no INT8, no prototype
+/// piece) the warps of 16 packed queries n0 .. n0 + 15 that are consecutive
+/// tokens of one row leave them to warp n0, which scores their shared local
+/// band on tensor cores. Dense
 /// kernel: one block per (row, tile of kGpuDenseTile queries), grid =
 /// R * ceil(T / kGpuDenseTile) (bf16/f16 use tensor cores, f32 CUDA cores). The
 /// shortlist kernels write only packed (row, token) outputs: run fill_zero
@@ -157,22 +160,6 @@ using DenseAttentionFn = void (*)(MemRef<float, 3> *, MemRef<float, 3> *,
 /// modules whose configuration uses the prototype piece with L_max above
 /// kGpuProtoPieceMaxL (manifest "gpu_note").
 inline constexpr int64_t kGpuAttentionBlock = 128;
-/// Packed queries per warp of a primitive shortlist kernel. The rule form in
-/// bf16/f16, head dim a multiple of 16, without INT8 or the prototype piece,
-/// takes kGpuBandQueries packed queries n0 .. n0 + 15 per warp: when they are
-/// consecutive tokens of one row their local windows lie in one band of keys,
-/// scored and summed on tensor cores (mma.sync m16n8k16, fp32 accumulation),
-/// their other candidates (anchors) on CUDA cores; otherwise the warp attends
-/// them one at a time. Every other form: one query per warp.
-inline constexpr int64_t kGpuBandQueries = 16;
-inline constexpr int64_t gpuShortlistQueriesPerWarp(int64_t elementBytes,
-                                                    int64_t headDim,
-                                                    bool listed, bool int8,
-                                                    bool proto) {
-  return elementBytes == 2 && headDim % 16 == 0 && !listed && !int8 && !proto
-             ? kGpuBandQueries
-             : 1;
-}
 /// The largest L_max for which the layer's shortlist kernel has the prototype
 /// candidate piece: each of its warps keeps a list and picks of L_max i32, a
 /// 256-bin histogram and a length in the 48 KiB of static shared memory.

@@ -1,25 +1,28 @@
 // RUN: proteus-opt %s --split-input-file --convert-proteus-to-gpu | FileCheck %s
 // The rule form in bf16/f16 (head dim a multiple of 16, no INT8, no
-// prototype piece) takes 16 packed queries per warp (contract.h:
-// gpuShortlistQueriesPerWarp): the launch has ceil(N / 64) blocks of 4 warps;
-// a warp whose queries are consecutive tokens of one row scores their local
-// band on tensor cores, any other attends them one at a time.
+// prototype piece): one warp per packed query as every shortlist kernel
+// (ceil(N / 4) blocks of 4 warps), but where the 16 queries of a warp's group
+// are consecutive tokens of one row, the group's first warp scores their
+// local band on tensor cores and the other 15 return.
 
 // CHECK-LABEL: func.func @band
-// CHECK: %[[N:.*]] = arith.addi %{{.*}}, %c63 : index
-// CHECK: %[[B:.*]] = arith.divsi %[[N]], %c64 : index
+// CHECK: %[[N:.*]] = arith.addi %{{.*}}, %c3 : index
+// CHECK: %[[B:.*]] = arith.divsi %[[N]], %c4 : index
 // CHECK: gpu.launch_func @proteus_kernels::@proteus_shortlist_attention_f16 blocks in (%[[B]], %{{.*}}, %{{.*}}) threads in (%c128
 // CHECK-LABEL: gpu.func @proteus_shortlist_attention_f16
 // CHECK-SAME: nvvm.maxnreg = 128 : i32
-// The warp's 16 queries: consecutive tokens of one row (an AND by shuffles).
+// The group's 16 queries: consecutive tokens of one row (an AND by shuffles).
+// CHECK: arith.remsi %{{.*}}, %c16 : index
 // CHECK: gpu.shuffle xor
 // CHECK: scf.if
-// The anchors on CUDA cores, then the band: S = Q K^T and O += P V.
+// The group's first warp: the anchors on CUDA cores, then the band,
+// S = Q K^T and O += P V.
+// CHECK: scf.if
 // CHECK: scf.for
 // CHECK: scf.for
 // CHECK: nvvm.mma.sync {{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 16>
 // CHECK: } else {
-// One query at a time.
+// One query per warp.
 // CHECK: scf.for
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return
@@ -35,10 +38,8 @@ func.func @band(%q: memref<?x?x32xf16>, %pr: memref<?xi64>, %pt: memref<?xi64>, 
 
 // -----
 
-// f32 keeps one query per warp (tf32 would miss the 1e-4 tolerance).
+// f32 has no band (tf32 would miss the 1e-4 tolerance).
 // CHECK-LABEL: func.func @f32
-// CHECK: arith.addi %{{.*}}, %c3 : index
-// CHECK: arith.divsi %{{.*}}, %c4 : index
 // CHECK-LABEL: gpu.func @proteus_shortlist_attention_f32
 // CHECK-NOT: nvvm.maxnreg
 // CHECK-NOT: nvvm.mma.sync
@@ -55,9 +56,8 @@ func.func @f32(%q: memref<?x?x32xf32>, %pr: memref<?xi64>, %pt: memref<?xi64>, %
 
 // -----
 
-// So does INT8, which quantizes each element as it loads it.
+// Nor has INT8, which quantizes each element as it loads it.
 // CHECK-LABEL: func.func @int8
-// CHECK: arith.divsi %{{.*}}, %c4 : index
 // CHECK-LABEL: gpu.func @proteus_shortlist_attention_bf16
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return

@@ -458,6 +458,11 @@ struct Options {
   int64_t sample = 4096; ///< CPU-checked queries per shortlist case
   int timeRuns = 25;     ///< timed samples per size (--time)
   int64_t timeMaxT = 0;  ///< > 0: clamp the timed lengths (tests)
+  /// The timed shortlist's packed queries: scattered tokens (each (row,
+  /// token) with probability 0.4 / R), or runs of 64 consecutive tokens
+  /// (each (row, 64-token block) with that probability: the same N on
+  /// average, in groups the bf16 band takes on tensor cores).
+  bool timeRunsOf64 = false;
 };
 
 /// Random inputs of one shape, in f32 and rounded to a dtype.
@@ -1139,13 +1144,15 @@ void Checker::timing(const Bundle &bench, const Bundle *dense) {
                                    "(without the prototype piece)");
         const int64_t R = 32, D = bench.D, total = R * T * D;
         const double p = 0.4 / R;
+        const int64_t run = opt_.timeRunsOf64 ? 64 : 1;
         std::vector<int64_t> prow, ptok;
         for (int64_t r = 0; r < R; ++r)
-          for (int64_t t = 0; t < T; ++t)
-            if (rng_.uniform() < p) {
-              prow.push_back(r);
-              ptok.push_back(t);
-            }
+          for (int64_t t0 = 0; t0 < T; t0 += run)
+            if (rng_.uniform() < p)
+              for (int64_t t = t0; t < std::min(T, t0 + run); ++t) {
+                prow.push_back(r);
+                ptok.push_back(t);
+              }
         const int64_t N = static_cast<int64_t>(prow.size());
         std::vector<int64_t> budget = budgetFor(bench, setting, T);
         const int64_t L = budget[kBudgetEffectiveL];
@@ -1201,8 +1208,8 @@ void Checker::timing(const Bundle &bench, const Bundle *dense) {
             },
             opt_.timeRuns);
         must(prt_stream_synchronize(ctx_, nullptr), "the timed kernels");
-        table.push_back({"shortlist_rule", dtype, R, T, N, D, L, t,
-                         4.0 * double(total) * double(es),
+        table.push_back({run > 1 ? "shortlist_runs" : "shortlist_rule", dtype,
+                         R, T, N, D, L, t, 4.0 * double(total) * double(es),
                          4.0 * double(D) * double(candidates.load())});
         checks.record(
             true, name,
@@ -1275,6 +1282,9 @@ void usage() {
       "  --require-gpu  fail (instead of exit 77) when there is no GPU\n"
       "  --time-runs N  timed samples per size (25), batches of min(N, 10)\n"
       "  --time-max-t T clamp the timed lengths to T (tests)\n"
+      "  --time-packing scattered|runs  the timed shortlist's packed queries:\n"
+      "                 scattered tokens (default) or runs of 64 consecutive\n"
+      "                 tokens (same N on average)\n"
       "  --cuda-library PATH  the CUDA driver to open (tests: a test "
       "double)\n");
 }
@@ -1298,6 +1308,9 @@ bool parseArgs(int argc, char **argv, Options &o) {
       o.timeRuns = std::max(1, std::atoi(v));
     else if (a == "--time-max-t" && (v = value()))
       o.timeMaxT = std::max<int64_t>(1, std::strtoll(v, nullptr, 10));
+    else if (a == "--time-packing" && (v = value()) &&
+             (std::string(v) == "runs" || std::string(v) == "scattered"))
+      o.timeRunsOf64 = std::string(v) == "runs";
     else if (a == "--seed" && (v = value()))
       o.seed = std::strtoull(v, nullptr, 10);
     else if (a == "--sample" && (v = value()))

@@ -14,7 +14,9 @@
 // online softmax, and the groups merge with a log-sum-exp reduction at the
 // end. Candidates come from a materialised list, from the candidate rule
 // evaluated in closed form per index (no list is ever built), or from the
-// causal prefix. bf16/f16 dense attention runs on tensor cores instead.
+// causal prefix. bf16/f16 dense attention runs on tensor cores instead, and
+// so does the bf16/f16 rule kernel's local band where 16 packed queries are
+// consecutive tokens of one row (emitBand).
 //
 //===----------------------------------------------------------------------===//
 
@@ -259,8 +261,8 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
   fn->setAttr("proteus.specialization", b.getStringAttr(sig));
   // With the band, ptxas's own register budget for this kernel (64) spilled
   // the f16 kernel at D 16. The band's O takes D / 2 registers per lane and
-  // Q's fragments D / 4: a cap of 128 at D <= 32 (5 blocks of 128 threads
-  // per SM), 255 above.
+  // Q's fragments D / 4: a cap of 128 at D <= 32 (93-121 used: 4-5 blocks
+  // of 128 threads per SM), 255 above.
   if (spec.bandTensorCores())
     fn->setAttr(NVVM::NVVMDialect::getMaxnregAttrName(),
                 b.getI32IntegerAttr(spec.headDim <= 32 ? 128 : 255));

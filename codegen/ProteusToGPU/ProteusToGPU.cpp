@@ -791,6 +791,15 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
       });
     }
   };
+  // The body once, or twice for the buffers' alignment (vector loads).
+  auto bodies = [&] {
+    if (vw == 1)
+      body(false);
+    else
+      lb.ifThenElse(
+          allAligned(lb, {q, k, v}, vw * es), [&] { body(true); },
+          [&] { body(false); });
+  };
   if (spec.bandTensorCores()) {
     // One warp per packed query; where the 16 queries of the warp's group
     // n0 .. n0 + 15 are consecutive tokens of one row, warp n0 attends all
@@ -805,25 +814,11 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
                        lb.toIndex(lb.load(ptok, n0)));
             });
           },
-          [&] {
-            auto one = [&](bool vec) {
-              emitQuery(lb.toIndex(lb.load(prow, qi)),
-                        lb.toIndex(lb.load(ptok, qi)), vec);
-            };
-            if (vw == 1)
-              one(false);
-            else
-              lb.ifThenElse(
-                  allAligned(lb, {q, k, v}, vw * es), [&] { one(true); },
-                  [&] { one(false); });
-          });
+          bodies);
     });
-  } else if (vw == 1)
-    body(false);
-  else
-    lb.ifThenElse(
-        allAligned(lb, {q, k, v}, vw * es), [&] { body(true); },
-        [&] { body(false); });
+  } else {
+    bodies();
+  }
   gpu::ReturnOp::create(b, loc);
   (void)ctx;
   return fn;

@@ -116,8 +116,8 @@ def dry_run(o):
     rt = proteus_rt.Runtime(o.lib, o.header)
     ctx = rt.context(backend=proteus_rt.PRT_BACKEND_CPU)
     bundle = ctx.open_bundle(o.bundle)
-    # The CPU sampler on a small case of the benchmark's shape (V 4096, C of the bundle).
-    B, V = 1, 4096
+    # The CPU sampler on a small case of the benchmark's shape (V 1024, C of the bundle).
+    B, V = 1, 1024
     rng = random.Random(o.seed)
     logits = (ctypes.c_float * (B * V))(*[rng.gauss(0, o.logit_scale) for _ in range(B * V)])
     cons = (ctypes.c_float * (B * C))(*[rng.gauss(0, 1) for _ in range(B * C)])

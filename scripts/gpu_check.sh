@@ -25,7 +25,8 @@
 #              against the golden distribution
 #   top-a-random  proteus-run --top-a-demo on the GPU: the layer's consensus,
 #              then prt_gpu_top_a against prt_top_a on the same random inputs
-#              (B 3, V 1000 to 262144, every mode, f32 and bf16; and a flat
+#              (B 3, V 1000 to 262144, every mode, f32 and bf16, logits of
+#              standard deviation 4 and 6: nuclei of 1 to ~1,500; and a flat
 #              distribution at V 262144, which the kernel refuses)
 #   (the layer steps are not in the default list: name them)
 #
@@ -125,8 +126,11 @@ for step in "${steps[@]}"; do
   top-a-random) run_step top-a-random 280 env RUN="$dev/bin/proteus-run" BUNDLE="$b/d64" \
     bash -c 'ok=0 bad=0
       for V in 1000 32000 131072 262144; do for m in off blend filter; do for t in f32 bf16; do
-        if "$RUN" --bundle "$BUNDLE" --top-a-demo --backend gpu --B 3 --T 64 --V $V \
-          --top-a-mode $m --top-a-dtype $t --seed $V; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
+        for s in 4 6; do
+          if "$RUN" --bundle "$BUNDLE" --top-a-demo --backend gpu --B 3 --T 64 --V $V \
+            --top-a-mode $m --top-a-dtype $t --logit-scale $s --seed $V; then ok=$((ok + 1))
+          else bad=$((bad + 1)); fi
+        done
       done; done; done
       # A flat distribution: more than 2048 candidates, refused as documented.
       if "$RUN" --bundle "$BUNDLE" --top-a-demo --backend gpu --T 64 --V 262144 \

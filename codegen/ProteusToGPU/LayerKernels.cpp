@@ -35,15 +35,14 @@ using namespace mlir;
 using namespace mlir::proteus;
 namespace rt = proteus_rt;
 
-
 //===----------------------------------------------------------------------===//
 // Kernel building (KernelSupport.h)
 //===----------------------------------------------------------------------===//
 
-
-void mlir::proteus::defineKernel(OpBuilder &b, gpu::GPUModuleOp module, StringRef name,
-                  ArrayRef<Type> args, int64_t block, StringRef spec,
-                  function_ref<void(LoopBuilder &, Kernel &)> body) {
+void mlir::proteus::defineKernel(
+    OpBuilder &b, gpu::GPUModuleOp module, StringRef name, ArrayRef<Type> args,
+    int64_t block, StringRef spec,
+    function_ref<void(LoopBuilder &, Kernel &)> body) {
   if (module.lookupSymbol<gpu::GPUFuncOp>(name))
     return;
   Location loc = module.getLoc();
@@ -78,8 +77,9 @@ void mlir::proteus::barrier(LoopBuilder &lb) {
   gpu::BarrierOp::create(lb.builder(), lb.getLoc());
 }
 
-Value mlir::proteus::blockReduce(LoopBuilder &lb, Value smem, Value tid, Value v,
-                  int64_t block, function_ref<Value(Value, Value)> combine) {
+Value mlir::proteus::blockReduce(LoopBuilder &lb, Value smem, Value tid,
+                                 Value v, int64_t block,
+                                 function_ref<Value(Value, Value)> combine) {
   lb.store(v, smem, tid);
   barrier(lb);
   for (int64_t s = block / 2; s >= 1; s /= 2) {
@@ -94,7 +94,6 @@ Value mlir::proteus::blockReduce(LoopBuilder &lb, Value smem, Value tid, Value v
   barrier(lb);
   return r;
 }
-
 
 namespace {
 
@@ -1103,9 +1102,8 @@ struct LayerKernelBuilder {
             Value bb = lb.div(bj, tc);
             Value t = lb.add(lb.sub(tN, tc), lb.rem(bj, tc));
             Value row = lb.add(lb.mul(bb, lb.idx(h)), lb.div(col, dI));
-            Value v = lb.load(
-                o, lb.add(lb.mul(lb.add(lb.mul(row, tN), t), dI),
-                          lb.rem(col, dI)));
+            Value v = lb.load(o, lb.add(lb.mul(lb.add(lb.mul(row, tN), t), dI),
+                                        lb.rem(col, dI)));
             Value on = lb.truthy(lb.load(mask, lb.add(lb.mul(bb, tN), t)));
             lb.store(lb.select(on, v, lb.f32(0.0)), cons, i);
           });

@@ -2,7 +2,7 @@
 //
 // One block of kGpuTopABlock threads per batch row (contract.h):
 //  1. the binary32 softmax of the row's logits (block-wide max, the sum in
-//     binary64), each probability recomputed where it is needed;
+//     binary64), the probabilities kept in the probs row until step 6;
 //  2. a radix select by mass over the order keys of the probabilities (four
 //     8-bit passes, a 256-bin histogram of counts and binary64 masses): the
 //     smallest key K such that the tokens with keys >= K hold top_p + 1e-6
@@ -103,8 +103,8 @@ struct TopAKernel {
     Value c = stridedAcc(n, lb.f64(0.0), [&](Value i, Value acc) {
       return lb.select(pred(i), lb.add(acc, lb.f64(1.0)), acc);
     });
-    return lb.toIndex(arith::FPToSIOp::create(b(), loc(), b().getI64Type(),
-                                              sum(c)));
+    return lb.toIndex(
+        arith::FPToSIOp::create(b(), loc(), b().getI64Type(), sum(c)));
   }
 
   /// For the n entries in chunks of ceil(n / kBlock) per thread: acc =
@@ -131,17 +131,15 @@ struct TopAKernel {
     Value prev = lb.select(first, lb.idx(0), lb.sub(k.tid, lb.idx(1)));
     Value off = lb.select(first, lb.f64(0.0), lb.load(red, prev));
     barrier(lb);
-    return lb.forAcc(lo, hi, ValueRange{off, init},
-                     [&](Value j, ValueRange a) {
-                       Value run = lb.add(a[0], v(j));
-                       return SmallVector<Value>{run, body(j, run, a[1])};
-                     })[1];
+    return lb.forAcc(lo, hi, ValueRange{off, init}, [&](Value j, ValueRange a) {
+      Value run = lb.add(a[0], v(j));
+      return SmallVector<Value>{run, body(j, run, a[1])};
+    })[1];
   }
 
   Value logitAt(Value i) { return lb.toF32(lb.load(logits, lb.add(rowV, i))); }
-  Value probAt(Value i) {
-    return lb.div(lb.exp(lb.sub(logitAt(i), m)), s);
-  }
+  /// The probability of token i, which softmax() left in probs[b, i].
+  Value probAt(Value i) { return lb.load(probs, lb.add(rowV, i)); }
   /// The id of sorted entry j.
   Value idAt(Value j) {
     Value low = arith::AndIOp::create(b(), loc(), lb.load(keys, j),
@@ -168,6 +166,11 @@ void TopAKernel::softmax() {
   s = lb.toF32(sum(stridedAcc(vN, lb.f64(0.0), [&](Value i, Value acc) {
     return lb.add(acc, lb.toF64(lb.exp(lb.sub(logitAt(i), m))));
   })));
+  // The probabilities, once, into the probs row: the passes below read them
+  // (the row's final values are written after the last of those reads).
+  strided(lb.idx(0), vN, [&](Value i) {
+    lb.store(lb.div(lb.exp(lb.sub(logitAt(i), m)), s), probs, lb.add(rowV, i));
+  });
 }
 
 /// Step 2: the smallest order key K such that the tokens with keys >= K hold
@@ -196,8 +199,8 @@ Value TopAKernel::selectByMass(Value tp) {
     strided(zero, vN, [&](Value i) {
       Value p = probAt(i);
       Value key = orderKey(lb, p);
-      Value match = lb.eq(arith::AndIOp::create(b(), loc(), key, highMask),
-                          prefix);
+      Value match =
+          lb.eq(arith::AndIOp::create(b(), loc(), key, highMask), prefix);
       lb.ifThen(match, [&] {
         Value digit = arith::AndIOp::create(
             b(), loc(), arith::ShRUIOp::create(b(), loc(), key, i32c(shift)),
@@ -233,9 +236,9 @@ Value TopAKernel::selectByMass(Value tp) {
           b(), loc(), prefix,
           arith::ShLIOp::create(b(), loc(), digit, i32c(shift)));
       lb.store(lb.select(found, next, prefix), ints, lb.idx(2));
-      lb.store(lb.select(lb.orI(done, found), lb.load(ints, lb.idx(3)),
-                         i32c(1)),
-               ints, lb.idx(3));
+      lb.store(
+          lb.select(lb.orI(done, found), lb.load(ints, lb.idx(3)), i32c(1)),
+          ints, lb.idx(3));
     });
     barrier(lb);
   }
@@ -254,9 +257,9 @@ Value TopAKernel::gather(Value kMin) {
   strided(zero, vN, [&](Value i) {
     Value key = orderKey(lb, probAt(i));
     lb.ifThen(ucmp(arith::CmpIPredicate::uge, key, kMin), [&] {
-      Value slot = memref::AtomicRMWOp::create(
-          b(), loc(), arith::AtomicRMWKind::addi, i32c(1), ints,
-          ValueRange{zero});
+      Value slot =
+          memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addi,
+                                      i32c(1), ints, ValueRange{zero});
       lb.ifThen(lb.lt(lb.toIndex(slot), lb.idx(kCap)), [&] {
         Value hi = arith::ShLIOp::create(
             b(), loc(), arith::ExtUIOp::create(b(), loc(), i64, key),
@@ -279,9 +282,7 @@ void TopAKernel::sortCandidates(Value nS) {
   Value two = lb.idx(2);
   Value p = lb.whileLoop(
       ValueRange{two}, [&](ValueRange st) { return lb.lt(st[0], nS); },
-      [&](ValueRange st) {
-        return SmallVector<Value>{lb.mul(st[0], two)};
-      })[0];
+      [&](ValueRange st) { return SmallVector<Value>{lb.mul(st[0], two)}; })[0];
   strided(nS, p, [&](Value i) { lb.store(lb.i64(0), keys, i); });
   barrier(lb);
   lb.whileLoop(
@@ -297,11 +298,11 @@ void TopAKernel::sortCandidates(Value nS) {
                 Value l = arith::XOrIOp::create(b(), loc(), i, j);
                 lb.ifThen(lb.gt(l, i), [&] {
                   Value x = lb.load(keys, i), y = lb.load(keys, l);
-                  Value desc = lb.eq(
-                      arith::AndIOp::create(b(), loc(), i, size), lb.idx(0));
-                  Value swap = lb.select(
-                      desc, ucmp(arith::CmpIPredicate::ult, x, y),
-                      ucmp(arith::CmpIPredicate::ugt, x, y));
+                  Value desc = lb.eq(arith::AndIOp::create(b(), loc(), i, size),
+                                     lb.idx(0));
+                  Value swap =
+                      lb.select(desc, ucmp(arith::CmpIPredicate::ult, x, y),
+                                ucmp(arith::CmpIPredicate::ugt, x, y));
                   lb.ifThen(swap, [&] {
                     lb.store(y, keys, i);
                     lb.store(x, keys, l);
@@ -386,10 +387,9 @@ void TopAKernel::agreement(Value n) {
 Value TopAKernel::keepAndCompact(Value n) {
   Value keepAll = lb.boolean(true);
   if (mode == TopAMode::Filter)
-    keepAll = lb.eq(count(n, [&](Value j) {
-                      return lb.ge(lb.load(agree, j), thr);
-                    }),
-                    lb.idx(0));
+    keepAll =
+        lb.eq(count(n, [&](Value j) { return lb.ge(lb.load(agree, j), thr); }),
+              lb.idx(0));
   auto keepAt = [&](Value j) {
     if (mode != TopAMode::Filter)
       return lb.boolean(true);
@@ -398,7 +398,8 @@ Value TopAKernel::keepAndCompact(Value n) {
   scan(
       n,
       [&](Value j) { return lb.select(keepAt(j), lb.f64(1.0), lb.f64(0.0)); },
-      lb.f64(0.0), [&](Value j, Value cum, Value acc) {
+      lb.f64(0.0),
+      [&](Value j, Value cum, Value acc) {
         lb.ifThen(keepAt(j), [&] {
           Value pos = lb.sub(lb.toIndex(arith::FPToSIOp::create(
                                  b(), loc(), b().getI64Type(), cum)),
@@ -442,9 +443,8 @@ void TopAKernel::finish(Value n, Value kN) {
   });
   barrier(lb);
   auto p = [&](Value j) { return lb.toF64(fin(j)); };
-  Value total = sum(stridedAcc(kN, lb.f64(0.0), [&](Value j, Value a) {
-    return lb.add(a, p(j));
-  }));
+  Value total = sum(stridedAcc(
+      kN, lb.f64(0.0), [&](Value j, Value a) { return lb.add(a, p(j)); }));
   Value target = lb.mul(lb.toF64(lb.load(uniform, k.bid)), total);
   // The first position whose running sum exceeds the target.
   scan(kN, p, lb.f64(0.0), [&](Value j, Value cum, Value acc) {
@@ -494,14 +494,14 @@ void TopAKernel::emit() {
         // Step 4: the nucleus size, 1 + the entries j >= 1 whose running
         // sum, rounded to binary32, is <= tp (a prefix: the sum rises).
         Value within = scan(
-            nS, [&](Value j) { return lb.toF64(probAt(idAt(j))); },
-            lb.f64(0.0), [&](Value j, Value cum, Value acc) {
+            nS, [&](Value j) { return lb.toF64(probAt(idAt(j))); }, lb.f64(0.0),
+            [&](Value j, Value cum, Value acc) {
               Value in = lb.andI(lb.ge(j, lb.idx(1)), lb.le(lb.toF32(cum), tp));
               return lb.select(in, lb.add(acc, lb.f64(1.0)), acc);
             });
-        Value n = lb.add(lb.idx(1), lb.toIndex(arith::FPToSIOp::create(
-                                        b(), loc(), b().getI64Type(),
-                                        sum(within))));
+        Value n =
+            lb.add(lb.idx(1), lb.toIndex(arith::FPToSIOp::create(
+                                  b(), loc(), b().getI64Type(), sum(within))));
         if (mode != TopAMode::Off)
           agreement(n);
         barrier(lb);
@@ -513,37 +513,36 @@ gpu::GPUFuncOp getOrBuildTopAKernel(OpBuilder &b, gpu::GPUModuleOp module,
                                     TopAMode mode, Type elem, StringRef name) {
   auto vec = [](Type t) { return MemRefType::get({ShapedType::kDynamic}, t); };
   Type f32 = b.getF32Type(), i64 = b.getI64Type(), idx = b.getIndexType();
-  SmallVector<Type> args = {vec(elem), vec(f32), vec(elem), vec(f32),
-                            f32,       f32,      f32,       f32,
-                            vec(i64),  vec(f32), vec(i64),  vec(i64),
-                            idx,       idx};
-  defineKernel(b, module, name, args, kBlock, "top_a", [&](LoopBuilder &lb,
-                                                            Kernel &k) {
-    TopAKernel t{lb, k, mode};
-    t.logits = k.arg(0);
-    t.cons = k.arg(1);
-    t.emb = k.arg(2);
-    t.uniform = k.arg(3);
-    t.topP = k.arg(4);
-    t.lambda = k.arg(5);
-    t.tau = k.arg(6);
-    t.thr = k.arg(7);
-    t.kept = k.arg(8);
-    t.probs = k.arg(9);
-    t.counts = k.arg(10);
-    t.sample = k.arg(11);
-    t.vN = k.arg(12);
-    t.cN = k.arg(13);
-    Type f64 = b.getF64Type(), i32 = b.getI32Type();
-    t.red = shared(b, k, f64, kBlock);
-    t.warpTmp = shared(b, k, f64, kWarps);
-    t.hist = shared(b, k, i32, 256);
-    t.histMass = shared(b, k, f64, 256);
-    t.keys = shared(b, k, i64, kCap);
-    t.agree = shared(b, k, f32, kCap);
-    t.ints = shared(b, k, i32, 4);
-    t.emit();
-  });
+  SmallVector<Type> args = {vec(elem), vec(f32), vec(elem), vec(f32), f32,
+                            f32,       f32,      f32,       vec(i64), vec(f32),
+                            vec(i64),  vec(i64), idx,       idx};
+  defineKernel(b, module, name, args, kBlock, "top_a",
+               [&](LoopBuilder &lb, Kernel &k) {
+                 TopAKernel t{lb, k, mode};
+                 t.logits = k.arg(0);
+                 t.cons = k.arg(1);
+                 t.emb = k.arg(2);
+                 t.uniform = k.arg(3);
+                 t.topP = k.arg(4);
+                 t.lambda = k.arg(5);
+                 t.tau = k.arg(6);
+                 t.thr = k.arg(7);
+                 t.kept = k.arg(8);
+                 t.probs = k.arg(9);
+                 t.counts = k.arg(10);
+                 t.sample = k.arg(11);
+                 t.vN = k.arg(12);
+                 t.cN = k.arg(13);
+                 Type f64 = b.getF64Type(), i32 = b.getI32Type();
+                 t.red = shared(b, k, f64, kBlock);
+                 t.warpTmp = shared(b, k, f64, kWarps);
+                 t.hist = shared(b, k, i32, 256);
+                 t.histMass = shared(b, k, f64, 256);
+                 t.keys = shared(b, k, i64, kCap);
+                 t.agree = shared(b, k, f32, kCap);
+                 t.ints = shared(b, k, i32, 4);
+                 t.emit();
+               });
   return module.lookupSymbol<gpu::GPUFuncOp>(name);
 }
 

@@ -344,8 +344,8 @@ void emitConsensus(LoopBuilder &lb, Value o, Value tokenMask, Value y,
   lb.forLoop(zero, lb.dim(cons, 0), [&](Value b) {
     lb.forLoop(zero, tc, [&](Value j) {
       Value t = lb.add(t0, j);
-      Value on = tokenMask ? lb.truthy(lb.load(tokenMask, {b, t}))
-                           : lb.boolean(true);
+      Value on =
+          tokenMask ? lb.truthy(lb.load(tokenMask, {b, t})) : lb.boolean(true);
       lb.forLoop(zero, lb.idx(cDim), [&](Value col) {
         Value row = lb.add(lb.mul(b, hI), lb.div(col, dI));
         Value v = lb.load(o, {row, t, lb.rem(col, dI)});

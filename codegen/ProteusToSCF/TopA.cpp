@@ -46,16 +46,15 @@ Value normDivisor(LoopBuilder &lb, Value cN, function_ref<Value(Value)> elem) {
 void softmaxInto(LoopBuilder &lb, Value n, Value dst,
                  function_ref<Value(Value)> values) {
   Value zero = lb.idx(0);
-  Value m = maxOf(lb, zero, n,
-                  lb.f32(-std::numeric_limits<float>::infinity()), values);
+  Value m = maxOf(lb, zero, n, lb.f32(-std::numeric_limits<float>::infinity()),
+                  values);
   Value s = lb.toF32(sumF64(lb, zero, n, [&](Value i) {
     Value e = lb.exp(lb.sub(values(i), m));
     lb.store(e, dst, i);
     return lb.toF64(e);
   }));
-  lb.forLoop(zero, n, [&](Value i) {
-    lb.store(lb.div(lb.load(dst, i), s), dst, i);
-  });
+  lb.forLoop(zero, n,
+             [&](Value i) { lb.store(lb.div(lb.load(dst, i), s), dst, i); });
 }
 
 /// The nucleus size of row b: tokens in `order` while the running sum of
@@ -149,8 +148,7 @@ void emitSample(LoopBuilder &lb, const TopARow &r, Value b, Value k) {
         return lb.andI(more, lb.le(lb.add(st[1], p(safe)), target));
       },
       [&](ValueRange st) {
-        return SmallVector<Value>{lb.add(st[0], one),
-                                  lb.add(st[1], p(st[0]))};
+        return SmallVector<Value>{lb.add(st[0], one), lb.add(st[1], p(st[0]))};
       })[0];
   Value any = lb.gt(k, zero);
   Value safe = lb.select(any, j, zero);
@@ -177,8 +175,7 @@ void emitTopARow(LoopBuilder &lb, const TopARow &r, Value b) {
   lb.forLoop(zero, r.vN, [&](Value j) {
     Value in = lb.lt(j, k);
     Value safe = lb.select(in, j, zero);
-    lb.store(lb.select(in, lb.load(r.fin, safe), lb.f32(0.0)), r.probs,
-             {b, j});
+    lb.store(lb.select(in, lb.load(r.fin, safe), lb.f32(0.0)), r.probs, {b, j});
     lb.ifThen(lb.notI(in), [&] { lb.store(lb.i64(-1), r.kept, {b, j}); });
   });
   lb.store(lb.toI64(n), r.counts, {b, zero});

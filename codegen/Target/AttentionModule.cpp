@@ -33,12 +33,14 @@ func::FuncOp mlir::proteus::buildLayerFunc(OpBuilder &b, Location loc,
   auto mem = [](ArrayRef<int64_t> shape, Type t) {
     return MemRefType::get(shape, t);
   };
-  SmallVector<Type> args = {
-      mem({dyn, dyn, c}, f32), mem({3 * c, c}, f32),    mem({dyn}, f32),
-      mem({c, c}, f32),        mem({dyn}, f32),         mem({g, c}, f32),
-      mem({dyn, dyn}, f32),    mem({dyn}, f32),         mem({dyn}, f32),
-      mem({dyn}, i64),         mem({dyn, dyn, c}, f32), mem({dyn, dyn}, i8),
-      mem({dyn, dyn}, f32),    mem({dyn}, i64),         mem({dyn, dyn, c}, f32)};
+  SmallVector<Type> args = {mem({dyn, dyn, c}, f32), mem({3 * c, c}, f32),
+                            mem({dyn}, f32),         mem({c, c}, f32),
+                            mem({dyn}, f32),         mem({g, c}, f32),
+                            mem({dyn, dyn}, f32),    mem({dyn}, f32),
+                            mem({dyn}, f32),         mem({dyn}, i64),
+                            mem({dyn, dyn, c}, f32), mem({dyn, dyn}, i8),
+                            mem({dyn, dyn}, f32),    mem({dyn}, i64),
+                            mem({dyn, dyn, c}, f32)};
   auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
   OpBuilder::InsertionGuard guard(b);
   Block *body = fn.addEntryBlock();

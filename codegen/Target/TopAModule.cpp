@@ -20,13 +20,18 @@ void mlir::proteus::buildTopAFuncs(OpBuilder &b, Location loc,
   const TopAMode modes[] = {TopAMode::Off, TopAMode::Blend, TopAMode::Filter};
   for (int m = 0; m < 3; ++m) {
     for (int e = 0; e < 2; ++e) {
-      SmallVector<Type> args = {
-          mem({dyn, dyn}, elems[e]), mem({dyn, dyn}, f32),
-          mem({dyn, dyn}, elems[e]), mem({dyn}, f32),
-          f32,                       f32,
-          f32,                       f32,
-          mem({dyn, dyn}, i64),      mem({dyn, dyn}, f32),
-          mem({dyn, 2}, i64),        mem({dyn}, i64)};
+      SmallVector<Type> args = {mem({dyn, dyn}, elems[e]),
+                                mem({dyn, dyn}, f32),
+                                mem({dyn, dyn}, elems[e]),
+                                mem({dyn}, f32),
+                                f32,
+                                f32,
+                                f32,
+                                f32,
+                                mem({dyn, dyn}, i64),
+                                mem({dyn, dyn}, f32),
+                                mem({dyn, 2}, i64),
+                                mem({dyn}, i64)};
       auto fn = func::FuncOp::create(b, loc, proteus_rt::topAEntry(m, e),
                                      b.getFunctionType(args, {}));
       if (cInterface)

@@ -8,8 +8,8 @@
 #include "proteus/Dialect/Proteus/ProteusOps.h"
 
 #include "mlir/IR/Builders.h"
-#include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
 
 #include <cmath>
@@ -137,9 +137,9 @@ LogicalResult checkConsensus(Operation *op, ShapeCheck &c, Value x,
   if (bc != 0 && failed(c.sameDim(cons, "consensus", 0, x, xn, 0)))
     return failure();
   if (!ShapedType::isDynamic(tc) && !ShapedType::isDynamic(t) && tc > t)
-    return op->emitOpError() << "'consensus' holds " << tc
-                             << " positions, more than the " << t << " of '"
-                             << xn << "'";
+    return op->emitOpError()
+           << "'consensus' holds " << tc << " positions, more than the " << t
+           << " of '" << xn << "'";
   return success();
 }
 

@@ -659,8 +659,9 @@ prt_status prt_layer_forward(prt_plan *plan, const prt_layer_args *args) {
     auto stats = makeMemRef<int64_t, 1>(p.stats.data(), {kStatsSize});
     // The consensus of the last Tc positions; B = 0 writes none.
     const int64_t Tc = a.consensus_all_positions ? T : 1;
-    auto consensus = a.consensus ? makeMemRef<float, 3>(a.consensus, {B, Tc, C})
-                                 : makeMemRef<float, 3>(&p.dummies[0], {0, 0, C});
+    auto consensus = a.consensus
+                         ? makeMemRef<float, 3>(a.consensus, {B, Tc, C})
+                         : makeMemRef<float, 3>(&p.dummies[0], {0, 0, C});
 
     p.layer(&x, &wQkv, &bQkv, &wProj, &bProj, &wRouter, &protos, &usage, &conf,
             &budgetRef, &y, &mask, &importance, &stats, &consensus);

@@ -42,8 +42,7 @@ int elemIndex(prt_dtype dtype) {
 void checkTopAArgs(const prt_top_a_args &a) {
   if (a.B < 1 || a.V < 1 || a.C < 1)
     fail(PRT_ERR_SHAPE, "args.B, args.V and args.C must be >= 1 (are " +
-                            str(a.B) + ", " + str(a.V) + ", " + str(a.C) +
-                            ")");
+                            str(a.B) + ", " + str(a.V) + ", " + str(a.C) + ")");
   (void)elements({a.B, a.V}, "logits (B, V)");
   (void)elements({a.V, a.C}, "embedding (V, C)");
   if (a.mode != PRT_TOP_A_OFF && a.mode != PRT_TOP_A_BLEND &&
@@ -85,9 +84,9 @@ void runCpuTopA(BundleImpl &b, const prt_top_a_args &a, int elem) {
   const bool off = a.mode == PRT_TOP_A_OFF;
   auto logitsRef = makeMemRef<E, 2>(
       static_cast<E *>(const_cast<void *>(a.logits)), {a.B, a.V});
-  auto consRef = off ? makeMemRef<float, 2>(dummy, {1, 1})
-                     : makeMemRef<float, 2>(const_cast<float *>(a.consensus),
-                                            {a.B, a.C});
+  auto consRef =
+      off ? makeMemRef<float, 2>(dummy, {1, 1})
+          : makeMemRef<float, 2>(const_cast<float *>(a.consensus), {a.B, a.C});
   auto embRef =
       off ? makeMemRef<E, 2>(dummyE, {1, 1})
           : makeMemRef<E, 2>(static_cast<E *>(const_cast<void *>(a.embedding)),
@@ -127,8 +126,8 @@ prt_status prt_top_a(prt_bundle *bundle, const prt_top_a_args *args) {
       const int64_t n = a.counts[2 * b], k = a.counts[2 * b + 1];
       if (n < 1 || n > a.V || k < 1 || k > n)
         fail(PRT_ERR_KERNEL, "the Top-A kernel returned nucleus " + str(n) +
-                                 " and kept " + str(k) + " for row " +
-                                 str(b) + " (V = " + str(a.V) + ")");
+                                 " and kept " + str(k) + " for row " + str(b) +
+                                 " (V = " + str(a.V) + ")");
     }
   });
 }

@@ -48,13 +48,20 @@ protected:
     o.backend = PRT_BACKEND_CPU;
     ASSERT_OK(prt_context_create(&ctx, &o));
     BundleSpec spec;
-    spec.config = {{"d_model", C},          {"h_total", 4},
-                   {"attn_gates", G},       {"h_active_min", 1},
-                   {"h_active_max", 4},     {"small_seq_dense", 8},
-                   {"seq_low", 8},          {"seq_high", 64},
-                   {"linear_window_base", 8}, {"linear_anchor_stride", 4},
-                   {"linear_L_base", 16},   {"linear_L_min", 8},
-                   {"linear_L_max", 16},    {"linear_switch_ctx", 256},
+    spec.config = {{"d_model", C},
+                   {"h_total", 4},
+                   {"attn_gates", G},
+                   {"h_active_min", 1},
+                   {"h_active_max", 4},
+                   {"small_seq_dense", 8},
+                   {"seq_low", 8},
+                   {"seq_high", 64},
+                   {"linear_window_base", 8},
+                   {"linear_anchor_stride", 4},
+                   {"linear_L_base", 16},
+                   {"linear_L_min", 8},
+                   {"linear_L_max", 16},
+                   {"linear_switch_ctx", 256},
                    {"bias", true}};
     spec.settings = {{1.0, 1.0}};
     makeBundle(tmp / "bundle", spec);
@@ -118,14 +125,15 @@ TEST_F(TopATest, RefusesBadArguments) {
        "args.B, args.V and args.C must be >= 1"},
       {[](prt_top_a_args &a) { a.mode = static_cast<prt_top_a_mode>(7); },
        PRT_ERR_INVALID_ARGUMENT,
-       "args.mode is 7, not PRT_TOP_A_OFF, PRT_TOP_A_BLEND or PRT_TOP_A_FILTER"},
+       "args.mode is 7, not PRT_TOP_A_OFF, PRT_TOP_A_BLEND or "
+       "PRT_TOP_A_FILTER"},
       {[](prt_top_a_args &a) { a.dtype = PRT_DTYPE_F16; },
        PRT_ERR_INVALID_ARGUMENT,
        "args.dtype is f16; Top-A takes PRT_DTYPE_F32 or PRT_DTYPE_BF16"},
       {[](prt_top_a_args &a) { a.logits = nullptr; }, PRT_ERR_INVALID_ARGUMENT,
        "args.logits is NULL"},
-      {[](prt_top_a_args &a) { a.uniform = nullptr; },
-       PRT_ERR_INVALID_ARGUMENT, "args.uniform is NULL"},
+      {[](prt_top_a_args &a) { a.uniform = nullptr; }, PRT_ERR_INVALID_ARGUMENT,
+       "args.uniform is NULL"},
       {[](prt_top_a_args &a) { a.kept = nullptr; }, PRT_ERR_INVALID_ARGUMENT,
        "args.kept is NULL"},
       {[](prt_top_a_args &a) { a.consensus = nullptr; },
@@ -184,8 +192,7 @@ TEST_F(TopATest, ConsensusProjectsToY) {
   std::vector<float> x = random(B * T * C), wQkv = random(3 * C * C),
                      bQkv = random(3 * C), wProj = random(C * C),
                      bProj = random(C), wRouter = random(G * C),
-                     y(B * T * C, NAN), last(B * C, NAN),
-                     every(B * T * C, NAN);
+                     y(B * T * C, NAN), last(B * C, NAN), every(B * T * C, NAN);
   prt_plan_options o;
   ASSERT_OK(prt_plan_options_init(&o));
   o.B = B;
@@ -211,15 +218,15 @@ TEST_F(TopATest, ConsensusProjectsToY) {
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t t = 0; t < T; ++t) {
       const float *c = &every[(b * T + t) * C];
-      if (t == T - 1)
+      if (t == T - 1) {
         for (int64_t j = 0; j < C; ++j)
           EXPECT_EQ(last[b * C + j], c[j]) << "b " << b << " col " << j;
+      }
       for (int64_t col = 0; col < C; ++col) {
         double v = bProj[col];
         for (int64_t j = 0; j < C; ++j)
           v += static_cast<double>(wProj[col * C + j]) * c[j];
-        EXPECT_NEAR(v, y[(b * T + t) * C + col],
-                    1e-5 * (1 + std::fabs(v)))
+        EXPECT_NEAR(v, y[(b * T + t) * C + col], 1e-5 * (1 + std::fabs(v)))
             << "b " << b << " t " << t << " col " << col;
       }
     }

@@ -271,7 +271,8 @@ int main(int argc, char **argv) {
       "plus the\n"
       "primitive entry points proteus_shortlist, proteus_shortlist_attention "
       "and\n"
-      "proteus_select_tokens, and the Top-A sampler's proteus_top_a_<mode>_<elem>.\n"
+      "proteus_select_tokens, and the Top-A sampler's "
+      "proteus_top_a_<mode>_<elem>.\n"
       "Load it with the runtime (proteus_rt) or run it with proteus-run.\n");
 
   auto started = std::chrono::steady_clock::now();

@@ -724,9 +724,8 @@ Verdict checkLayer(Context &cx, const json &doc, const Tensors &t) {
 
 /// The head consensus of the case's layer call (x, state) at the last
 /// position: rel L2 against `consensus` (SPEC.md section 5: <= 1e-5).
-std::vector<float> topAConsensus(Context &cx, const json &doc,
-                                 const Tensors &t, prt_bundle *bundle,
-                                 Verdict &v) {
+std::vector<float> topAConsensus(Context &cx, const json &doc, const Tensors &t,
+                                 prt_bundle *bundle, Verdict &v) {
   const Config c = parseConfig(doc.at("config"));
   const Tensor &x = t.at("x");
   const int64_t B = x.dim(0), T = x.dim(1), C = x.dim(2);
@@ -847,7 +846,8 @@ Verdict checkTopA(Context &cx, const json &doc, const Tensors &t) {
     samplers.push_back(cx.ctx);
   for (prt_context *gpu : samplers) {
     const std::string on = gpu ? "gpu " : "";
-    const TopAResult r = runTopA(gpu, bundle.b, params, t, t.at("consensus").f, u);
+    const TopAResult r =
+        runTopA(gpu, bundle.b, params, t, t.at("consensus").f, u);
     const std::vector<int64_t> &refKept = t.at("kept").i;
     const std::vector<float> &refProbs = t.at("probs").f;
     v.add(r.nucleus == doc.at("stats").at("nucleus").get<int64_t>(),
@@ -875,10 +875,9 @@ Verdict checkTopA(Context &cx, const json &doc, const Tensors &t) {
     size_t j = 0;
     while (j + 1 < r.probs.size() && cum + r.probs[j] <= u * total)
       cum += r.probs[j++];
-    v.add(r.sample == r.kept[j], on + "sample(u=0.5) " +
-                                     std::to_string(r.sample) +
-                                     " (inverse CDF " +
-                                     std::to_string(r.kept[j]) + ")");
+    v.add(r.sample == r.kept[j],
+          on + "sample(u=0.5) " + std::to_string(r.sample) + " (inverse CDF " +
+              std::to_string(r.kept[j]) + ")");
   }
   // End to end: the sampler on the consensus this layer computed.
   const std::vector<int64_t> &refKept = t.at("kept").i;

@@ -31,9 +31,9 @@ LayerBuffers::LayerBuffers(prt_context *context, bool gpu)
     : context_(context), gpu_(gpu) {}
 
 LayerBuffers::~LayerBuffers() {
-  for (Device *d : {&dx_, &dwQkv_, &dbQkv_, &dwProj_, &dbProj_, &dwRouter_,
-                    &dprotos_, &dusage_, &dconf_, &dy_, &dimportance_, &dmask_,
-                    &dconsensus_})
+  for (Device *d :
+       {&dx_, &dwQkv_, &dbQkv_, &dwProj_, &dbProj_, &dwRouter_, &dprotos_,
+        &dusage_, &dconf_, &dy_, &dimportance_, &dmask_, &dconsensus_})
     if (d->ptr)
       prt_device_free(context_, d->ptr);
 }
@@ -75,11 +75,11 @@ void LayerBuffers::prepare(int64_t B, int64_t T, int64_t C) {
            std::numeric_limits<float>::quiet_NaN());
   importance.assign(tokens, std::numeric_limits<float>::quiet_NaN());
   mask.assign(tokens, int8_t(2));
-  consensus.assign(consensusMode == 0 ? 0
-                                      : static_cast<size_t>(
-                                            B * (consensusMode == 2 ? T : 1) *
-                                            C),
-                   std::numeric_limits<float>::quiet_NaN());
+  consensus.assign(
+      consensusMode == 0
+          ? 0
+          : static_cast<size_t>(B * (consensusMode == 2 ? T : 1) * C),
+      std::numeric_limits<float>::quiet_NaN());
   if (!gpu_)
     return;
   put(dx_, x.data(), bytesOf(x));

@@ -423,8 +423,7 @@ int main(int argc, char **argv) {
     } else if (f == "--V") {
       runFlags = true;
       if (!parseInt(v, demo.V) || demo.V < 1)
-        return usage(std::string("--V takes an integer >= 1, not '") + v +
-                     "'");
+        return usage(std::string("--V takes an integer >= 1, not '") + v + "'");
     } else if (f == "--top-p" || f == "--threshold") {
       runFlags = true;
       double x = 0;

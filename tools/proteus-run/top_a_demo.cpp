@@ -5,10 +5,10 @@
 #include "layer_buffers.h"
 
 #include <algorithm>
-#include <cstring>
-#include <functional>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <iostream>
 #include <numeric>
 #include <random>
@@ -18,7 +18,9 @@ namespace proteus_run {
 namespace {
 
 const char *modeName(prt_top_a_mode m) {
-  return m == PRT_TOP_A_OFF ? "off" : m == PRT_TOP_A_FILTER ? "filter" : "blend";
+  return m == PRT_TOP_A_OFF      ? "off"
+         : m == PRT_TOP_A_FILTER ? "filter"
+                                 : "blend";
 }
 
 /// The sampler's outputs for B rows.
@@ -129,11 +131,14 @@ void runGpuTopA(prt_context *ctx, prt_bundle *bundle,
     int64_t bytes;
     uint64_t dev = 0;
   };
-  std::vector<Buffer> bufs = {
-      {host.logits, nullptr, B * V * es},    {host.consensus, nullptr, B * C * 4},
-      {host.embedding, nullptr, V * C * es}, {host.uniform, nullptr, B * 4},
-      {nullptr, host.kept, B * V * 8},       {nullptr, host.probs, B * V * 4},
-      {nullptr, host.counts, B * 2 * 8},     {nullptr, host.sample, B * 8}};
+  std::vector<Buffer> bufs = {{host.logits, nullptr, B * V * es},
+                              {host.consensus, nullptr, B * C * 4},
+                              {host.embedding, nullptr, V * C * es},
+                              {host.uniform, nullptr, B * 4},
+                              {nullptr, host.kept, B * V * 8},
+                              {nullptr, host.probs, B * V * 4},
+                              {nullptr, host.counts, B * 2 * 8},
+                              {nullptr, host.sample, B * 8}};
   auto release = [&] {
     for (Buffer &f : bufs)
       if (f.dev)
@@ -221,14 +226,13 @@ int runTopADemo(const TopADemoOptions &o) {
       mustSucceed(prt_layer_forward(plan, &a), "prt_layer_forward");
       io.fetch();
       consensus = io.consensus;
-      std::printf("layer (%s): B %lld, T %lld, C %lld, mode %s; head "
-                  "consensus at the last position, |c| of row 0 %.4g\n",
-                  gpu ? "gpu" : "cpu", static_cast<long long>(B),
-                  static_cast<long long>(T), static_cast<long long>(C),
-                  st.mode_name,
-                  std::sqrt(std::inner_product(
-                      consensus.begin(), consensus.begin() + C,
-                      consensus.begin(), 0.0)));
+      std::printf(
+          "layer (%s): B %lld, T %lld, C %lld, mode %s; head "
+          "consensus at the last position, |c| of row 0 %.4g\n",
+          gpu ? "gpu" : "cpu", static_cast<long long>(B),
+          static_cast<long long>(T), static_cast<long long>(C), st.mode_name,
+          std::sqrt(std::inner_product(consensus.begin(), consensus.begin() + C,
+                                       consensus.begin(), 0.0)));
     }
     // Random logits (scale 5: a nucleus of about a hundred tokens at V 128K)
     // and embedding, rounded to bf16 with --top-a-dtype bf16.
@@ -266,16 +270,15 @@ int runTopADemo(const TopADemoOptions &o) {
     mustSucceed(prt_top_a(bundle, &a), "prt_top_a");
     for (int64_t b = 0; b < B; ++b) {
       const int64_t k = cpu.counts[2 * b + 1];
-      std::printf("row %lld (%s, %s, top_p %g, lambda %g, tau %g): nucleus %lld, "
-                  "kept %lld, sample %lld (u = %g); most probable:",
-                  static_cast<long long>(b), prt_dtype_name(o.dtype),
-                  modeName(o.mode), o.topP,
-                  o.lambda, o.tau, static_cast<long long>(cpu.counts[2 * b]),
-                  static_cast<long long>(k),
-                  static_cast<long long>(cpu.sample[b]), o.uniform);
+      std::printf(
+          "row %lld (%s, %s, top_p %g, lambda %g, tau %g): nucleus %lld, "
+          "kept %lld, sample %lld (u = %g); most probable:",
+          static_cast<long long>(b), prt_dtype_name(o.dtype), modeName(o.mode),
+          o.topP, o.lambda, o.tau, static_cast<long long>(cpu.counts[2 * b]),
+          static_cast<long long>(k), static_cast<long long>(cpu.sample[b]),
+          o.uniform);
       for (int64_t j = 0; j < std::min<int64_t>(k, 5); ++j)
-        std::printf(" %lld (%.4f)",
-                    static_cast<long long>(cpu.kept[b * V + j]),
+        std::printf(" %lld (%.4f)", static_cast<long long>(cpu.kept[b * V + j]),
                     cpu.probs[b * V + j]);
       std::printf("\n");
     }

@@ -24,7 +24,7 @@ struct TopADemoOptions {
   prt_top_a_mode mode = PRT_TOP_A_BLEND;
   double topP = 0.9, lambda = 0.5, tau = 0.7, threshold = 0.0;
   float uniform = 0.5f;
-  double logitScale = 5.0; ///< logits ~ N(0, scale^2)
+  double logitScale = 5.0;         ///< logits ~ N(0, scale^2)
   prt_dtype dtype = PRT_DTYPE_F32; ///< of logits and embedding
 };
 

@@ -28,7 +28,8 @@ inline constexpr int64_t kBundleFormatVersion = 2;
 inline constexpr const char *kManifestFile = "manifest.json";
 inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
 
-/// Keys of manifest.json (format 2; format 1's layer entry had no consensus), all at the top level of one object:
+/// Keys of manifest.json (format 2; format 1's layer entry had no consensus),
+/// all at the top level of one object:
 ///   "format_version": kBundleFormatVersion (integer),
 ///   "config": the layer configuration with the golden key names
 ///             (golden/README.md; the runtime's config_json.h lists them),

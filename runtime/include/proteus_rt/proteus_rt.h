@@ -543,15 +543,15 @@ typedef struct prt_top_a_args {
                                nucleus tokens' rows are read */
   const float *uniform;   /**< (B) in [0, 1): the draw of each row */
   prt_top_a_mode mode;
-  double top_p;     /**< in [0, 1]; below 1e-6 counts as 1e-6 */
-  double lambda;    /**< finite */
-  double tau;       /**< > 0, finite; below 1e-5 counts as 1e-5 */
-  double threshold; /**< PRT_TOP_A_FILTER: not NaN; otherwise unused */
-  int64_t *kept;    /**< (B,V) output: kept token ids in nucleus order, then
-                         -1 */
-  float *probs;     /**< (B,V) output: their probabilities, then 0 */
-  int64_t *counts;  /**< (B,2) output: nucleus size, kept count */
-  int64_t *sample;  /**< (B) output: the kept token drawn by uniform[b] */
+  double top_p;      /**< in [0, 1]; below 1e-6 counts as 1e-6 */
+  double lambda;     /**< finite */
+  double tau;        /**< > 0, finite; below 1e-5 counts as 1e-5 */
+  double threshold;  /**< PRT_TOP_A_FILTER: not NaN; otherwise unused */
+  int64_t *kept;     /**< (B,V) output: kept token ids in nucleus order, then
+                          -1 */
+  float *probs;      /**< (B,V) output: their probabilities, then 0 */
+  int64_t *counts;   /**< (B,2) output: nucleus size, kept count */
+  int64_t *sample;   /**< (B) output: the kept token drawn by uniform[b] */
   prt_stream stream; /**< prt_gpu_top_a: the stream (NULL: default) */
 } prt_top_a_args;
 

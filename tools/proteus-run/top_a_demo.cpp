@@ -5,6 +5,7 @@
 #include "layer_buffers.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -267,7 +268,13 @@ int runTopADemo(const TopADemoOptions &o) {
     a.probs = cpu.probs.data();
     a.counts = cpu.counts.data();
     a.sample = cpu.sample.data();
+    const auto t0 = std::chrono::steady_clock::now();
     mustSucceed(prt_top_a(bundle, &a), "prt_top_a");
+    const double ms = std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - t0)
+                          .count();
+    std::printf("prt_top_a (CPU library): %.2f ms for B %lld, V %lld\n", ms,
+                static_cast<long long>(B), static_cast<long long>(V));
     for (int64_t b = 0; b < B; ++b) {
       const int64_t k = cpu.counts[2 * b + 1];
       std::printf(

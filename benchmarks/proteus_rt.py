@@ -1,5 +1,5 @@
 """ctypes binding of the Proteus runtime's C API (runtime/include/proteus_rt/proteus_rt.h), for
-the benchmark harness: only the calls it needs (context, bundle, plan, layer forward).
+the benchmark harness: only the calls it needs (context, bundle, plan, layer forward, Top-A).
 
 The structures below are written as C field lists, in header order, with the header's C types.
 `check_header(path)` parses the header and compares every mirrored structure field by field, and
@@ -24,6 +24,8 @@ _CTYPES = {
     "prt_backend": ctypes.c_int,
     "prt_dtype": ctypes.c_int,
     "prt_stream": ctypes.c_void_p,
+    "prt_top_a_mode": ctypes.c_int,
+    "float": ctypes.c_float,
 }
 
 
@@ -145,14 +147,38 @@ prt_layer_args = _struct("prt_layer_args", [
     ("importance", "float*"),
     ("stats", "prt_layer_stats*"),
     ("stream", "prt_stream"),
+    ("consensus", "float*"),
+    ("consensus_all_positions", "int32_t"),
+])
+
+prt_top_a_args = _struct("prt_top_a_args", [
+    ("B", "int64_t"),
+    ("V", "int64_t"),
+    ("C", "int64_t"),
+    ("dtype", "prt_dtype"),
+    ("logits", "void*"),
+    ("consensus", "float*"),
+    ("embedding", "void*"),
+    ("uniform", "float*"),
+    ("mode", "prt_top_a_mode"),
+    ("top_p", "double"),
+    ("lambda", "double"),
+    ("tau", "double"),
+    ("threshold", "double"),
+    ("kept", "int64_t*"),
+    ("probs", "float*"),
+    ("counts", "int64_t*"),
+    ("sample", "int64_t*"),
+    ("stream", "prt_stream"),
 ])
 
 MIRRORED = [prt_context_options, prt_backend_info, prt_bundle_info, prt_plan_options,
-            prt_plan_info, prt_layer_stats, prt_layer_args]
+            prt_plan_info, prt_layer_stats, prt_layer_args, prt_top_a_args]
 
 PRT_BACKEND_AUTO, PRT_BACKEND_CPU, PRT_BACKEND_GPU = 0, 1, 2
 BACKEND_NAMES = {0: "auto", 1: "cpu", 2: "gpu"}
 PRT_DTYPE = {"f32": 0, "bf16": 1, "f16": 2}
+PRT_TOP_A_MODE = {"off": 0, "blend": 1, "filter": 2}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -290,6 +316,8 @@ class Runtime:
             ("prt_plan_destroy", [vp]),
             ("prt_plan_get_info", [vp, vp]),
             ("prt_layer_forward", [vp, vp]),
+            ("prt_top_a", [vp, vp]),
+            ("prt_gpu_top_a", [vp, vp]),
         ]:
             getattr(lib, fn).argtypes = args
             getattr(lib, fn).restype = ctypes.c_int
@@ -363,6 +391,11 @@ class Bundle:
         handle = ctypes.c_void_p()
         self.rt.call("prt_plan_create", self.handle, ctypes.byref(opts.value), ctypes.byref(handle))
         return Plan(self.rt, handle)
+
+    def top_a(self, args, gpu=True):
+        """prt_gpu_top_a (device pointers) or prt_top_a (host pointers) with a filled
+        prt_top_a_args."""
+        self.rt.call("prt_gpu_top_a" if gpu else "prt_top_a", self.handle, ctypes.byref(args))
 
     def close(self):
         if self.handle:

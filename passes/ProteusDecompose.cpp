@@ -151,7 +151,7 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
           DenseAttentionOp::create(rewriter, loc, qkv[0], qkv[1], qkv[2], o,
                                    TileAttr());
           CombineOp::create(rewriter, loc, o, op.getWProj(), op.getBProj(),
-                            Value(), op.getY());
+                            Value(), op.getY(), op.getConsensus());
           release({qkv[0], qkv[1], qkv[2], o});
           e.fill2D(op.getTokenMask(),
                    arith::ConstantIntOp::create(rewriter, loc, i8, 1));
@@ -339,7 +339,8 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
       e.ifThenElse(dense, emitDense, emitShortlist);
     }
     CombineOp::create(rewriter, loc, o, op.getWProj(), op.getBProj(),
-                      cfg.getTokenSparse() ? tokenMask : Value(), op.getY());
+                      cfg.getTokenSparse() ? tokenMask : Value(), op.getY(),
+                      op.getConsensus());
 
     if (proto) {
       Value update = e.cmp(

@@ -20,6 +20,14 @@
 #              (--quick: 72 cases in 269 s on the H200), c h16 and d h32
 #              (--sanitize: a 16-head case takes ~17 s under racecheck)
 #   layer-time per-kernel times of one 64K-token call (PROTEUS_PROFILE=1)
+#   top-a      proteus-run --golden -v on the top_a cases (../golden-next):
+#              the layer's consensus on the GPU, prt_top_a and prt_gpu_top_a
+#              against the golden distribution
+#   top-a-random  proteus-run --top-a-demo on the GPU: the layer's consensus,
+#              then prt_gpu_top_a against prt_top_a on the same random inputs
+#              (B 3, V 1000 to 262144, every mode, f32 and bf16, logits of
+#              standard deviation 4 and 6: nuclei of 1 to ~1,500; and a flat
+#              distribution at V 262144, which the kernel refuses)
 #   (the layer steps are not in the default list: name them)
 #
 #   scripts/gpu_check.sh [STEP ...]      (default: every step, in this order)
@@ -113,9 +121,24 @@ for step in "${steps[@]}"; do
     "$layer" --sanitize "$b/h32" ;;
   layer-time) run_step layer-time 120 env PROTEUS_PROFILE=1 "$layer" --time 65536 \
     "$b/bench" "$b/layer" ;;
+  top-a) run_step top-a 120 "$dev/bin/proteus-run" --golden "$dev/golden-top-a" \
+    --work "$dev/golden-work" -v ;;
+  top-a-random) run_step top-a-random 280 env RUN="$dev/bin/proteus-run" BUNDLE="$b/d64" \
+    bash -c 'ok=0 bad=0
+      for V in 1000 32000 131072 262144; do for m in off blend filter; do for t in f32 bf16; do
+        for s in 4 6; do
+          if "$RUN" --bundle "$BUNDLE" --top-a-demo --backend gpu --B 3 --T 64 --V $V \
+            --top-a-mode $m --top-a-dtype $t --logit-scale $s --seed $V; then ok=$((ok + 1))
+          else bad=$((bad + 1)); fi
+        done
+      done; done; done
+      # A flat distribution: more than 2048 candidates, refused as documented.
+      if "$RUN" --bundle "$BUNDLE" --top-a-demo --backend gpu --T 64 --V 262144 \
+        --logit-scale 0.5; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
+      echo "$ok checks passed, $bad failed"; [ $bad -eq 0 ]' ;;
   baseline) run_step baseline 90 env PYTHONUNBUFFERED=1 python3 benchmarks/sdpa_baseline.py \
     --heads 8 --dim 64 --T 4096,16384 ;;
-  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time)" >&2; exit 2 ;;
+  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time top-a top-a-random)" >&2; exit 2 ;;
   esac
 done
 

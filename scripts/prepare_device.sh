@@ -44,7 +44,7 @@ done
 # tune/ and tuned/ (scripts/tune.sh) and a database carried for a resumed
 # measurement stay.
 rm -rf "$out/bin" "$out/lib" "$out/bundles" "$out/golden" "$out/golden-work" \
-  "$out/golden-work.log" "$out/COMMIT"
+  "$out/golden-work.log" "$out/golden-top-a" "$out/COMMIT"
 mkdir -p "$out/bin" "$out/lib/fallback" "$out/golden"
 "$repo/scripts/gpu_bundles.sh" "$build/bin/proteus-compile" "$out/bundles"
 # The layer golden cases' bundles, compiled here into proteus-run's work
@@ -52,6 +52,15 @@ mkdir -p "$out/bin" "$out/lib/fallback" "$out/golden"
 "$build/bin/proteus-run" --golden "$golden" --compiler "$build/bin/proteus-compile" \
   --work "$out/golden-work" >"$out/golden-work.log" 2>&1 ||
   { echo "prepare_device: proteus-run --golden failed here (see $out/golden-work.log)" >&2; exit 1; }
+# The top_a cases of ../golden-next and their bundles, likewise.
+next=$(dirname "$golden")/golden-next
+if compgen -G "$next/top_a_*" >/dev/null; then
+  mkdir -p "$out/golden-top-a"
+  cp -R "$next"/top_a_* "$out/golden-top-a/"
+  "$build/bin/proteus-run" --golden "$out/golden-top-a" --compiler "$build/bin/proteus-compile" \
+    --work "$out/golden-work" >>"$out/golden-work.log" 2>&1 ||
+    { echo "prepare_device: proteus-run --golden (top_a) failed here (see $out/golden-work.log)" >&2; exit 1; }
+fi
 rm -rf "$out/golden-work/configs"
 cp "$build/bin/proteus-run" "$tests/gpu_layer_check" "$out/bin/"
 cp "$tests/gpu_attention_check" "$tests/proteus_rt_tests" \

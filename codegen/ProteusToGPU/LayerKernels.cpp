@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "LayerKernels.h"
+#include "KernelSupport.h"
 
 #include "../ProteusToSCF/Primitives.h"
 #include "DeviceMath.h"
@@ -34,24 +35,14 @@ using namespace mlir;
 using namespace mlir::proteus;
 namespace rt = proteus_rt;
 
-namespace {
+//===----------------------------------------------------------------------===//
+// Kernel building (KernelSupport.h)
+//===----------------------------------------------------------------------===//
 
-constexpr int64_t kBlock = rt::kGpuLayerBlock;
-constexpr int64_t kSelectBlock = rt::kGpuSelectBlock;
-
-/// A kernel under construction: its function, argument list and a loop
-/// builder with the device math.
-struct Kernel {
-  gpu::GPUFuncOp fn;
-  Value tid, bid;
-  Value arg(unsigned i) { return fn.getArgument(i); }
-};
-
-/// Creates the kernel `name` with `args` and `block` threads, builds its body
-/// with `body`, unless the module has it already.
-void defineKernel(OpBuilder &b, gpu::GPUModuleOp module, StringRef name,
-                  ArrayRef<Type> args, int64_t block, StringRef spec,
-                  function_ref<void(LoopBuilder &, Kernel &)> body) {
+void mlir::proteus::defineKernel(
+    OpBuilder &b, gpu::GPUModuleOp module, StringRef name, ArrayRef<Type> args,
+    int64_t block, StringRef spec,
+    function_ref<void(LoopBuilder &, Kernel &)> body) {
   if (module.lookupSymbol<gpu::GPUFuncOp>(name))
     return;
   Location loc = module.getLoc();
@@ -70,6 +61,44 @@ void defineKernel(OpBuilder &b, gpu::GPUModuleOp module, StringRef name,
   body(lb, k);
   gpu::ReturnOp::create(b, loc);
 }
+
+Value mlir::proteus::shared(OpBuilder &b, Kernel &k, Type elem, int64_t n) {
+  auto type = MemRefType::get(
+      {n}, elem, AffineMap(),
+      gpu::AddressSpaceAttr::get(b.getContext(),
+                                 gpu::GPUDialect::getWorkgroupAddressSpace()));
+  Value buffer = k.fn.addWorkgroupAttribution(type, k.fn.getLoc());
+  k.fn.setWorkgroupAttributionAttr(k.fn.getNumWorkgroupAttributions() - 1,
+                                   "llvm.align", b.getI64IntegerAttr(16));
+  return buffer;
+}
+
+void mlir::proteus::barrier(LoopBuilder &lb) {
+  gpu::BarrierOp::create(lb.builder(), lb.getLoc());
+}
+
+Value mlir::proteus::blockReduce(LoopBuilder &lb, Value smem, Value tid,
+                                 Value v, int64_t block,
+                                 function_ref<Value(Value, Value)> combine) {
+  lb.store(v, smem, tid);
+  barrier(lb);
+  for (int64_t s = block / 2; s >= 1; s /= 2) {
+    lb.ifThen(lb.lt(tid, lb.idx(s)), [&] {
+      lb.store(
+          combine(lb.load(smem, tid), lb.load(smem, lb.add(tid, lb.idx(s)))),
+          smem, tid);
+    });
+    barrier(lb);
+  }
+  Value r = lb.load(smem, lb.idx(0));
+  barrier(lb);
+  return r;
+}
+
+namespace {
+
+constexpr int64_t kBlock = rt::kGpuLayerBlock;
+constexpr int64_t kSelectBlock = rt::kGpuSelectBlock;
 
 /// The row-major view of a flat kernel argument with the given sizes.
 Value view(LoopBuilder &lb, Value flat, ArrayRef<OpFoldResult> sizes) {
@@ -99,42 +128,6 @@ Value view(LoopBuilder &lb, Value flat, ArrayRef<OpFoldResult> sizes) {
       shape, elem, StridedLayoutAttr::get(b.getContext(), 0, staticStrides));
   return memref::ReinterpretCastOp::create(b, lb.getLoc(), type, flat,
                                            b.getIndexAttr(0), sizes, strides);
-}
-
-/// A workgroup buffer of n elements, 16-byte aligned: the backend vectorizes
-/// loops over it into 16-byte loads and must not find it at a 4-byte offset.
-Value shared(OpBuilder &b, Kernel &k, Type elem, int64_t n) {
-  auto type = MemRefType::get(
-      {n}, elem, AffineMap(),
-      gpu::AddressSpaceAttr::get(b.getContext(),
-                                 gpu::GPUDialect::getWorkgroupAddressSpace()));
-  Value buffer = k.fn.addWorkgroupAttribution(type, k.fn.getLoc());
-  k.fn.setWorkgroupAttributionAttr(k.fn.getNumWorkgroupAttributions() - 1,
-                                   "llvm.align", b.getI64IntegerAttr(16));
-  return buffer;
-}
-
-void barrier(LoopBuilder &lb) {
-  gpu::BarrierOp::create(lb.builder(), lb.getLoc());
-}
-
-/// The block-wide reduction of `v` by `combine` as a tree of fixed shape
-/// (deterministic); every thread gets the result.
-Value blockReduce(LoopBuilder &lb, Value smem, Value tid, Value v,
-                  int64_t block, function_ref<Value(Value, Value)> combine) {
-  lb.store(v, smem, tid);
-  barrier(lb);
-  for (int64_t s = block / 2; s >= 1; s /= 2) {
-    lb.ifThen(lb.lt(tid, lb.idx(s)), [&] {
-      lb.store(
-          combine(lb.load(smem, tid), lb.load(smem, lb.add(tid, lb.idx(s)))),
-          smem, tid);
-    });
-    barrier(lb);
-  }
-  Value r = lb.load(smem, lb.idx(0));
-  barrier(lb);
-  return r;
 }
 
 Value blockSum(LoopBuilder &lb, Value smem, Value tid, Value v, int64_t block) {
@@ -1092,6 +1085,31 @@ struct LayerKernelBuilder {
         });
   }
 
+  /// The head consensus of the last Tc positions (REFERENCE.md 2.13), one
+  /// thread per element: cons[b, j, col] = o[b*H + col/D, T - Tc + j,
+  /// col%D], 0 where the token mask drops the token (contract.h, step 12b).
+  void consensus() {
+    SmallVector<Type> args = {vec(f32), vec(i8), vec(f32), idx, idx, idx};
+    defineKernel(
+        b, module, "proteus_consensus", args, kBlock, spec("consensus"),
+        [&](LoopBuilder &lb, Kernel &k) {
+          Value o = k.arg(0), mask = k.arg(1), cons = k.arg(2);
+          Value bN = k.arg(3), tN = k.arg(4), tc = k.arg(5);
+          Value i = lb.add(lb.mul(k.bid, lb.idx(kBlock)), k.tid);
+          Value cI = lb.idx(c), dI = lb.idx(d);
+          lb.ifThen(lb.lt(i, lb.mul(lb.mul(bN, tc), cI)), [&] {
+            Value col = lb.rem(i, cI), bj = lb.div(i, cI);
+            Value bb = lb.div(bj, tc);
+            Value t = lb.add(lb.sub(tN, tc), lb.rem(bj, tc));
+            Value row = lb.add(lb.mul(bb, lb.idx(h)), lb.div(col, dI));
+            Value v = lb.load(o, lb.add(lb.mul(lb.add(lb.mul(row, tN), t), dI),
+                                        lb.rem(col, dI)));
+            Value on = lb.truthy(lb.load(mask, lb.add(lb.mul(bb, tN), t)));
+            lb.store(lb.select(on, v, lb.f32(0.0)), cons, i);
+          });
+        });
+  }
+
   void int8Scales() {
     [[maybe_unused]] gpu::GPUFuncOp fn = getOrBuildInt8Scales(
         b, module, f32, d, cfg.getInt8Mode(), cfg.getInt8Percentile());
@@ -1349,6 +1367,7 @@ void mlir::proteus::buildLayerKernels(OpBuilder &b, gpu::GPUModuleOp module,
   if (k.gatheredQ())
     k.projectQ();
   k.combine();
+  k.consensus();
   if (cfg.getQuantizeInt8())
     k.int8Scales();
   if (cfg.getProtoEnabled()) {

@@ -23,6 +23,7 @@
 #include "../ProteusToSCF/LoopBuilder.h"
 #include "../ProteusToSCF/Primitives.h"
 #include "KernelSpec.h"
+#include "KernelSupport.h"
 #include "LayerKernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -46,6 +47,22 @@ namespace mlir::proteus {
 
 using namespace mlir;
 using namespace mlir::proteus;
+
+gpu::GPUModuleOp mlir::proteus::getOrCreateKernelModule(Operation *op) {
+  return op->getParentOfType<ModuleOp>().lookupSymbol<gpu::GPUModuleOp>(
+      "proteus_kernels");
+}
+
+Value mlir::proteus::flatten(OpBuilder &b, Location loc, Value mem) {
+  auto type = cast<MemRefType>(mem.getType());
+  if (type.getRank() == 1)
+    return mem;
+  ReassociationIndices all;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    all.push_back(i);
+  return memref::CollapseShapeOp::create(b, loc, mem,
+                                         ArrayRef<ReassociationIndices>{all});
+}
 
 namespace {
 
@@ -1154,24 +1171,6 @@ gpu::GPUFuncOp getOrBuildFill(OpBuilder &b, gpu::GPUModuleOp module,
   return fn;
 }
 
-/// The kernel module the pass creates before converting.
-gpu::GPUModuleOp getOrCreateKernelModule(Operation *op) {
-  return op->getParentOfType<ModuleOp>().lookupSymbol<gpu::GPUModuleOp>(
-      "proteus_kernels");
-}
-
-/// Flattens a contiguous memref to 1-D for the kernel ABI.
-Value flatten(OpBuilder &b, Location loc, Value mem) {
-  auto type = cast<MemRefType>(mem.getType());
-  if (type.getRank() == 1)
-    return mem;
-  ReassociationIndices all;
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    all.push_back(i);
-  return memref::CollapseShapeOp::create(b, loc, mem,
-                                         ArrayRef<ReassociationIndices>{all});
-}
-
 void launch(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, Value items,
             int64_t perBlock, int64_t blockSize, ValueRange args) {
   LoopBuilder lb(b, loc);
@@ -1422,7 +1421,7 @@ struct ConvertProteusToGPUPass
     ModuleOp top = getOperation();
     bool any = false;
     top.walk([&](Operation *op) {
-      any |= isa<ShortlistAttentionOp, DenseAttentionOp, LayerOp>(op);
+      any |= isa<ShortlistAttentionOp, DenseAttentionOp, LayerOp, TopAOp>(op);
     });
     if (!any)
       return;
@@ -1502,7 +1501,8 @@ struct ConvertProteusToGPUPass
       gpu::GPUModuleOp::create(b, top.getLoc(), "proteus_kernels");
     }
     ConversionTarget target(getContext());
-    target.addIllegalOp<ShortlistAttentionOp, DenseAttentionOp, LayerOp>();
+    target.addIllegalOp<ShortlistAttentionOp, DenseAttentionOp, LayerOp,
+                        TopAOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateProteusToGPUConversionPatterns(patterns);
@@ -1517,4 +1517,5 @@ void mlir::proteus::populateProteusToGPUConversionPatterns(
     RewritePatternSet &patterns) {
   patterns.add<ShortlistAttentionToGPU, DenseAttentionToGPU, LayerToGPU>(
       patterns.getContext());
+  populateProteusTopAToGPUPatterns(patterns);
 }

@@ -335,6 +335,26 @@ void emitCombineElement(LoopBuilder &lb, Value o, Value w, Value bias,
   lb.store(v, y, {b, t, col});
 }
 
+void emitConsensus(LoopBuilder &lb, Value o, Value tokenMask, Value y,
+                   Value cons) {
+  int64_t cDim = cast<MemRefType>(y.getType()).getDimSize(2);
+  int64_t d = cast<MemRefType>(o.getType()).getDimSize(2);
+  Value zero = lb.idx(0), dI = lb.idx(d), hI = lb.idx(cDim / d);
+  Value tc = lb.dim(cons, 1), t0 = lb.sub(lb.dim(y, 1), tc);
+  lb.forLoop(zero, lb.dim(cons, 0), [&](Value b) {
+    lb.forLoop(zero, tc, [&](Value j) {
+      Value t = lb.add(t0, j);
+      Value on =
+          tokenMask ? lb.truthy(lb.load(tokenMask, {b, t})) : lb.boolean(true);
+      lb.forLoop(zero, lb.idx(cDim), [&](Value col) {
+        Value row = lb.add(lb.mul(b, hI), lb.div(col, dI));
+        Value v = lb.load(o, {row, t, lb.rem(col, dI)});
+        lb.store(lb.select(on, lb.toF32(v), lb.f32(0.0)), cons, {b, j, col});
+      });
+    });
+  });
+}
+
 Value emitInt8Scale(LoopBuilder &lb, Value mx, Value av, Value bv, Value w) {
   Value base = mx;
   if (av) {

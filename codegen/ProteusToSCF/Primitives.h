@@ -171,6 +171,12 @@ void emitCombineElement(LoopBuilder &lb, Value headsOut, Value weight,
                         Value bias, Value tokenMask, Value y, Value b, Value t,
                         Value col);
 
+/// The head consensus (REFERENCE.md 2.13) of the last Tc positions:
+/// cons[b, j, h*D + d] = o[b*H + h, T - Tc + j, d], exact zeros where the
+/// token mask (when given) drops the token; y (B,T,C) gives T and C.
+void emitConsensus(LoopBuilder &lb, Value headsOut, Value tokenMask, Value y,
+                   Value cons);
+
 } // namespace mlir::proteus
 
 #endif // PROTEUS_CODEGEN_PROTEUSTOSCF_PRIMITIVES_H

@@ -308,6 +308,8 @@ struct CombineLowering : public OpConversionPattern<CombineOp> {
         });
       });
     });
+    if (Value cons = a.getConsensus())
+      emitConsensus(lb, a.getHeadsOut(), a.getTokenMask(), y, cons);
     rewriter.eraseOp(op);
     return success();
   }
@@ -636,4 +638,5 @@ void mlir::proteus::populateProteusToSCFConversionPatterns(
       patterns.getContext());
   patterns.add<ShortlistAttentionLowering, ShortlistLowering>(
       patterns.getContext(), protoPicksBySelect);
+  populateProteusTopAToSCFPatterns(patterns);
 }

@@ -1,6 +1,7 @@
 //===- AttentionModule.cpp - The GPU kernels of one setting ---------------===//
 
 #include "proteus/Target/AttentionModule.h"
+#include "proteus/Target/TopAModule.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -32,12 +33,14 @@ func::FuncOp mlir::proteus::buildLayerFunc(OpBuilder &b, Location loc,
   auto mem = [](ArrayRef<int64_t> shape, Type t) {
     return MemRefType::get(shape, t);
   };
-  SmallVector<Type> args = {
-      mem({dyn, dyn, c}, f32), mem({3 * c, c}, f32),    mem({dyn}, f32),
-      mem({c, c}, f32),        mem({dyn}, f32),         mem({g, c}, f32),
-      mem({dyn, dyn}, f32),    mem({dyn}, f32),         mem({dyn}, f32),
-      mem({dyn}, i64),         mem({dyn, dyn, c}, f32), mem({dyn, dyn}, i8),
-      mem({dyn, dyn}, f32),    mem({dyn}, i64)};
+  SmallVector<Type> args = {mem({dyn, dyn, c}, f32), mem({3 * c, c}, f32),
+                            mem({dyn}, f32),         mem({c, c}, f32),
+                            mem({dyn}, f32),         mem({g, c}, f32),
+                            mem({dyn, dyn}, f32),    mem({dyn}, f32),
+                            mem({dyn}, f32),         mem({dyn}, i64),
+                            mem({dyn, dyn, c}, f32), mem({dyn, dyn}, i8),
+                            mem({dyn, dyn}, f32),    mem({dyn}, i64),
+                            mem({dyn, dyn, c}, f32)};
   auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
   OpBuilder::InsertionGuard guard(b);
   Block *body = fn.addEntryBlock();
@@ -47,7 +50,7 @@ func::FuncOp mlir::proteus::buildLayerFunc(OpBuilder &b, Location loc,
   LayerOp::create(b, loc, a[0], a[1], a[3], a[5], bias ? a[2] : Value(),
                   bias ? a[4] : Value(), proto ? a[6] : Value(),
                   proto ? a[7] : Value(), proto ? a[8] : Value(), a[9], a[10],
-                  a[11], a[12], a[13], cfg, budget);
+                  a[11], a[12], a[13], a[14], cfg, budget);
   func::ReturnOp::create(b, loc);
   return fn;
 }
@@ -151,6 +154,8 @@ OwningOpRef<ModuleOp> mlir::proteus::buildAttentionModule(
   // The setting's GPU layer kernels (f32), built by converting its layer.
   if (options.layer && gpuLayerUnsupported(cfg).empty())
     buildLayerFunc(b, loc, cfg, "layer", budget);
+  if (options.topA)
+    buildTopAFuncs(b, loc, /*cInterface=*/false);
   return module;
 }
 

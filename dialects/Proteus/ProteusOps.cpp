@@ -8,8 +8,11 @@
 #include "proteus/Dialect/Proteus/ProteusOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::proteus;
@@ -122,6 +125,24 @@ LogicalResult checkPrototypeState(ShapeCheck &c, Value p, Value u, Value conf,
   return success();
 }
 
+/// The optional head consensus (B or 0, Tc <= T, C) of (B,T,C) activations x.
+LogicalResult checkConsensus(Operation *op, ShapeCheck &c, Value x,
+                             StringRef xn, Value cons) {
+  if (!cons)
+    return success();
+  if (failed(c.rank(cons, "consensus", 3)) ||
+      failed(c.sameDim(cons, "consensus", 2, x, xn, 2)))
+    return failure();
+  int64_t bc = dimOf(cons, 0), tc = dimOf(cons, 1), t = dimOf(x, 1);
+  if (bc != 0 && failed(c.sameDim(cons, "consensus", 0, x, xn, 0)))
+    return failure();
+  if (!ShapedType::isDynamic(tc) && !ShapedType::isDynamic(t) && tc > t)
+    return op->emitOpError()
+           << "'consensus' holds " << tc << " positions, more than the " << t
+           << " of '" << xn << "'";
+  return success();
+}
+
 /// Three (R,T,D) attention operands with one shape and element type.
 LogicalResult checkQKV(ShapeCheck &c, Value q, Value k, Value v, Value out) {
   if (failed(c.rank(q, "q", 3)) || failed(c.rank(k, "k", 3)) ||
@@ -195,7 +216,8 @@ LogicalResult LayerOp::verify() {
       failed(checkPerToken(c, x, "x", getTokenMask(), "token_mask")) ||
       failed(checkPerToken(c, x, "x", getImportance(), "importance")) ||
       failed(c.rank(getBudgetVec(), "budget_vec", 1)) ||
-      failed(c.rank(getStats(), "stats", 1)))
+      failed(c.rank(getStats(), "stats", 1)) ||
+      failed(checkConsensus(*this, c, x, "x", getConsensus())))
     return failure();
   int64_t statsSize = dimOf(getStats(), 0);
   if (!ShapedType::isDynamic(statsSize) && statsSize < 16)
@@ -403,7 +425,7 @@ LogicalResult CombineOp::verify() {
   if (Value tm = getTokenMask())
     if (failed(checkPerToken(c, y, "y", tm, "token_mask")))
       return failure();
-  return success();
+  return checkConsensus(*this, c, y, "y", getConsensus());
 }
 
 //===----------------------------------------------------------------------===//
@@ -523,3 +545,54 @@ LogicalResult ProtoUpdateOp::verify() {
 
 #define GET_OP_CLASSES
 #include "proteus/Dialect/Proteus/ProteusOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Sampling
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A constant operand's value, when it has one.
+std::optional<double> constantF32(Value v) {
+  FloatAttr attr;
+  if (matchPattern(v, m_Constant(&attr)))
+    return attr.getValueAsDouble();
+  return std::nullopt;
+}
+} // namespace
+
+LogicalResult TopAOp::verify() {
+  ShapeCheck c(*this);
+  Value logits = getLogits(), cons = getConsensus(), emb = getEmbedding();
+  if (failed(c.rank(logits, "logits", 2)) ||
+      failed(c.rank(cons, "consensus", 2)) ||
+      failed(c.rank(emb, "embedding", 2)) ||
+      failed(c.rank(getUniform(), "uniform", 1)) ||
+      failed(c.rank(getKept(), "kept", 2)) ||
+      failed(c.rank(getProbs(), "probs", 2)) ||
+      failed(c.rank(getCounts(), "counts", 2)) ||
+      failed(c.rank(getSample(), "sample", 1)) ||
+      failed(c.sameDim(cons, "consensus", 0, logits, "logits", 0)) ||
+      failed(c.sameDim(emb, "embedding", 0, logits, "logits", 1)) ||
+      failed(c.sameDim(emb, "embedding", 1, cons, "consensus", 1)) ||
+      failed(c.sameDim(getUniform(), "uniform", 0, logits, "logits", 0)) ||
+      failed(c.sameShape(getKept(), "kept", logits, "logits")) ||
+      failed(c.sameShape(getProbs(), "probs", logits, "logits")) ||
+      failed(c.sameDim(getCounts(), "counts", 0, logits, "logits", 0)) ||
+      failed(c.dimIs(getCounts(), "counts", 1, 2, "2 (nucleus, kept)")) ||
+      failed(c.sameDim(getSample(), "sample", 0, logits, "logits", 0)))
+    return failure();
+  // Runtime parameters are checked by the caller; constants here.
+  if (std::optional<double> p = constantF32(getTopP()))
+    if (!(*p >= 0.0 && *p <= 1.0))
+      return emitOpError() << "top_p must be in [0, 1], got " << *p;
+  if (std::optional<double> t = constantF32(getTau()))
+    if (!(*t > 0.0) || std::isinf(*t))
+      return emitOpError() << "tau must be positive and finite, got " << *t;
+  if (std::optional<double> l = constantF32(getLambda()))
+    if (!std::isfinite(*l))
+      return emitOpError() << "lambda must be finite, got " << *l;
+  if (std::optional<double> th = constantF32(getThreshold()))
+    if (std::isnan(*th))
+      return emitOpError() << "threshold must not be NaN";
+  return success();
+}

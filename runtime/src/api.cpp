@@ -657,9 +657,14 @@ prt_status prt_layer_forward(prt_plan *plan, const prt_layer_args *args) {
         a.importance ? a.importance : p.importanceScratch.data(), {B, T});
     std::fill(p.stats.begin(), p.stats.end(), kUnwritten);
     auto stats = makeMemRef<int64_t, 1>(p.stats.data(), {kStatsSize});
+    // The consensus of the last Tc positions; B = 0 writes none.
+    const int64_t Tc = a.consensus_all_positions ? T : 1;
+    auto consensus = a.consensus
+                         ? makeMemRef<float, 3>(a.consensus, {B, Tc, C})
+                         : makeMemRef<float, 3>(&p.dummies[0], {0, 0, C});
 
     p.layer(&x, &wQkv, &bQkv, &wProj, &bProj, &wRouter, &protos, &usage, &conf,
-            &budgetRef, &y, &mask, &importance, &stats);
+            &budgetRef, &y, &mask, &importance, &stats, &consensus);
 
     if ((*budget)[kBudgetTokenMode] == 0 || (*budget)[kBudgetFastPath] != 0)
       std::fill(maskData, maskData + B * T, int8_t(1));

@@ -193,6 +193,10 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     buffers.push_back({"args.token_mask", mask, B * T, 1, true});
   if (a.importance)
     buffers.push_back({"args.importance", importance, B * T * 4, 4, true});
+  if (a.consensus)
+    buffers.push_back({"args.consensus", dev(a.consensus),
+                       B * (a.consensus_all_positions ? T : 1) * C * 4, 4,
+                       true});
   checkBuffers(buffers);
 
   ScopedCuContext scope(ctx);
@@ -461,6 +465,18 @@ void runGpuLayer(GpuLayer &L, const prt_layer_args &a,
     p.index(T);
     run("proteus_combine",
         ceilDiv(tokens, kGpuProjectTile) * ceilDiv(C, kGpuProjectTile),
+        kGpuLayerBlock, p);
+  }
+  if (a.consensus) {
+    const int64_t Tc = a.consensus_all_positions ? T : 1;
+    KernelParams p;
+    p.memref(L.o, qkv);
+    p.memref(mask, tokens);
+    p.memref(dev(a.consensus), B * Tc * C);
+    p.index(B);
+    p.index(T);
+    p.index(Tc);
+    run("proteus_consensus", ceilDiv(B * Tc * C, kGpuLayerBlock),
         kGpuLayerBlock, p);
   }
   if (!fast && budget[kBudgetUpdatePrototypes] != 0) {

@@ -392,7 +392,7 @@ TEST_F(GpuAttentionArgs, StreamsAndEventsNeedAGpu) {
 }
 
 TEST(GpuAttentionManifest, GpuNote) {
-  const std::string base = R"({"format_version": 1, "config": {},
+  const std::string base = R"({"format_version": 2, "config": {},
     "settings": [{"alpha": 0, "density": 1}],
     "files": {"cpu/libproteus_kernels.so": "0000000000000000"})";
   Manifest m = parseManifest(base + "}", "");

@@ -80,8 +80,8 @@ TEST_F(ManifestTest, NotJson) {
 TEST_F(ManifestTest, FormatVersion) {
   EXPECT_HAS(errorAfter([](json &m) { m.erase("format_version"); }),
              "missing key 'format_version'");
-  EXPECT_HAS(errorAfter([](json &m) { m["format_version"] = 2; }),
-             "format_version is 2, this runtime reads format 1");
+  EXPECT_HAS(errorAfter([](json &m) { m["format_version"] = 1; }),
+             "format_version is 1, this runtime reads format 2");
   EXPECT_HAS(errorAfter([](json &m) { m["format_version"] = "1"; }),
              "'format_version' must be an integer");
 }

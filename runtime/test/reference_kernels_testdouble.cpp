@@ -278,7 +278,7 @@ void layer(MemRef<float, 3> *xm, MemRef<float, 2> *wqkv, MemRef<float, 1> *bqkv,
            MemRef<float, 1> *usageM, MemRef<float, 1> *confM,
            MemRef<int64_t, 1> *budgetM, MemRef<float, 3> *ym,
            MemRef<int8_t, 2> *maskM, MemRef<float, 2> *impM,
-           MemRef<int64_t, 1> *statsM) {
+           MemRef<int64_t, 1> *statsM, MemRef<float, 3> *consM) {
   const Config &c = config();
   const int64_t *bud = budgetM->aligned;
   const int64_t B = xm->sizes[0], T = xm->sizes[1], C = xm->sizes[2];
@@ -324,6 +324,12 @@ void layer(MemRef<float, 3> *xm, MemRef<float, 2> *wqkv, MemRef<float, 1> *bqkv,
               val *= static_cast<f32>((*mask)[static_cast<size_t>(b * T + t)]);
             heads[static_cast<size_t>((b * T + t) * C + h * D + d)] = val;
           }
+    // The head consensus of the last Tc positions (none when its B is 0).
+    const int64_t Tc = consM->sizes[1];
+    for (int64_t b = 0; b < consM->sizes[0]; ++b)
+      for (int64_t j = 0; j < Tc; ++j)
+        std::copy_n(&heads[static_cast<size_t>((b * T + T - Tc + j) * C)], C,
+                    &consM->aligned[(b * Tc + j) * C]);
     matmulT(heads.data(), wproj->aligned, ym->aligned, BT, C, C);
     if (c.bias)
       for (int64_t r = 0; r < BT; ++r)
@@ -583,8 +589,8 @@ void layer(MemRef<float, 3> *xm, MemRef<float, 2> *wqkv, MemRef<float, 1> *bqkv,
           MemRef<float, 2> *d, MemRef<float, 1> *e, MemRef<float, 2> *f,       \
           MemRef<float, 2> *g, MemRef<float, 1> *h, MemRef<float, 1> *i,       \
           MemRef<int64_t, 1> *j, MemRef<float, 3> *k, MemRef<int8_t, 2> *l,    \
-          MemRef<float, 2> *m, MemRef<int64_t, 1> *n) {                        \
-    layer(a, b, c, d, e, f, g, h, i, j, k, l, m, n);                           \
+          MemRef<float, 2> *m, MemRef<int64_t, 1> *n, MemRef<float, 3> *o) {   \
+    layer(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o);                        \
   }
 LAYER_ENTRY(0)
 LAYER_ENTRY(1)

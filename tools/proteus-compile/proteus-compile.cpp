@@ -25,6 +25,7 @@
 #include "proteus/Support/Config.h"
 #include "proteus/Support/Settings.h"
 #include "proteus/Target/AttentionModule.h"
+#include "proteus/Target/TopAModule.h"
 #include "proteus/Transforms/Passes.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
@@ -270,7 +271,8 @@ int main(int argc, char **argv) {
       "plus the\n"
       "primitive entry points proteus_shortlist, proteus_shortlist_attention "
       "and\n"
-      "proteus_select_tokens.\n"
+      "proteus_select_tokens, and the Top-A sampler's "
+      "proteus_top_a_<mode>_<elem>.\n"
       "Load it with the runtime (proteus_rt) or run it with proteus-run.\n");
 
   auto started = std::chrono::steady_clock::now();
@@ -314,6 +316,7 @@ int main(int argc, char **argv) {
                            {proteus_rt::kManifestSettingDensity, density}});
   }
   buildPrimitiveEntries(b, loc, cfg);
+  buildTopAFuncs(b, loc, /*cInterface=*/true);
   if (failed(mlir::verify(*module)))
     return fail("the generated program does not verify");
 
@@ -381,8 +384,10 @@ int main(int argc, char **argv) {
     } else {
       for (auto [i, budget] : llvm::enumerate(budgets)) {
         std::string skipped;
-        OwningOpRef<ModuleOp> gm = buildAttentionModule(
-            &ctx, cfg, budget, AttentionModuleOptions(), skipped);
+        AttentionModuleOptions options;
+        options.topA = i == 0; // prt_gpu_top_a runs setting 0's kernels
+        OwningOpRef<ModuleOp> gm =
+            buildAttentionModule(&ctx, cfg, budget, options, skipped);
         if (!skipped.empty())
           gpuNote = "the in-kernel candidate rule is CPU-only for " + skipped;
         for (const TileChoice &c : applyTuningDatabase(

@@ -31,8 +31,9 @@ LayerBuffers::LayerBuffers(prt_context *context, bool gpu)
     : context_(context), gpu_(gpu) {}
 
 LayerBuffers::~LayerBuffers() {
-  for (Device *d : {&dx_, &dwQkv_, &dbQkv_, &dwProj_, &dbProj_, &dwRouter_,
-                    &dprotos_, &dusage_, &dconf_, &dy_, &dimportance_, &dmask_})
+  for (Device *d :
+       {&dx_, &dwQkv_, &dbQkv_, &dwProj_, &dbProj_, &dwRouter_, &dprotos_,
+        &dusage_, &dconf_, &dy_, &dimportance_, &dmask_, &dconsensus_})
     if (d->ptr)
       prt_device_free(context_, d->ptr);
 }
@@ -74,6 +75,11 @@ void LayerBuffers::prepare(int64_t B, int64_t T, int64_t C) {
            std::numeric_limits<float>::quiet_NaN());
   importance.assign(tokens, std::numeric_limits<float>::quiet_NaN());
   mask.assign(tokens, int8_t(2));
+  consensus.assign(
+      consensusMode == 0
+          ? 0
+          : static_cast<size_t>(B * (consensusMode == 2 ? T : 1) * C),
+      std::numeric_limits<float>::quiet_NaN());
   if (!gpu_)
     return;
   put(dx_, x.data(), bytesOf(x));
@@ -88,6 +94,7 @@ void LayerBuffers::prepare(int64_t B, int64_t T, int64_t C) {
   put(dy_, y.data(), bytesOf(y));
   put(dimportance_, importance.data(), bytesOf(importance));
   put(dmask_, mask.data(), bytesOf(mask));
+  put(dconsensus_, consensus.data(), bytesOf(consensus));
 }
 
 prt_layer_args LayerBuffers::args(prt_layer_stats *stats) const {
@@ -107,6 +114,8 @@ prt_layer_args LayerBuffers::args(prt_layer_stats *stats) const {
   a.token_mask = static_cast<int8_t *>(at(dmask_, mask));
   a.importance = static_cast<float *>(at(dimportance_, importance));
   a.stats = stats;
+  a.consensus = static_cast<float *>(at(dconsensus_, consensus));
+  a.consensus_all_positions = consensusMode == 2 ? 1 : 0;
   return a;
 }
 
@@ -117,6 +126,7 @@ void LayerBuffers::fetch() {
   get(y.data(), dy_, bytesOf(y));
   get(importance.data(), dimportance_, bytesOf(importance));
   get(mask.data(), dmask_, bytesOf(mask));
+  get(consensus.data(), dconsensus_, bytesOf(consensus));
   get(protos.data(), dprotos_, bytesOf(protos));
   get(usage.data(), dusage_, bytesOf(usage));
   get(conf.data(), dconf_, bytesOf(conf));

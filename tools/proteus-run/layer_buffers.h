@@ -42,6 +42,10 @@ public:
   /// Outputs: y (B,T,C), token mask and importance (B,T).
   std::vector<float> y, importance;
   std::vector<int8_t> mask;
+  /// Set before prepare(): 0 no consensus, 1 the head consensus (B,C) at the
+  /// last position, 2 at every position (B,T,C) (prt_layer_args.consensus).
+  int consensusMode = 0;
+  std::vector<float> consensus;
 
   /// Sizes the outputs for (B, T, C) and poisons them (NaN, mask 2) so that
   /// an element the call leaves unwritten shows; on a GPU plan uploads the
@@ -68,7 +72,7 @@ private:
   bool gpu_;
   int64_t B_ = 0, T_ = 0;
   Device dx_, dwQkv_, dbQkv_, dwProj_, dbProj_, dwRouter_, dprotos_, dusage_,
-      dconf_, dy_, dimportance_, dmask_;
+      dconf_, dy_, dimportance_, dmask_, dconsensus_;
 };
 
 } // namespace proteus_run

@@ -8,6 +8,7 @@
 
 #include "golden.h"
 #include "layer_buffers.h"
+#include "top_a_demo.h"
 
 #include "proteus_rt/proteus_rt.h"
 
@@ -33,6 +34,9 @@ const char kHelp[] =
 USAGE
   proteus-run --bundle DIR [--B N] [--T N] [--alpha auto|X] [--prev-alpha X]
               [--seed S] [--backend auto|cpu|gpu] [--repeat N]
+  proteus-run --bundle DIR --top-a-demo [--V N] [--top-a-mode M] [--top-p X]
+              [--threshold X] [--top-a-dtype f32|bf16] [--logit-scale X]
+              [--B N] [--T N] [--seed S] [--backend B]
   proteus-run --golden DIR [DIR...] [--compiler PATH] [--work DIR] [-v]
   proteus-run --help
 
@@ -55,6 +59,22 @@ RUN A BUNDLE (--bundle)
     --backend B       the context: auto (default), cpu or gpu
     --repeat N        timed runs after one warm-up (default 5)
 
+TOP-A DEMO (--bundle DIR --top-a-demo)
+  One decoding step: a layer call on random input (--B, --T) that
+  returns the head consensus at the last position, then the Top-A sampler
+  (prt_top_a) on random logits (normal, --logit-scale, default 5) over V
+  tokens and a random embedding, lambda 0.5, tau 0.7, u = 0.5: prints the
+  nucleus size, the
+  kept count, the sample and the most probable kept tokens. On a GPU context
+  the layer runs on the GPU and prt_gpu_top_a runs on the same inputs; exit
+  status 1 unless it agrees with prt_top_a (kept exactly, probs 1e-6).
+    --V N             vocabulary size (default 32000)
+    --top-a-mode M    off, blend (default) or filter
+    --top-p X         in [0, 1] (default 0.9)
+    --threshold X     filter threshold (default 0)
+    --top-a-dtype T   f32 (default) or bf16 logits and embedding
+    --logit-scale X   the logits' standard deviation (default 5)
+
 CHECK GOLDEN VECTORS (--golden)
   Each DIR is a case folder (with case.json) or a folder of case folders
   (e.g. shared/golden). Every case is checked as SPEC.md section 4 says:
@@ -62,6 +82,10 @@ CHECK GOLDEN VECTORS (--golden)
                          exactly (the runtime's schedule math, no kernels)
     candidates           candidate lists and lengths exactly (proteus_shortlist)
     shortlist_attention  max abs error <= 1e-5 (1 + |ref|), inactive rows 0
+    top_a                the layer's head consensus rel L2 <= 1e-5; the
+                         sampler (prt_top_a) on the case's consensus: the
+                         nucleus size, kept ids exactly, probs max abs
+                         <= 1e-6, the argmax and the inverse-CDF draw
     layer                y relative L2 <= 1e-5 (CPU; 1e-4 GPU), token mask,
                          mode, dense reason, alpha, keep ratio and statistics
                          exactly, prototype state after the EMA (rel L2 1e-6,
@@ -338,6 +362,8 @@ int main(int argc, char **argv) {
   if (args.empty())
     return usage("give --bundle DIR or --golden DIR");
   RunOptions run;
+  proteus_run::TopADemoOptions demo;
+  bool demoMode = false;
   proteus_run::GoldenOptions golden;
   std::string compilerFlag;
   bool bundleMode = false, goldenMode = false, runFlags = false,
@@ -353,6 +379,8 @@ int main(int argc, char **argv) {
     if (f == "--help" || f == "-h") {
       std::cout << kHelp;
       return 0;
+    } else if (f == "--top-a-demo") {
+      demoMode = runFlags = true;
     } else if (f == "-v") {
       golden.verbose = true;
       goldenFlags = true;
@@ -392,6 +420,45 @@ int main(int argc, char **argv) {
         return usage(f + " takes " + (f == "--alpha" ? "auto or " : "") +
                      "a number in [0, 1], not '" + v + "'");
       (f == "--alpha" ? run.alpha : run.prevAlpha) = x;
+    } else if (f == "--V") {
+      runFlags = true;
+      if (!parseInt(v, demo.V) || demo.V < 1)
+        return usage(std::string("--V takes an integer >= 1, not '") + v + "'");
+    } else if (f == "--top-p" || f == "--threshold") {
+      runFlags = true;
+      double x = 0;
+      if (!parseDouble(v, x) || !std::isfinite(x) ||
+          (f == "--top-p" && (x < 0.0 || x > 1.0)))
+        return usage(f + " takes " +
+                     (f == "--top-p" ? "a number in [0, 1]" : "a number") +
+                     ", not '" + v + "'");
+      (f == "--top-p" ? demo.topP : demo.threshold) = x;
+    } else if (f == "--top-a-dtype" || f == "--logit-scale") {
+      runFlags = true;
+      std::string t = v;
+      double x = 0;
+      if (f == "--logit-scale") {
+        if (!parseDouble(v, x) || !(x > 0.0) || !std::isfinite(x))
+          return usage("--logit-scale takes a positive number, not '" + t +
+                       "'");
+        demo.logitScale = x;
+      } else if (t == "f32" || t == "bf16") {
+        demo.dtype = t == "f32" ? PRT_DTYPE_F32 : PRT_DTYPE_BF16;
+      } else {
+        return usage("--top-a-dtype takes f32 or bf16, not '" + t + "'");
+      }
+    } else if (f == "--top-a-mode") {
+      runFlags = true;
+      std::string m = v;
+      if (m == "off")
+        demo.mode = PRT_TOP_A_OFF;
+      else if (m == "blend")
+        demo.mode = PRT_TOP_A_BLEND;
+      else if (m == "filter")
+        demo.mode = PRT_TOP_A_FILTER;
+      else
+        return usage("--top-a-mode takes off, blend or filter, not '" + m +
+                     "'");
     } else if (f == "--backend") {
       runFlags = true;
       std::string b = v;
@@ -413,9 +480,18 @@ int main(int argc, char **argv) {
   if (bundleMode && goldenFlags)
     return usage("--compiler, --work and -v belong to --golden");
   if (goldenMode && runFlags)
-    return usage("--B, --T, --alpha, --prev-alpha, --seed, --backend and "
-                 "--repeat belong "
-                 "to --bundle");
+    return usage("--B, --T, --alpha, --prev-alpha, --seed, --backend, "
+                 "--repeat and the --top-a-demo flags belong to --bundle");
+  if (demoMode && !bundleMode)
+    return usage("--top-a-demo needs --bundle DIR");
+  if (demoMode) {
+    demo.bundle = run.bundle;
+    demo.B = run.B;
+    demo.T = run.T;
+    demo.seed = run.seed;
+    demo.backend = run.backend;
+    return proteus_run::runTopADemo(demo);
+  }
   if (bundleMode)
     return runBundle(run);
 

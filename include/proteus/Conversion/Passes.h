@@ -50,6 +50,11 @@ namespace mlir::proteus {
 /// specialized proteus.layer to its setting's GPU layer kernels.
 void populateProteusToGPUConversionPatterns(RewritePatternSet &patterns);
 
+/// The pattern turning proteus.top_a into its kernel and launch
+/// (codegen/ProteusToGPU/TopAKernels.cpp); part of
+/// populateProteusToGPUConversionPatterns.
+void populateProteusTopAToGPUPatterns(RewritePatternSet &patterns);
+
 /// Why a layer of this configuration has no GPU layer kernels, or "".
 std::string gpuLayerUnsupported(ConfigAttr cfg);
 
@@ -58,6 +63,10 @@ std::string gpuLayerUnsupported(ConfigAttr cfg);
 /// kernel's per-query select (ConvertProteusToSCFPass's option).
 void populateProteusToSCFConversionPatterns(RewritePatternSet &patterns,
                                             bool protoPicksBySelect = false);
+
+/// The pattern lowering proteus.top_a to scalar loops (codegen/ProteusToSCF/
+/// TopA.cpp); part of populateProteusToSCFConversionPatterns.
+void populateProteusTopAToSCFPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "proteus/Conversion/Passes.h.inc"

@@ -28,6 +28,9 @@ struct AttentionModuleOptions {
   bool listed = true; ///< shortlist attention over materialised candidates
   bool dense = true;  ///< dense causal attention
   bool layer = true;  ///< the setting's GPU layer kernels (f32)
+  /// The Top-A kernels (TopAModule.h); a bundle ships them in setting 0's
+  /// module only.
+  bool topA = false;
 };
 
 /// A function `name` with the layer ABI of contract.h around one

@@ -24,11 +24,12 @@ namespace proteus_rt {
 
 /// Bundle layout: <dir>/manifest.json, <dir>/cpu/<kCpuLibrary>,
 /// <dir>/ptx/<arch>/<setting>.ptx. Bumped on any incompatible change.
-inline constexpr int64_t kBundleFormatVersion = 1;
+inline constexpr int64_t kBundleFormatVersion = 2;
 inline constexpr const char *kManifestFile = "manifest.json";
 inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
 
-/// Keys of manifest.json (format 1), all at the top level of one object:
+/// Keys of manifest.json (format 2; format 1's layer entry had no consensus),
+/// all at the top level of one object:
 ///   "format_version": kBundleFormatVersion (integer),
 ///   "config": the layer configuration with the golden key names
 ///             (golden/README.md; the runtime's config_json.h lists them),
@@ -71,6 +72,31 @@ inline constexpr const char *kShortlistAttentionEntry =
 inline constexpr const char *kSelectTokensEntry = "proteus_select_tokens";
 inline constexpr const char *kDenseAttentionEntry = "proteus_dense_attention";
 
+/// Top-A entry points `proteus_top_a_<mode>_<elem>`, mode off / blend /
+/// filter, elem f32 / bf16 (the element type of logits and embedding):
+/// logits (B,V), consensus (f32, B,C), embedding (V,C), uniform (f32, B),
+/// then top_p, lambda, tau, threshold (f32 scalars), kept (i64, B,V), probs
+/// (f32, B,V), counts (i64, B,2), sample (i64, B) (proteus.top_a).
+inline constexpr const char *kTopAModes[] = {"off", "blend", "filter"};
+inline constexpr const char *kTopAElems[] = {"f32", "bf16"};
+inline std::string topAEntry(int mode, int elem) {
+  return std::string("proteus_top_a_") + kTopAModes[mode] + "_" +
+         kTopAElems[elem];
+}
+
+/// The Top-A kernel `proteus_top_a_<mode>_<elem>` of the PTX modules:
+///   (logits[B*V], consensus[B*C] (f32), embedding[V*C], uniform[B] (f32),
+///   top_p, lambda, tau, threshold (f32, each in the low 4 bytes of its 8-byte
+///   parameter), kept[B*V] (i64), probs[B*V] (f32), counts[B*2] (i64),
+///   sample[B] (i64), V, C), grid B, block kGpuTopABlock: one block per row.
+///   The nucleus is found among the tokens of the largest probabilities
+///   whose mass reaches top_p + 1e-6 (a radix select by mass); a row with
+///   more than kGpuTopAMaxCandidates of them gets counts (-1, -1), sample -1,
+///   kept -1 and probs 0 throughout (too flat a distribution for the
+///   kernel's shared memory).
+inline constexpr int64_t kGpuTopABlock = 1024;
+inline constexpr int64_t kGpuTopAMaxCandidates = 2048;
+
 /// The strided memref descriptor of MLIR's C interface, rank N.
 template <typename T, int N> struct MemRef {
   T *allocated;
@@ -97,7 +123,9 @@ MemRef<T, N> makeMemRef(T *data, const int64_t (&sizes)[N]) {
 ///   x (B,T,C), w_qkv (3C,C), b_qkv (3C), w_proj (C,C), b_proj (C),
 ///   w_router (G,C), prototypes (G,C), usage (G), confidence (G),
 ///   budget (i64, kBudgetSize + H + 1), y (B,T,C), token_mask (i8, B,T),
-///   importance (B,T), stats (i64, kStatsSize).
+///   importance (B,T), stats (i64, kStatsSize), consensus (Bc,Tc,C): the
+///   head consensus (pre-projection concatenated head outputs, 0 for heads
+///   and tokens not selected) of the last Tc positions, Bc = B (or 0: none).
 /// Biases and prototype state are read only where the configuration enables
 /// them (a 1-element dummy may be passed otherwise); prototypes, usage and
 /// confidence are updated in place when the budget asks for the EMA.
@@ -107,7 +135,15 @@ using LayerFn = void (*)(MemRef<float, 3> *, MemRef<float, 2> *,
                          MemRef<float, 2> *, MemRef<float, 1> *,
                          MemRef<float, 1> *, MemRef<int64_t, 1> *,
                          MemRef<float, 3> *, MemRef<int8_t, 2> *,
-                         MemRef<float, 2> *, MemRef<int64_t, 1> *);
+                         MemRef<float, 2> *, MemRef<int64_t, 1> *,
+                         MemRef<float, 3> *);
+
+/// A Top-A entry point; E is float or uint16_t (bf16 bits).
+template <typename E>
+using TopAFn = void (*)(MemRef<E, 2> *, MemRef<float, 2> *, MemRef<E, 2> *,
+                        MemRef<float, 1> *, float, float, float, float,
+                        MemRef<int64_t, 2> *, MemRef<float, 2> *,
+                        MemRef<int64_t, 2> *, MemRef<int64_t, 1> *);
 
 /// `proteus_shortlist`: rows (i64, N), proto_scores (f32, B,T), batch_ids
 /// (i64, N), budget (i64), candidates (i64, N,L), lengths (i64, N).
@@ -237,6 +273,10 @@ inline constexpr int64_t kGpuDenseTile = 64;
 ///  12. proteus_combine(o, w_proj[C*C], b_proj[C], token_mask, y[B*T*C], B, T)
 ///        grid ceil(B*T / kGpuProjectTile) * ceil(C / kGpuProjectTile); masked
 ///        tokens give 0 (+ bias)
+///  12b. where the call asks for the head consensus of the last Tc positions:
+///        proteus_consensus(o, token_mask, cons[B*Tc*C], B, T, Tc)
+///        grid ceil(B*Tc*C / kGpuLayerBlock): o's heads concatenated, 0 where
+///        the token mask drops the token
 ///  13. budget[kBudgetUpdatePrototypes] != 0:
 ///        proteus_proto_mass(gates, mass[G] (f64), B, T)           grid G
 ///        proteus_proto_partial(x, gates, part[S*G*C] (f64), B, T, chunk)

@@ -292,6 +292,13 @@ typedef struct prt_layer_args {
   float *importance;
   prt_layer_stats *stats; /**< output; may be NULL */
   prt_stream stream;      /**< GPU plans: the stream (NULL: default) */
+  /** Output, NULL: not returned. The head consensus (REFERENCE.md 2.13):
+   *  the concatenated head outputs before the output projection, 0 for the
+   *  heads a token did not select and for tokens the mask drops; (B,C) at
+   *  the last position of each batch item (Top-A's input, prt_top_a), or
+   *  (B,T,C) at every position with consensus_all_positions. */
+  float *consensus;
+  int32_t consensus_all_positions;
 } prt_layer_args;
 
 /** Runs the layer. With T different from the plan's T the budgets are
@@ -510,6 +517,64 @@ typedef struct prt_gpu_dense_attention_args {
 /** Causal attention of every query over keys 0..t (as prt_dense_attention). */
 PRT_API prt_status prt_gpu_dense_attention(
     prt_bundle *bundle, const prt_gpu_dense_attention_args *args);
+
+/*===----------------------------------------------------------------------===*\
+|* Top-A sampling (REFERENCE.md 8)                                            *|
+\*===----------------------------------------------------------------------===*/
+
+typedef enum prt_top_a_mode {
+  PRT_TOP_A_OFF = 0,   /**< the nucleus alone */
+  PRT_TOP_A_BLEND = 1, /**< logits + lambda * agreement */
+  PRT_TOP_A_FILTER = 2 /**< agreement >= threshold (all if none), then blend */
+} prt_top_a_mode;
+
+/** One Top-A step for B rows. On prt_top_a the pointers are host memory; on
+ *  prt_gpu_top_a device memory of the bundle's context (CUdeviceptr cast to
+ *  the pointer type). */
+typedef struct prt_top_a_args {
+  int64_t B, V, C;
+  /** Element type of logits and embedding: PRT_DTYPE_F32 or PRT_DTYPE_BF16
+   *  (bf16 as uint16_t bit patterns); arithmetic is fp32. */
+  prt_dtype dtype;
+  const void *logits;     /**< (B,V) */
+  const float *consensus; /**< (B,C), e.g. prt_layer_args.consensus; NULL
+                               only with PRT_TOP_A_OFF */
+  const void *embedding;  /**< (V,C); NULL only with PRT_TOP_A_OFF; only the
+                               nucleus tokens' rows are read */
+  const float *uniform;   /**< (B) in [0, 1): the draw of each row */
+  prt_top_a_mode mode;
+  double top_p;      /**< in [0, 1]; below 1e-6 counts as 1e-6 */
+  double lambda;     /**< finite */
+  double tau;        /**< > 0, finite; below 1e-5 counts as 1e-5 */
+  double threshold;  /**< PRT_TOP_A_FILTER: not NaN; otherwise unused */
+  int64_t *kept;     /**< (B,V) output: kept token ids in nucleus order, then
+                          -1 */
+  float *probs;      /**< (B,V) output: their probabilities, then 0 */
+  int64_t *counts;   /**< (B,2) output: nucleus size, kept count */
+  int64_t *sample;   /**< (B) output: the kept token drawn by uniform[b] */
+  prt_stream stream; /**< prt_gpu_top_a: the stream (NULL: default) */
+} prt_top_a_args;
+
+/** Top-A (REFERENCE.md 8, SPEC.md 1 item 13) on the bundle's CPU library:
+ *  the binary32 softmax of each row's logits; the nucleus in descending
+ *  probability order (ties to the lower id) while the running sum (binary64,
+ *  rounded to binary32) is <= top_p, the first always; each nucleus token's
+ *  agreement cos(consensus, embedding row) / tau; the filter or blend; the
+ *  binary32 softmax over the kept tokens; and the inverse-CDF draw: the first
+ *  kept token whose cumulative probability exceeds uniform[b] times their
+ *  sum. Arguments are checked before the call. */
+PRT_API prt_status prt_top_a(prt_bundle *bundle, const prt_top_a_args *args);
+
+/** The same step on the GPU (the bundle's PTX for the context's device, the
+ *  kernels of setting 0): one block per row, asynchronous on args->stream.
+ *  A row whose distribution is so flat that more than
+ *  kGpuTopAMaxCandidates (contract.h, 2048) tokens are needed to reach
+ *  top_p gets counts (-1, -1) and sample -1 (kept -1, probs 0): check
+ *  counts, or use prt_top_a for such rows. The uniform numbers are not
+ *  checked on the device (values outside [0, 1) draw the first or the last
+ *  kept token). */
+PRT_API prt_status prt_gpu_top_a(prt_bundle *bundle,
+                                 const prt_top_a_args *args);
 
 #ifdef __cplusplus
 } /* extern "C" */

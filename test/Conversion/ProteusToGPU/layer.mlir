@@ -38,6 +38,10 @@
 // CHECK: scf.for {{.*}} -> (f32, f32
 // CHECK: gpu.barrier
 // CHECK: gpu.func @proteus_combine
+// The head consensus (prt_layer_args.consensus): one thread per element of
+// the last Tc positions, zeros where the token mask drops the token.
+// CHECK: gpu.func @proteus_consensus({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, proteus.specialization = "consensus
+// CHECK: arith.select
 // CHECK-NOT: gpu.func @proteus_proto_update
 // CHECK: gpu.func @proteus_fill_zero_f32
 // CHECK: gpu.func @proteus_dense_attention_f32

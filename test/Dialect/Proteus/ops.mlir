@@ -132,3 +132,37 @@ func.func @state(%x: memref<?x?x64xf32>, %g: memref<?x?x8xf32>, %p: memref<8x64x
       inouts(%p, %u, %c : memref<8x64xf32>, memref<8xf32>, memref<8xf32>) {decay = 0.97 : f64}
   return
 }
+
+// CHECK-LABEL: func.func @consensus
+func.func @consensus(%x: memref<?x?x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
+                     %wr: memref<8x64xf32>, %b: memref<?xi64>, %y: memref<?x?x64xf32>,
+                     %mask: memref<?x?xi8>, %imp: memref<?x?xf32>, %stats: memref<16xi64>,
+                     %cons: memref<?x1x64xf32>, %o: memref<?x?x16xf32>) {
+  // CHECK: proteus.layer {{.*}} outs({{.*}}) consensus(%{{.*}} : memref<?x1x64xf32>) {config
+  proteus.layer ins(%x, %wqkv, %wproj, %wr : memref<?x?x64xf32>, memref<192x64xf32>,
+                    memref<64x64xf32>, memref<8x64xf32>)
+      budget(%b : memref<?xi64>)
+      outs(%y, %mask, %imp, %stats : memref<?x?x64xf32>, memref<?x?xi8>, memref<?x?xf32>,
+           memref<16xi64>)
+      consensus(%cons : memref<?x1x64xf32>)
+      {config = #proteus.config<d_model = 64, h_total = 4, gates = 8>}
+  // CHECK: proteus.combine ins({{.*}}) token_mask(%{{.*}} : memref<?x?xi8>) outs(%{{.*}} : memref<?x?x64xf32>) consensus(%{{.*}} : memref<?x1x64xf32>)
+  proteus.combine ins(%o, %wproj : memref<?x?x16xf32>, memref<64x64xf32>)
+      token_mask(%mask : memref<?x?xi8>) outs(%y : memref<?x?x64xf32>)
+      consensus(%cons : memref<?x1x64xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @top_a
+func.func @top_a(%l: memref<?x?xf32>, %c: memref<?x64xf32>, %e: memref<?x64xbf16>,
+                 %u: memref<?xf32>, %kept: memref<?x?xi64>, %p: memref<?x?xf32>,
+                 %n: memref<?x2xi64>, %s: memref<?xi64>, %tp: f32, %lam: f32, %tau: f32,
+                 %th: f32) {
+  // CHECK: proteus.top_a ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<?x?xf32>, memref<?x64xf32>, memref<?x64xbf16>, memref<?xf32>) params(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : f32, f32, f32, f32) outs(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<?x?xi64>, memref<?x?xf32>, memref<?x2xi64>, memref<?xi64>) {mode = #proteus.top_a_mode<filter>}
+  proteus.top_a ins(%l, %c, %e, %u : memref<?x?xf32>, memref<?x64xf32>, memref<?x64xbf16>,
+                    memref<?xf32>)
+      params(%tp, %lam, %tau, %th : f32, f32, f32, f32)
+      outs(%kept, %p, %n, %s : memref<?x?xi64>, memref<?x?xf32>, memref<?x2xi64>, memref<?xi64>)
+      {mode = #proteus.top_a_mode<filter>}
+  return
+}

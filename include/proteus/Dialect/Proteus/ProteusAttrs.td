@@ -46,6 +46,10 @@ def Proteus_Int8ModeAttr : EnumAttr<Proteus_Dialect, Proteus_Int8Mode, "int8_mod
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Proteus_TopAModeAttr : EnumAttr<Proteus_Dialect, Proteus_TopAMode, "top_a_mode"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 def Proteus_ConfigAttr : Proteus_Attr<"Config", "config"> {
   let summary = "every knob of one Proteus layer (SPEC.md section 1)";
   let description = [{

@@ -60,6 +60,13 @@ def Proteus_Int8Mode : I32EnumAttr<"Int8Mode", "INT8 per-row scale rule", [
   let genSpecializedAttr = 0;
 }
 
+def Proteus_TopAMode : I32EnumAttr<"TopAMode", "Top-A sampler mode", [
+    I32EnumAttrCase<"Off", 0, "off">, I32EnumAttrCase<"Blend", 1, "blend">,
+    I32EnumAttrCase<"Filter", 2, "filter">]> {
+  let cppNamespace = "::mlir::proteus";
+  let genSpecializedAttr = 0;
+}
+
 def Proteus_LayerMode : I32EnumAttr<"LayerMode", "attention mode chosen by specialization", [
     I32EnumAttrCase<"Auto", 0, "auto">, I32EnumAttrCase<"Dense", 1, "dense">,
     I32EnumAttrCase<"Shortlist", 2, "shortlist">, I32EnumAttrCase<"Fastpath", 3, "fastpath">]> {

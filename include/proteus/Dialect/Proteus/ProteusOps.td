@@ -31,7 +31,10 @@ def Proteus_LayerOp : Proteus_Op<"layer", [AttrSizedOperandSegments]> {
     (SPEC.md section 1). `budget_vec` is the per-call budget vector computed on
     the host (runtime/include/proteus_rt/contract.h). `stats` receives the mode,
     the dense reason and the head budget. Prototype state is updated in place
-    when the budget vector asks for the EMA.
+    when the budget vector asks for the EMA. The optional `consensus`
+    (B, Tc, C) receives the head consensus (REFERENCE.md 2.13) of the last Tc
+    positions (Tc = 1: the last position; Tc = T: every position; B = 0:
+    none), as proteus.combine writes it.
 
     ```mlir
     proteus.layer ins(%x, %wqkv, %wproj, %wr : memref<?x?x64xf32>, memref<192x64xf32>,
@@ -51,6 +54,7 @@ def Proteus_LayerOp : Proteus_Op<"layer", [AttrSizedOperandSegments]> {
     Proteus_IndexMemRef:$budget_vec,
     Proteus_FloatMemRef:$y, Proteus_MaskMemRef:$token_mask,
     MemRefOf<[F32]>:$importance, Proteus_IndexMemRef:$stats,
+    Optional<MemRefOf<[F32]>>:$consensus,
     Proteus_ConfigAttr:$config, OptionalAttr<Proteus_BudgetAttr>:$budget);
   let assemblyFormat = [{
     `ins` `(` $x `,` $w_qkv `,` $w_proj `,` $w_router `:` type($x) `,` type($w_qkv) `,`
@@ -61,6 +65,7 @@ def Proteus_LayerOp : Proteus_Op<"layer", [AttrSizedOperandSegments]> {
     `budget` `(` $budget_vec `:` type($budget_vec) `)`
     `outs` `(` $y `,` $token_mask `,` $importance `,` $stats `:` type($y) `,`
         type($token_mask) `,` type($importance) `,` type($stats) `)`
+    (`consensus` `(` $consensus^ `:` type($consensus) `)`)?
     attr-dict
   }];
   let hasVerifier = 1;
@@ -223,7 +228,11 @@ def Proteus_CombineOp : Proteus_Op<"combine", [AttrSizedOperandSegments]> {
   let summary = "scatter head outputs, apply the token mask, output projection";
   let description = [{
     y (B,T,C) = concat_h(o[b*H + h, t] * token_mask[b, t]) W^T (+ b). Heads no
-    token selected hold exact zeros (REFERENCE.md 2.13).
+    token selected hold exact zeros (REFERENCE.md 2.13). With `consensus`
+    (B, Tc, C, Tc <= T), the pre-projection concatenation itself at the last
+    Tc positions: consensus[b, j, h*D + d] = o[b*H + h, T - Tc + j, d] *
+    token_mask[b, T - Tc + j] (the head consensus Top-A reads); a batch size
+    of 0 writes nothing.
 
     ```mlir
     proteus.combine ins(%o, %w : memref<?x?x16xf32>, memref<64x64xf32>)
@@ -232,12 +241,14 @@ def Proteus_CombineOp : Proteus_Op<"combine", [AttrSizedOperandSegments]> {
   }];
   let arguments = (ins Proteus_FloatMemRef:$heads_out, Proteus_FloatMemRef:$weight,
                    Optional<Proteus_FloatMemRef>:$bias,
-                   Optional<Proteus_MaskMemRef>:$token_mask, Proteus_FloatMemRef:$y);
+                   Optional<Proteus_MaskMemRef>:$token_mask, Proteus_FloatMemRef:$y,
+                   Optional<MemRefOf<[F32]>>:$consensus);
   let assemblyFormat = [{
     `ins` `(` $heads_out `,` $weight `:` type($heads_out) `,` type($weight) `)`
     (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`token_mask` `(` $token_mask^ `:` type($token_mask) `)`)?
-    `outs` `(` $y `:` type($y) `)` attr-dict
+    `outs` `(` $y `:` type($y) `)`
+    (`consensus` `(` $consensus^ `:` type($consensus) `)`)? attr-dict
   }];
   let hasVerifier = 1;
 }
@@ -368,6 +379,56 @@ def Proteus_ProtoUpdateOp : Proteus_Op<"proto_update"> {
     `ins` `(` $x `,` $gates `:` type($x) `,` type($gates) `)`
     `inouts` `(` $prototypes `,` $usage `,` $confidence `:` type($prototypes) `,` type($usage)
         `,` type($confidence) `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Sampling
+//===----------------------------------------------------------------------===//
+
+def Proteus_TopAOp : Proteus_Op<"top_a"> {
+  let summary = "Top-A: the nucleus re-weighted by agreement with the head consensus";
+  let description = [{
+    Per batch row b (REFERENCE.md 8): p = softmax(logits[b]) in binary32; the
+    nucleus is the tokens in descending order of p (ties to the lower id)
+    while their cumulative sum (binary64, rounded to binary32) is at most
+    max(top_p, 1e-6), the first always kept. With mode blend or filter, each
+    nucleus token v gets the agreement a_v = cos(consensus[b], embedding[v]) /
+    max(tau, 1e-5) (vectors normalised by max(|x|, 1e-12), dots in binary64
+    rounded to binary32); filter keeps the tokens with a_v >= threshold (all
+    of them when none passes); the kept logits become l_v + lambda a_v.
+    The final distribution is the binary32 softmax over the kept logits.
+    Outputs: kept (B, V) the kept token ids in nucleus order (-1 after the
+    last), probs (B, V) their probabilities (0 after), counts (B, 2) the
+    nucleus size and the kept count, sample (B) the kept token at which the
+    binary64 cumulative probability first exceeds uniform[b] times the total
+    (the last kept token if rounding leaves none): the inverse CDF, so a
+    caller-supplied uniform number in [0, 1) makes the draw reproducible.
+    Embedding rows are read only for nucleus tokens.
+
+    ```mlir
+    proteus.top_a ins(%logits, %cons, %emb, %u : memref<?x?xf32>, memref<?x64xf32>,
+                      memref<?x64xbf16>, memref<?xf32>)
+        params(%top_p, %lambda, %tau, %threshold : f32, f32, f32, f32)
+        outs(%kept, %probs, %counts, %sample : memref<?x?xi64>, memref<?x?xf32>,
+             memref<?x2xi64>, memref<?xi64>)
+        {mode = #proteus.top_a_mode<blend>}
+    ```
+  }];
+  let arguments = (ins MemRefOf<[F32, BF16]>:$logits, MemRefOf<[F32, BF16]>:$consensus,
+                   MemRefOf<[F32, BF16]>:$embedding, MemRefOf<[F32]>:$uniform,
+                   F32:$top_p, F32:$lambda, F32:$tau, F32:$threshold,
+                   Proteus_IndexMemRef:$kept, MemRefOf<[F32]>:$probs,
+                   Proteus_IndexMemRef:$counts, Proteus_IndexMemRef:$sample,
+                   Proteus_TopAModeAttr:$mode);
+  let assemblyFormat = [{
+    `ins` `(` $logits `,` $consensus `,` $embedding `,` $uniform `:` type($logits) `,`
+        type($consensus) `,` type($embedding) `,` type($uniform) `)`
+    `params` `(` $top_p `,` $lambda `,` $tau `,` $threshold `:` type($top_p) `,`
+        type($lambda) `,` type($tau) `,` type($threshold) `)`
+    `outs` `(` $kept `,` $probs `,` $counts `,` $sample `:` type($kept) `,` type($probs) `,`
+        type($counts) `,` type($sample) `)` attr-dict
   }];
   let hasVerifier = 1;
 }

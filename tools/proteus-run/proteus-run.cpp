@@ -10,6 +10,7 @@
 #include "layer_buffers.h"
 
 #include "proteus_rt/proteus_rt.h"
+#include "proteus_rt/proteus_rt.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -34,7 +35,7 @@ USAGE
   proteus-run --bundle DIR [--B N] [--T N] [--alpha auto|X] [--prev-alpha X]
               [--seed S] [--backend auto|cpu|gpu] [--repeat N]
   proteus-run --golden DIR [DIR...] [--compiler PATH] [--work DIR] [-v]
-  proteus-run --help
+  proteus-run --help | --version
 
 RUN A BUNDLE (--bundle)
   Opens the bundle (manifest.json, checksums), plans one layer call and runs
@@ -352,6 +353,9 @@ int main(int argc, char **argv) {
     const char *v = nullptr;
     if (f == "--help" || f == "-h") {
       std::cout << kHelp;
+      return 0;
+    } else if (f == "--version") {
+      std::cout << prt::versionLine("proteus-run") << "\n";
       return 0;
     } else if (f == "-v") {
       golden.verbose = true;

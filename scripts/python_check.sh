@@ -22,12 +22,15 @@ fi
 stamp=$venv/.proteus-installed
 changed=$(cd "$repo" && { [ -f "$stamp" ] &&
   find python/pyproject.toml python/CMakeLists.txt python/src runtime/CMakeLists.txt \
-    runtime/cmake runtime/src runtime/include -newer "$stamp" -type f | head -1 ||
-  echo never; })
+    runtime/cmake runtime/src runtime/include -newer "$stamp" -type f |
+    sed -n '1s/$/ changed/p' || echo "first install"; })
 if [ -n "$changed" ]; then
-  echo "python_check: pip install ./python ($changed changed)"
+  echo "python_check: pip install ./python ($changed)"
+  launcher=
+  command -v ccache >/dev/null &&
+    launcher=--config-settings=cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache
   (cd "$repo" && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    --config-settings=build-dir="$build/python-build" ./python)
+    --config-settings=build-dir="$build/python-build" $launcher ./python)
   touch "$stamp"
 fi
 

@@ -51,17 +51,25 @@ if(PKG_CONFIG)
     message(FATAL_ERROR "no pkgconfig/proteus_rt.pc under ${prefix}")
   endif()
   get_filename_component(pc_dir ${pc_file} DIRECTORY)
-  run_step(${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pc_dir}
-    ${PKG_CONFIG} --modversion --cflags --libs proteus_rt)
-  string(REPLACE "\n" " " flat "${out}")
-  if(NOT flat MATCHES "^${VERSION} " OR NOT flat MATCHES "-I[^ ]*/prefix/include"
-     OR NOT flat MATCHES "-L[^ ]*/prefix/lib")
-    message(FATAL_ERROR "pkg-config proteus_rt: '${out}'")
+  set(pc ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pc_dir} ${PKG_CONFIG})
+  run_step(${pc} --modversion proteus_rt)
+  if(NOT out STREQUAL "${VERSION}\n")
+    message(FATAL_ERROR "pkg-config --modversion proteus_rt: '${out}'")
   endif()
+  run_step(${pc} --variable=includedir proteus_rt)
+  string(STRIP "${out}" includedir)
+  run_step(${pc} --variable=libdir proteus_rt)
+  string(STRIP "${out}" libdir)
+  if(NOT EXISTS ${includedir}/proteus_rt/proteus_rt.h
+     OR NOT EXISTS ${libdir}/libproteus_rt.so)
+    message(FATAL_ERROR "pkg-config proteus_rt points at ${includedir} and "
+      "${libdir}, which lack proteus_rt/proteus_rt.h or libproteus_rt.so")
+  endif()
+  set(flat "${VERSION}, ${includedir}, ${libdir}")
   message(STATUS "pkg-config proteus_rt: ${flat}")
 endif()
 
-file(WRITE ${WORK_DIR}/layer.json "{\"d_model\": 32, \"h_total\": 4}\n")
+file(WRITE ${WORK_DIR}/layer.json "{\"d_model\": 128, \"h_total\": 8}\n")
 run_step(${prefix}/bin/proteus-compile --config ${WORK_DIR}/layer.json
   --alpha 1 --arch none -o ${WORK_DIR}/bundle)
 run_step(${prefix}/bin/proteus-run --bundle ${WORK_DIR}/bundle

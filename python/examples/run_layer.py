@@ -21,7 +21,7 @@ C, G = bundle.d_model, bundle.gates
 weights = {"w_qkv": rng.standard_normal((3 * C, C), np.float32) / np.sqrt(C),
            "w_proj": rng.standard_normal((C, C), np.float32) / np.sqrt(C),
            "w_router": rng.standard_normal((G, C), np.float32) / np.sqrt(C)}
-x = rng.standard_normal((1, 1024, C), np.float32)
+x = rng.standard_normal((1, 4096, C), np.float32)
 
 layer = proteus.Layer(bundle, weights)                  # alpha from the schedule for each T
 out = layer(x, details=True)

@@ -20,8 +20,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 HEADER = os.path.join(REPO, "runtime", "include", "proteus_rt", "proteus_rt.h")
 GOLDEN = os.environ.get("PROTEUS_GOLDEN_DIR") or os.path.join(REPO, "..", "shared", "golden")
 
-# The small configuration the tests compile (C 64, H 4, D 16, G 4; prototypes and bias off).
-SMALL = {"d_model": 64, "h_total": 4, "attn_gates": 4}
+# The small configuration the tests compile (C 128, H 8, D 16, G 8; prototypes and bias off).
+SMALL = {"d_model": 128, "h_total": 8, "attn_gates": 8}
 SMALL_ALPHAS = [0.0, 1.0]
 
 

@@ -57,7 +57,7 @@ def test_a_bundle_is_cached_by_its_inputs(monkeypatch, tmp_path):
     assert os.path.dirname(first.path) == cache_root()
     assert os.path.basename(first.path) == first.key
     assert [a for a, _ in first.settings] == SMALL_ALPHAS
-    assert (first.d_model, first.h_total, first.d_head, first.gates) == (64, 4, 16, 4)
+    assert (first.d_model, first.h_total, first.d_head, first.gates) == (128, 8, 16, 8)
 
     def no_compiler(*args, **kwargs):
         raise AssertionError("proteus-compile ran for a cached bundle")

@@ -28,7 +28,7 @@
 #include "proteus/Transforms/Passes.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
-#include "proteus_rt/proteus_rt.hpp"
+#include "proteus_rt/version.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"

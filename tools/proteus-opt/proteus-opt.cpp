@@ -8,7 +8,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "proteus/Registration/Registration.h"
-#include "proteus_rt/proteus_rt.hpp"
+#include "proteus_rt/version.h"
 
 #include "llvm/Support/CommandLine.h"
 

@@ -10,7 +10,7 @@
 #include "layer_buffers.h"
 
 #include "proteus_rt/proteus_rt.h"
-#include "proteus_rt/proteus_rt.hpp"
+#include "proteus_rt/version.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -28,7 +28,7 @@
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
 #include "proteus_rt/proteus_rt.h"
-#include "proteus_rt/proteus_rt.hpp"
+#include "proteus_rt/version.h"
 
 #include <algorithm>
 #include <chrono>

@@ -20,7 +20,7 @@
 #include "proteus/Target/AttentionModule.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
-#include "proteus_rt/proteus_rt.hpp"
+#include "proteus_rt/version.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -614,9 +614,8 @@ int show(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::SetVersionPrinter([](raw_ostream &os) {
-    os << prt::versionLine("proteus-tune") << "\n";
-  });
+  cl::SetVersionPrinter(
+      [](raw_ostream &os) { os << prt::versionLine("proteus-tune") << "\n"; });
   StringRef command = argc > 1 ? StringRef(argv[1]) : StringRef();
   if (command == "generate") {
     std::string name = "proteus-tune generate";

@@ -153,8 +153,10 @@ class Layer:
         if unknown:
             raise ValueError(f"weights has unknown name(s) {', '.join(unknown)}; the layer takes "
                              f"{', '.join(_WEIGHTS)}")
+        if len({_is_torch(v) for v in weights.values() if v is not None}) > 1:
+            raise TypeError("weights mixes numpy arrays and torch tensors: pass one kind")
         C, G, config = self.bundle.d_model, self.bundle.gates, self.bundle.config
-        out, device, kinds = {}, None, set()
+        out, device = {}, None
         for name, (shape, needed) in _WEIGHTS.items():
             value = weights.get(name)
             if needed(config) and value is None:
@@ -167,10 +169,7 @@ class Layer:
             self._check_array(f"weights['{name}']", value, shape(C, G), device)
             if _is_torch(value):
                 device = value.device
-            kinds.add(_is_torch(value))
             out[name] = value
-        if len(kinds) > 1:
-            raise TypeError("weights mixes numpy arrays and torch tensors: pass one kind")
         return out
 
     def _check_x(self, x):

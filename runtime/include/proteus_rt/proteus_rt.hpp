@@ -26,12 +26,6 @@
 
 namespace prt {
 
-/// What every Proteus tool prints for --version (on stdout, then exit 0):
-/// "proteus-run (Proteus) 0.1.0".
-inline std::string versionLine(const std::string &tool) {
-  return tool + " (Proteus) " + prt_version();
-}
-
 /// A failed call: its status and the runtime's message.
 class Error : public std::runtime_error {
 public:

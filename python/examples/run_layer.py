@@ -23,21 +23,26 @@ weights = {"w_qkv": rng.standard_normal((3 * C, C), np.float32) / np.sqrt(C),
            "w_router": rng.standard_normal((G, C), np.float32) / np.sqrt(C)}
 x = rng.standard_normal((1, 4096, C), np.float32)
 
-layer = proteus.Layer(bundle, weights)                  # alpha from the schedule for each T
-out = layer(x, details=True)
-s = out.stats
-print(f"cpu: y {out.y.shape}, mode {s['mode_name']}, alpha {s['alpha']:g}, "
-      f"top_k {s['top_k']}, {s['packed']} (row, token) pairs, kept "
-      f"{int(out.token_mask.sum())}/{out.token_mask.size} tokens, |y| mean {np.abs(out.y).mean():.4f}")
-if not np.isfinite(out.y).all():
-    sys.exit("y has a non-finite element")
+# alpha=None: the schedule's alpha for each T (dense at this T for the default configuration);
+# alpha=1.0: the sparsest setting, shortlist attention.
+for alpha in (None, 1.0):
+    layer = proteus.Layer(bundle, weights, alpha=alpha)
+    out = layer(x, details=True)
+    s = out.stats
+    print(f"cpu: y {out.y.shape}, mode {s['mode_name']}, alpha {s['alpha']:g}, "
+          f"top_k {s['top_k']}, {s['packed']} (row, token) pairs, kept "
+          f"{int(out.token_mask.sum())}/{out.token_mask.size} tokens, "
+          f"|y| mean {np.abs(out.y).mean():.4f}")
+    if not np.isfinite(out.y).all():
+        sys.exit("y has a non-finite element")
 
 try:
     import torch
 except ImportError:
     torch = None
 if torch is not None and torch.cuda.is_available():
-    gpu = proteus.Layer(bundle, {k: torch.from_numpy(v).cuda() for k, v in weights.items()})
+    gpu = proteus.Layer(bundle, {k: torch.from_numpy(v).cuda() for k, v in weights.items()},
+                        alpha=1.0)
     y = gpu(torch.from_numpy(x).cuda())
     err = float((y.cpu() - torch.from_numpy(out.y)).norm() / torch.from_numpy(out.y).norm())
     print(f"gpu: y {tuple(y.shape)} on {y.device}, relative L2 to the CPU path {err:.2e}")

@@ -4,7 +4,7 @@ The tests run on the installed package (scripts/python_check.sh: a venv under th
 pip install ./python), or on the source tree with PYTHONPATH=python/src and PROTEUS_RT_LIB naming
 a built libproteus_rt.so.0. They need the proteus-compile tool (PATH or $PROTEUS_COMPILE) to make
 bundles, or a prepared bundle folder in $PROTEUS_TEST_BUNDLES (the GPU machine has no compiler:
-scripts/prepare_python_device.sh makes one here); and the golden cases ($PROTEUS_GOLDEN_DIR, else
+scripts/python_device.sh prepare makes them here); and the golden cases ($PROTEUS_GOLDEN_DIR, else
 ../shared/golden beside the repository).
 """
 import json

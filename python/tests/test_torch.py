@@ -1,7 +1,7 @@
 """proteus.Layer on torch tensors: the custom op (CPU and CUDA), torch.compile, CUDA graph
 capture, forward-only, and the dtype/device refusals. Skipped, with the reason, where torch is not
 installed (the CI machine); the GPU tests also where CUDA is not available. On the GPU machine
-(no compiler there) the bundles come from $PROTEUS_TEST_BUNDLES (scripts/prepare_python_device.sh).
+(no compiler there) the bundles come from $PROTEUS_TEST_BUNDLES (scripts/python_device.sh prepare).
 """
 import numpy as np
 import pytest

@@ -18,9 +18,10 @@ print(f"{bundle} ready in {time.perf_counter() - started:.2f} s")
 
 rng = np.random.default_rng(0)
 C, G = bundle.d_model, bundle.gates
-weights = {"w_qkv": rng.standard_normal((3 * C, C), np.float32) / np.sqrt(C),
-           "w_proj": rng.standard_normal((C, C), np.float32) / np.sqrt(C),
-           "w_router": rng.standard_normal((G, C), np.float32) / np.sqrt(C)}
+scale = C ** -0.5  # a Python float: keeps float32 arrays float32 (numpy 2 promotes by np.float64)
+weights = {"w_qkv": rng.standard_normal((3 * C, C), np.float32) * scale,
+           "w_proj": rng.standard_normal((C, C), np.float32) * scale,
+           "w_router": rng.standard_normal((G, C), np.float32) * scale}
 x = rng.standard_normal((1, 4096, C), np.float32)
 
 # alpha=None: the schedule's alpha for each T (dense at this T for the default configuration);

@@ -1,7 +1,8 @@
 # Proteus: the two entry points of the README.
 #   make demo   installs what is missing, builds, compiles the default layer
 #               into a bundle and runs it on the CPU path
-#   make check  installs what is missing, builds, runs every test
+#   make check  installs what is missing, builds, runs every test (ctest, lit,
+#               and pip install ./python into a venv under $(BUILD) + pytest)
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
@@ -25,6 +26,7 @@ demo: build
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	ninja -C $(BUILD) check-proteus
+	./scripts/python_check.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -40,10 +40,11 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "python", "src"))  # the package's ctypes mirror
 
 import bench_configs as configs  # noqa: E402
 import kernel_model  # noqa: E402
-import proteus_rt  # noqa: E402
+from proteus import _capi as proteus_rt  # noqa: E402
 import bench_variants  # noqa: E402
 from bench_variants import DenseLayer, ProteusLayer, ReferenceLayer  # noqa: E402
 
@@ -189,7 +190,7 @@ def dry_run(args):
     (on a CPU context: the same host schedule code the GPU plan runs). Returns an exit status."""
     problems = []
     proteus_rt.check_header(HEADER)
-    print(f"structs: benchmarks/proteus_rt.py mirrors {os.path.relpath(HEADER, REPO)}")
+    print(f"structs: python/src/proteus/_capi.py mirrors {os.path.relpath(HEADER, REPO)}")
     rt = proteus_rt.Runtime(args.lib)
     ctx = rt.context(proteus_rt.PRT_BACKEND_CPU)
     print(f"library: {args.lib}")

@@ -11,7 +11,10 @@ import tempfile
 
 import bench_configs as configs
 import kernel_model
-import proteus_rt
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "python", "src"))  # the package's ctypes mirror
+from proteus import _capi as proteus_rt  # noqa: E402
 
 TORCH_DTYPES = {"f32": "float32", "bf16": "bfloat16", "f16": "float16"}
 

@@ -1,8 +1,8 @@
 """Unit tests of the benchmark's GPU-free parts (standard library only; CTest runs them):
-the ctypes mirror of proteus_rt.h, the kernel model, the configurations, and the report.
+the kernel model, the configurations, and the report (the ctypes mirror of proteus_rt.h, which
+the harness takes from the proteus package, is tested in python/tests/test_capi.py).
 
-  python3 -m unittest -v test_bench_tools        (from benchmarks/; PROTEUS_RT_LIB=path to
-                                                  libproteus_rt.so.0 adds the library checks)
+  python3 -m unittest -v test_bench_tools        (from benchmarks/)
 """
 import contextlib
 import copy
@@ -16,71 +16,12 @@ import unittest
 import bench_configs
 import bench_variants
 import kernel_model
-import proteus_rt
 import report
+from proteus import _capi as proteus_rt  # bench_variants put python/src on the path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 HEADER = os.path.join(REPO, "runtime", "include", "proteus_rt", "proteus_rt.h")
-
-
-class HeaderMirror(unittest.TestCase):
-    def test_mirror_matches_the_header(self):
-        with open(HEADER, encoding="utf-8") as f:
-            self.assertEqual(proteus_rt.header_mismatches(f.read()), [])
-
-    def test_parser_reads_every_declaration_form(self):
-        text = """
-        /* a comment { with braces } */
-        typedef struct s {
-          int64_t B, T;          /**< two fields */
-          const float *q, *k;    // two pointers
-          char name[16];
-          prt_stream stream;
-        } s;"""
-        self.assertEqual(proteus_rt.parse_header_structs(text)["s"],
-                         [("B", "int64_t"), ("T", "int64_t"), ("q", "float*"), ("k", "float*"),
-                          ("name", "char[16]"), ("stream", "prt_stream")])
-
-    def test_a_new_field_is_named(self):
-        with open(HEADER, encoding="utf-8") as f:
-            text = f.read()
-        changed = text.replace("prt_stream stream;", "prt_stream stream;\n  int32_t dtype;", 1)
-        self.assertNotEqual(changed, text)
-        problems = proteus_rt.header_mismatches(changed)
-        self.assertEqual(len(problems), 1)
-        self.assertIn("'int32_t dtype'", problems[0])
-        self.assertIn("prt_layer_args", problems[0])
-
-    def test_a_changed_type_is_named(self):
-        with open(HEADER, encoding="utf-8") as f:
-            text = f.read()
-        changed = text.replace("int32_t update_prototypes;", "int64_t update_prototypes;", 1)
-        self.assertIn("'int64_t update_prototypes'", " ".join(proteus_rt.header_mismatches(changed)))
-
-
-@unittest.skipUnless(os.path.exists(os.environ.get("PROTEUS_RT_LIB", "")),
-                     "PROTEUS_RT_LIB does not name the built libproteus_rt")
-class Library(unittest.TestCase):
-    def setUp(self):
-        self.rt = proteus_rt.Runtime(os.environ["PROTEUS_RT_LIB"], HEADER)
-
-    def test_init_functions_stay_inside_the_mirrored_size(self):
-        for cls, fn in ((proteus_rt.prt_context_options, "prt_context_options_init"),
-                        (proteus_rt.prt_plan_options, "prt_plan_options_init")):
-            padded = proteus_rt._Padded(cls)
-            self.rt.call(fn, ctypes.byref(padded.value))
-            padded.check(fn)
-        ctx = self.rt.context(proteus_rt.PRT_BACKEND_CPU)
-        self.assertEqual(ctx.backend_info()["backend"], proteus_rt.PRT_BACKEND_CPU)
-        ctx.close()
-
-    def test_a_failed_call_raises_with_the_runtime_message(self):
-        ctx = self.rt.context(proteus_rt.PRT_BACKEND_CPU)
-        with self.assertRaises(proteus_rt.PrtError) as err:
-            ctx.open_bundle("/nonexistent/bundle")
-        self.assertIn("/nonexistent/bundle", str(err.exception))
-        ctx.close()
 
 
 class KernelModel(unittest.TestCase):

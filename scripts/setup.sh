@@ -9,6 +9,8 @@ packages=(
   googletest libgtest-dev                                  # unit tests
   nlohmann-json3-dev libxxhash-dev                         # manifest reader, bundle checksums (XXH3-64)
   python3-numpy                                            # the oracle used by tests on random inputs
+  python3-venv python3-pytest                              # the Python package's venv and tests
+  pkgconf                                                  # the install test checks proteus_rt.pc
 )
 
 missing=()

@@ -175,6 +175,8 @@ struct prt_plan {
 
 extern "C" {
 
+const char *prt_version(void) { return PRT_VERSION_STRING; }
+
 const char *prt_status_name(prt_status status) {
   switch (status) {
   case PRT_OK:

@@ -29,6 +29,7 @@
 #include "proteus/Transforms/Passes.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
+#include "proteus_rt/version.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -259,6 +260,9 @@ bool openTuningDb(std::optional<proteus_tune::Database> &db, std::string &where,
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::SetVersionPrinter([](raw_ostream &os) {
+    os << prt::versionLine("proteus-compile") << "\n";
+  });
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,

@@ -8,8 +8,14 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "proteus/Registration/Registration.h"
+#include "proteus_rt/version.h"
+
+#include "llvm/Support/CommandLine.h"
 
 int main(int argc, char **argv) {
+  llvm::cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << prt::versionLine("proteus-opt") << "\n";
+  });
   mlir::proteus::registerProteusPasses();
   mlir::DialectRegistry registry;
   mlir::proteus::registerProteusDialects(registry);

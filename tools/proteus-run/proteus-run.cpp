@@ -11,6 +11,7 @@
 #include "top_a_demo.h"
 
 #include "proteus_rt/proteus_rt.h"
+#include "proteus_rt/version.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -38,7 +39,7 @@ USAGE
               [--threshold X] [--top-a-dtype f32|bf16] [--logit-scale X]
               [--B N] [--T N] [--seed S] [--backend B]
   proteus-run --golden DIR [DIR...] [--compiler PATH] [--work DIR] [-v]
-  proteus-run --help
+  proteus-run --help | --version
 
 RUN A BUNDLE (--bundle)
   Opens the bundle (manifest.json, checksums), plans one layer call and runs
@@ -378,6 +379,9 @@ int main(int argc, char **argv) {
     const char *v = nullptr;
     if (f == "--help" || f == "-h") {
       std::cout << kHelp;
+      return 0;
+    } else if (f == "--version") {
+      std::cout << prt::versionLine("proteus-run") << "\n";
       return 0;
     } else if (f == "--top-a-demo") {
       demoMode = runFlags = true;

@@ -28,6 +28,7 @@
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
 #include "proteus_rt/proteus_rt.h"
+#include "proteus_rt/version.h"
 
 #include <algorithm>
 #include <chrono>
@@ -730,6 +731,10 @@ int run(int argc, char **argv) {
     };
     if (a == "-h" || a == "--help") {
       std::printf("%s", kUsage);
+      return 0;
+    }
+    if (a == "--version") {
+      std::printf("%s\n", prt::versionLine("proteus-tune-measure").c_str());
       return 0;
     }
     if (a == "--db")

@@ -20,6 +20,7 @@
 #include "proteus/Target/AttentionModule.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
+#include "proteus_rt/version.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -613,6 +614,8 @@ int show(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::SetVersionPrinter(
+      [](raw_ostream &os) { os << prt::versionLine("proteus-tune") << "\n"; });
   StringRef command = argc > 1 ? StringRef(argv[1]) : StringRef();
   if (command == "generate") {
     std::string name = "proteus-tune generate";
@@ -623,6 +626,10 @@ int main(int argc, char **argv) {
     return measure(argv[0], argc - 2, argv + 2);
   if (command == "show")
     return show(argc - 2, argv + 2);
+  if (command == "--version") {
+    llvm::outs() << prt::versionLine("proteus-tune") << "\n";
+    return 0;
+  }
   if (command == "--help" || command == "-help" || command == "-h" ||
       command == "help") {
     llvm::outs() << kOverview;

@@ -53,6 +53,11 @@ typedef enum prt_status {
   PRT_ERR_INTERNAL = 10
 } prt_status;
 
+/** The runtime's version, "MAJOR.MINOR.PATCH" (the ProteusRuntime CMake
+ *  project's VERSION); static, never null. Every Proteus tool's --version
+ *  prints it (prt::versionLine in version.h). */
+PRT_API const char *prt_version(void);
+
 /** A static name for a status ("PRT_ERR_SHAPE"); never null. */
 PRT_API const char *prt_status_name(prt_status status);
 

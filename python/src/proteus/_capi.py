@@ -1,18 +1,24 @@
-"""ctypes binding of the Proteus runtime's C API (runtime/include/proteus_rt/proteus_rt.h), for
-the benchmark harness: only the calls it needs (context, bundle, plan, layer forward, Top-A).
+"""The ctypes mirror of the Proteus runtime's C API (runtime/include/proteus_rt/proteus_rt.h): the
+one Python binding of libproteus_rt, used by the package (proteus.compile, proteus.Layer) and by
+the benchmark harness (benchmarks/). Standard library only.
 
 The structures below are written as C field lists, in header order, with the header's C types.
-`check_header(path)` parses the header and compares every mirrored structure field by field, and
-`Runtime` also checks, on every call that fills a structure, that the library wrote nothing past
-the size this module thinks the structure has. A header change therefore stops the harness with
-the field that differs instead of silently corrupting a call. When the header changes, edit the
-field list here to match (the check says what to change).
+`check_header(path)` parses the header and compares every mirrored structure field by field (the
+test python/tests/test_capi.py runs it), and `Runtime` also checks, on every call that fills a
+structure, that the library wrote nothing past the size this module thinks the structure has. A
+header change therefore stops with the field that differs instead of silently corrupting a call.
+When the header changes, edit the field list here to match (the check says what to change).
 
 Pointers are passed as integers (c_void_p): host addresses for CPU plans, device addresses
 (torch's tensor.data_ptr()) for GPU plans.
+
+The library: $PROTEUS_RT_LIB when set, else the libproteus_rt.so.0 that `pip install ./python`
+put beside this file (proteus/_lib/).
 """
 import ctypes
+import os
 import re
+import threading
 
 # C type (as written in the header, `const` dropped) -> ctypes type.
 _CTYPES = {
@@ -39,7 +45,7 @@ def _ctype(c_type):
         return _CTYPES[c_type]
     if c_type.endswith("*"):
         return ctypes.c_void_p  # every other pointer: an address
-    raise KeyError(f"proteus_rt.py has no ctypes type for C type '{c_type}'")
+    raise KeyError(f"proteus/_capi.py has no ctypes type for C type '{c_type}'")
 
 
 def _struct(name, fields):
@@ -232,7 +238,7 @@ def header_mismatches(header_text):
             if a != b:
                 want = f"'{b[1]} {b[0]}'" if b else "nothing"
                 have = f"'{a[1]} {a[0]}'" if a else "nothing"
-                problems.append(f"{name} field {i}: the header has {want}, proteus_rt.py has {have}")
+                problems.append(f"{name} field {i}: the header has {want}, _capi.py has {have}")
                 break
     return problems
 
@@ -242,7 +248,7 @@ def check_header(path):
     with open(path, encoding="utf-8") as f:
         problems = header_mismatches(f.read())
     if problems:
-        raise RuntimeError("benchmarks/proteus_rt.py does not mirror " + path + ": " + "; ".join(problems))
+        raise RuntimeError("python/src/proteus/_capi.py does not mirror " + path + ": " + "; ".join(problems))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -272,7 +278,7 @@ class _Padded:
     def check(self, call):
         if self.buffer.raw[self.size:] != b"\xa5" * _GUARD:
             raise RuntimeError(f"{call} wrote past the {self.size} bytes of "
-                               f"{type(self.value).__name__} that proteus_rt.py mirrors: the library "
+                               f"{type(self.value).__name__} that proteus/_capi.py mirrors: the library "
                                "was built from a different proteus_rt.h")
 
 
@@ -287,12 +293,59 @@ def _fields(struct):
     return out
 
 
+LIBRARY_NAME = "libproteus_rt.so.0"
+_PACKAGED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lib", LIBRARY_NAME)
+
+
+def library_path():
+    """The libproteus_rt to load: $PROTEUS_RT_LIB, else the one installed with the package."""
+    env = os.environ.get("PROTEUS_RT_LIB")
+    if env:
+        if not os.path.isfile(env):
+            raise FileNotFoundError(f"PROTEUS_RT_LIB={env} is not a file (it must name "
+                                    f"{LIBRARY_NAME}, e.g. build/lib/{LIBRARY_NAME})")
+        return env
+    if os.path.isfile(_PACKAGED):
+        return _PACKAGED
+    raise FileNotFoundError(f"no {LIBRARY_NAME}: install the package (pip install ./python) or "
+                            f"set PROTEUS_RT_LIB to a built one (build/lib/{LIBRARY_NAME})")
+
+
+_shared = None
+_shared_lock = threading.Lock()
+
+
+def runtime():
+    """The process's Runtime (library_path(), loaded once)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Runtime()
+        return _shared
+
+
+_contexts = {}
+
+
+def shared_context(kind, device=0):
+    """The process's context for `kind` "cpu" or "gpu" (CUDA device ordinal `device`), made once
+    with the runtime's defaults (cache folder, disk cache) and kept."""
+    key = (kind, device if kind == "gpu" else 0)
+    rt = runtime()
+    with _shared_lock:
+        if key not in _contexts:
+            backend = {"cpu": PRT_BACKEND_CPU, "gpu": PRT_BACKEND_GPU}[kind]
+            _contexts[key] = rt.context(backend, device=key[1])
+        return _contexts[key]
+
+
 class Runtime:
     """libproteus_rt loaded with ctypes; every method raises PrtError on a failed call."""
 
-    def __init__(self, lib_path, header_path=None):
+    def __init__(self, lib_path=None, header_path=None):
         if header_path:
             check_header(header_path)
+        lib_path = lib_path or library_path()
         self.lib = ctypes.CDLL(lib_path)
         self.path = lib_path
         lib = self.lib
@@ -300,6 +353,8 @@ class Runtime:
         lib.prt_status_name.argtypes = [ctypes.c_int]
         lib.prt_last_error.restype = ctypes.c_char_p
         lib.prt_last_error.argtypes = []
+        lib.prt_version.restype = ctypes.c_char_p
+        lib.prt_version.argtypes = []
         vp, i64, dbl = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
         pvp = ctypes.POINTER(ctypes.c_void_p)
         for fn, args in [
@@ -307,6 +362,9 @@ class Runtime:
             ("prt_context_create", [pvp, vp]),
             ("prt_context_destroy", [vp]),
             ("prt_context_backend", [vp, vp]),
+            ("prt_context_cache_dir", [vp, ctypes.POINTER(ctypes.c_char_p),
+                                       ctypes.POINTER(ctypes.c_char_p)]),
+            ("prt_bundle_config_json", [vp, ctypes.POINTER(ctypes.c_char_p)]),
             ("prt_bundle_open", [vp, ctypes.c_char_p, pvp]),
             ("prt_bundle_close", [vp]),
             ("prt_bundle_get_info", [vp, vp]),
@@ -322,6 +380,10 @@ class Runtime:
             getattr(lib, fn).argtypes = args
             getattr(lib, fn).restype = ctypes.c_int
 
+    def version(self):
+        """prt_version(): "MAJOR.MINOR.PATCH"."""
+        return self.lib.prt_version().decode()
+
     def call(self, name, *args):
         status = getattr(self.lib, name)(*args)
         if status != 0:
@@ -335,11 +397,13 @@ class Runtime:
         padded.check(name)
         return _fields(padded.value)
 
-    def context(self, backend=PRT_BACKEND_GPU, cache_dir=None, disable_disk_cache=False):
+    def context(self, backend=PRT_BACKEND_GPU, cache_dir=None, disable_disk_cache=False,
+                device=0):
         opts = _Padded(prt_context_options)
         self.call("prt_context_options_init", ctypes.byref(opts.value))
         opts.check("prt_context_options_init")
         opts.value.backend = backend
+        opts.value.device = device
         if cache_dir:
             opts.value.cache_dir = cache_dir.encode()
         opts.value.disable_disk_cache = 1 if disable_disk_cache else 0
@@ -354,6 +418,12 @@ class Context:
 
     def backend_info(self):
         return self.rt.filled(prt_backend_info, "prt_context_backend", self.handle)
+
+    def cache_dir(self):
+        """(folder, why): the runtime's on-disk cache folder, or ("", the reason it is off)."""
+        folder, why = ctypes.c_char_p(), ctypes.c_char_p()
+        self.rt.call("prt_context_cache_dir", self.handle, ctypes.byref(folder), ctypes.byref(why))
+        return ((folder.value or b"").decode(), (why.value or b"").decode())
 
     def open_bundle(self, path):
         handle = ctypes.c_void_p()
@@ -373,6 +443,12 @@ class Bundle:
     def info(self):
         return self.rt.filled(prt_bundle_info, "prt_bundle_get_info", self.handle)
 
+    def config_json(self):
+        """The bundle's configuration as JSON text (golden key names)."""
+        text = ctypes.c_char_p()
+        self.rt.call("prt_bundle_config_json", self.handle, ctypes.byref(text))
+        return text.value.decode()
+
     def settings(self):
         """[(alpha, density), ...] in manifest order."""
         out = []
@@ -382,11 +458,12 @@ class Bundle:
             out.append((a.value, d.value))
         return out
 
-    def plan(self, B, T, alpha=-1.0, update_prototypes=False):
+    def plan(self, B, T, alpha=-1.0, update_prototypes=False, T_max=0, prev_alpha=-1.0):
         opts = _Padded(prt_plan_options)
         self.rt.call("prt_plan_options_init", ctypes.byref(opts.value))
         opts.check("prt_plan_options_init")
         opts.value.B, opts.value.T, opts.value.alpha = B, T, alpha
+        opts.value.T_max, opts.value.prev_alpha = T_max, prev_alpha
         opts.value.update_prototypes = 1 if update_prototypes else 0
         handle = ctypes.c_void_p()
         self.rt.call("prt_plan_create", self.handle, ctypes.byref(opts.value), ctypes.byref(handle))

@@ -20,6 +20,8 @@
 #              (--quick: 72 cases in 269 s on the H200), c h16 and d h32
 #              (--sanitize: a 16-head case takes ~17 s under racecheck)
 #   layer-time per-kernel times of one 64K-token call (PROTEUS_PROFILE=1)
+#   layer-nonfinite  gpu_layer_check --nonfinite (NaN/Inf in x and the
+#              weights, CPU and GPU layer) under compute-sanitizer memcheck
 #   (the layer steps are not in the default list: name them)
 #
 #   scripts/gpu_check.sh [STEP ...]      (default: every step, in this order)
@@ -111,11 +113,13 @@ for step in "${steps[@]}"; do
     "$layer" --sanitize "$b/h16" ;;
   layer-racecheck-d) run_step layer-racecheck-d 280 "${sanitizer[@]}" --tool racecheck \
     "$layer" --sanitize "$b/h32" ;;
+  layer-nonfinite) run_step layer-nonfinite 280 "${sanitizer[@]}" --tool memcheck \
+    --leak-check no "$layer" --nonfinite "$b/layer" "$b/int8" ;;
   layer-time) run_step layer-time 120 env PROTEUS_PROFILE=1 "$layer" --time 65536 \
     "$b/bench" "$b/layer" ;;
   baseline) run_step baseline 90 env PYTHONUNBUFFERED=1 python3 benchmarks/sdpa_baseline.py \
     --heads 8 --dim 64 --T 4096,16384 ;;
-  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time)" >&2; exit 2 ;;
+  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time layer-nonfinite)" >&2; exit 2 ;;
   esac
 done
 

@@ -9,6 +9,7 @@ packages=(
   googletest libgtest-dev                                  # unit tests
   nlohmann-json3-dev libxxhash-dev                         # manifest reader, bundle checksums (XXH3-64)
   python3-numpy                                            # the oracle used by tests on random inputs
+  clang-22 libclang-rt-22-dev                              # libFuzzer + ASan/UBSan runtimes (fuzz targets)
 )
 
 missing=()

@@ -20,7 +20,9 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -416,8 +418,21 @@ int main(int argc, char **argv) {
     return usage("--B, --T, --alpha, --prev-alpha, --seed, --backend and "
                  "--repeat belong "
                  "to --bundle");
-  if (bundleMode)
-    return runBundle(run);
+  if (bundleMode) {
+    // The host buffers of a shape the runtime accepts may still not fit.
+    try {
+      return runBundle(run);
+    } catch (const std::bad_alloc &) {
+      std::cerr << "proteus-run: out of memory allocating the buffers for B "
+                << run.B << ", T " << run.T
+                << " (use a smaller --B or --T)\n";
+      return 1;
+    } catch (const std::length_error &) {
+      std::cerr << "proteus-run: the buffers for B " << run.B << ", T "
+                << run.T << " are too large to allocate\n";
+      return 1;
+    }
+  }
 
   // The compiler: --compiler, else $PROTEUS_COMPILE, else next to us.
   std::string origin;

@@ -53,8 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   require(parseConfigJson(configToJson(c), back, error));
   require(configToJson(back) == configToJson(c));
   const SettingList settings = {{0.5, c.keep_ratio_base}};
-  require(fingerprintMismatch(bundleFingerprint(c, settings, 0), c, settings,
-                              0)
+  require(fingerprintMismatch(bundleFingerprint(c, settings, 0), c, settings, 0)
               .empty());
   const int64_t maxT = (int64_t(1) << 50) / c.d_model;
   for (int64_t T : {int64_t(1), int64_t(2), int64_t(63), int64_t(4097),

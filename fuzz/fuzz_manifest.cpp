@@ -29,8 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     SettingList settings;
     for (const Setting &s : m.settings)
       settings.emplace_back(s.alpha, s.density);
-    if (fingerprintMismatch(bundleFingerprint(m.config, settings, -1),
-                            m.config, settings, -1) != "")
+    if (fingerprintMismatch(bundleFingerprint(m.config, settings, -1), m.config,
+                            settings, -1) != "")
       __builtin_trap();
   } catch (const Error &) {
   }

@@ -78,8 +78,10 @@ for entry in $budget; do
   log=$fuzz_build/fuzz_$name.log
   # -timeout: an input running longer is a failure; -rss_limit_mb: so is
   # memory growth past 2 GiB. Leaks are reported by ASan (detect_leaks).
+  # -keep_seed: the MLIR target has no coverage feedback, so without it
+  # libFuzzer would drop every seed as adding nothing.
   if "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -seed=1 -artifact_prefix="$artifacts/$name-" -print_final_stats=1 \
+    -seed=1 -keep_seed=1 -artifact_prefix="$artifacts/$name-" -print_final_stats=1 \
     "$corpus/$name" "$seeds/$name" >"$log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
     echo "fuzz: $name: $runs inputs in ${seconds} s, no failure"

@@ -190,8 +190,8 @@ bool readText(const std::string &path, std::string &text, std::string &error) {
     why = path + " is not a regular file";
   else if (st.st_size > kMaxTuningFileBytes)
     why = path + " is " + std::to_string(st.st_size) +
-            " bytes, more than the " + std::to_string(kMaxTuningFileBytes) +
-            " allowed";
+          " bytes, more than the " + std::to_string(kMaxTuningFileBytes) +
+          " allowed";
   else {
     text.assign(static_cast<size_t>(st.st_size), '\0');
     size_t done = 0;

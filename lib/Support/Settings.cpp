@@ -36,9 +36,8 @@ bool mlir::proteus::loadToolSettings(StringRef configPath, StringRef alphaList,
   if (!configPath.empty()) {
     // A regular file of bounded size (a device or a FIFO is refused).
     std::string text, why;
-    if (!proteus_rt::readRegularFile(configPath.str(),
-                                     proteus_rt::kMaxConfigFileBytes, text,
-                                     why)) {
+    if (!proteus_rt::readRegularFile(
+            configPath.str(), proteus_rt::kMaxConfigFileBytes, text, why)) {
       error = why;
       return false;
     }

@@ -19,10 +19,10 @@
 #include <cctype>
 #include <cerrno>
 #include <cinttypes>
-#include <cstdio>
-#include <cstring>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <set>
@@ -200,11 +200,11 @@ void checkInside(const std::string &dir, const OpenFile &file,
                              std::strerror(errno));
   const std::string prefix = std::string(root) + "/";
   if (file.resolved.compare(0, prefix.size(), prefix) != 0)
-    fail(PRT_ERR_BUNDLE, "bundle " + dir + ": '" + rel + "' resolves to " +
-                             (file.resolved.empty() ? "an unknown path"
-                                                    : file.resolved) +
-                             ", outside the bundle folder " + root +
-                             " (symlinks out of a bundle are refused)");
+    fail(PRT_ERR_BUNDLE,
+         "bundle " + dir + ": '" + rel + "' resolves to " +
+             (file.resolved.empty() ? "an unknown path" : file.resolved) +
+             ", outside the bundle folder " + root +
+             " (symlinks out of a bundle are refused)");
 }
 
 SettingList settingList(const Manifest &m) {
@@ -232,8 +232,8 @@ void *dlopenBytes(const std::string &bytes, const std::string &label) {
     }
     done += static_cast<size_t>(n);
   }
-  ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
-                               F_SEAL_SEAL);
+  ::fcntl(fd, F_ADD_SEALS,
+          F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
   const std::string path = "/proc/self/fd/" + std::to_string(fd);
   ::dlerror();
   void *handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -514,7 +514,8 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
                  manifest.cpuTarget + ", this host is " + hostArch());
     }
     const std::string path = dir + "/" + kCpuLibrary;
-    void *handle = dlopenBytes(readBundleFile(dir, manifest, kCpuLibrary), path);
+    void *handle =
+        dlopenBytes(readBundleFile(dir, manifest, kCpuLibrary), path);
     const char *fp =
         static_cast<const char *>(::dlsym(handle, kFingerprintSymbol));
     std::string why =
@@ -529,8 +530,8 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
     if (!why.empty()) {
       ::dlclose(handle);
       fail(PRT_ERR_BUNDLE, "bundle " + dir + ": the CPU library " +
-                               kCpuLibrary + " does not match manifest.json: " +
-                               why);
+                               kCpuLibrary +
+                               " does not match manifest.json: " + why);
     }
     cpuHandle_ = handle;
   }

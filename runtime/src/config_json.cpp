@@ -284,8 +284,8 @@ std::string validateConfig(const Config &c) {
   // every float->int conversion defined, for any T the runtime accepts.
   for (const Field &f : fields()) {
     if (f.kind == Kind::Int && c.*(f.i) > kMaxConfigInteger)
-      bad(std::string(f.key) + " = " + std::to_string(c.*(f.i)) +
-          " exceeds " + std::to_string(kMaxConfigInteger) +
+      bad(std::string(f.key) + " = " + std::to_string(c.*(f.i)) + " exceeds " +
+          std::to_string(kMaxConfigInteger) +
           " (larger values would overflow the schedule arithmetic)");
     if (f.kind == Kind::Double && !finite(c.*(f.d)))
       bad(std::string(f.key) + " must be finite");

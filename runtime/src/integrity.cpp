@@ -61,7 +61,7 @@ bool openRegular(const std::string &path, int64_t maxBytes, OpenFile &out,
   int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     out.openErrno = errno;
-    error = "cannot open " + path + ": " + std::strerror(out.openErrno);
+    error = "cannot read " + path + ": " + std::strerror(out.openErrno);
     return false;
   }
   if (out.fd >= 0)
@@ -78,8 +78,7 @@ bool openRegular(const std::string &path, int64_t maxBytes, OpenFile &out,
   }
   if (st.st_size > maxBytes) {
     error = path + " is " + std::to_string(st.st_size) +
-            " bytes, more than the " + std::to_string(maxBytes) +
-            " allowed";
+            " bytes, more than the " + std::to_string(maxBytes) + " allowed";
     return false;
   }
   out.size = st.st_size;
@@ -144,9 +143,8 @@ std::string fingerprintMismatch(const std::string &fingerprint,
                                 const Config &config,
                                 const SettingList &settings, int64_t setting) {
   json fp = json::parse(fingerprint, nullptr, /*allow_exceptions=*/false);
-  if (!fp.is_object() || !fp.contains("config") ||
-      !fp["config"].is_object() || !fp.contains("settings") ||
-      !fp["settings"].is_array())
+  if (!fp.is_object() || !fp.contains("config") || !fp["config"].is_object() ||
+      !fp.contains("settings") || !fp["settings"].is_array())
     return "its fingerprint is malformed";
   if (fp.value("format_version", json()) != json(kBundleFormatVersion))
     return "it was compiled for bundle format " +
@@ -166,8 +164,7 @@ std::string fingerprintMismatch(const std::string &fingerprint,
   const json &s = fp["settings"];
   if (s.size() != settings.size())
     return "settings: compiled for " + std::to_string(s.size()) +
-           " setting(s), the manifest lists " +
-           std::to_string(settings.size());
+           " setting(s), the manifest lists " + std::to_string(settings.size());
   for (size_t i = 0; i < settings.size(); ++i) {
     const json expect = {settings[i].first, settings[i].second};
     if (s[i] != expect)
@@ -185,9 +182,8 @@ std::string ptxFingerprintDirective(const std::string &fingerprint) {
                     std::string(kFingerprintSymbol) + "[" +
                     std::to_string(fingerprint.size() + 1) + "] = {";
   for (size_t i = 0; i <= fingerprint.size(); ++i) {
-    unsigned char c = i < fingerprint.size()
-                          ? static_cast<unsigned char>(fingerprint[i])
-                          : 0;
+    unsigned char c =
+        i < fingerprint.size() ? static_cast<unsigned char>(fingerprint[i]) : 0;
     out += (i == 0 ? "" : i % 32 == 0 ? ",\n  " : ", ") + std::to_string(c);
   }
   return out + "};\n";

@@ -100,8 +100,8 @@ struct Manifest {
     int64_t bytes = 0;
   };
   std::map<std::string, File> files; ///< relative path -> checksum, size
-  std::string cpuTarget;                 ///< "" when not given
-  std::string gpuNote;                   ///< "" when not given
+  std::string cpuTarget;             ///< "" when not given
+  std::string gpuNote;               ///< "" when not given
   bool gpuLayer = false;             ///< the PTX modules hold the layer kernels
   std::vector<std::string> ptxArchs; ///< archs with PTX for every setting
   bool hasCpuLibrary = false;

@@ -263,8 +263,8 @@ TEST(Schedule, ExtremesTheValidatorAcceptsStayDefined) {
   // Every integer at the validator's bound, every schedule, the largest T a
   // call may have: the results stay in range (and UBSan, in the sanitizer
   // build, sees no overflow or bad float->int conversion).
-  for (LSchedule ls : {LSchedule::Fixed, LSchedule::Sqrt, LSchedule::Log,
-                       LSchedule::MemCap}) {
+  for (LSchedule ls :
+       {LSchedule::Fixed, LSchedule::Sqrt, LSchedule::Log, LSchedule::MemCap}) {
     Config c;
     c.d_model = kMaxConfigDModel;
     c.h_total = 1;

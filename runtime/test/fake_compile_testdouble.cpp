@@ -16,7 +16,6 @@
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
 
-
 #include <nlohmann/json.hpp>
 
 #include <cstdio>

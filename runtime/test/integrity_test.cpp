@@ -126,9 +126,8 @@ TEST_F(IntegrityTest, ConfigMismatchNamesTheKey) {
 }
 
 TEST_F(IntegrityTest, SwappedSettingsAreDetected) {
-  editManifest(dir, [](json &m) {
-    std::swap(m["settings"][0], m["settings"][1]);
-  });
+  editManifest(dir,
+               [](json &m) { std::swap(m["settings"][0], m["settings"][1]); });
   EXPECT_HAS(cpuLoadError(dir),
              "settings[0] (alpha, density): compiled for [0.0,1.0], the "
              "manifest says [1.0,0.5]");
@@ -227,8 +226,8 @@ TEST(Fingerprint, PtxDirectiveRoundTrips) {
   Config c;
   const std::string fp = bundleFingerprint(c, {{0.5, 0.25}}, 0);
   std::string back;
-  ASSERT_TRUE(ptxFingerprint(".version 8.0\n" + ptxFingerprintDirective(fp),
-                             back));
+  ASSERT_TRUE(
+      ptxFingerprint(".version 8.0\n" + ptxFingerprintDirective(fp), back));
   EXPECT_EQ(back, fp);
   EXPECT_EQ(fingerprintMismatch(back, c, {{0.5, 0.25}}, 0), "");
   EXPECT_HAS(fingerprintMismatch(back, c, {{0.5, 0.25}, {1, 1}}, 0),
@@ -238,8 +237,7 @@ TEST(Fingerprint, PtxDirectiveRoundTrips) {
   // Malformed declarations are not read.
   const std::string head = ".b8 proteus_bundle_fingerprint[";
   for (const std::string &bad :
-       {head + "3] = {65, 66};", head + "2] = {65, 66};",
-        head + "2] = {0, 0};", head + "2] = {300, 0};",
-        head + "999999999] = {0};", head + "] = {0};"})
+       {head + "3] = {65, 66};", head + "2] = {65, 66};", head + "2] = {0, 0};",
+        head + "2] = {300, 0};", head + "999999999] = {0};", head + "] = {0};"})
     EXPECT_FALSE(ptxFingerprint(bad, back)) << bad;
 }

@@ -128,10 +128,11 @@ TEST_F(ManifestTest, FilesAndChecksums) {
   EXPECT_HAS(
       errorAfter([](json &m) { m["files"][kCpuLibrary] = "0123456789abcdef"; }),
       "files: 'cpu/libproteus_kernels.so' must be an object");
-  EXPECT_HAS(errorAfter([](json &m) {
-               m["files"][kCpuLibrary]["xxh3"] = "ABCDEF0123456789";
-             }),
-             "files: 'cpu/libproteus_kernels.so'.xxh3 must be 16 lowercase hex");
+  EXPECT_HAS(
+      errorAfter([](json &m) {
+        m["files"][kCpuLibrary]["xxh3"] = "ABCDEF0123456789";
+      }),
+      "files: 'cpu/libproteus_kernels.so'.xxh3 must be 16 lowercase hex");
   EXPECT_HAS(errorAfter([](json &m) {
                m["files"][kCpuLibrary]["bytes"] = int64_t(1) << 40;
              }),
@@ -146,9 +147,8 @@ TEST_F(ManifestTest, FilesAndChecksums) {
 
   // A wrong checksum names the file, the recorded and the actual value.
   const std::string actual = checksumOf(dir + "/" + kCpuLibrary);
-  std::string err = errorAfter([](json &m) {
-    m["files"][kCpuLibrary]["xxh3"] = "0123456789abcdef";
-  });
+  std::string err = errorAfter(
+      [](json &m) { m["files"][kCpuLibrary]["xxh3"] = "0123456789abcdef"; });
   EXPECT_HAS(err, "'cpu/libproteus_kernels.so' has the wrong checksum");
   EXPECT_HAS(err, "manifest.json says 0123456789abcdef");
   EXPECT_HAS(err, "the file's XXH3-64 is " + actual);

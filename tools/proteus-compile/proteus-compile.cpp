@@ -219,10 +219,9 @@ void addFingerprint(OpBuilder &b, Location loc, ModuleOp module,
   b.setInsertionPointToEnd(module.getBody());
   std::string bytes = fingerprint + '\0';
   auto type = LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
-  LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
-                         LLVM::Linkage::External,
-                         proteus_rt::kFingerprintSymbol,
-                         b.getStringAttr(bytes));
+  LLVM::GlobalOp::create(
+      b, loc, type, /*isConstant=*/true, LLVM::Linkage::External,
+      proteus_rt::kFingerprintSymbol, b.getStringAttr(bytes));
 }
 
 /// The tuning database the command line names (an error when it cannot be
@@ -324,8 +323,8 @@ int main(int argc, char **argv) {
   buildPrimitiveEntries(b, loc, cfg);
   proteus_rt::SettingList settingList;
   for (auto [i, alpha] : llvm::enumerate(alphas))
-    settingList.emplace_back(alpha,
-                             densities.size() == 1 ? densities[0] : densities[i]);
+    settingList.emplace_back(alpha, densities.size() == 1 ? densities[0]
+                                                          : densities[i]);
   addFingerprint(b, loc, *module,
                  proteus_rt::bundleFingerprint(config, settingList, -1));
   if (failed(mlir::verify(*module)))
@@ -430,8 +429,9 @@ int main(int argc, char **argv) {
         std::string ptx = extractPTX(*gm);
         if (ptx.empty())
           return fail("the NVVM pipeline produced no PTX");
-        ptx += proteus_rt::ptxFingerprintDirective(proteus_rt::bundleFingerprint(
-            config, settingList, static_cast<int64_t>(i)));
+        ptx +=
+            proteus_rt::ptxFingerprintDirective(proteus_rt::bundleFingerprint(
+                config, settingList, static_cast<int64_t>(i)));
         std::string rel = proteus_rt::ptxFile(gpuArch, static_cast<int64_t>(i));
         llvm::sys::fs::create_directories(
             llvm::sys::path::parent_path(outDir + "/" + rel));

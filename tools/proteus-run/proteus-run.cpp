@@ -424,12 +424,11 @@ int main(int argc, char **argv) {
       return runBundle(run);
     } catch (const std::bad_alloc &) {
       std::cerr << "proteus-run: out of memory allocating the buffers for B "
-                << run.B << ", T " << run.T
-                << " (use a smaller --B or --T)\n";
+                << run.B << ", T " << run.T << " (use a smaller --B or --T)\n";
       return 1;
     } catch (const std::length_error &) {
-      std::cerr << "proteus-run: the buffers for B " << run.B << ", T "
-                << run.T << " are too large to allocate\n";
+      std::cerr << "proteus-run: the buffers for B " << run.B << ", T " << run.T
+                << " are too large to allocate\n";
       return 1;
     }
   }

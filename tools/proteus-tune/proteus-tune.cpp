@@ -511,8 +511,7 @@ int generate(int argc, char **argv) {
            llvm::json::Array{llvm::json::Object{
                {proteus_rt::kManifestSettingAlpha, g.alpha},
                {proteus_rt::kManifestSettingDensity, g.density}}}},
-          {proteus_rt::kManifestFiles,
-           llvm::json::Object{{ptxRel, nullptr}}},
+          {proteus_rt::kManifestFiles, llvm::json::Object{{ptxRel, nullptr}}},
           {"tile", print(tile)}};
       std::string text;
       llvm::raw_string_ostream os(text);

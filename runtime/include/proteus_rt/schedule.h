@@ -152,8 +152,7 @@ inline int64_t kDense(const Config &c, int64_t T) {
     if (c.h_active_curve != 1.0)
       rho = std::pow(std::min(1.0, std::max(0.0, rho)), c.h_active_curve);
     k = truncToInt(std::floor(static_cast<double>(hmax) -
-                                        rho * static_cast<double>(hmax - hmin) +
-                                        1e-6));
+                              rho * static_cast<double>(hmax - hmin) + 1e-6));
   }
   return clampI(k, hmin, hmax);
 }
@@ -262,9 +261,8 @@ inline CandidateBudget candidateBudget(const Config &c, int64_t T, double alpha,
   int64_t caps[3];
   int64_t total = 0;
   for (int i = 0; i < 3; ++i) {
-    caps[i] = en[i] ? truncToInt(
-                          roundHalfEven(static_cast<double>(effL) * w[i]))
-                    : 0;
+    caps[i] =
+        en[i] ? truncToInt(roundHalfEven(static_cast<double>(effL) * w[i])) : 0;
     total += caps[i];
   }
   if (total > effL) {
@@ -306,9 +304,9 @@ inline CandidateBudget candidateBudget(const Config &c, int64_t T, double alpha,
 /// topk(alpha) for a given k_adapt: min(k, max(1, round((1-a) k + a k_lin))).
 inline int64_t topkForAdapt(const Config &c, double alpha, int64_t kAdapt) {
   int64_t kLin = std::max<int64_t>(1, std::min(kAdapt, c.linear_head_k));
-  int64_t blended = truncToInt(
-      roundHalfEven((1.0 - alpha) * static_cast<double>(kAdapt) +
-                    alpha * static_cast<double>(kLin)));
+  int64_t blended =
+      truncToInt(roundHalfEven((1.0 - alpha) * static_cast<double>(kAdapt) +
+                               alpha * static_cast<double>(kLin)));
   return std::min(kAdapt, std::max<int64_t>(1, blended));
 }
 

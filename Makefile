@@ -2,12 +2,24 @@
 #   make demo   installs what is missing, builds, compiles the default layer
 #               into a bundle and runs it on the CPU path
 #   make check  installs what is missing, builds, runs every test (ctest, lit,
-#               and pip install ./python into a venv under $(BUILD) + pytest)
+#               pip install ./python into a venv under $(BUILD) + pytest), then
+#               the sanitizer build's tests (check-sanitize) and each fuzz
+#               target for a few seconds (check-fuzz)
+#   make fuzz   runs each fuzz target for FUZZ_SECONDS (default 60)
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
+SANITIZE_BUILD ?= build-sanitize
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+CCACHE := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# ASan + UBSan (every report fatal, float->int conversions included) on the
+# runtime, the schedule code and their tests (runtime/ is its own project).
+SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fsanitize=float-cast-overflow -fno-sanitize-recover=all
 
-.PHONY: setup configure build demo check clean
+.PHONY: setup configure build demo check check-sanitize fuzz-build check-fuzz \
+  fuzz clean
 
 setup:
 	@./scripts/setup.sh
@@ -27,6 +39,28 @@ check: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	ninja -C $(BUILD) check-proteus
 	./scripts/python_check.sh $(BUILD)
+	$(MAKE) check-sanitize check-fuzz
+
+# The install test builds a user project without the sanitizer runtime.
+check-sanitize: setup
+	cmake -G Ninja -S runtime -B $(SANITIZE_BUILD) $(CCACHE) \
+	  -DCMAKE_BUILD_TYPE= -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)"
+	ninja -C $(SANITIZE_BUILD) -j$(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1 \
+	  ctest --output-on-failure -j$(JOBS) -E install-find-package
+
+# The LLVM-free fuzz targets with clang (skipped, with a note, without it).
+fuzz-build: setup
+	@if command -v clang++-22 >/dev/null; then \
+	  cmake -G Ninja -S fuzz -B $(FUZZ_BUILD) $(CCACHE) \
+	    -DCMAKE_CXX_COMPILER=clang++-22 && ninja -C $(FUZZ_BUILD) -j$(JOBS); \
+	else echo "fuzz: clang++-22 missing (scripts/setup.sh installs it)"; fi
+
+check-fuzz: build fuzz-build
+	./scripts/fuzz.sh --check $(FUZZ_BUILD) $(BUILD)
+
+fuzz: build fuzz-build
+	./scripts/fuzz.sh --seconds $(FUZZ_SECONDS) $(FUZZ_BUILD) $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)

@@ -28,6 +28,8 @@
 #              (B 3, V 1000 to 262144, every mode, f32 and bf16, logits of
 #              standard deviation 4 and 6: nuclei of 1 to ~1,500; and a flat
 #              distribution at V 262144, which the kernel refuses)
+#   layer-nonfinite  gpu_layer_check --nonfinite (NaN/Inf in x and the
+#              weights, CPU and GPU layer) under compute-sanitizer memcheck
 #   (the layer steps are not in the default list: name them)
 #
 #   scripts/gpu_check.sh [STEP ...]      (default: every step, in this order)
@@ -119,6 +121,8 @@ for step in "${steps[@]}"; do
     "$layer" --sanitize "$b/h16" ;;
   layer-racecheck-d) run_step layer-racecheck-d 280 "${sanitizer[@]}" --tool racecheck \
     "$layer" --sanitize "$b/h32" ;;
+  layer-nonfinite) run_step layer-nonfinite 280 "${sanitizer[@]}" --tool memcheck \
+    --leak-check no "$layer" --nonfinite "$b/layer" "$b/int8" ;;
   layer-time) run_step layer-time 120 env PROTEUS_PROFILE=1 "$layer" --time 65536 \
     "$b/bench" "$b/layer" ;;
   top-a) run_step top-a 120 "$dev/bin/proteus-run" --golden "$dev/golden-top-a" \
@@ -138,7 +142,7 @@ for step in "${steps[@]}"; do
       echo "$ok checks passed, $bad failed"; [ $bad -eq 0 ]' ;;
   baseline) run_step baseline 90 env PYTHONUNBUFFERED=1 python3 benchmarks/sdpa_baseline.py \
     --heads 8 --dim 64 --T 4096,16384 ;;
-  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time top-a top-a-random)" >&2; exit 2 ;;
+  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time layer-nonfinite top-a top-a-random)" >&2; exit 2 ;;
   esac
 done
 

@@ -11,6 +11,7 @@ packages=(
   python3-numpy                                            # the oracle used by tests on random inputs
   python3-venv python3-pytest                              # the Python package's venv and tests
   pkgconf                                                  # the install test checks proteus_rt.pc
+  clang-22 libclang-rt-22-dev                              # libFuzzer + ASan/UBSan runtimes (fuzz targets)
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <pwd.h>
 #include <sstream>
@@ -171,16 +172,43 @@ void checkFormat(const json &doc, const std::string &where) {
                    std::to_string(kTuningFormatVersion));
 }
 
+/// The largest tuning file read.
+constexpr off_t kMaxTuningFileBytes = off_t(256) << 20;
+
+/// A regular file of bounded size, opened without blocking and checked on
+/// the same descriptor (a FIFO or a device is refused, never read).
 bool readText(const std::string &path, std::string &text, std::string &error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
     error = "cannot read " + path + ": " + std::strerror(errno);
     return false;
   }
-  std::ostringstream os;
-  os << in.rdbuf();
-  text = os.str();
-  return true;
+  struct stat st;
+  std::string why;
+  bool ok = ::fstat(fd, &st) == 0;
+  if (!ok || !S_ISREG(st.st_mode))
+    why = path + " is not a regular file";
+  else if (st.st_size > kMaxTuningFileBytes)
+    why = path + " is " + std::to_string(st.st_size) +
+          " bytes, more than the " + std::to_string(kMaxTuningFileBytes) +
+          " allowed";
+  else {
+    text.assign(static_cast<size_t>(st.st_size), '\0');
+    size_t done = 0;
+    while (done < text.size()) {
+      ssize_t n = ::read(fd, &text[done], text.size() - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      done += static_cast<size_t>(n);
+    }
+    text.resize(done);
+  }
+  ::close(fd);
+  if (!why.empty())
+    error = why;
+  return why.empty();
 }
 
 /// mkdir -p.

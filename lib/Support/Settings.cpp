@@ -2,10 +2,10 @@
 
 #include "proteus/Support/Settings.h"
 
+#include "proteus_rt/bundle_integrity.h"
 #include "proteus_rt/config_json.h"
 
 #include "llvm/ADT/Twine.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 using namespace llvm;
 
@@ -34,15 +34,14 @@ bool mlir::proteus::loadToolSettings(StringRef configPath, StringRef alphaList,
                                      std::string &error) {
   out = ToolSettings();
   if (!configPath.empty()) {
-    auto buf = MemoryBuffer::getFile(configPath);
-    if (!buf) {
-      error =
-          ("cannot read " + configPath + ": " + buf.getError().message()).str();
+    // A regular file of bounded size (a device or a FIFO is refused).
+    std::string text, why;
+    if (!proteus_rt::readRegularFile(
+            configPath.str(), proteus_rt::kMaxConfigFileBytes, text, why)) {
+      error = why;
       return false;
     }
-    std::string why;
-    if (!proteus_rt::parseConfigJson((*buf)->getBuffer().str(), out.config,
-                                     why)) {
+    if (!proteus_rt::parseConfigJson(text, out.config, why)) {
       error = (configPath + ": " + why).str();
       return false;
     }

@@ -493,8 +493,8 @@ prt_status prt_plan_create(prt_bundle *bundle, const prt_plan_options *options,
                  " (it has: " + listArchs(m) + "); using its CPU library";
       } else if (m.gpuLayer || explicitGpu || !m.hasCpuLibrary) {
         prt_module_info mi{};
-        const std::string ptx = readFile(
-            b->dir + "/" + ptxFile(arch, static_cast<int64_t>(setting)));
+        const std::string ptx =
+            readBundlePtx(b->dir, m, arch, static_cast<int64_t>(setting));
         p->gpuModule = ctx.loadPtx(ptx, arch, mi);
         info.backend = PRT_BACKEND_GPU;
         reason = "PTX for " + arch + " loaded on " + ctx.info.device_name;

@@ -7,6 +7,7 @@
 
 #include "internal.h"
 
+#include "proteus_rt/bundle_integrity.h"
 #include "proteus_rt/config_json.h"
 
 #define XXH_INLINE_ALL
@@ -18,13 +19,17 @@
 #include <cctype>
 #include <cerrno>
 #include <cinttypes>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
-#include <fstream>
+#include <fcntl.h>
 #include <set>
 #include <sstream>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using nlohmann::json;
 
@@ -57,14 +62,10 @@ bool parseHex16(const std::string &text, uint64_t &value) {
 }
 
 std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    fail(PRT_ERR_IO, "cannot open " + path + ": " + std::strerror(errno));
-  std::ostringstream os;
-  os << in.rdbuf();
-  if (in.bad())
-    fail(PRT_ERR_IO, "cannot read " + path);
-  return os.str();
+  std::string data, error;
+  if (!readRegularFile(path, kMaxBundleFileBytes, data, error))
+    fail(PRT_ERR_IO, error);
+  return data;
 }
 
 bool isRegularFile(const std::string &path) {
@@ -149,6 +150,101 @@ std::set<std::string> ptxEntries(const std::string &ptx) {
   return names;
 }
 
+/// Refuses a manifest whose "integrity" is absent or not the hash of the
+/// rest of the document.
+template <typename Bad>
+void checkIntegrity(const json &doc, const std::string &text, const Bad &bad) {
+  if (!doc.contains(kManifestIntegrity))
+    bad(std::string("missing key '") + kManifestIntegrity + "'");
+  const json &stored = doc[kManifestIntegrity];
+  std::string actual, error;
+  if (!manifestIntegrity(text, actual, error))
+    bad(error);
+  if (!stored.is_string() || stored.get<std::string>() != actual)
+    bad(std::string("'") + kManifestIntegrity + "' is " + stored.dump() +
+        " but the manifest hashes to \"" + actual +
+        "\": manifest.json was edited after proteus-compile wrote it "
+        "(recompile the bundle)");
+}
+
+/// One "files" entry: {"xxh3": 16 hex digits, "bytes": size}.
+template <typename Bad>
+Manifest::File parseFileEntry(const std::string &path, const json &v,
+                              const Bad &bad) {
+  if (!safeRelativePath(path))
+    bad("files: '" + path + "' is not a relative path inside the bundle");
+  const std::string where = "files: '" + path + "'";
+  if (!v.is_object())
+    bad(where + " must be an object {\"" + kManifestFileChecksum +
+        "\": ..., \"" + kManifestFileBytes + "\": ...}, found " + v.dump());
+  Manifest::File f;
+  const json sum = v.value(kManifestFileChecksum, json());
+  if (!sum.is_string() || !parseHex16(sum.get<std::string>(), f.xxh3))
+    bad(where + "." + kManifestFileChecksum +
+        " must be 16 lowercase hex digits (XXH3-64), found " + sum.dump());
+  const json size = v.value(kManifestFileBytes, json());
+  if (!size.is_number_integer() || size.get<int64_t>() < 0 ||
+      size.get<int64_t>() > kMaxBundleFileBytes)
+    bad(where + "." + kManifestFileBytes + " must be an integer in [0, " +
+        std::to_string(kMaxBundleFileBytes) + "], found " + size.dump());
+  f.bytes = size.get<int64_t>();
+  return f;
+}
+
+/// Refuses a file that resolves outside the bundle folder (a symlink out).
+void checkInside(const std::string &dir, const OpenFile &file,
+                 const std::string &rel) {
+  char root[PATH_MAX];
+  if (!::realpath(dir.c_str(), root))
+    fail(PRT_ERR_BUNDLE, "bundle " + dir + ": cannot resolve the folder: " +
+                             std::strerror(errno));
+  const std::string prefix = std::string(root) + "/";
+  if (file.resolved.compare(0, prefix.size(), prefix) != 0)
+    fail(PRT_ERR_BUNDLE,
+         "bundle " + dir + ": '" + rel + "' resolves to " +
+             (file.resolved.empty() ? "an unknown path" : file.resolved) +
+             ", outside the bundle folder " + root +
+             " (symlinks out of a bundle are refused)");
+}
+
+SettingList settingList(const Manifest &m) {
+  SettingList out;
+  for (const Setting &s : m.settings)
+    out.emplace_back(s.alpha, s.density);
+  return out;
+}
+
+/// Loads `bytes` (checked already) with dlopen from a sealed memfd, so that
+/// the code that runs is the code that was checked.
+void *dlopenBytes(const std::string &bytes, const std::string &label) {
+  int fd = ::memfd_create("proteus-kernels", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    fail(PRT_ERR_IO, "memfd_create for " + label + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      std::string why = std::strerror(errno);
+      ::close(fd);
+      fail(PRT_ERR_IO, "cannot copy " + label + " to memory: " + why);
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::fcntl(fd, F_ADD_SEALS,
+          F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  ::dlerror();
+  void *handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  const char *why = handle ? nullptr : ::dlerror();
+  ::close(fd);
+  if (!handle)
+    fail(PRT_ERR_BUNDLE, "cannot load the CPU library " + label + ": " +
+                             (why ? why : "unknown dlopen error"));
+  return handle;
+}
+
 } // namespace
 
 int jitTargetOf(const std::string &arch) {
@@ -207,7 +303,9 @@ Manifest parseManifest(const std::string &text, const std::string &dir) {
   m.formatVersion = fv.get<int64_t>();
   if (m.formatVersion != kBundleFormatVersion)
     bad(std::string("format_version is ") + std::to_string(m.formatVersion) +
-        ", this runtime reads format " + std::to_string(kBundleFormatVersion));
+        ", this runtime reads format " + std::to_string(kBundleFormatVersion) +
+        ": recompile the bundle with this release's proteus-compile");
+  checkIntegrity(doc, text, bad);
 
   // Config.
   if (!doc.contains(kManifestConfig))
@@ -260,18 +358,8 @@ Manifest parseManifest(const std::string &text, const std::string &dir) {
   if (!files.is_object())
     bad(std::string("'files' must be an object (path -> checksum), found ") +
         files.type_name());
-  for (auto it = files.begin(); it != files.end(); ++it) {
-    const std::string &path = it.key();
-    if (!safeRelativePath(path))
-      bad("files: '" + path + "' is not a relative path inside the bundle");
-    uint64_t sum = 0;
-    if (!it.value().is_string() ||
-        !parseHex16(it.value().get<std::string>(), sum))
-      bad("files: the checksum of '" + path +
-          "' must be 16 lowercase hex digits (XXH3-64), found " +
-          it.value().dump());
-    m.files[path] = sum;
-  }
+  for (auto it = files.begin(); it != files.end(); ++it)
+    m.files[it.key()] = parseFileEntry(it.key(), it.value(), bad);
 
   if (doc.contains(kManifestCpuTarget)) {
     const json &t = doc[kManifestCpuTarget];
@@ -336,31 +424,72 @@ Manifest parseManifest(const std::string &text, const std::string &dir) {
 
   if (dir.empty())
     return m;
-  for (const auto &[path, expected] : m.files) {
-    const std::string full = dir + "/" + path;
-    if (!isRegularFile(full))
-      fail(PRT_ERR_BUNDLE, "bundle " + dir + ": manifest.json lists '" + path +
-                               "' but " + full + " does not exist");
-    std::string bytes = readFile(full);
-    uint64_t actual = xxh3(bytes.data(), bytes.size());
-    if (actual != expected)
-      fail(PRT_ERR_BUNDLE, "bundle " + dir + ": checksum mismatch for '" +
-                               path + "': manifest.json says " +
-                               toHex16(expected) + ", the file's XXH3-64 is " +
-                               toHex16(actual));
-  }
+  for (const auto &entry : m.files)
+    readBundleFile(dir, m, entry.first);
   return m;
 }
 
 Manifest loadManifest(const std::string &dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    fail(PRT_ERR_BUNDLE, "bundle " + dir + " is not a folder");
   const std::string path = dir + "/" + kManifestFile;
-  if (!isRegularFile(path)) {
-    struct stat st;
-    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-      fail(PRT_ERR_BUNDLE, "bundle " + dir + " is not a folder");
-    fail(PRT_ERR_BUNDLE, "bundle " + dir + " has no " + kManifestFile);
+  OpenFile file;
+  std::string error, text;
+  if (!openRegular(path, kMaxManifestBytes, file, error)) {
+    if (file.openErrno == ENOENT)
+      fail(PRT_ERR_BUNDLE, "bundle " + dir + " has no " + kManifestFile);
+    fail(PRT_ERR_BUNDLE, "bundle " + dir + ": " + error);
   }
-  return parseManifest(readFile(path), dir);
+  checkInside(dir, file, kManifestFile);
+  if (!readOpen(file, path, text, error))
+    fail(PRT_ERR_BUNDLE, "bundle " + dir + ": " + error);
+  return parseManifest(text, dir);
+}
+
+std::string readBundleFile(const std::string &dir, const Manifest &m,
+                           const std::string &rel) {
+  const Manifest::File &want = m.files.at(rel);
+  const std::string path = dir + "/" + rel;
+  auto bad = [&](const std::string &what) {
+    fail(PRT_ERR_BUNDLE, "bundle " + dir + ": '" + rel + "' " + what);
+  };
+  OpenFile file;
+  std::string error, bytes;
+  if (!openRegular(path, kMaxBundleFileBytes, file, error)) {
+    if (file.openErrno == ENOENT)
+      bad("is listed in manifest.json but " + path + " does not exist");
+    bad("cannot be read: " + error);
+  }
+  checkInside(dir, file, rel);
+  if (file.size != want.bytes)
+    bad("is " + std::to_string(file.size) + " bytes, manifest.json says " +
+        std::to_string(want.bytes));
+  if (!readOpen(file, path, bytes, error))
+    bad("cannot be read: " + error);
+  const uint64_t actual = xxh3(bytes.data(), bytes.size());
+  if (actual != want.xxh3)
+    bad("has the wrong checksum: manifest.json says " + toHex16(want.xxh3) +
+        ", the file's XXH3-64 is " + toHex16(actual));
+  return bytes;
+}
+
+std::string readBundlePtx(const std::string &dir, const Manifest &m,
+                          const std::string &arch, int64_t setting) {
+  const std::string rel = ptxFile(arch, setting);
+  std::string ptx = readBundleFile(dir, m, rel);
+  std::string fingerprint;
+  if (!ptxFingerprint(ptx, fingerprint))
+    fail(PRT_ERR_BUNDLE, "bundle " + dir + ": " + rel + " declares no " +
+                             kFingerprintSymbol +
+                             " (not written by this release's "
+                             "proteus-compile: recompile the bundle)");
+  std::string why =
+      fingerprintMismatch(fingerprint, m.config, settingList(m), setting);
+  if (!why.empty())
+    fail(PRT_ERR_BUNDLE, "bundle " + dir + ": " + rel +
+                             " does not match manifest.json: " + why);
+  return ptx;
 }
 
 BundleImpl::~BundleImpl() {
@@ -385,13 +514,26 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
                  manifest.cpuTarget + ", this host is " + hostArch());
     }
     const std::string path = dir + "/" + kCpuLibrary;
-    ::dlerror();
-    cpuHandle_ = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!cpuHandle_) {
-      const char *why = ::dlerror();
-      fail(PRT_ERR_BUNDLE, "cannot load the CPU library " + path + ": " +
-                               (why ? why : "unknown dlopen error"));
+    void *handle =
+        dlopenBytes(readBundleFile(dir, manifest, kCpuLibrary), path);
+    const char *fp =
+        static_cast<const char *>(::dlsym(handle, kFingerprintSymbol));
+    std::string why =
+        !fp ? std::string("it exports no ") + kFingerprintSymbol +
+                  " (not written by this release's proteus-compile: "
+                  "recompile the bundle)"
+        : ::strnlen(fp, kFingerprintCapacity) ==
+                static_cast<size_t>(kFingerprintCapacity)
+            ? std::string("its fingerprint is not a string")
+            : fingerprintMismatch(fp, manifest.config, settingList(manifest),
+                                  -1);
+    if (!why.empty()) {
+      ::dlclose(handle);
+      fail(PRT_ERR_BUNDLE, "bundle " + dir + ": the CPU library " +
+                               kCpuLibrary +
+                               " does not match manifest.json: " + why);
     }
+    cpuHandle_ = handle;
   }
   const std::string symbol = std::string(kCInterfacePrefix) + entry;
   ::dlerror();
@@ -421,16 +563,10 @@ cu::Function BundleImpl::gpuKernel(int64_t setting, const std::string &name) {
            "bundle " + dir + " has no PTX for " + ctx.info.arch +
                " (it has: " + (archs.empty() ? "none" : archs) + ")" + note);
     }
-    // Read once per setting; checked again, since the file is read long
-    // after prt_bundle_open verified it.
-    const std::string rel = ptxFile(arch, setting);
-    const std::string ptx = readFile(dir + "/" + rel);
-    const uint64_t expected = manifest.files.at(rel);
-    if (xxh3(ptx.data(), ptx.size()) != expected)
-      fail(PRT_ERR_BUNDLE, "bundle " + dir + ": " + rel +
-                               " changed since the bundle was opened "
-                               "(its XXH3-64 is no longer " +
-                               toHex16(expected) + ")");
+    // Read once per setting and checked again (size, checksum,
+    // fingerprint), since the file is read long after prt_bundle_open
+    // verified it; the bytes checked are the bytes loaded.
+    const std::string ptx = readBundlePtx(dir, manifest, arch, setting);
     prt_module_info info{};
     gm.module = ctx.loadPtx(ptx, arch, info);
     gm.entries = ptxEntries(ptx);

@@ -280,6 +280,29 @@ std::string validateConfig(const Config &c) {
     os << what;
   };
   auto finite = [](double v) { return std::isfinite(v); };
+  // Ranges that keep every schedule formula (schedule.h) inside int64 and
+  // every float->int conversion defined, for any T the runtime accepts.
+  for (const Field &f : fields()) {
+    if (f.kind == Kind::Int && c.*(f.i) > kMaxConfigInteger)
+      bad(std::string(f.key) + " = " + std::to_string(c.*(f.i)) + " exceeds " +
+          std::to_string(kMaxConfigInteger) +
+          " (larger values would overflow the schedule arithmetic)");
+    if (f.kind == Kind::Double && !finite(c.*(f.d)))
+      bad(std::string(f.key) + " must be finite");
+  }
+  if (c.d_model > kMaxConfigDModel)
+    bad("d_model = " + std::to_string(c.d_model) + " exceeds " +
+        std::to_string(kMaxConfigDModel));
+  if (c.gates > kMaxConfigDModel)
+    bad("attn_gates = " + std::to_string(c.gates) + " exceeds " +
+        std::to_string(kMaxConfigDModel));
+  if (!finite(c.mem_budget_mb) || c.mem_budget_mb > kMaxConfigInteger)
+    bad("linear_mem_budget_mb must be finite and at most " +
+        std::to_string(kMaxConfigInteger));
+  if (c.has_dense_threshold && !finite(c.dense_threshold))
+    bad("_dense_threshold must be finite");
+  if (finite(c.L_scale) && c.L_scale > kMaxConfigInteger)
+    bad("linear_L_scale exceeds " + std::to_string(kMaxConfigInteger));
   if (c.d_model <= 0)
     bad("d_model must be positive (is " + std::to_string(c.d_model) + ")");
   if (c.h_total <= 0)

@@ -88,29 +88,21 @@ std::string DiskCache::entryPath(uint64_t key) const {
 DiskCache::Lookup DiskCache::load(uint64_t key, std::string &payload,
                                   std::string &detail) const {
   const std::string path = entryPath(key);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT)
+  // Opened without blocking and checked on the same descriptor: an entry
+  // that is a FIFO, a device or a folder is ignored (and replaced by the
+  // caller's store), never read.
+  OpenFile file;
+  std::string buf, error;
+  if (!openRegular(path, kMaxEntryBytes, file, error)) {
+    if (file.openErrno == ENOENT)
       return Lookup::Miss;
-    detail = "cannot open " + path + ": " + errnoText();
+    detail = "cache entry " + path + " ignored: " + error;
     return Lookup::Corrupt;
   }
-  std::string buf;
-  char chunk[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      detail = "cannot read " + path + ": " + errnoText();
-      ::close(fd);
-      return Lookup::Corrupt;
-    }
-    if (n == 0)
-      break;
-    buf.append(chunk, static_cast<size_t>(n));
+  if (!readOpen(file, path, buf, error)) {
+    detail = "cache entry " + path + " ignored: " + error;
+    return Lookup::Corrupt;
   }
-  ::close(fd);
 
   auto corrupt = [&](const std::string &what) {
     detail = "cache entry " + path + " is damaged: " + what;

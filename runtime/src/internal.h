@@ -54,6 +54,28 @@ bool parseHex16(const std::string &text, uint64_t &value);
 /// The whole file; throws PRT_ERR_IO naming the path and the reason.
 std::string readFile(const std::string &path);
 bool isRegularFile(const std::string &path);
+
+/// A file opened by openRegular: its descriptor (closed on destruction),
+/// its size when opened and the path the descriptor resolves to.
+struct OpenFile {
+  OpenFile() = default;
+  OpenFile(const OpenFile &) = delete;
+  OpenFile &operator=(const OpenFile &) = delete;
+  ~OpenFile();
+  int fd = -1;
+  int openErrno = 0; ///< errno of a failed open (ENOENT: no such file)
+  int64_t size = 0;
+  std::string resolved;
+};
+/// Opens `path` read-only without blocking and checks with fstat on that
+/// descriptor that it is a regular file of at most `maxBytes` bytes; false
+/// with `error` otherwise.
+bool openRegular(const std::string &path, int64_t maxBytes, OpenFile &out,
+                 std::string &error);
+/// Reads the `file.size` bytes of an opened file (refusing one that shrank
+/// or grew); false with `error` (naming `path`) otherwise.
+bool readOpen(const OpenFile &file, const std::string &path, std::string &data,
+              std::string &error);
 /// "%.17g": a double that reads back exactly.
 std::string formatDouble(double value);
 /// Copies `src` into a fixed-size C string field, truncating.
@@ -73,20 +95,35 @@ struct Manifest {
   Config config;
   std::string configJson; ///< canonical form (configToJson)
   std::vector<Setting> settings;
-  std::map<std::string, uint64_t> files; ///< relative path -> XXH3-64
-  std::string cpuTarget;                 ///< "" when not given
-  std::string gpuNote;                   ///< "" when not given
+  struct File {
+    uint64_t xxh3 = 0;
+    int64_t bytes = 0;
+  };
+  std::map<std::string, File> files; ///< relative path -> checksum, size
+  std::string cpuTarget;             ///< "" when not given
+  std::string gpuNote;               ///< "" when not given
   bool gpuLayer = false;             ///< the PTX modules hold the layer kernels
   std::vector<std::string> ptxArchs; ///< archs with PTX for every setting
   bool hasCpuLibrary = false;
 };
 
 /// Parses manifest.json text; `dir` is used only to check the listed files
-/// (pass "" to skip the file checks). Throws PRT_ERR_BUNDLE saying exactly
-/// what is wrong.
+/// (pass "" to skip the file checks): each is read through readBundleFile.
+/// Throws PRT_ERR_BUNDLE saying exactly what is wrong.
 Manifest parseManifest(const std::string &text, const std::string &dir);
-/// Reads <dir>/manifest.json and parses it with the file checks.
+/// Reads <dir>/manifest.json (at most kMaxManifestBytes, a regular file
+/// inside `dir`) and parses it with the file checks.
 Manifest loadManifest(const std::string &dir);
+/// The bytes of file `rel` listed by `m`, read once from one descriptor: it
+/// must resolve inside the bundle folder `dir` (no symlink out), be a
+/// regular file of exactly the size the manifest records (the read cap) and
+/// have its checksum. Throws PRT_ERR_BUNDLE naming the file and the fault.
+std::string readBundleFile(const std::string &dir, const Manifest &m,
+                           const std::string &rel);
+/// The PTX of `setting` for `arch`, read by readBundleFile, whose
+/// fingerprint must be that of the manifest's config and settings.
+std::string readBundlePtx(const std::string &dir, const Manifest &m,
+                          const std::string &arch, int64_t setting);
 
 /// The architecture component of the host's target triple ("x86_64").
 const char *hostArch();
@@ -115,6 +152,8 @@ public:
   static constexpr char kMagic[8] = {'P', 'R', 'T', 'C', 'U', 'B', 'I', 'N'};
   static constexpr uint32_t kVersion = 1;
   static constexpr size_t kHeaderSize = 40;
+  /// The largest entry read (a cubin is far smaller).
+  static constexpr int64_t kMaxEntryBytes = int64_t(1) << 30;
 
   /// The key of a PTX module JIT-compiled for `arch` by driver `version`.
   static uint64_t key(std::string_view ptx, std::string_view arch,

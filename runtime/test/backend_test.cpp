@@ -301,7 +301,8 @@ TEST(Gpu, PlansChooseTheirBackend) {
   BundleSpec spec;
   spec.ptxArchs = {info.arch};
   makeBundle(tmp / "b", spec);
-  writeFile(tmp / ("b/" + ptxFile(info.arch, 0)), ptx);
+  writeFile(tmp / ("b/" + ptxFile(info.arch, 0)),
+            ptx + ptxFingerprintDirective(fingerprintOf(spec, 0)));
   writeManifest(tmp / "b", manifestFor(tmp / "b", spec));
   prt_bundle *bundle = nullptr;
   ASSERT_EQ(prt_bundle_open(gpu, (tmp / "b").c_str(), &bundle), PRT_OK)

@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <dlfcn.h>
+#include <link.h>
 #include <random>
 #include <thread>
 
@@ -132,14 +133,16 @@ protected:
     o.T = T;
     return o;
   }
-  /// The globals of the test double loaded for the open bundle.
+  /// The globals of the test double loaded for the open bundle (from a
+  /// memfd, so found through one of its entry points' link map).
   template <typename T> T *doubleGlobal(const char *name) {
-    void *h = ::dlopen((tmp / "bundle/cpu/libproteus_kernels.so").c_str(),
-                       RTLD_NOW | RTLD_NOLOAD);
-    EXPECT_NE(h, nullptr);
-    T *p = static_cast<T *>(::dlsym(h, name));
-    ::dlclose(h);
-    return p;
+    void *entry = bundle->impl->cpuSymbol(kShortlistEntry);
+    Dl_info info;
+    struct link_map *map = nullptr;
+    EXPECT_NE(::dladdr1(entry, &info, reinterpret_cast<void **>(&map),
+                        RTLD_DL_LINKMAP),
+              0);
+    return map ? static_cast<T *>(::dlsym(map, name)) : nullptr;
   }
 
   TempDir tmp;

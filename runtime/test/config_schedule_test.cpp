@@ -227,3 +227,71 @@ TEST(ConfigJson, ValidateConfigReportsInconsistencies) {
   EXPECT_NE(both.find("router_top_p"), std::string::npos);
   EXPECT_NE(both.find("attn_gates"), std::string::npos);
 }
+
+TEST(ConfigJson, ValidateConfigRejectsWhatWouldOverflow) {
+  // Values the schedule arithmetic cannot take are refused, naming the key.
+  struct Case {
+    const char *json;
+    const char *expect;
+  };
+  const Case cases[] = {
+      {R"({"linear_window_base": 9223372036854775807})",
+       "linear_window_base = 9223372036854775807 exceeds 1099511627776"},
+      {R"({"linear_L_base": 9223372036854775806})", "linear_L_base = "},
+      {R"({"linear_L_max": 9223372036854775807})", "linear_L_max = "},
+      {R"({"linear_token_keep_ratio_ref": 9223372036854775807})",
+       "linear_token_keep_ratio_ref = "},
+      {R"({"linear_switch_ctx": 9223372036854775807})", "linear_switch_ctx = "},
+      {R"({"seq_high": 9223372036854775807})", "seq_high = "},
+      {R"({"d_model": 4611686018427387904, "h_total": 1, "h_active_max": 1,
+           "h_active_min": 1, "linear_L_schedule": "mem_cap",
+           "linear_mem_budget_mb": 1})",
+       "d_model = 4611686018427387904 exceeds"},
+      {R"({"linear_L_scale": 1e300})", "linear_L_scale exceeds"},
+      {R"({"linear_mem_budget_mb": 1e300})", "linear_mem_budget_mb must be"},
+  };
+  for (const Case &k : cases) {
+    Config c;
+    std::string error;
+    ASSERT_TRUE(parseConfigJson(k.json, c, error)) << error;
+    EXPECT_NE(validateConfig(c).find(k.expect), std::string::npos)
+        << k.json << " -> " << validateConfig(c);
+  }
+}
+
+TEST(Schedule, ExtremesTheValidatorAcceptsStayDefined) {
+  // Every integer at the validator's bound, every schedule, the largest T a
+  // call may have: the results stay in range (and UBSan, in the sanitizer
+  // build, sees no overflow or bad float->int conversion).
+  for (LSchedule ls :
+       {LSchedule::Fixed, LSchedule::Sqrt, LSchedule::Log, LSchedule::MemCap}) {
+    Config c;
+    c.d_model = kMaxConfigDModel;
+    c.h_total = 1;
+    c.h_active_min = c.h_active_max = 1;
+    c.window_base = c.L_base = c.L_max = c.seq_high = c.linear_switch_ctx =
+        c.keep_ratio_ref = c.keep_min = c.keep_guard = c.linear_head_k =
+            c.anchor_stride = kMaxConfigInteger;
+    c.L_schedule = ls;
+    c.L_scale = static_cast<double>(kMaxConfigInteger);
+    c.mem_budget_mb = static_cast<double>(kMaxConfigInteger);
+    c.token_sparse = true;
+    c.h_active_curve = -1e300;
+    ASSERT_EQ(validateConfig(c), "");
+    for (int64_t T : {int64_t(1), int64_t(1) << 30, int64_t(1) << 50}) {
+      for (double alpha : {0.0, 0.5, 1.0}) {
+        CandidateBudget b = candidateBudget(c, T, alpha, 1, 1);
+        EXPECT_GE(b.effective_L, c.L_min);
+        EXPECT_LE(b.effective_L, c.L_max);
+        EXPECT_GE(b.window, 1);
+        EXPECT_GE(kDense(c, T), c.h_active_min);
+        int64_t keep = tokenKeepCount(c, keepRatio(c, alpha, T), T);
+        EXPECT_GE(keep, 1);
+        EXPECT_LE(keep, T);
+        EXPECT_GE(topkForAdapt(c, alpha, 1), 1);
+        double a = alphaRamp(c, T, 0.99, -1.0);
+        EXPECT_TRUE(a >= 0.0 && a <= 1.0);
+      }
+    }
+  }
+}

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -139,6 +140,29 @@ TEST(DiskCache, DamageIsDetectedAndNamed) {
   std::string payload, detail;
   EXPECT_EQ(cache.load(kKey, payload, detail), DiskCache::Lookup::Hit);
   EXPECT_EQ(payload, good);
+}
+
+TEST(DiskCache, EntriesThatAreNotFilesAreIgnored) {
+  TempDir tmp;
+  DiskCache cache(tmp.path());
+  const std::string good = makePayload(5, 4096 + 5 * 8192);
+  // A FIFO is noted and ignored at once (never read, so never a hang), and
+  // the rebuild's store replaces it.
+  ASSERT_EQ(::mkfifo(cache.entryPath(kKey).c_str(), 0600), 0);
+  std::string payload, detail;
+  EXPECT_EQ(cache.load(kKey, payload, detail), DiskCache::Lookup::Corrupt);
+  EXPECT_NE(detail.find("ignored: " + cache.entryPath(kKey) +
+                        " is a FIFO, not a regular file"),
+            std::string::npos)
+      << detail;
+  cache.store(kKey, good);
+  EXPECT_EQ(cache.load(kKey, payload, detail), DiskCache::Lookup::Hit);
+  EXPECT_EQ(payload, good);
+  // A folder in an entry's place is ignored too.
+  fs::remove(cache.entryPath(kKey));
+  fs::create_directory(cache.entryPath(kKey));
+  EXPECT_EQ(cache.load(kKey, payload, detail), DiskCache::Lookup::Corrupt);
+  EXPECT_NE(detail.find("is a folder"), std::string::npos) << detail;
 }
 
 TEST(DiskCache, StoreFailureIsAnIoError) {

@@ -8,15 +8,16 @@
 //
 //===----------------------------------------------------------------------===//
 
+// test_util.h's golden folder is not used here.
+#define PROTEUS_GOLDEN_DIR_DEFAULT ""
+#include "test_util.h"
+
+#include "proteus_rt/bundle_integrity.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include <nlohmann/json.hpp>
 
-#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -60,22 +61,26 @@ int main(int argc, char **argv) {
     std::cerr << "fake-compile: " << configPath << ": " << error << "\n";
     return 1;
   }
+  const double alpha = std::strtod(alphaText.c_str(), nullptr);
   fs::create_directories(out + "/cpu");
-  fs::copy_file(PROTEUS_TESTDOUBLE_KERNELS, out + "/" + proteus_rt::kCpuLibrary,
+  const std::string lib = out + "/" + proteus_rt::kCpuLibrary;
+  fs::copy_file(PROTEUS_TESTDOUBLE_KERNELS, lib,
                 fs::copy_options::overwrite_existing);
-  const std::string lib = slurp(out + "/" + proteus_rt::kCpuLibrary);
-  char sum[17];
-  std::snprintf(sum, sizeof(sum), "%016" PRIx64,
-                static_cast<uint64_t>(XXH3_64bits(lib.data(), lib.size())));
+  proteus_rt::test::patchFingerprint(
+      lib, proteus_rt::bundleFingerprint(
+               config, {{alpha, config.keep_ratio_base}}, -1));
   nlohmann::json manifest = {
       {"format_version", proteus_rt::kBundleFormatVersion},
       {"generator", "fake-compile (test double)"},
       {"config", nlohmann::json::parse(text)},
-      {"settings",
-       {{{"alpha", std::strtod(alphaText.c_str(), nullptr)},
-         {"density", config.keep_ratio_base}}}},
-      {"files", {{proteus_rt::kCpuLibrary, sum}}},
+      {"settings", {{{"alpha", alpha}, {"density", config.keep_ratio_base}}}},
+      {"files", {{proteus_rt::kCpuLibrary, nullptr}}},
   };
-  std::ofstream(out + "/manifest.json") << manifest.dump(2) << "\n";
+  std::string manifestText = manifest.dump(2);
+  if (!proteus_rt::finishManifest(out, manifestText, error)) {
+    std::cerr << "fake-compile: " << error << "\n";
+    return 1;
+  }
+  std::ofstream(out + "/manifest.json") << manifestText;
   return 0;
 }

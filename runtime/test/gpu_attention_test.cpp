@@ -392,15 +392,26 @@ TEST_F(GpuAttentionArgs, StreamsAndEventsNeedAGpu) {
 }
 
 TEST(GpuAttentionManifest, GpuNote) {
-  const std::string base = R"({"format_version": 2, "config": {},
-    "settings": [{"alpha": 0, "density": 1}],
-    "files": {"cpu/libproteus_kernels.so": "0000000000000000"})";
-  Manifest m = parseManifest(base + "}", "");
+  const nlohmann::json base = {
+      {"format_version", kBundleFormatVersion},
+      {"config", nlohmann::json::object()},
+      {"settings", {{{"alpha", 0}, {"density", 1}}}},
+      {"files",
+       {{"cpu/libproteus_kernels.so",
+         {{"xxh3", "0000000000000000"}, {"bytes", 0}}}}}};
+  auto with = [&](const nlohmann::json &note) {
+    nlohmann::json m = base;
+    if (!note.is_null())
+      m["gpu_note"] = note;
+    seal(m);
+    return m.dump();
+  };
+  Manifest m = parseManifest(with(nullptr), "");
   EXPECT_EQ(m.gpuNote, "");
-  m = parseManifest(base + R"(, "gpu_note": "no PTX: why"})", "");
+  m = parseManifest(with("no PTX: why"), "");
   EXPECT_EQ(m.gpuNote, "no PTX: why");
   try {
-    parseManifest(base + R"(, "gpu_note": 3})", "");
+    parseManifest(with(3), "");
     ADD_FAILURE() << "a numeric gpu_note was accepted";
   } catch (const Error &e) {
     EXPECT_EQ(e.status, PRT_ERR_BUNDLE);

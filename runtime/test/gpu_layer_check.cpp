@@ -342,6 +342,103 @@ void checkBundle(prt_context *cpuCtx, prt_context *gpuCtx,
   prt_bundle_close(gb);
 }
 
+/// "" when a call's outputs are valid selections whatever its input: mask
+/// entries 0/1 with at least one token kept per item, top_k in [1, H],
+/// packed pairs within B*H*T.
+std::string invalidSelections(const Outputs &o, int64_t B, int64_t T,
+                              int64_t H) {
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t kept = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      const int8_t m = o.mask[static_cast<size_t>(b * T + t)];
+      if (m != 0 && m != 1)
+        return "token_mask holds " + std::to_string(m);
+      kept += m;
+    }
+    if (kept < 1)
+      return "no token kept in item " + std::to_string(b);
+  }
+  if (o.stats.top_k < 1 || o.stats.top_k > H)
+    return "top_k " + std::to_string(o.stats.top_k);
+  if (o.stats.packed < 0 || o.stats.packed > B * H * T)
+    return "packed " + std::to_string(o.stats.packed);
+  return "";
+}
+
+/// NaN and Inf in x and the weights on both paths (no comparison: where a
+/// NaN sits in an order differs, DESIGN-NOTES "Hardening"): each call must
+/// return PRT_OK with valid selections; under compute-sanitizer memcheck,
+/// without an access outside the buffers.
+void checkNonFinite(prt_context *cpuCtx, prt_context *gpuCtx,
+                    const std::string &dir, const std::vector<Shape> &shapes,
+                    Tally &tally) {
+  prt_bundle *cb = nullptr, *gb = nullptr;
+  must(prt_bundle_open(cpuCtx, dir.c_str(), &cb), "prt_bundle_open " + dir);
+  must(prt_bundle_open(gpuCtx, dir.c_str(), &gb), "prt_bundle_open " + dir);
+  const BundleInfo bi = bundleInfo(cb);
+  prt_bundle_info info;
+  must(prt_bundle_get_info(cb, &info), "prt_bundle_get_info");
+  const float nan = NAN, inf = INFINITY;
+  const char *patterns[] = {"x-nan", "x-inf", "w_qkv-nan", "w_router-inf",
+                            "x-all-nan"};
+  for (int64_t s = 0; s < bi.settings; ++s) {
+    double alpha = 0, density = 0;
+    must(prt_bundle_get_setting(cb, s, &alpha, &density),
+         "prt_bundle_get_setting");
+    for (const Shape &sh : shapes) {
+      prt_plan_options o;
+      prt_plan_options_init(&o);
+      o.B = sh.B, o.T = sh.T, o.alpha = alpha, o.density = density;
+      prt_plan *cp = nullptr, *gp = nullptr;
+      must(prt_plan_create(cb, &o, &cp), "prt_plan_create (CPU)");
+      if (prt_plan_create(gb, &o, &gp) != PRT_OK) {
+        std::printf("SKIP %s: %s\n", dir.c_str(), prt_last_error());
+        prt_plan_destroy(cp);
+        tally.skipped++;
+        continue;
+      }
+      for (const char *p : patterns) {
+        Inputs in = randomInputs(bi, sh.B, sh.T, 31 * s + sh.T);
+        const std::string what = p;
+        if (what == "x-nan")
+          in.x[in.x.size() / 2] = nan;
+        else if (what == "x-inf")
+          in.x.front() = inf, in.x.back() = -inf;
+        else if (what == "w_qkv-nan")
+          in.wQkv[static_cast<size_t>(bi.d_model * bi.d_model + 1)] = nan;
+        else if (what == "w_router-inf")
+          in.wRouter[1] = inf;
+        else
+          std::fill(in.x.begin(), in.x.end(), nan);
+        char label[256];
+        std::snprintf(label, sizeof(label), "%s alpha %.2f B %lld T %lld %s",
+                      dir.c_str(), alpha, static_cast<long long>(sh.B),
+                      static_cast<long long>(sh.T), p);
+        std::string why;
+        try {
+          Outputs cpu, gpu;
+          runCpu(cp, bi, in, sh.B, sh.T, cpu);
+          runGpu(gpuCtx, gp, bi, in, sh.B, sh.T, gpu);
+          why = invalidSelections(cpu, sh.B, sh.T, info.h_total);
+          if (why.empty())
+            why = invalidSelections(gpu, sh.B, sh.T, info.h_total);
+          else
+            why = "CPU: " + why;
+        } catch (const std::exception &e) {
+          why = e.what();
+        }
+        std::printf("%s nonfinite %s%s%s\n", why.empty() ? "PASS" : "FAIL",
+                    label, why.empty() ? "" : ": ", why.c_str());
+        (why.empty() ? tally.passed : tally.failed)++;
+      }
+      prt_plan_destroy(cp);
+      prt_plan_destroy(gp);
+    }
+  }
+  prt_bundle_close(cb);
+  prt_bundle_close(gb);
+}
+
 /// One call at (B, T) of the last setting, timed with events; with
 /// PROTEUS_PROFILE=1 in the environment the runtime also prints each
 /// kernel's time.
@@ -380,7 +477,7 @@ void timeBundle(prt_context *gpuCtx, const std::string &dir, int64_t T) {
 int main(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::vector<std::string> bundles;
-  bool longShapes = false, quick = false, sanitize = false;
+  bool longShapes = false, quick = false, sanitize = false, nonfinite = false;
   int64_t timeT = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -390,6 +487,8 @@ int main(int argc, char **argv) {
       quick = true;
     else if (a == "--sanitize")
       sanitize = true;
+    else if (a == "--nonfinite")
+      nonfinite = true;
     else if (a == "--time" && i + 1 < argc) {
       char *end = nullptr;
       timeT = std::strtoll(argv[++i], &end, 10);
@@ -413,6 +512,8 @@ int main(int argc, char **argv) {
           "  --sanitize  T 7, 65, 300, only the EMA call where there are "
           "prototypes (racecheck)\n"
           "  --time T    per-kernel times of one call at T (no comparison)\n"
+          "  --nonfinite NaN/Inf in x and the weights at T 7, 65 (valid "
+          "selections, PRT_OK; for memcheck)\n"
           "Exit: 0 passed, 1 a check failed, 2 bad usage, 77 no GPU.\n");
       return 0;
     } else if (!a.empty() && a[0] == '-') {
@@ -427,9 +528,10 @@ int main(int argc, char **argv) {
                  "[--time T] BUNDLE... (--help explains)\n");
     return 2;
   }
-  if (int(longShapes) + int(quick) + int(sanitize) > 1) {
-    std::fprintf(stderr, "gpu_layer_check: --long, --quick and --sanitize "
-                         "each choose the shapes: give at most one\n");
+  if (int(longShapes) + int(quick) + int(sanitize) + int(nonfinite) > 1) {
+    std::fprintf(stderr, "gpu_layer_check: --long, --quick, --sanitize and "
+                         "--nonfinite each choose the shapes: give at most "
+                         "one\n");
     return 2;
   }
   try {
@@ -457,8 +559,12 @@ int main(int argc, char **argv) {
     if (sanitize)
       shapes = {{2, 7}, {4, 65}, {1, 300}};
     Tally tally;
-    for (const std::string &b : bundles)
-      checkBundle(cpuCtx, gpuCtx, b, shapes, longShapes, sanitize, tally);
+    for (const std::string &b : bundles) {
+      if (nonfinite)
+        checkNonFinite(cpuCtx, gpuCtx, b, {{2, 7}, {1, 65}}, tally);
+      else
+        checkBundle(cpuCtx, gpuCtx, b, shapes, longShapes, sanitize, tally);
+    }
     std::printf("%d passed, %d failed, %d skipped\n", tally.passed,
                 tally.failed, tally.skipped);
     prt_context_destroy(gpuCtx);

@@ -203,7 +203,9 @@ protected:
       ptx += ")\n";
     }
     for (size_t s = 0; s < kSettings.size(); ++s)
-      writeFile(dir + "/" + ptxFile("sm_90", static_cast<int64_t>(s)), ptx);
+      writeFile(dir + "/" + ptxFile("sm_90", static_cast<int64_t>(s)),
+                ptx + ptxFingerprintDirective(
+                          fingerprintOf(spec, static_cast<int64_t>(s))));
     json m = manifestFor(dir, spec);
     if (gpuLayer)
       m[kManifestGpuLayer] = true;

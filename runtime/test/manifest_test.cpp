@@ -80,9 +80,12 @@ TEST_F(ManifestTest, NotJson) {
 TEST_F(ManifestTest, FormatVersion) {
   EXPECT_HAS(errorAfter([](json &m) { m.erase("format_version"); }),
              "missing key 'format_version'");
-  EXPECT_HAS(errorAfter([](json &m) { m["format_version"] = 1; }),
-             "format_version is 1, this runtime reads format 2");
-  EXPECT_HAS(errorAfter([](json &m) { m["format_version"] = "1"; }),
+  // A format-1 bundle (no sizes, no integrity, no fingerprints) is refused
+  // with the way out.
+  std::string old = errorAfter([](json &m) { m["format_version"] = 1; });
+  EXPECT_HAS(old, "format_version is 1, this runtime reads format 2");
+  EXPECT_HAS(old, "recompile the bundle");
+  EXPECT_HAS(errorAfter([](json &m) { m["format_version"] = "2"; }),
              "'format_version' must be an integer");
 }
 
@@ -123,23 +126,38 @@ TEST_F(ManifestTest, FilesAndChecksums) {
   EXPECT_HAS(errorAfter([](json &m) { m["files"] = json::array(); }),
              "'files' must be an object");
   EXPECT_HAS(
-      errorAfter([](json &m) { m["files"][kCpuLibrary] = "ABCDEF0123456789"; }),
-      "the checksum of 'cpu/libproteus_kernels.so' must be 16 lowercase hex");
-  EXPECT_HAS(errorAfter([](json &m) {
-               m["files"]["../outside.so"] = "0123456789abcdef";
-             }),
-             "'../outside.so' is not a relative path inside the bundle");
+      errorAfter([](json &m) { m["files"][kCpuLibrary] = "0123456789abcdef"; }),
+      "files: 'cpu/libproteus_kernels.so' must be an object");
   EXPECT_HAS(
-      errorAfter([](json &m) { m["files"]["notes.txt"] = "0123456789abcdef"; }),
-      "lists 'notes.txt' but " + dir + "/notes.txt does not exist");
+      errorAfter([](json &m) {
+        m["files"][kCpuLibrary]["xxh3"] = "ABCDEF0123456789";
+      }),
+      "files: 'cpu/libproteus_kernels.so'.xxh3 must be 16 lowercase hex");
+  EXPECT_HAS(errorAfter([](json &m) {
+               m["files"][kCpuLibrary]["bytes"] = int64_t(1) << 40;
+             }),
+             "'cpu/libproteus_kernels.so'.bytes must be an integer in [0, "
+             "1073741824]");
+  const json entry = {{"xxh3", "0123456789abcdef"}, {"bytes", 1}};
+  EXPECT_HAS(errorAfter([&](json &m) { m["files"]["../outside.so"] = entry; }),
+             "'../outside.so' is not a relative path inside the bundle");
+  EXPECT_HAS(errorAfter([&](json &m) { m["files"]["notes.txt"] = entry; }),
+             "'notes.txt' is listed in manifest.json but " + dir +
+                 "/notes.txt does not exist");
 
   // A wrong checksum names the file, the recorded and the actual value.
   const std::string actual = checksumOf(dir + "/" + kCpuLibrary);
-  std::string err =
-      errorAfter([](json &m) { m["files"][kCpuLibrary] = "0123456789abcdef"; });
-  EXPECT_HAS(err, "checksum mismatch for 'cpu/libproteus_kernels.so'");
+  std::string err = errorAfter(
+      [](json &m) { m["files"][kCpuLibrary]["xxh3"] = "0123456789abcdef"; });
+  EXPECT_HAS(err, "'cpu/libproteus_kernels.so' has the wrong checksum");
   EXPECT_HAS(err, "manifest.json says 0123456789abcdef");
   EXPECT_HAS(err, "the file's XXH3-64 is " + actual);
+
+  // The recorded size is the read cap: a larger file is refused unread.
+  err = errorAfter([](json &m) { m["files"][kCpuLibrary]["bytes"] = 10; });
+  EXPECT_HAS(err, "'cpu/libproteus_kernels.so' is " +
+                      std::to_string(fs::file_size(dir + "/" + kCpuLibrary)) +
+                      " bytes, manifest.json says 10");
 }
 
 TEST_F(ManifestTest, EditedFileIsDetected) {
@@ -147,9 +165,10 @@ TEST_F(ManifestTest, EditedFileIsDetected) {
   bytes[bytes.size() / 2] ^= 0x5a;
   writeFile(dir + "/" + kCpuLibrary, bytes);
   EXPECT_HAS(loadError(dir),
-             "checksum mismatch for 'cpu/libproteus_kernels.so'");
+             "'cpu/libproteus_kernels.so' has the wrong checksum");
   fs::remove(dir + "/" + kCpuLibrary);
-  EXPECT_HAS(loadError(dir), "lists 'cpu/libproteus_kernels.so' but");
+  EXPECT_HAS(loadError(dir),
+             "'cpu/libproteus_kernels.so' is listed in manifest.json but");
 }
 
 TEST_F(ManifestTest, PtxSets) {

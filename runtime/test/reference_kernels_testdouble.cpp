@@ -7,8 +7,9 @@
 // (shared/oracle/*.py) computes, in plain scalar C++.
 //
 // Unlike compiled kernels it is not specialised: it reads the configuration
-// from the manifest.json of the bundle it was loaded from (../manifest.json
-// next to cpu/) on first use.
+// from its own fingerprint (contract.h, kFingerprintSymbol) on first use,
+// which tests write over a placeholder when they copy the double into a
+// bundle (test_util.h, patchFingerprint), as the compiler bakes it in.
 //
 // Built twice: as the full double, and with PROTEUS_TESTDOUBLE_NO_LAYER (no
 // layer entry points) for the "missing symbol" tests. The exported
@@ -46,6 +47,10 @@ __attribute__((visibility("default"))) int64_t proteus_testdouble_layer_calls =
 /// The budget of the last layer call (first 64 values).
 __attribute__((visibility("default")))
 int64_t proteus_testdouble_last_budget[64];
+/// The fingerprint of the bundle (a placeholder until a test patches it).
+__attribute__((visibility("default"))) char
+    proteus_bundle_fingerprint[proteus_rt::kFingerprintCapacity] =
+        "PROTEUS-TESTDOUBLE-FINGERPRINT-PLACEHOLDER";
 }
 
 namespace {
@@ -59,16 +64,8 @@ const Config &config() {
   static Loaded loaded;
   static std::once_flag once;
   std::call_once(once, [] {
-    Dl_info info;
-    if (!dladdr(reinterpret_cast<void *>(&config), &info) || !info.dli_fname)
-      return;
-    std::string path = info.dli_fname;
-    path = path.substr(0, path.rfind('/')); // .../cpu
-    path = path.substr(0, path.rfind('/')); // the bundle
-    std::ifstream in(path + "/manifest.json");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto doc = nlohmann::json::parse(ss.str(), nullptr, false);
+    auto doc =
+        nlohmann::json::parse(proteus_bundle_fingerprint, nullptr, false);
     std::string error;
     if (doc.is_object() && doc.contains("config") &&
         parseConfigJson(doc["config"].dump(), loaded.config, error))

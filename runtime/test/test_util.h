@@ -10,6 +10,9 @@
 
 #include "internal.h"
 
+#include "proteus_rt/bundle_integrity.h"
+#include "proteus_rt/config_json.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -81,7 +84,49 @@ struct BundleSpec {
   std::string cpuTarget;
 };
 
-/// The manifest for the files already in `dir`, with their true checksums.
+/// The placeholder the test double's kFingerprintSymbol holds until a test
+/// writes the fingerprint of its bundle over it (patchFingerprint).
+inline constexpr const char *kFingerprintPlaceholder =
+    "PROTEUS-TESTDOUBLE-FINGERPRINT-PLACEHOLDER";
+
+/// The fingerprint of `spec`'s config (as given when it does not parse) and
+/// settings, for `setting` (-1: the CPU library).
+inline std::string fingerprintOf(const BundleSpec &spec, int64_t setting) {
+  Config config;
+  std::string error;
+  if (parseConfigJson(spec.config.dump(), config, error))
+    return bundleFingerprint(config, spec.settings, setting);
+  return nlohmann::json{{"format_version", kBundleFormatVersion},
+                        {"config", spec.config},
+                        {"settings", spec.settings},
+                        {"setting", setting}}
+      .dump();
+}
+
+/// Writes `fingerprint` over the test double's placeholder in the library
+/// `path` (as the compiler bakes it into the libraries it emits).
+inline void patchFingerprint(const std::string &path,
+                             const std::string &fingerprint) {
+  std::string lib = readFile(path);
+  size_t at = lib.find(kFingerprintPlaceholder);
+  if (at == std::string::npos ||
+      fingerprint.size() >= static_cast<size_t>(kFingerprintCapacity))
+    throw std::runtime_error("cannot patch the fingerprint of " + path);
+  std::string field(kFingerprintCapacity, '\0');
+  field.replace(0, fingerprint.size(), fingerprint);
+  lib.replace(at, field.size(), field);
+  writeFile(path, lib);
+}
+
+/// Sets "integrity" as the compiler does (after any edit a test makes).
+inline void seal(nlohmann::json &m) {
+  std::string value, error;
+  if (manifestIntegrity(m.dump(), value, error))
+    m[kManifestIntegrity] = value;
+}
+
+/// The manifest for the files already in `dir`, with their true checksums
+/// and sizes, sealed.
 inline nlohmann::json manifestFor(const std::string &dir,
                                   const BundleSpec &spec) {
   nlohmann::json m = {{"format_version", kBundleFormatVersion},
@@ -95,15 +140,26 @@ inline nlohmann::json manifestFor(const std::string &dir,
       continue;
     std::string rel = fs::relative(entry.path(), dir).string();
     if (rel != kManifestFile)
-      m["files"][rel] = checksumOf(entry.path().string());
+      m["files"][rel] = {{"xxh3", checksumOf(entry.path().string())},
+                         {"bytes", fs::file_size(entry.path())}};
   }
   if (!spec.cpuTarget.empty())
     m["cpu_target"] = spec.cpuTarget;
+  seal(m);
   return m;
 }
 
-inline void writeManifest(const std::string &dir, const nlohmann::json &m) {
+/// Writes `m`, sealed (so that a test's edit reaches the check it aims at).
+inline void writeManifest(const std::string &dir, nlohmann::json m) {
+  seal(m);
   writeFile(dir + "/" + kManifestFile, m.dump(2));
+}
+
+/// Dummy PTX text for setting `setting` of `spec`, with its fingerprint.
+inline std::string dummyPtx(const std::string &arch, const BundleSpec &spec,
+                            int64_t setting) {
+  return "// dummy PTX for " + arch + "\n" +
+         ptxFingerprintDirective(fingerprintOf(spec, setting));
 }
 
 /// Writes a complete, valid bundle into `dir`.
@@ -112,11 +168,14 @@ inline void makeBundle(const std::string &dir, const BundleSpec &spec = {}) {
     fs::create_directories(dir + "/cpu");
     fs::copy_file(spec.cpuLibrary, dir + "/" + kCpuLibrary,
                   fs::copy_options::overwrite_existing);
+    if (readFile(dir + "/" + kCpuLibrary).find(kFingerprintPlaceholder) !=
+        std::string::npos)
+      patchFingerprint(dir + "/" + kCpuLibrary, fingerprintOf(spec, -1));
   }
   for (const std::string &arch : spec.ptxArchs)
     for (size_t i = 0; i < spec.settings.size(); ++i)
       writeFile(dir + "/" + ptxFile(arch, static_cast<int64_t>(i)),
-                "// dummy PTX for " + arch + "\n");
+                dummyPtx(arch, spec, static_cast<int64_t>(i)));
   writeManifest(dir, manifestFor(dir, spec));
 }
 

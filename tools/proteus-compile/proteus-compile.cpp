@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -27,6 +28,7 @@
 #include "proteus/Target/AttentionModule.h"
 #include "proteus/Target/TopAModule.h"
 #include "proteus/Transforms/Passes.h"
+#include "proteus_rt/bundle_integrity.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
 #include "proteus_rt/version.h"
@@ -41,9 +43,6 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include <chrono>
 
@@ -214,9 +213,17 @@ bool writeFile(const llvm::Twine &path, StringRef data, std::string &error) {
   return true;
 }
 
-std::string xxh3Hex(StringRef data) {
-  return llvm::utohexstr(XXH3_64bits(data.data(), data.size()),
-                         /*LowerCase=*/true, 16);
+/// The exported NUL-terminated constant kFingerprintSymbol holding
+/// `fingerprint`, which the runtime checks against the manifest.
+void addFingerprint(OpBuilder &b, Location loc, ModuleOp module,
+                    const std::string &fingerprint) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  std::string bytes = fingerprint + '\0';
+  auto type = LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
+  LLVM::GlobalOp::create(
+      b, loc, type, /*isConstant=*/true, LLVM::Linkage::External,
+      proteus_rt::kFingerprintSymbol, b.getStringAttr(bytes));
 }
 
 /// The tuning database the command line names (an error when it cannot be
@@ -321,6 +328,12 @@ int main(int argc, char **argv) {
   }
   buildPrimitiveEntries(b, loc, cfg);
   buildTopAFuncs(b, loc, /*cInterface=*/true);
+  proteus_rt::SettingList settingList;
+  for (auto [i, alpha] : llvm::enumerate(alphas))
+    settingList.emplace_back(alpha, densities.size() == 1 ? densities[0]
+                                                          : densities[i]);
+  addFingerprint(b, loc, *module,
+                 proteus_rt::bundleFingerprint(config, settingList, -1));
   if (failed(mlir::verify(*module)))
     return fail("the generated program does not verify");
 
@@ -374,8 +387,8 @@ int main(int argc, char **argv) {
   auto lib = llvm::MemoryBuffer::getFile(libPath);
   if (!lib)
     return fail("cannot read back " + libPath);
-  llvm::json::Object files{
-      {proteus_rt::kCpuLibrary, xxh3Hex((*lib)->getBuffer())}};
+  // The paths written; finishManifest records their checksums and sizes.
+  llvm::json::Object files{{proteus_rt::kCpuLibrary, nullptr}};
 
   // PTX of the attention kernels, one module per setting, with the tiles of
   // the tuning database where it has them.
@@ -425,12 +438,15 @@ int main(int argc, char **argv) {
         std::string ptx = extractPTX(*gm);
         if (ptx.empty())
           return fail("the NVVM pipeline produced no PTX");
+        ptx +=
+            proteus_rt::ptxFingerprintDirective(proteus_rt::bundleFingerprint(
+                config, settingList, static_cast<int64_t>(i)));
         std::string rel = proteus_rt::ptxFile(gpuArch, static_cast<int64_t>(i));
         llvm::sys::fs::create_directories(
             llvm::sys::path::parent_path(outDir + "/" + rel));
         if (!writeFile(outDir + "/" + rel, ptx, error))
           return fail(error);
-        files[rel] = xxh3Hex(ptx);
+        files[rel] = nullptr;
       }
     }
   }
@@ -477,6 +493,8 @@ int main(int argc, char **argv) {
   std::string manifestText;
   llvm::raw_string_ostream ms(manifestText);
   ms << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
+  if (!proteus_rt::finishManifest(outDir, manifestText, error))
+    return fail(error);
   if (!writeFile(outDir + "/" + proteus_rt::kManifestFile, manifestText, error))
     return fail(error);
   double secs =

@@ -13,6 +13,7 @@
 #include "layer_buffers.h"
 #include "top_a_demo.h"
 
+#include "proteus_rt/bundle_integrity.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
 #include "proteus_rt/proteus_rt.h"
@@ -56,13 +57,12 @@ struct CaseError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A regular file of at most 4 GiB (golden tensors), never a FIFO.
 std::string readAll(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw CaseError("cannot read " + path + ": " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string data, error;
+  if (!proteus_rt::readRegularFile(path, int64_t(4) << 30, data, error))
+    throw CaseError(error);
+  return data;
 }
 
 std::string fmt(const char *format, double v) {

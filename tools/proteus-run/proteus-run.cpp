@@ -22,7 +22,9 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -488,16 +490,27 @@ int main(int argc, char **argv) {
                  "--repeat and the --top-a-demo flags belong to --bundle");
   if (demoMode && !bundleMode)
     return usage("--top-a-demo needs --bundle DIR");
-  if (demoMode) {
-    demo.bundle = run.bundle;
-    demo.B = run.B;
-    demo.T = run.T;
-    demo.seed = run.seed;
-    demo.backend = run.backend;
-    return proteus_run::runTopADemo(demo);
+  if (bundleMode) {
+    // The host buffers of a shape the runtime accepts may still not fit.
+    try {
+      if (!demoMode)
+        return runBundle(run);
+      demo.bundle = run.bundle;
+      demo.B = run.B;
+      demo.T = run.T;
+      demo.seed = run.seed;
+      demo.backend = run.backend;
+      return proteus_run::runTopADemo(demo);
+    } catch (const std::bad_alloc &) {
+      std::cerr << "proteus-run: out of memory allocating the buffers for B "
+                << run.B << ", T " << run.T << " (use a smaller --B or --T)\n";
+      return 1;
+    } catch (const std::length_error &) {
+      std::cerr << "proteus-run: the buffers for B " << run.B << ", T " << run.T
+                << " are too large to allocate\n";
+      return 1;
+    }
   }
-  if (bundleMode)
-    return runBundle(run);
 
   // The compiler: --compiler, else $PROTEUS_COMPILE, else next to us.
   std::string origin;

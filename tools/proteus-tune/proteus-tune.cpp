@@ -18,6 +18,7 @@
 #include "proteus/Support/Config.h"
 #include "proteus/Support/Settings.h"
 #include "proteus/Target/AttentionModule.h"
+#include "proteus_rt/bundle_integrity.h"
 #include "proteus_rt/config_json.h"
 #include "proteus_rt/contract.h"
 #include "proteus_rt/version.h"
@@ -31,9 +32,6 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include <cerrno>
 #include <cstring>
@@ -257,11 +255,6 @@ bool writeFile(const std::string &path, StringRef data, std::string &error) {
   return true;
 }
 
-std::string xxh3Hex(StringRef data) {
-  return llvm::utohexstr(XXH3_64bits(data.data(), data.size()),
-                         /*LowerCase=*/true, 16);
-}
-
 /// One kernel group being generated: what builds its module.
 struct Job {
   tune::KernelVariants group;
@@ -475,6 +468,8 @@ int generate(int argc, char **argv) {
       std::string ptx = extractPTX(*m);
       if (ptx.empty())
         return fail("the NVVM pipeline produced no PTX for " + label);
+      ptx += proteus_rt::ptxFingerprintDirective(
+          proteus_rt::bundleFingerprint(config, {{g.alpha, g.density}}, 0));
       const std::string ptxRel = proteus_rt::ptxFile(arch, 0);
       std::string error;
       if (std::error_code ec = llvm::sys::fs::create_directories(
@@ -517,13 +512,14 @@ int generate(int argc, char **argv) {
            llvm::json::Array{llvm::json::Object{
                {proteus_rt::kManifestSettingAlpha, g.alpha},
                {proteus_rt::kManifestSettingDensity, g.density}}}},
-          {proteus_rt::kManifestFiles,
-           llvm::json::Object{{ptxRel, xxh3Hex(ptx)}}},
+          {proteus_rt::kManifestFiles, llvm::json::Object{{ptxRel, nullptr}}},
           {"tile", print(tile)}};
       std::string text;
       llvm::raw_string_ostream os(text);
       os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))
          << "\n";
+      if (!proteus_rt::finishManifest(dir, text, error))
+        return fail(error);
       if (!writeFile(dir + "/" + proteus_rt::kManifestFile, text, error))
         return fail(error);
       if (isDefault)

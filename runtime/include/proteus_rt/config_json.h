@@ -46,6 +46,15 @@ namespace proteus_rt {
 PRT_API bool parseConfigJson(const std::string &text, Config &config,
                              std::string &error);
 
+/// The largest value of any integer configuration key (and of
+/// linear_mem_budget_mb and linear_L_scale): with the runtime's bound on a
+/// call's sizes (B * T * C <= 2^50) every schedule formula stays in range.
+inline constexpr int64_t kMaxConfigInteger = int64_t(1) << 40;
+/// The largest configuration file the tools read.
+inline constexpr int64_t kMaxConfigFileBytes = int64_t(1) << 20;
+/// The largest d_model and attn_gates (weights of d_model^2 elements).
+inline constexpr int64_t kMaxConfigDModel = int64_t(1) << 20;
+
 /// Checks the ranges and relations a kernel relies on (d_model % h_total,
 /// head budget within [1, H], L_min <= L_max, ratios in range, ...). Returns
 /// "" when consistent, else what is wrong.

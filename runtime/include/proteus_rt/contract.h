@@ -23,29 +23,52 @@
 namespace proteus_rt {
 
 /// Bundle layout: <dir>/manifest.json, <dir>/cpu/<kCpuLibrary>,
-/// <dir>/ptx/<arch>/<setting>.ptx. Bumped on any incompatible change.
+/// <dir>/ptx/<arch>/<setting>.ptx. Bumped on any incompatible change; the
+/// runtime refuses other versions and says to recompile.
 inline constexpr int64_t kBundleFormatVersion = 2;
 inline constexpr const char *kManifestFile = "manifest.json";
 inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
 
-/// Keys of manifest.json (format 2; format 1's layer entry had no consensus),
+/// Keys of manifest.json (format 2: the layer entry takes the consensus and
+/// "integrity" covers the whole manifest; format 1 had neither),
 /// all at the top level of one object:
 ///   "format_version": kBundleFormatVersion (integer),
 ///   "config": the layer configuration with the golden key names
 ///             (golden/README.md; the runtime's config_json.h lists them),
 ///   "settings": [{"alpha": a in [0,1], "density": d in (0,1]}, ...], at
 ///             least one; setting i is proteus_layer_s<i> and ptxFile(arch, i),
-///   "files": {"<path relative to the bundle>": "<XXH3-64 of the file's bytes,
-///             seed 0, 16 lowercase hex digits>", ...}: every file the bundle
-///             ships (kCpuLibrary and each ptxFile), nothing else required,
+///   "files": {"<path relative to the bundle>": {"xxh3": "<XXH3-64 of the
+///             file's bytes, seed 0, 16 lowercase hex digits>", "bytes":
+///             <its size, at most kMaxBundleFileBytes>}, ...}: every file the
+///             bundle ships (kCpuLibrary and each ptxFile), nothing else
+///             required; each is read with its "bytes" as the cap,
+///   "integrity": XXH3-64 (16 hex digits) of the manifest without this key,
+///             serialised canonically (bundle_integrity.h, sealManifest): an
+///             edited manifest is refused,
 ///   "cpu_target": optional, the CPU library's target triple
 ///             ("x86_64-unknown-linux-gnu"); its first component must match
 ///             the host's architecture.
 ///   "gpu_note": optional, why GPU kernels are missing from the bundle (no
 ///             PTX at all, or the in-kernel candidate rule left CPU-only);
 ///             the runtime quotes it when it refuses a GPU call.
-/// Other top-level keys (e.g. "generator") are informational and ignored.
-/// An arch has PTX when "files" lists ptxFile(arch, i) for every setting i.
+/// Other top-level keys (e.g. "generator") are informational, covered by
+/// "integrity" but otherwise ignored. An arch has PTX when "files" lists
+/// ptxFile(arch, i) for every setting i.
+///
+/// Fingerprints: the CPU library exports kFingerprintSymbol, a NUL-terminated
+/// string, and each PTX module declares it as a module-scope .b8 array
+/// (ptxFingerprintDirective); both hold bundleFingerprint() of the
+/// configuration and settings they were compiled for, which the runtime
+/// compares with the manifest's when it loads them (bundle_integrity.h).
+inline constexpr const char *kManifestIntegrity = "integrity";
+inline constexpr const char *kManifestFileChecksum = "xxh3";
+inline constexpr const char *kManifestFileBytes = "bytes";
+inline constexpr const char *kFingerprintSymbol = "proteus_bundle_fingerprint";
+/// The most bytes a fingerprint (with its NUL) may take.
+inline constexpr int64_t kFingerprintCapacity = 16384;
+/// Read caps: manifest.json, and any file the manifest lists.
+inline constexpr int64_t kMaxManifestBytes = int64_t(16) << 20;
+inline constexpr int64_t kMaxBundleFileBytes = int64_t(1) << 30;
 inline constexpr const char *kManifestFormatVersion = "format_version";
 inline constexpr const char *kManifestConfig = "config";
 inline constexpr const char *kManifestSettings = "settings";

@@ -90,8 +90,17 @@ struct Config {
 /// Python's round() on a double: round half to even.
 inline double roundHalfEven(double v) { return std::nearbyint(v); }
 
-/// Python's int() on a double: truncation toward zero.
-inline int64_t truncToInt(double v) { return static_cast<int64_t>(v); }
+/// Python's int() on a double: truncation toward zero, saturated to the
+/// int64 range (NaN gives 0) so that the conversion is always defined.
+inline int64_t truncToInt(double v) {
+  if (!(v == v))
+    return 0;
+  if (v >= 9223372036854775807.0)
+    return INT64_MAX;
+  if (v <= -9223372036854775808.0)
+    return INT64_MIN;
+  return static_cast<int64_t>(v);
+}
 
 inline int64_t clampI(int64_t v, int64_t lo, int64_t hi) {
   return std::max(lo, std::min(hi, v));
@@ -142,9 +151,8 @@ inline int64_t kDense(const Config &c, int64_t T) {
         static_cast<double>(std::max<int64_t>(1, c.seq_high - c.seq_low));
     if (c.h_active_curve != 1.0)
       rho = std::pow(std::min(1.0, std::max(0.0, rho)), c.h_active_curve);
-    k = static_cast<int64_t>(std::floor(static_cast<double>(hmax) -
-                                        rho * static_cast<double>(hmax - hmin) +
-                                        1e-6));
+    k = truncToInt(std::floor(static_cast<double>(hmax) -
+                              rho * static_cast<double>(hmax - hmin) + 1e-6));
   }
   return clampI(k, hmin, hmax);
 }
@@ -200,8 +208,10 @@ inline CandidateBudget candidateBudget(const Config &c, int64_t T, double alpha,
     break;
   case LSchedule::MemCap:
     if (c.mem_budget_mb > 0.0) {
-      double denom = static_cast<double>(std::max<int64_t>(1, kLast) * batch *
-                                         T * c.headDim() * 8);
+      // In binary64: the product of four sizes can exceed int64.
+      double denom = static_cast<double>(std::max<int64_t>(1, kLast)) *
+                     static_cast<double>(batch) * static_cast<double>(T) *
+                     static_cast<double>(c.headDim()) * 8.0;
       int64_t capped =
           truncToInt(std::floor(c.mem_budget_mb * 1048576.0 / denom));
       bv = static_cast<double>(std::max<int64_t>(1, std::min(capped, c.L_max)));
@@ -211,9 +221,8 @@ inline CandidateBudget candidateBudget(const Config &c, int64_t T, double alpha,
     break;
   }
   CandidateBudget b;
-  int64_t eff1 =
-      clampI(static_cast<int64_t>(std::ceil(c.L_scale * std::max(1.0, bv))),
-             c.L_min, c.L_max);
+  int64_t eff1 = clampI(truncToInt(std::ceil(c.L_scale * std::max(1.0, bv))),
+                        c.L_min, c.L_max);
   int64_t win1 = std::min(c.window_base, eff1);
   int64_t denseCap = clampI(
       std::min(T, std::max(c.L_min, c.window_base + T / 32)), c.L_min, c.L_max);
@@ -252,16 +261,15 @@ inline CandidateBudget candidateBudget(const Config &c, int64_t T, double alpha,
   int64_t caps[3];
   int64_t total = 0;
   for (int i = 0; i < 3; ++i) {
-    caps[i] = en[i] ? static_cast<int64_t>(
-                          roundHalfEven(static_cast<double>(effL) * w[i]))
-                    : 0;
+    caps[i] =
+        en[i] ? truncToInt(roundHalfEven(static_cast<double>(effL) * w[i])) : 0;
     total += caps[i];
   }
   if (total > effL) {
     int64_t oldTotal = total;
     total = 0;
     for (int64_t &ci : caps) {
-      ci = static_cast<int64_t>(
+      ci = truncToInt(
           std::floor(static_cast<double>(ci) * static_cast<double>(effL) /
                      static_cast<double>(oldTotal)));
       total += ci;
@@ -296,9 +304,9 @@ inline CandidateBudget candidateBudget(const Config &c, int64_t T, double alpha,
 /// topk(alpha) for a given k_adapt: min(k, max(1, round((1-a) k + a k_lin))).
 inline int64_t topkForAdapt(const Config &c, double alpha, int64_t kAdapt) {
   int64_t kLin = std::max<int64_t>(1, std::min(kAdapt, c.linear_head_k));
-  int64_t blended = static_cast<int64_t>(
-      roundHalfEven((1.0 - alpha) * static_cast<double>(kAdapt) +
-                    alpha * static_cast<double>(kLin)));
+  int64_t blended =
+      truncToInt(roundHalfEven((1.0 - alpha) * static_cast<double>(kAdapt) +
+                               alpha * static_cast<double>(kLin)));
   return std::min(kAdapt, std::max<int64_t>(1, blended));
 }
 
@@ -309,7 +317,7 @@ inline int64_t tokenKeepCount(const Config &c, double r, int64_t T) {
   int64_t guard = std::min(c.keep_guard, T);
   int64_t minKeep = std::max(std::min(c.keep_min, T), guard);
   float prod = static_cast<float>(r) * static_cast<float>(T);
-  int64_t k = static_cast<int64_t>(std::nearbyint(prod));
+  int64_t k = truncToInt(std::nearbyint(prod));
   if (minKeep > 0)
     k = std::max(k, minKeep);
   return clampI(k, 1, T);

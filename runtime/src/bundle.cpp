@@ -392,6 +392,9 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
       fail(PRT_ERR_BUNDLE, "cannot load the CPU library " + path + ": " +
                                (why ? why : "unknown dlopen error"));
     }
+    // A library without the hook (an older bundle) runs its loops serially.
+    if (void *hook = ::dlsym(cpuHandle_, kCpuParallelForHook))
+      *static_cast<CpuParallelFor *>(hook) = &cpuParallelFor;
   }
   const std::string symbol = std::string(kCInterfacePrefix) + entry;
   ::dlerror();

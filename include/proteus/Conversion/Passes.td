@@ -29,6 +29,25 @@ def ConvertProteusToSCFPass
   ];
 }
 
+def ProteusOutlineParallelLoopsPass
+    : Pass<"proteus-outline-parallel-loops", "mlir::ModuleOp"> {
+  let summary = "Run the CPU path's scf.parallel loops on the runtime's threads";
+  let description = [{
+    Outlines the body of every outermost one-dimensional `scf.parallel` without
+    reductions into a function `void(ptr ctx, i64 lo, i64 hi)` that runs
+    iterations [lo, hi), its captured values packed into a stack struct `ctx`,
+    and replaces the loop with a call of the library's parallel-loop hook
+    (`proteus_rt::kCpuParallelForHook`, a global function pointer the runtime
+    sets after loading the library), or of the body over the whole range on
+    the calling thread while the hook is null. The library needs nothing but
+    libc and libm on any machine; results do not depend on the thread count
+    because the iterations are independent. Nested parallel loops stay as they
+    are (serial in their outlined parent).
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
+}
+
 def ConvertProteusToGPUPass : Pass<"convert-proteus-to-gpu", "mlir::ModuleOp"> {
   let summary = "Lower proteus attention ops to gpu.launch_func of specialized kernels";
   let description = [{

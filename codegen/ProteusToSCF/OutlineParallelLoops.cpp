@@ -88,6 +88,9 @@ func::FuncOp outlineBody(scf::ParallelOp loop, const Captures &c,
   auto fn = func::FuncOp::create(b, loc, name,
                                  FunctionType::get(ctx, {ptr, i64, i64}, {}));
   fn.setPrivate();
+  // Not exported from the library: only its address is handed out.
+  fn->setAttr("llvm.linkage",
+              LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
   IRMapping map;

@@ -870,11 +870,6 @@ struct ConvertProteusToSCFPass
     : public mlir::proteus::impl::ConvertProteusToSCFPassBase<
           ConvertProteusToSCFPass> {
   using ConvertProteusToSCFPassBase::ConvertProteusToSCFPassBase;
-  // TEMP: until Passes.td lists the vector dialect.
-  void getDependentDialects(DialectRegistry &registry) const override {
-    ConvertProteusToSCFPassBase::getDependentDialects(registry);
-    registry.insert<vector::VectorDialect>();
-  }
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addIllegalDialect<ProteusDialect>();

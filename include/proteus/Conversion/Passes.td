@@ -15,11 +15,14 @@ def ConvertProteusToSCFPass
   let description = [{
     The CPU reference path: every primitive becomes plain loops on memrefs with
     f64 accumulation of reductions and f32 storage, so the result is the most
-    accurate reading of REFERENCE.md. Supports f32 operands; other element types
+    accurate reading of REFERENCE.md. Independent loops are `scf.parallel` over
+    blocks; matrix products are register-tiled with `vector<4xf64>`
+    accumulators, one output per lane, each in the scalar loops' order. Supports f32 operands; other element types
     are reported, not miscompiled. `proteus.layer` must be decomposed first.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-                           "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+                           "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
   let options = [
     Option<"protoPicksBySelect", "proto-picks-by-select", "bool", /*default=*/"false",
            "take the prototype piece's picks by the GPU layer kernel's exact "

@@ -1,7 +1,7 @@
 //===- LowerToCPU.cpp - The -proteus-lower-to-cpu pipeline ----------------===//
 //
-// specialize -> decompose -> convert-proteus-to-scf -> LLVM dialect, built in
-// C++ from an options struct.
+// specialize -> decompose -> convert-proteus-to-scf -> outline the parallel
+// loops -> LLVM dialect, built in C++ from an options struct.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +15,7 @@
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
@@ -42,6 +43,7 @@ void mlir::proteus::buildLowerToCPUPipeline(OpPassManager &pm,
   fpm.addPass(createCSEPass());
   if (!options.toLLVM)
     return;
+  pm.addPass(createProteusOutlineParallelLoopsPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createConvertToLLVMPass());
@@ -65,6 +67,7 @@ void mlir::proteus::registerCPULoweringInterfaces(DialectRegistry &registry) {
   registerConvertMathToLLVMInterface(registry);
   registerConvertMemRefToLLVMInterface(registry);
   ub::registerConvertUBToLLVMInterface(registry);
+  vector::registerConvertVectorToLLVMInterface(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
 }

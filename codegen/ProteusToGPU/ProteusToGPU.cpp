@@ -435,7 +435,7 @@ gpu::GPUFuncOp getOrBuildKernel(OpBuilder &b, gpu::GPUModuleOp module,
         CandidateRule cr{
             spec.useLocal, spec.useAnchors, true,     spec.stride, seqLen,
             effL,          window,          localCap, anchorCap,   protoCap,
-            Value(),       Value(),         Value(),  sPicks};
+            Value(),       Value(),         sPicks};
         cr.picksBase = listBase;
         Value batch = lb.div(r, heads);
         Value simBase = lb.mul(batch, seqLen);

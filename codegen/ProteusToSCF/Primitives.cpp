@@ -91,6 +91,42 @@ void shellSort(LoopBuilder &lb, Value mem, Value n,
       });
 }
 
+void mergeSort(LoopBuilder &lb, Value mem, Value tmp, Value n,
+               function_ref<Value(Value, Value)> less, Value base) {
+  Value zero = lb.idx(0), one = lb.idx(1), two = lb.idx(2);
+  auto at = [&](Value i) { return base ? lb.add(base, i) : i; };
+  // Bottom-up: runs of `width` merged pairwise into tmp, then copied back.
+  lb.whileLoop(
+      ValueRange{one}, [&](ValueRange s) { return lb.lt(s[0], n); },
+      [&](ValueRange s) {
+        Value width = s[0], span = lb.mul(width, two);
+        Value pairs = lb.div(lb.add(n, lb.sub(span, one)), span);
+        lb.forLoop(zero, pairs, [&](Value pr) {
+          Value lo = lb.mul(pr, span);
+          Value mid = lb.min(lb.add(lo, width), n);
+          Value hi = lb.min(lb.add(lo, span), n);
+          // Take from the right run only when it is strictly ahead: stable.
+          lb.forAcc(lo, hi, ValueRange{lo, mid},
+                    [&](Value o, ValueRange ij) {
+                      Value i = ij[0], j = ij[1];
+                      Value iIn = lb.lt(i, mid), jIn = lb.lt(j, hi);
+                      Value a = lb.load(mem, at(lb.select(iIn, i, lo)));
+                      Value b = lb.load(mem, at(lb.select(jIn, j, lo)));
+                      Value right = lb.andI(
+                          jIn, lb.orI(lb.notI(iIn), less(b, a)));
+                      lb.store(lb.select(right, b, a), tmp, at(o));
+                      return SmallVector<Value>{
+                          lb.select(right, i, lb.add(i, one)),
+                          lb.select(right, lb.add(j, one), j)};
+                    });
+        });
+        lb.forLoop(zero, n, [&](Value i) {
+          lb.store(lb.load(tmp, at(i)), mem, at(i));
+        });
+        return SmallVector<Value>{span};
+      });
+}
+
 //===----------------------------------------------------------------------===//
 // Routing and gating
 //===----------------------------------------------------------------------===//
@@ -388,11 +424,10 @@ Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t,
     nAnchor = lb.select(lb.gt(r.anchorCap, zero), m, zero);
   }
   // Prototype picks: the top-c positions of 0..t by score, ties to the lower
-  // index, then sorted by position. Each batch item's positions are sorted
-  // by score once, on its first query; a query's picks are then the first c
-  // of that order at or before t, since dropping the positions after t keeps
-  // the others' order. (Sorting 0..t for every query made the piece
-  // O(T log^2 T) per query.)
+  // index, then sorted by position. Each batch item's positions come sorted
+  // by score (r.order, sortProtoOrder); a query's picks are the first c of
+  // that order at or before t, since dropping the positions after t keeps
+  // the others' order.
   Value nProto = zero;
   if (r.useProto) {
     Value c = lb.min(lb.min(r.effL, r.protoCap), r.seqLen);
@@ -403,21 +438,6 @@ Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t,
         return;
       }
       Value n = lb.dim(r.scores, 1), rowBase = lb.mul(batch, n);
-      Value one64 = lb.i64(1);
-      lb.ifThen(lb.ne(lb.load(r.sorted, batch), one64), [&] {
-        lb.forLoop(zero, n, [&](Value p) {
-          lb.store(lb.toI64(p), r.order, lb.add(rowBase, p));
-        });
-        shellSort(
-            lb, r.order, n,
-            [&](Value a, Value b) {
-              return aheadDescending(
-                  lb, lb.load(r.scores, {batch, lb.toIndex(a)}), a,
-                  lb.load(r.scores, {batch, lb.toIndex(b)}), b);
-            },
-            rowBase);
-        lb.store(one64, r.sorted, batch);
-      });
       // nProto <= t + 1 positions are at or before t: the scan ends.
       Value t64 = lb.toI64(t);
       lb.whileLoop(

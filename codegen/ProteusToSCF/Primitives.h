@@ -45,6 +45,12 @@ Value rankDescending(LoopBuilder &lb, Value n, Value self, Value selfValue,
 void shellSort(LoopBuilder &lb, Value mem, Value n,
                function_ref<Value(Value, Value)> less, Value base = Value());
 
+/// Stable bottom-up merge sort of mem[base..base+n) (1-D, any element type;
+/// base 0 when null) by `less`, with `tmp` (same type, covering the same
+/// indices) as scratch: O(n log n) comparisons.
+void mergeSort(LoopBuilder &lb, Value mem, Value tmp, Value n,
+               function_ref<Value(Value, Value)> less, Value base = Value());
+
 /// The interleaved RoPE of the pair (x0, x1) at angle theta = t inv_freq[i],
 /// in binary32 (REFERENCE.md 2.10): (x0 cos - x1 sin, x1 cos + x0 sin).
 std::pair<Value, Value> emitRopePair(LoopBuilder &lb, Value x0, Value x1,
@@ -69,9 +75,9 @@ struct CandidateRule {
   Value scores; // (B,T) f32 or null
   // Scratch of the proto piece: row b of `order` (i64, B x the scores' T,
   // flat) holds batch item b's positions by descending score, ties to the
-  // lower index, once `sorted[b]` (i64, B; 0 before) is 1; `picks` (any
-  // integer type, max(L,1) entries from `picksBase`, 0 when null).
-  Value order, sorted, picks;
+  // lower index (sorted before the queries, see the CPU lowering); `picks`
+  // (any integer type, max(L,1) entries from `picksBase`, 0 when null).
+  Value order, picks;
   Value picksBase = Value();
 };
 
@@ -81,7 +87,7 @@ struct CandidateRule {
 /// piece's picks come from it instead of the per-batch sorted order: given
 /// nProto (> 0), it writes the query's top-nProto positions of 0..t by
 /// descending score, ties to the lower index, in ascending position order into
-/// picks[picksBase ..] (`order`, `sorted` and `scores` are then not used).
+/// picks[picksBase ..] (`order` and `scores` are then not used).
 Value emitCandidates(LoopBuilder &lb, const CandidateRule &r, Value t,
                      Value batch, Value dst, Value dstBase = Value(),
                      function_ref<void(Value)> fillPicks = {});

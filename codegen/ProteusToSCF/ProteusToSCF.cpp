@@ -7,14 +7,18 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "BlockedProducts.h"
 #include "Primitives.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "proteus/Conversion/Passes.h"
 #include "proteus/Dialect/Proteus/ProteusOps.h"
 
 #include <limits>
+#include <optional>
+#include <tuple>
 
 namespace mlir::proteus {
 #define GEN_PASS_DEF_CONVERTPROTEUSTOSCFPASS
@@ -36,8 +40,12 @@ LogicalResult requireF32(Operation *op, ConversionPatternRewriter &rewriter) {
   return success();
 }
 
-/// The scratch buffers the candidate rule needs, sized for B, T and L.
-void allocCandidateScratch(LoopBuilder &lb, CandidateRule &r) {
+/// The order of the prototype piece: row b of `order` (B x T, i64) gets
+/// batch item b's positions by descending score, ties to the lower index, in
+/// the order of orderKey (the GPU layer kernel's select): -0 equals +0, a NaN
+/// with the sign bit clear comes before every number and one with it set after
+/// every number. Sorted once per call, before the (parallel) queries read it.
+void sortProtoOrder(LoopBuilder &lb, CandidateRule &r) {
   Type i64 = lb.builder().getI64Type();
   Value one = lb.idx(1), batches = one, n = one;
   if (r.scores) {
@@ -45,14 +53,44 @@ void allocCandidateScratch(LoopBuilder &lb, CandidateRule &r) {
     n = lb.max(lb.dim(r.scores, 1), one);
   }
   r.order = lb.alloc(i64, {lb.mul(batches, n)});
-  r.sorted = lb.alloc(i64, {batches});
-  lb.forLoop(lb.idx(0), batches,
-             [&](Value b) { lb.store(lb.i64(0), r.sorted, b); });
-  r.picks = lb.alloc(i64, {lb.max(r.effL, one)});
+  if (!r.useProto || !r.scores)
+    return;
+  Value tmp = lb.alloc(i64, {lb.mul(batches, n)});
+  Value tN = lb.dim(r.scores, 1);
+  lb.forLoop(lb.idx(0), lb.dim(r.scores, 0), [&](Value b) {
+    Value rowBase = lb.mul(b, tN);
+    lb.forLoop(lb.idx(0), tN, [&](Value p) {
+      lb.store(lb.toI64(p), r.order, lb.add(rowBase, p));
+    });
+    auto key = [&](Value p) {
+      return orderKey(lb, lb.load(r.scores, {b, lb.toIndex(p)}));
+    };
+    mergeSort(
+        lb, r.order, tmp, tN,
+        [&](Value x, Value y) {
+          OpBuilder &ob = lb.builder();
+          Value kx = key(x), ky = key(y);
+          Value above = arith::CmpIOp::create(
+              ob, lb.getLoc(), arith::CmpIPredicate::ugt, kx, ky);
+          return lb.orI(above, lb.andI(lb.eq(kx, ky), lb.lt(x, y)));
+        },
+        rowBase);
+  });
+  lb.dealloc(tmp);
 }
 
-/// emitCandidates with the prototype picks of one sort per batch item, or,
-/// with `hist` (i32, 256), of the GPU layer kernel's per-query select.
+/// The per-query scratch of the candidate rule (one per parallel block):
+/// picks, and with `bySelect` the select's histogram.
+void allocQueryScratch(LoopBuilder &lb, CandidateRule &r, bool bySelect,
+                       Value &hist) {
+  r.picks = lb.alloc(lb.builder().getI64Type(), {lb.max(r.effL, lb.idx(1))});
+  hist = Value();
+  if (bySelect && r.useProto && r.scores)
+    hist = lb.alloc(lb.builder().getI32Type(), {lb.idx(256)});
+}
+
+/// emitCandidates with the prototype picks from the sorted order, or, with
+/// `hist` (i32, 256), of the GPU layer kernel's per-query select.
 Value candidatesOf(LoopBuilder &lb, const CandidateRule &r, Value t,
                    Value batch, Value dst, Value hist) {
   if (!hist)
@@ -67,17 +105,12 @@ Value candidatesOf(LoopBuilder &lb, const CandidateRule &r, Value t,
   });
 }
 
-/// The histogram candidatesOf needs for the select, or null.
-Value allocSelectHistogram(LoopBuilder &lb, const CandidateRule &r,
-                           bool bySelect) {
-  if (!bySelect || !r.useProto || !r.scores)
-    return Value();
-  return lb.alloc(lb.builder().getI32Type(), {lb.idx(256)});
-}
-
 //===----------------------------------------------------------------------===//
 // Routing and gating
 //===----------------------------------------------------------------------===//
+
+/// Tokens of routing one parallel iteration takes.
+constexpr int64_t kRouteBlock = 64;
 
 struct RouteLowering : public OpConversionPattern<RouteOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -101,20 +134,66 @@ struct RouteLowering : public OpConversionPattern<RouteOp> {
                     a.getHeadProbs(),
                     a.getImportance(),
                     a.getSimilarity()};
-    Value sc;
     if (cfg.getProtoEnabled()) {
       r.protoNorm = lb.alloc(f32, {gI, cI});
       if (cfg.getProtoUsageBoost() > 0.0)
         r.usageSoft = lb.alloc(f32, {gI});
       emitRoutePrep(lb, cfg, a.getPrototypes(), a.getUsage(), r.protoNorm,
                     r.usageSoft);
-      sc = lb.alloc(f32, {gI});
     }
-    lb.forLoop(zero, lb.dim(a.getX(), 0), [&](Value b) {
-      lb.forLoop(zero, lb.dim(a.getX(), 1),
-                 [&](Value t) { emitRouteToken(lb, r, sc, b, t); });
+    Value x = a.getX(), tN = lb.dim(x, 1);
+    int64_t gN = cfg.getGates();
+    // The router logits and the prototype dots as blocked products (each
+    // sum in emitRouteToken's order), then the per-token rest in parallel.
+    r.logitsGiven = true;
+    Value norms;
+    if (cfg.getProtoEnabled()) {
+      r.simDots = lb.alloc(f32, {lb.dim(x, 0), tN, gI});
+      norms = lb.alloc(f32, {lb.max(tN, lb.idx(1))});
+    }
+    auto storeDots = [&](Value b, Value dst) {
+      return [&, b, dst](Value t, Value col0, ArrayRef<Value> sums) {
+        for (auto [m, sum] : llvm::enumerate(sums)) {
+          Value col = lb.add(col0, lb.idx(m));
+          lb.ifThen(lb.lt(col, gI),
+                    [&] { lb.store(lb.toF32(sum), dst, {b, t, col}); });
+        }
+      };
+    };
+    lb.forLoop(zero, lb.dim(x, 0), [&](Value b) {
+      emitBlockedProduct(
+          lb, {tN, cI, cI, true, gN,
+               [&](Value t, Value c, Value, Value) {
+                 return lb.load(x, {b, t, c});
+               },
+               [&](Value g, Value c, Value, Value) {
+                 return lb.load(a.getWRouter(), {g, c});
+               },
+               storeDots(b, r.gates)});
+      if (r.simDots) {
+        parallelBlocks(lb, tN, kRouteBlock, [&](Value lo, Value hi) {
+          lb.forLoop(lo, hi, [&](Value t) {
+            lb.store(emitNormDivisor(lb, x, b, t, cI), norms, t);
+          });
+        });
+        emitBlockedProduct(
+            lb, {tN, cI, cI, true, gN,
+                 [&](Value t, Value c, Value, Value) {
+                   return lb.div(lb.load(x, {b, t, c}), lb.load(norms, t));
+                 },
+                 [&](Value g, Value c, Value, Value) {
+                   return lb.load(r.protoNorm, {g, c});
+                 },
+                 storeDots(b, r.simDots)});
+      }
+      parallelBlocks(lb, tN, kRouteBlock, [&](Value lo, Value hi) {
+        Value sc = cfg.getProtoEnabled() ? lb.alloc(f32, {gI}) : Value();
+        lb.forLoop(lo, hi, [&](Value t) { emitRouteToken(lb, r, sc, b, t); });
+        if (sc)
+          lb.dealloc(sc);
+      });
     });
-    for (Value buf : {r.protoNorm, r.usageSoft, sc})
+    for (Value buf : {r.protoNorm, r.usageSoft, r.simDots, norms})
       if (buf)
         lb.dealloc(buf);
     rewriter.eraseOp(op);
@@ -180,9 +259,11 @@ struct SelectTokensLowering : public OpConversionPattern<SelectTokensOp> {
     // the lower index (SPEC.md section 3): a token's rank is its place here.
     // A NaN importance compares false, so as with a rank counted over every
     // other token it has rank 0 (kept) and is ahead of no other: NaNs stay
-    // out of the order. One sort per batch item (a rank per token was
-    // O(T^2)).
+    // out of the order. One stable merge sort per batch item, O(T log T) (a
+    // rank per token was O(T^2)); the order is total, so any correct sort
+    // gives this one.
     Value order = lb.alloc(rewriter.getI64Type(), {lb.max(tN, one)});
+    Value tmp = lb.alloc(rewriter.getI64Type(), {lb.max(tN, one)});
     lb.forLoop(zero, lb.dim(imp, 0), [&](Value b) {
       Value basis = zero;
       if (thrD > 0.0)
@@ -203,7 +284,7 @@ struct SelectTokensLowering : public OpConversionPattern<SelectTokensOp> {
         lb.store(lb.select(keep, lb.i8(1), lb.i8(0)), mask, {b, t});
         return lb.select(number, lb.add(m, one), m);
       });
-      shellSort(lb, order, ordered, [&](Value x, Value y) {
+      mergeSort(lb, order, tmp, ordered, [&](Value x, Value y) {
         return aheadDescending(lb, lb.load(imp, {b, lb.toIndex(x)}), x,
                                lb.load(imp, {b, lb.toIndex(y)}), y);
       });
@@ -212,6 +293,7 @@ struct SelectTokensLowering : public OpConversionPattern<SelectTokensOp> {
       });
     });
     lb.dealloc(order);
+    lb.dealloc(tmp);
     rewriter.eraseOp(op);
     return success();
   }
@@ -251,6 +333,23 @@ struct PackLowering : public OpConversionPattern<PackOp> {
 // Projections and combination
 //===----------------------------------------------------------------------===//
 
+/// The interleaved RoPE's inverse frequency base^(-2i/D) in binary32, like
+/// the reference; null without RoPE.
+std::function<Value(Value)> ropeInvFreq(LoopBuilder &lb,
+                                        std::optional<APFloat> base,
+                                        int64_t d) {
+  if (!base)
+    return {};
+  Value b = lb.f32(base->convertToDouble());
+  return [&lb, b, d](Value i) {
+    Value expo = lb.div(lb.neg(lb.toF32(lb.mul(i, lb.idx(2)))), lb.f32(d));
+    return lb.powf(b, expo);
+  };
+}
+
+/// q, k and v as three blocked products of x by the weight's row blocks
+/// (each output column's sum in emitProjectPair's order), RoPE on the column
+/// pairs of q and k.
 struct ProjectLowering : public OpConversionPattern<ProjectOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -259,37 +358,68 @@ struct ProjectLowering : public OpConversionPattern<ProjectOp> {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
-    Value x = a.getX();
+    Value x = a.getX(), w = a.getWeight(), bias = a.getBias();
     int64_t cDim = cast<MemRefType>(x.getType()).getDimSize(2),
             heads = a.getHeads();
     int64_t d = cDim / heads;
-    Value zero = lb.idx(0);
     Value outs[3] = {a.getQ(), a.getK(), a.getV()};
-    std::function<Value(Value)> invFreq;
-    if (a.getRopeBase()) {
-      Value base = lb.f32(a.getRopeBase()->convertToDouble());
-      // base^(-2i/D) in binary32, like the reference.
-      invFreq = [&, base](Value i) {
-        Value expo = lb.div(lb.neg(lb.toF32(lb.mul(i, lb.idx(2)))), lb.f32(d));
-        return lb.powf(base, expo);
-      };
-    }
-    lb.forLoop(zero, lb.dim(x, 0), [&](Value b) {
-      lb.forLoop(zero, lb.dim(x, 1), [&](Value t) {
-        for (int64_t part = 0; part < 3; ++part)
-          lb.forLoop(zero, lb.idx(heads), [&](Value h) {
-            lb.forLoop(zero, lb.idx((d + 1) / 2), [&](Value i) {
-              emitProjectPair(lb, x, a.getWeight(), a.getBias(), outs[part],
-                              part, heads, invFreq, b, t, h, i);
-            });
-          });
-      });
+    std::function<Value(Value)> invFreq =
+        ropeInvFreq(lb, a.getRopeBase(), d);
+    lb.forLoop(lb.idx(0), lb.dim(x, 0), [&](Value b) {
+      for (int64_t part = 0; part < 3; ++part) {
+        Value rowOff = lb.idx(part * cDim);
+        bool rope = invFreq && part < 2 && d % 2 == 0;
+        auto column = [&](Value col, Value sum) {
+          Value v = lb.toF32(sum);
+          return bias ? lb.add(v, lb.load(bias, lb.add(col, rowOff))) : v;
+        };
+        auto store = [&](Value t, Value col, Value v) {
+          Value h = lb.div(col, lb.idx(d)), dd = lb.rem(col, lb.idx(d));
+          Value row = lb.add(lb.mul(b, lb.idx(heads)), h);
+          lb.store(v, outs[part], {row, t, dd});
+        };
+        emitBlockedProduct(
+            lb,
+            {lb.dim(x, 1), lb.idx(cDim), lb.idx(cDim), true, cDim,
+            [&](Value t, Value k, Value, Value) {
+              return lb.load(x, {b, t, k});
+            },
+            [&](Value col, Value k, Value, Value) {
+              return lb.load(w, {lb.add(col, rowOff), k});
+            },
+            [&](Value t, Value col0, ArrayRef<Value> sums) {
+              for (size_t m = 0; m < sums.size(); m += 2) {
+                Value col = lb.add(col0, lb.idx(m));
+                Value col1 = lb.add(col, lb.idx(1));
+                lb.ifThen(lb.lt(col, lb.idx(cDim)), [&] {
+                  Value x0 = column(col, sums[m]);
+                  if (!rope) {
+                    store(t, col, x0);
+                    lb.ifThen(lb.lt(col1, lb.idx(cDim)), [&] {
+                      store(t, col1, column(col1, sums[m + 1]));
+                    });
+                    return;
+                  }
+                  // d is even: col and col1 are one head's pair i.
+                  Value x1 = column(col1, sums[m + 1]);
+                  Value i = lb.div(lb.rem(col, lb.idx(d)), lb.idx(2));
+                  std::tie(x0, x1) = emitRopePair(
+                      lb, x0, x1, lb.mul(lb.toF32(t), invFreq(i)));
+                  store(t, col, x0);
+                  store(t, col1, x1);
+                });
+              }
+            }});
+      }
     });
     rewriter.eraseOp(op);
     return success();
   }
 };
 
+/// y = the heads' outputs by the projection weight, one blocked product per
+/// batch item: each column's sum over a head's D in binary64 from 0.0, the
+/// heads' sums added in order (emitCombineElement's order).
 struct CombineLowering : public OpConversionPattern<CombineOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -298,15 +428,35 @@ struct CombineLowering : public OpConversionPattern<CombineOp> {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
-    Value y = a.getY(), zero = lb.idx(0);
-    Value cI = lb.idx(cast<MemRefType>(y.getType()).getDimSize(2));
-    lb.forLoop(zero, lb.dim(y, 0), [&](Value b) {
-      lb.forLoop(zero, lb.dim(y, 1), [&](Value t) {
-        lb.forLoop(zero, cI, [&](Value col) {
-          emitCombineElement(lb, a.getHeadsOut(), a.getWeight(), a.getBias(),
-                             a.getTokenMask(), y, b, t, col);
-        });
-      });
+    Value y = a.getY(), o = a.getHeadsOut(), w = a.getWeight(),
+          bias = a.getBias(), mask = a.getTokenMask();
+    int64_t cDim = cast<MemRefType>(y.getType()).getDimSize(2);
+    int64_t d = cast<MemRefType>(o.getType()).getDimSize(2), heads = cDim / d;
+    lb.forLoop(lb.idx(0), lb.dim(y, 0), [&](Value b) {
+      emitBlockedProduct(
+          lb,
+          {lb.dim(y, 1), lb.idx(cDim), lb.idx(d), false, cDim,
+          [&](Value t, Value, Value h, Value dd) {
+            Value row = lb.add(lb.mul(b, lb.idx(heads)), h);
+            return lb.load(o, {row, t, dd});
+          },
+          [&](Value col, Value k, Value, Value) {
+            return lb.load(w, {col, k});
+          },
+          [&](Value t, Value col0, ArrayRef<Value> sums) {
+            // A masked token contributes exact zeros (then the bias).
+            Value on = mask ? lb.truthy(lb.load(mask, {b, t}))
+                            : lb.boolean(true);
+            for (auto [m, sum] : llvm::enumerate(sums)) {
+              Value col = lb.add(col0, lb.idx(m));
+              lb.ifThen(lb.lt(col, lb.idx(cDim)), [&] {
+                Value v = lb.select(on, lb.toF32(sum), lb.f32(0.0));
+                if (bias)
+                  v = lb.add(v, lb.load(bias, col));
+                lb.store(v, y, {b, t, col});
+              });
+            }
+          }});
     });
     if (Value cons = a.getConsensus())
       emitConsensus(lb, a.getHeadsOut(), a.getTokenMask(), y, cons);
@@ -319,39 +469,92 @@ struct CombineLowering : public OpConversionPattern<CombineOp> {
 // Attention
 //===----------------------------------------------------------------------===//
 
+/// The scratch of one attention row: acc (D) f64, the query (D) f64 and the
+/// scores (n) f64.
+struct RowScratch {
+  Value acc, query, scores;
+};
+
+/// Scratch for rows of up to `n` keys (per parallel block).
+RowScratch allocRowScratch(LoopBuilder &lb, Value dN, Value n) {
+  Type f64 = lb.builder().getF64Type();
+  return {lb.alloc(f64, {dN}), lb.alloc(f64, {dN}),
+          lb.alloc(f64, {lb.max(n, lb.idx(1))})};
+}
+
+void deallocRowScratch(LoopBuilder &lb, const RowScratch &s) {
+  for (Value buf : {s.acc, s.query, s.scores})
+    lb.dealloc(buf);
+}
+
+/// Keys whose scores one loop over D computes together: independent sums
+/// (each in D order) that keep the floating-point units busy.
+constexpr int64_t kScoreKeys = 4;
+
+/// The scores q . k[keyAt(j)] * scale of keys [0, n) into s.scores, each dot
+/// summed in binary64 in D order.
+void emitScores(LoopBuilder &lb, Value k, const RowScratch &s, Value n,
+                Value dN, Value scale, function_ref<Value(Value)> keyAt,
+                function_ref<Value(Value, Value, Value)> loadQKV) {
+  Value zero = lb.idx(0), group = lb.idx(kScoreKeys);
+  auto scoresOf = [&](Value j0, int64_t count) {
+    SmallVector<Value> keys, init;
+    for (int64_t i = 0; i < count; ++i) {
+      keys.push_back(keyAt(lb.add(j0, lb.idx(i))));
+      init.push_back(lb.f64(0.0));
+    }
+    SmallVector<Value> dots =
+        lb.forAcc(zero, dN, init, [&](Value d, ValueRange acc) {
+          Value qd = lb.load(s.query, d);
+          SmallVector<Value> next;
+          for (int64_t i = 0; i < count; ++i)
+            next.push_back(lb.add(
+                acc[i], lb.mul(qd, lb.toF64(loadQKV(k, keys[i], d)))));
+          return next;
+        });
+    for (int64_t i = 0; i < count; ++i)
+      lb.store(lb.mul(dots[i], scale), s.scores, lb.add(j0, lb.idx(i)));
+  };
+  Value full = lb.div(n, group);
+  lb.forLoop(zero, full,
+             [&](Value g) { scoresOf(lb.mul(g, group), kScoreKeys); });
+  lb.forLoop(lb.mul(full, group), n, [&](Value j) { scoresOf(j, 1); });
+}
+
 /// softmax(q[r,t] . k[r,c] * scale) v[r,c] over the keys keyAt(j), j < n,
-/// written to out[r,t]; binary64 throughout. `acc` is a (D) f64 scratch.
+/// written to out[r,t]; binary64 throughout. Each score is computed once
+/// (into s.scores) and read by the max and the sums.
 void emitAttentionRow(LoopBuilder &lb, Value q, Value k, Value v, Value out,
-                      Value acc, Value r, Value t, Value n,
+                      const RowScratch &s, Value r, Value t, Value n,
                       function_ref<Value(Value)> keyAt,
                       function_ref<Value(Value, Value, Value)> loadQKV) {
   Value zero = lb.idx(0), dN = lb.dim(q, 2);
   Value scale = lb.div(lb.f64(1.0), lb.sqrt(lb.toF64(dN)));
-  auto score = [&](Value j) {
-    Value key = keyAt(j);
-    return lb.mul(sumF64(lb, zero, dN,
-                         [&](Value d) {
-                           return lb.mul(lb.toF64(loadQKV(q, t, d)),
-                                         lb.toF64(loadQKV(k, key, d)));
-                         }),
-                  scale);
-  };
+  lb.forLoop(zero, dN, [&](Value d) {
+    lb.store(lb.toF64(loadQKV(q, t, d)), s.query, d);
+    lb.store(lb.f64(0.0), s.acc, d);
+  });
+  emitScores(lb, k, s, n, dN, scale, keyAt, loadQKV);
+  auto score = [&](Value j) { return lb.load(s.scores, j); };
   Value m = maxOf(lb, zero, n, lb.f64(-std::numeric_limits<double>::infinity()),
                   score);
-  lb.forLoop(zero, dN, [&](Value d) { lb.store(lb.f64(0.0), acc, d); });
   Value l = lb.forAcc1(zero, n, lb.f64(0.0), [&](Value j, Value sum) {
     Value p = lb.exp(lb.sub(score(j), m));
     Value key = keyAt(j);
     lb.forLoop(zero, dN, [&](Value d) {
-      Value cur = lb.load(acc, d);
-      lb.store(lb.add(cur, lb.mul(p, lb.toF64(loadQKV(v, key, d)))), acc, d);
+      Value cur = lb.load(s.acc, d);
+      lb.store(lb.add(cur, lb.mul(p, lb.toF64(loadQKV(v, key, d)))), s.acc,
+               d);
     });
     return lb.add(sum, p);
   });
   lb.forLoop(zero, dN, [&](Value d) {
-    lb.store(lb.toF32(lb.div(lb.load(acc, d), l)), out, {r, t, d});
+    lb.store(lb.toF32(lb.div(lb.load(s.acc, d), l)), out, {r, t, d});
   });
 }
+
+/// Rows of attention one parallel iteration takes.
+constexpr int64_t kAttentionBlock = 16;
 
 struct DenseAttentionLowering : public OpConversionPattern<DenseAttentionOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -361,19 +564,23 @@ struct DenseAttentionLowering : public OpConversionPattern<DenseAttentionOp> {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
-    Value q = a.getQ(), zero = lb.idx(0), one = lb.idx(1);
-    Value acc = lb.alloc(rewriter.getF64Type(), {lb.dim(q, 2)});
-    lb.forLoop(zero, lb.dim(q, 0), [&](Value r) {
-      lb.forLoop(zero, lb.dim(q, 1), [&](Value t) {
-        emitAttentionRow(
-            lb, q, a.getK(), a.getV(), a.getOut(), acc, r, t, lb.add(t, one),
-            [&](Value j) { return j; },
-            [&](Value mem, Value pos, Value d) {
-              return lb.load(mem, {r, pos, d});
-            });
-      });
-    });
-    lb.dealloc(acc);
+    Value q = a.getQ(), one = lb.idx(1);
+    Value tN = lb.dim(q, 1);
+    // Every (row, query) is independent: blocks of them run in parallel.
+    parallelBlocks(lb, lb.mul(lb.dim(q, 0), tN), kAttentionBlock,
+                   [&](Value lo, Value hi) {
+                     RowScratch s = allocRowScratch(lb, lb.dim(q, 2), tN);
+                     lb.forLoop(lo, hi, [&](Value rt) {
+                       Value r = lb.div(rt, tN), t = lb.rem(rt, tN);
+                       emitAttentionRow(
+                           lb, q, a.getK(), a.getV(), a.getOut(), s, r, t,
+                           lb.add(t, one), [&](Value j) { return j; },
+                           [&](Value mem, Value pos, Value d) {
+                             return lb.load(mem, {r, pos, d});
+                           });
+                     });
+                     deallocRowScratch(lb, s);
+                   });
     rewriter.eraseOp(op);
     return success();
   }
@@ -455,10 +662,11 @@ struct ShortlistAttentionLowering
       };
     };
 
-    Value acc = lb.alloc(rewriter.getF64Type(), {lb.dim(q, 2)});
     CandidateRule rule{};
-    Value cands, hist;
-    if (a.getCandidates() == nullptr) {
+    Value listed = a.getCandidates(), width;
+    if (listed) {
+      width = lb.dim(listed, 1);
+    } else {
       ValueRange budget = a.getBudget();
       rule = CandidateRule{
           op.getUseLocal(), op.getUseAnchors(),
@@ -467,37 +675,49 @@ struct ShortlistAttentionLowering
           budget[1],        budget[2],
           budget[3],        budget[4],
           a.getScores(),    Value(),
-          Value(),          Value()};
-      allocCandidateScratch(lb, rule);
-      hist = allocSelectHistogram(lb, rule, bySelect);
-      cands = lb.alloc(rewriter.getI64Type(), {lb.max(rule.effL, lb.idx(1))});
+          Value()};
+      sortProtoOrder(lb, rule);
+      width = rule.effL;
     }
-    lb.forLoop(zero, a.getCount(), [&](Value n) {
-      Value r = lb.toIndex(lb.load(a.getPackedRow(), n));
-      Value t = lb.toIndex(lb.load(a.getPackedToken(), n));
-      if (a.getCandidates()) {
-        Value len = lb.toIndex(lb.load(a.getLengths(), n));
+    // Every packed row is independent: blocks of them run in parallel, each
+    // with its own scratch.
+    parallelBlocks(lb, a.getCount(), kAttentionBlock, [&](Value lo, Value hi) {
+      RowScratch s = allocRowScratch(lb, lb.dim(q, 2), width);
+      CandidateRule blockRule = rule;
+      Value cands, hist;
+      if (!listed) {
+        allocQueryScratch(lb, blockRule, bySelect, hist);
+        cands = lb.alloc(rewriter.getI64Type(), {lb.max(rule.effL, lb.idx(1))});
+      }
+      lb.forLoop(lo, hi, [&](Value n) {
+        Value r = lb.toIndex(lb.load(a.getPackedRow(), n));
+        Value t = lb.toIndex(lb.load(a.getPackedToken(), n));
+        if (listed) {
+          Value len = lb.toIndex(lb.load(a.getLengths(), n));
+          emitAttentionRow(
+              lb, q, k, v, out, s, r, t, len,
+              [&](Value j) { return lb.toIndex(lb.load(listed, {n, j})); },
+              loadQKV(r));
+          return;
+        }
+        Value batch = zero;
+        if (rule.scores) {
+          // Row r belongs to batch item r / (R / B).
+          Value perBatch = lb.div(lb.dim(q, 0), lb.dim(rule.scores, 0));
+          batch = lb.div(r, perBatch);
+        }
+        Value len = candidatesOf(lb, blockRule, t, batch, cands, hist);
         emitAttentionRow(
-            lb, q, k, v, out, acc, r, t, len,
-            [&](Value j) {
-              return lb.toIndex(lb.load(a.getCandidates(), {n, j}));
-            },
+            lb, q, k, v, out, s, r, t, len,
+            [&](Value j) { return lb.toIndex(lb.load(cands, j)); },
             loadQKV(r));
-        return;
-      }
-      Value batch = zero;
-      if (rule.scores) {
-        // Row r belongs to batch item r / (R / B).
-        Value perBatch = lb.div(lb.dim(q, 0), lb.dim(rule.scores, 0));
-        batch = lb.div(r, perBatch);
-      }
-      Value len = candidatesOf(lb, rule, t, batch, cands, hist);
-      emitAttentionRow(
-          lb, q, k, v, out, acc, r, t, len,
-          [&](Value j) { return lb.toIndex(lb.load(cands, j)); }, loadQKV(r));
+      });
+      deallocRowScratch(lb, s);
+      for (Value buf : {cands, blockRule.picks, hist})
+        if (buf)
+          lb.dealloc(buf);
     });
-    for (Value buf :
-         {acc, cands, rule.order, rule.sorted, rule.picks, scales, hist})
+    for (Value buf : {rule.order, scales})
       if (buf)
         lb.dealloc(buf);
     rewriter.eraseOp(op);
@@ -523,28 +743,38 @@ struct ShortlistLowering : public OpConversionPattern<ShortlistOp> {
         a.getWindow(),    a.getLocalCap(),
         a.getAnchorCap(), a.getProtoCap(),
         a.getScores(),    Value(),
-        Value(),          Value()};
-    allocCandidateScratch(lb, rule);
-    Value hist = allocSelectHistogram(lb, rule, bySelect);
+        Value()};
+    sortProtoOrder(lb, rule);
     Value width = lb.dim(cands, 1);
-    Value row = lb.alloc(rewriter.getI64Type(), {lb.max(rule.effL, lb.idx(1))});
-    lb.forLoop(zero, lb.dim(a.getRows(), 0), [&](Value n) {
-      Value t = lb.toIndex(lb.load(a.getRows(), n));
-      Value batch =
-          a.getBatchIds() ? lb.toIndex(lb.load(a.getBatchIds(), n)) : zero;
-      Value len = candidatesOf(lb, rule, t, batch, row, hist);
-      lb.forLoop(zero, width, [&](Value j) {
-        Value val = lb.select(
-            lb.lt(j, len),
-            lb.load(row, lb.min(j, lb.max(lb.sub(len, lb.idx(1)), zero))),
-            lb.toI64(t));
-        lb.store(val, cands, {n, j});
-      });
-      lb.store(lb.toI64(len), a.getLengths(), n);
-    });
-    for (Value buf : {row, rule.order, rule.sorted, rule.picks, hist})
-      if (buf)
-        lb.dealloc(buf);
+    // Every row is independent: blocks of them run in parallel.
+    parallelBlocks(
+        lb, lb.dim(a.getRows(), 0), kAttentionBlock, [&](Value lo, Value hi) {
+          CandidateRule blockRule = rule;
+          Value hist;
+          allocQueryScratch(lb, blockRule, bySelect, hist);
+          Value row = lb.alloc(rewriter.getI64Type(),
+                               {lb.max(rule.effL, lb.idx(1))});
+          lb.forLoop(lo, hi, [&](Value n) {
+            Value t = lb.toIndex(lb.load(a.getRows(), n));
+            Value batch = a.getBatchIds()
+                              ? lb.toIndex(lb.load(a.getBatchIds(), n))
+                              : zero;
+            Value len = candidatesOf(lb, blockRule, t, batch, row, hist);
+            lb.forLoop(zero, width, [&](Value j) {
+              Value val = lb.select(
+                  lb.lt(j, len),
+                  lb.load(row,
+                          lb.min(j, lb.max(lb.sub(len, lb.idx(1)), zero))),
+                  lb.toI64(t));
+              lb.store(val, cands, {n, j});
+            });
+            lb.store(lb.toI64(len), a.getLengths(), n);
+          });
+          for (Value buf : {row, blockRule.picks, hist})
+            if (buf)
+              lb.dealloc(buf);
+        });
+    lb.dealloc(rule.order);
     rewriter.eraseOp(op);
     return success();
   }
@@ -583,22 +813,49 @@ struct ProtoUpdateLowering : public OpConversionPattern<ProtoUpdateOp> {
           lb.store(n, mass, g);
           return lb.orI(acc, lb.gt(n, thr));
         });
+    auto blend = [&](Value g, Value c, Value n, Value s) {
+      Value mu = lb.toF32(lb.div(s, lb.toF64(n)));
+      Value p = lb.load(a.getPrototypes(), {g, c});
+      lb.store(lb.add(lb.mul(d, p), lb.mul(od, mu)), a.getPrototypes(), {g, c});
+    };
+    int64_t cDim = cast<MemRefType>(x.getType()).getDimSize(2);
     lb.ifThen(any, [&] {
+      if (!ShapedType::isDynamic(cDim)) {
+        // The sums of every (g, c) as one blocked product over k = (b, t),
+        // in sumBT's order (a group per batch item); rows g that do not
+        // update drop theirs.
+        emitBlockedProduct(
+            lb, {gN, lb.mul(bN, tN), tN, false, cDim,
+                 [&](Value g, Value, Value b, Value t) {
+                   return lb.load(gates, {b, t, g});
+                 },
+                 [&](Value c, Value, Value b, Value t) {
+                   return lb.load(x, {b, t, c});
+                 },
+                 [&](Value g, Value c0, ArrayRef<Value> sums) {
+                   Value n = lb.load(mass, g);
+                   lb.ifThen(lb.gt(n, thr), [&] {
+                     for (auto [m, sum] : llvm::enumerate(sums)) {
+                       Value c = lb.add(c0, lb.idx(m));
+                       lb.ifThen(lb.lt(c, lb.idx(cDim)),
+                                 [&] { blend(g, c, n, sum); });
+                     }
+                   });
+                 },
+                 /*transpose=*/false});
+      }
       lb.forLoop(zero, gN, [&](Value g) {
         Value n = lb.load(mass, g);
         Value upd = lb.gt(n, thr);
-        lb.ifThen(upd, [&] {
-          lb.forLoop(zero, cN, [&](Value c) {
-            Value s = sumBT([&](Value b, Value t) {
-              return lb.mul(lb.toF64(lb.load(gates, {b, t, g})),
-                            lb.toF64(lb.load(x, {b, t, c})));
+        if (ShapedType::isDynamic(cDim))
+          lb.ifThen(upd, [&] {
+            lb.forLoop(zero, cN, [&](Value c) {
+              blend(g, c, n, sumBT([&](Value b, Value t) {
+                      return lb.mul(lb.toF64(lb.load(gates, {b, t, g})),
+                                    lb.toF64(lb.load(x, {b, t, c})));
+                    }));
             });
-            Value mu = lb.toF32(lb.div(s, lb.toF64(n)));
-            Value p = lb.load(a.getPrototypes(), {g, c});
-            lb.store(lb.add(lb.mul(d, p), lb.mul(od, mu)), a.getPrototypes(),
-                     {g, c});
           });
-        });
         Value u = lb.mul(d, lb.load(a.getUsage(), g));
         lb.store(lb.select(upd, lb.add(u, lb.mul(od, n)), u), a.getUsage(), g);
         Value cf = lb.mul(d, lb.load(a.getConfidence(), g));
@@ -620,7 +877,7 @@ struct ConvertProteusToSCFPass
     target.addIllegalDialect<ProteusDialect>();
     target.addLegalDialect<arith::ArithDialect, math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
-                           func::FuncDialect>();
+                           func::FuncDialect, vector::VectorDialect>();
     RewritePatternSet patterns(&getContext());
     populateProteusToSCFConversionPatterns(patterns, protoPicksBySelect);
     if (failed(applyPartialConversion(getOperation(), target,

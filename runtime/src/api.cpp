@@ -665,6 +665,7 @@ prt_status prt_layer_forward(prt_plan *plan, const prt_layer_args *args) {
                          ? makeMemRef<float, 3>(a.consensus, {B, Tc, C})
                          : makeMemRef<float, 3>(&p.dummies[0], {0, 0, C});
 
+    ScopedCpuPool threads(p.bundle->context->cpuPool.get());
     p.layer(&x, &wQkv, &bQkv, &wProj, &bProj, &wRouter, &protos, &usage, &conf,
             &budgetRef, &y, &mask, &importance, &stats, &consensus);
 
@@ -728,6 +729,7 @@ prt_status prt_shortlist(prt_bundle *bundle, const prt_shortlist_args *args) {
     auto cand = makeMemRef<int64_t, 2>(a.candidates, {a.N, a.L});
     auto lens = makeMemRef<int64_t, 1>(a.lengths, {a.N});
     std::fill(a.lengths, a.lengths + a.N, kUnwritten);
+    ScopedCpuPool threads(b.context->cpuPool.get());
     fn(&rows, &scoreRef, &idRef, &budgetRef, &cand, &lens);
     for (int64_t n = 0; n < a.N; ++n) {
       if (a.lengths[n] < 1 || a.lengths[n] > a.L)
@@ -790,6 +792,7 @@ prt_status prt_shortlist_attention(prt_bundle *bundle,
                                        {a.N, std::max<int64_t>(a.L, 1)});
     auto lens = makeMemRef<int64_t, 1>(a.N ? i(a.lengths) : &none, {a.N});
     auto out = makeMemRef<float, 3>(a.out, {a.R, a.T, a.D});
+    ScopedCpuPool threads(bundle->impl->context->cpuPool.get());
     fn(&q, &k, &v, &rows, &toks, &cand, &lens, &out);
   });
 }
@@ -825,6 +828,7 @@ prt_status prt_select_tokens(prt_bundle *bundle,
     // Poisoned, so that an element the kernel leaves unwritten is caught.
     constexpr int8_t kUnwrittenMask = -1;
     std::fill(a.token_mask, a.token_mask + n, kUnwrittenMask);
+    ScopedCpuPool threads(b.context->cpuPool.get());
     fn(&imp, &budgetRef, &mask);
     for (int64_t i = 0; i < n; ++i) {
       if (a.token_mask[i] != 0 && a.token_mask[i] != 1)

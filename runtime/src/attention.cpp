@@ -323,6 +323,7 @@ prt_status prt_dense_attention(prt_bundle *bundle,
     auto k = makeMemRef<float, 3>(f(a.k), {a.R, a.T, a.D});
     auto v = makeMemRef<float, 3>(f(a.v), {a.R, a.T, a.D});
     auto out = makeMemRef<float, 3>(a.out, {a.R, a.T, a.D});
+    ScopedCpuPool threads(bundle->impl->context->cpuPool.get());
     fn(&q, &k, &v, &out);
   });
 }

@@ -533,6 +533,9 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
                                kCpuLibrary +
                                " does not match manifest.json: " + why);
     }
+    // Loops of the library run on the runtime's thread pool (contract.h).
+    if (void *hook = ::dlsym(handle, kCpuParallelForHook))
+      *static_cast<CpuParallelFor *>(hook) = &cpuParallelFor;
     cpuHandle_ = handle;
   }
   const std::string symbol = std::string(kCInterfacePrefix) + entry;

@@ -165,8 +165,14 @@ std::shared_ptr<ContextImpl> createContext(const prt_context_options &opt) {
   if (opt.device < 0)
     fail(PRT_ERR_INVALID_ARGUMENT,
          "options.device is " + std::to_string(opt.device) + ", must be >= 0");
+  if (opt.cpu_threads < 0)
+    fail(PRT_ERR_INVALID_ARGUMENT, "options.cpu_threads is " +
+                                       std::to_string(opt.cpu_threads) +
+                                       ", must be >= 0 (0: the machine's cores)");
   auto ctx = std::make_shared<ContextImpl>();
   ctx->requested = opt.backend;
+  ctx->cpuPool = std::make_unique<CpuPool>(
+      opt.cpu_threads > 0 ? opt.cpu_threads : CpuPool::defaultThreads());
   ctx->cacheDir = resolveCacheDir(opt.cache_dir, opt.disable_disk_cache != 0,
                                   ctx->cacheWhy);
   prt_backend_info &info = ctx->info;

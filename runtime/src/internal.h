@@ -14,6 +14,7 @@
 #include "proteus_rt/proteus_rt.h"
 #include "proteus_rt/schedule.h"
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -25,6 +26,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace proteus_rt {
@@ -281,6 +283,55 @@ int jitTargetOf(const std::string &arch);
 // The objects behind the C handles
 //===----------------------------------------------------------------------===//
 
+//===----------------------------------------------------------------------===//
+// The CPU path's threads
+//===----------------------------------------------------------------------===//
+
+/// The threads that run the CPU library's parallel loops (cpu_pool.cpp):
+/// `threads` - 1 workers plus the calling thread.
+class CpuPool {
+public:
+  explicit CpuPool(int threads);
+  CpuPool(const CpuPool &) = delete;
+  CpuPool &operator=(const CpuPool &) = delete;
+  ~CpuPool();
+
+  /// The machine's cores (1 when unknown).
+  static int defaultThreads();
+  int threads() const { return threads_; }
+  /// Runs body over [0, n) split across the threads; returns when done.
+  void run(int64_t n, CpuParallelBody body, void *ctx);
+
+private:
+  struct Job;
+  void workerLoop();
+
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex runMutex_; ///< one loop at a time
+  std::mutex mutex_;    ///< guards job_, generation_, stop_
+  std::condition_variable wake_, finished_;
+  std::shared_ptr<Job> job_;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+/// Makes `pool` the one the CPU library's loops run on, on this thread, for
+/// the scope (null: serially).
+class ScopedCpuPool {
+public:
+  explicit ScopedCpuPool(CpuPool *pool);
+  ~ScopedCpuPool();
+  ScopedCpuPool(const ScopedCpuPool &) = delete;
+  ScopedCpuPool &operator=(const ScopedCpuPool &) = delete;
+
+private:
+  CpuPool *saved_;
+};
+
+/// The dispatcher the runtime stores in a CPU library's kCpuParallelForHook.
+void cpuParallelFor(int64_t n, CpuParallelBody body, void *ctx);
+
 struct ContextImpl;
 
 /// A module loaded in a context; unloaded when the last reference goes.
@@ -302,6 +353,8 @@ struct ContextImpl {
   cu::Device device = 0;
   cu::Context cuContext = nullptr;
   std::string cacheDir, cacheWhy;
+  /// The CPU path's threads (options.cpu_threads).
+  std::unique_ptr<CpuPool> cpuPool;
 
   std::mutex mutex; ///< guards `modules`
   std::map<uint64_t, std::shared_ptr<LoadedModule>> modules;

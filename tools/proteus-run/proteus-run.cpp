@@ -36,7 +36,7 @@ const char kHelp[] =
 
 USAGE
   proteus-run --bundle DIR [--B N] [--T N] [--alpha auto|X] [--prev-alpha X]
-              [--seed S] [--backend auto|cpu|gpu] [--repeat N]
+              [--seed S] [--backend auto|cpu|gpu] [--repeat N] [--threads N]
   proteus-run --bundle DIR --top-a-demo [--V N] [--top-a-mode M] [--top-p X]
               [--threshold X] [--top-a-dtype f32|bf16] [--logit-scale X]
               [--B N] [--T N] [--seed S] [--backend B]
@@ -61,6 +61,7 @@ RUN A BUNDLE (--bundle)
     --seed S          random seed (default 0)
     --backend B       the context: auto (default), cpu or gpu
     --repeat N        timed runs after one warm-up (default 5)
+    --threads N       threads of the CPU path (default 0: the machine's cores)
 
 TOP-A DEMO (--bundle DIR --top-a-demo)
   One decoding step: a layer call on random input (--B, --T) that
@@ -164,7 +165,7 @@ int failed(const char *what, prt_status s) {
 
 struct RunOptions {
   std::string bundle;
-  int64_t B = 1, T = 4096, repeat = 5;
+  int64_t B = 1, T = 4096, repeat = 5, threads = 0;
   uint64_t seed = 0;
   double alpha = -1.0, prevAlpha = -1.0;
   prt_backend backend = PRT_BACKEND_AUTO;
@@ -174,6 +175,7 @@ int runBundle(const RunOptions &o) {
   prt_context_options co;
   prt_context_options_init(&co);
   co.backend = o.backend;
+  co.cpu_threads = static_cast<int32_t>(o.threads);
   prt_context *ctx = nullptr;
   if (prt_status s = prt_context_create(&ctx, &co))
     return failed("prt_context_create", s);
@@ -405,16 +407,22 @@ int main(int argc, char **argv) {
     } else if (f == "--compiler" || f == "--work") {
       goldenFlags = true;
       (f == "--compiler" ? compilerFlag : golden.workDir) = v;
-    } else if (f == "--B" || f == "--T" || f == "--repeat" || f == "--seed") {
+    } else if (f == "--B" || f == "--T" || f == "--repeat" || f == "--seed" ||
+               f == "--threads") {
       runFlags = true;
       int64_t n = 0;
-      if (!parseInt(v, n) || n < (f == "--repeat" || f == "--seed" ? 0 : 1))
+      const bool zeroOk = f == "--repeat" || f == "--seed" || f == "--threads";
+      if (!parseInt(v, n) || n < (zeroOk ? 0 : 1) ||
+          (f == "--threads" && n > 4096))
         return usage(f + " takes " +
-                     (f == "--repeat" || f == "--seed" ? "an integer >= 0"
-                                                       : "an integer >= 1") +
+                     (f == "--threads" ? "an integer in [0, 4096]"
+                      : zeroOk         ? "an integer >= 0"
+                                       : "an integer >= 1") +
                      ", not '" + v + "'");
       if (f == "--seed")
         run.seed = static_cast<uint64_t>(n);
+      else if (f == "--threads")
+        run.threads = n;
       else
         (f == "--B" ? run.B : f == "--T" ? run.T : run.repeat) = n;
     } else if (f == "--alpha" || f == "--prev-alpha") {
@@ -487,7 +495,8 @@ int main(int argc, char **argv) {
     return usage("--compiler, --work and -v belong to --golden");
   if (goldenMode && runFlags)
     return usage("--B, --T, --alpha, --prev-alpha, --seed, --backend, "
-                 "--repeat and the --top-a-demo flags belong to --bundle");
+                 "--threads, --repeat and the --top-a-demo flags belong to "
+                 "--bundle");
   if (demoMode && !bundleMode)
     return usage("--top-a-demo needs --bundle DIR");
   if (bundleMode) {

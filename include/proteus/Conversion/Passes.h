@@ -1,6 +1,7 @@
 //===- Passes.h - Proteus conversion passes ---------------------*- C++ -*-===//
 //
-// -convert-proteus-to-scf and its pattern populator.
+// -convert-proteus-to-scf and its pattern populator, the CPU path's loop
+// outlining and -convert-proteus-to-gpu.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +25,9 @@ class NVVMDialect;
 namespace gpu {
 class GPUDialect;
 } // namespace gpu
+namespace func {
+class FuncDialect;
+} // namespace func
 namespace arith {
 class ArithDialect;
 } // namespace arith

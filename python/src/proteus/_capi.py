@@ -62,6 +62,7 @@ prt_context_options = _struct("prt_context_options", [
     ("cuda_library", "char*"),
     ("cache_dir", "char*"),
     ("disable_disk_cache", "int32_t"),
+    ("cpu_threads", "int32_t"),
 ])
 
 prt_backend_info = _struct("prt_backend_info", [

@@ -120,6 +120,17 @@ inline std::string topAEntry(int mode, int elem) {
 inline constexpr int64_t kGpuTopABlock = 1024;
 inline constexpr int64_t kGpuTopAMaxCandidates = 2048;
 
+/// The CPU library's parallel-loop hook: a global function pointer of type
+/// CpuParallelFor, null in a freshly loaded library (every parallel loop then
+/// runs on the calling thread). The runtime sets it to its thread pool's
+/// dispatcher after dlopen. The dispatcher runs body(ctx, lo, hi) over
+/// disjoint ranges covering [0, n) (possibly on several threads) and returns
+/// when all are done; a body's iterations are independent, so the result does
+/// not depend on how [0, n) is split.
+inline constexpr const char *kCpuParallelForHook = "proteus_parallel_for";
+using CpuParallelBody = void (*)(void *ctx, int64_t lo, int64_t hi);
+using CpuParallelFor = void (*)(int64_t n, CpuParallelBody body, void *ctx);
+
 /// The strided memref descriptor of MLIR's C interface, rank N.
 template <typename T, int N> struct MemRef {
   T *allocated;

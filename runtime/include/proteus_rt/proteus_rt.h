@@ -92,6 +92,9 @@ typedef struct prt_context_options {
   const char *cache_dir;
   /** Non-zero: no on-disk cache (as does PROTEUS_DISABLE_CACHE=1). */
   int32_t disable_disk_cache;
+  /** Threads of the CPU path's parallel loops; 0: the machine's cores.
+   *  Results are bit-identical for every thread count. */
+  int32_t cpu_threads;
 } prt_context_options;
 
 /** Fills the defaults: AUTO, device 0, everything else NULL/0. */

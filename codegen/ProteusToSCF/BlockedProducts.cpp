@@ -31,12 +31,12 @@ void parallelBlocks(LoopBuilder &lb, Value n, int64_t block,
   Location loc = lb.getLoc();
   Value blockI = lb.idx(block);
   Value count = lb.div(lb.add(n, lb.idx(block - 1)), blockI);
-  scf::ParallelOp::create(
-      b, loc, ValueRange{lb.idx(0)}, ValueRange{count}, ValueRange{lb.idx(1)},
-      [&](OpBuilder &, Location, ValueRange ivs) {
-        Value lo = lb.mul(ivs[0], blockI);
-        body(lo, lb.min(lb.add(lo, blockI), n));
-      });
+  scf::ParallelOp::create(b, loc, ValueRange{lb.idx(0)}, ValueRange{count},
+                          ValueRange{lb.idx(1)},
+                          [&](OpBuilder &, Location, ValueRange ivs) {
+                            Value lo = lb.mul(ivs[0], blockI);
+                            body(lo, lb.min(lb.add(lo, blockI), n));
+                          });
 }
 
 /// The transposed, zero-padded binary64 weight (depth x colsPad).
@@ -116,9 +116,8 @@ void emitBlockedProduct(LoopBuilder &lb, const BlockedProduct &p) {
   parallelBlocks(lb, p.rows, kBlockRows, [&](Value lo, Value hi) {
     lb.forLoop(lb.idx(0), lb.idx(colsPad / kTileCols), [&](Value ct) {
       Value c0 = lb.mul(ct, lb.idx(kTileCols));
-      Value tiles =
-          lb.div(lb.add(lb.sub(hi, lo), lb.idx(kTileRows - 1)),
-                 lb.idx(kTileRows));
+      Value tiles = lb.div(lb.add(lb.sub(hi, lo), lb.idx(kTileRows - 1)),
+                           lb.idx(kTileRows));
       lb.forLoop(lb.idx(0), tiles, [&](Value tile) {
         Value r0 = lb.add(lo, lb.mul(tile, lb.idx(kTileRows)));
         // Rows past the block repeat its last row; their sums are dropped.

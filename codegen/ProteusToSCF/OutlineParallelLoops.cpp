@@ -42,10 +42,9 @@ void createHook(ModuleOp module) {
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   Location loc = module.getLoc();
-  auto global = LLVM::GlobalOp::create(b, loc, ptr, /*isConstant=*/false,
-                                       LLVM::Linkage::External,
-                                       proteus_rt::kCpuParallelForHook,
-                                       Attribute());
+  auto global = LLVM::GlobalOp::create(
+      b, loc, ptr, /*isConstant=*/false, LLVM::Linkage::External,
+      proteus_rt::kCpuParallelForHook, Attribute());
   Block *init = b.createBlock(&global.getInitializerRegion());
   b.setInsertionPointToStart(init);
   LLVM::ReturnOp::create(b, loc, LLVM::ZeroOp::create(b, loc, ptr));
@@ -97,9 +96,10 @@ func::FuncOp outlineBody(scf::ParallelOp loop, const Captures &c,
   for (Operation *op : c.constants)
     map.map(op->getResult(0), b.clone(*op)->getResult(0));
   for (auto [i, v] : llvm::enumerate(c.passed)) {
-    Value at = LLVM::GEPOp::create(
-        b, loc, ptr, frame, entry->getArgument(0),
-        ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(0), static_cast<int32_t>(i)});
+    Value at =
+        LLVM::GEPOp::create(b, loc, ptr, frame, entry->getArgument(0),
+                            ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(0),
+                                                   static_cast<int32_t>(i)});
     Value field = LLVM::LoadOp::create(b, loc, frame.getBody()[i], at);
     map.map(v, castTo(b, loc, field, v.getType()));
   }
@@ -111,8 +111,8 @@ func::FuncOp outlineBody(scf::ParallelOp loop, const Captures &c,
   scf::ForOp::create(
       b, loc, lo, hi, one, ValueRange{},
       [&](OpBuilder &fb, Location l, Value i, ValueRange) {
-        Value iv = arith::AddIOp::create(
-            fb, l, lb, arith::MulIOp::create(fb, l, i, step));
+        Value iv = arith::AddIOp::create(fb, l, lb,
+                                         arith::MulIOp::create(fb, l, i, step));
         map.map(loop.getInductionVars()[0], iv);
         for (Operation &op : loop.getBody()->without_terminator())
           fb.clone(op, map);
@@ -138,9 +138,10 @@ void replaceByDispatch(scf::ParallelOp loop, const Captures &c,
 
   OpBuilder b(loop);
   for (auto [i, v] : llvm::enumerate(c.passed)) {
-    Value at = LLVM::GEPOp::create(
-        b, loc, ptr, frame, buf,
-        ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(0), static_cast<int32_t>(i)});
+    Value at =
+        LLVM::GEPOp::create(b, loc, ptr, frame, buf,
+                            ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(0),
+                                                   static_cast<int32_t>(i)});
     LLVM::StoreOp::create(b, loc, castTo(b, loc, v, frame.getBody()[i]), at);
   }
   Value lb = loop.getLowerBound()[0], ub = loop.getUpperBound()[0],
@@ -151,8 +152,8 @@ void replaceByDispatch(scf::ParallelOp loop, const Captures &c,
       b, loc, arith::SubIOp::create(b, loc, ub, lb), zero);
   Value n = arith::CeilDivSIOp::create(b, loc, span, step);
   Value n64 = arith::IndexCastOp::create(b, loc, i64, n);
-  Value hookAddr = LLVM::AddressOfOp::create(b, loc, ptr,
-                                             proteus_rt::kCpuParallelForHook);
+  Value hookAddr =
+      LLVM::AddressOfOp::create(b, loc, ptr, proteus_rt::kCpuParallelForHook);
   Value hook = LLVM::LoadOp::create(b, loc, ptr, hookAddr);
   Value null = LLVM::ZeroOp::create(b, loc, ptr);
   Value serial =
@@ -212,9 +213,9 @@ struct OutlineParallelLoopsPass
       }
       auto frame = LLVM::LLVMStructType::getLiteral(&getContext(), fields);
       auto parent = loop->getParentOfType<FunctionOpInterface>();
-      std::string name = ("__proteus_parallel_" + parent.getName() + "_" +
-                          llvm::Twine(i))
-                             .str();
+      std::string name =
+          ("__proteus_parallel_" + parent.getName() + "_" + llvm::Twine(i))
+              .str();
       func::FuncOp body = outlineBody(loop, c, frame, name);
       replaceByDispatch(loop, c, frame, body);
     }

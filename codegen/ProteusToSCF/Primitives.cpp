@@ -106,23 +106,19 @@ void mergeSort(LoopBuilder &lb, Value mem, Value tmp, Value n,
           Value mid = lb.min(lb.add(lo, width), n);
           Value hi = lb.min(lb.add(lo, span), n);
           // Take from the right run only when it is strictly ahead: stable.
-          lb.forAcc(lo, hi, ValueRange{lo, mid},
-                    [&](Value o, ValueRange ij) {
-                      Value i = ij[0], j = ij[1];
-                      Value iIn = lb.lt(i, mid), jIn = lb.lt(j, hi);
-                      Value a = lb.load(mem, at(lb.select(iIn, i, lo)));
-                      Value b = lb.load(mem, at(lb.select(jIn, j, lo)));
-                      Value right = lb.andI(
-                          jIn, lb.orI(lb.notI(iIn), less(b, a)));
-                      lb.store(lb.select(right, b, a), tmp, at(o));
-                      return SmallVector<Value>{
-                          lb.select(right, i, lb.add(i, one)),
-                          lb.select(right, lb.add(j, one), j)};
-                    });
+          lb.forAcc(lo, hi, ValueRange{lo, mid}, [&](Value o, ValueRange ij) {
+            Value i = ij[0], j = ij[1];
+            Value iIn = lb.lt(i, mid), jIn = lb.lt(j, hi);
+            Value a = lb.load(mem, at(lb.select(iIn, i, lo)));
+            Value b = lb.load(mem, at(lb.select(jIn, j, lo)));
+            Value right = lb.andI(jIn, lb.orI(lb.notI(iIn), less(b, a)));
+            lb.store(lb.select(right, b, a), tmp, at(o));
+            return SmallVector<Value>{lb.select(right, i, lb.add(i, one)),
+                                      lb.select(right, lb.add(j, one), j)};
+          });
         });
-        lb.forLoop(zero, n, [&](Value i) {
-          lb.store(lb.load(tmp, at(i)), mem, at(i));
-        });
+        lb.forLoop(zero, n,
+                   [&](Value i) { lb.store(lb.load(tmp, at(i)), mem, at(i)); });
         return SmallVector<Value>{span};
       });
 }

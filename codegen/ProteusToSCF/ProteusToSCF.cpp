@@ -155,21 +155,21 @@ struct RouteLowering : public OpConversionPattern<RouteOp> {
       return [&, b, dst](Value t, Value col0, ArrayRef<Value> sums) {
         for (auto [m, sum] : llvm::enumerate(sums)) {
           Value col = lb.add(col0, lb.idx(m));
-          lb.ifThen(lb.lt(col, gI),
-                    [&] { lb.store(lb.toF32(sum), dst, {b, t, col}); });
+          lb.ifThen(lb.lt(col, gI), [&] {
+            lb.store(lb.toF32(sum), dst, {b, t, col});
+          });
         }
       };
     };
     lb.forLoop(zero, lb.dim(x, 0), [&](Value b) {
-      emitBlockedProduct(
-          lb, {tN, cI, cI, true, gN,
-               [&](Value t, Value c, Value, Value) {
-                 return lb.load(x, {b, t, c});
-               },
-               [&](Value g, Value c, Value, Value) {
-                 return lb.load(a.getWRouter(), {g, c});
-               },
-               storeDots(b, r.gates)});
+      emitBlockedProduct(lb, {tN, cI, cI, true, gN,
+                              [&](Value t, Value c, Value, Value) {
+                                return lb.load(x, {b, t, c});
+                              },
+                              [&](Value g, Value c, Value, Value) {
+                                return lb.load(a.getWRouter(), {g, c});
+                              },
+                              storeDots(b, r.gates)});
       if (r.simDots) {
         parallelBlocks(lb, tN, kRouteBlock, [&](Value lo, Value hi) {
           lb.forLoop(lo, hi, [&](Value t) {
@@ -335,9 +335,8 @@ struct PackLowering : public OpConversionPattern<PackOp> {
 
 /// The interleaved RoPE's inverse frequency base^(-2i/D) in binary32, like
 /// the reference; null without RoPE.
-std::function<Value(Value)> ropeInvFreq(LoopBuilder &lb,
-                                        std::optional<APFloat> base,
-                                        int64_t d) {
+std::function<Value(Value)>
+ropeInvFreq(LoopBuilder &lb, std::optional<APFloat> base, int64_t d) {
   if (!base)
     return {};
   Value b = lb.f32(base->convertToDouble());
@@ -363,8 +362,7 @@ struct ProjectLowering : public OpConversionPattern<ProjectOp> {
             heads = a.getHeads();
     int64_t d = cDim / heads;
     Value outs[3] = {a.getQ(), a.getK(), a.getV()};
-    std::function<Value(Value)> invFreq =
-        ropeInvFreq(lb, a.getRopeBase(), d);
+    std::function<Value(Value)> invFreq = ropeInvFreq(lb, a.getRopeBase(), d);
     lb.forLoop(lb.idx(0), lb.dim(x, 0), [&](Value b) {
       for (int64_t part = 0; part < 3; ++part) {
         Value rowOff = lb.idx(part * cDim);
@@ -379,37 +377,36 @@ struct ProjectLowering : public OpConversionPattern<ProjectOp> {
           lb.store(v, outs[part], {row, t, dd});
         };
         emitBlockedProduct(
-            lb,
-            {lb.dim(x, 1), lb.idx(cDim), lb.idx(cDim), true, cDim,
-            [&](Value t, Value k, Value, Value) {
-              return lb.load(x, {b, t, k});
-            },
-            [&](Value col, Value k, Value, Value) {
-              return lb.load(w, {lb.add(col, rowOff), k});
-            },
-            [&](Value t, Value col0, ArrayRef<Value> sums) {
-              for (size_t m = 0; m < sums.size(); m += 2) {
-                Value col = lb.add(col0, lb.idx(m));
-                Value col1 = lb.add(col, lb.idx(1));
-                lb.ifThen(lb.lt(col, lb.idx(cDim)), [&] {
-                  Value x0 = column(col, sums[m]);
-                  if (!rope) {
-                    store(t, col, x0);
-                    lb.ifThen(lb.lt(col1, lb.idx(cDim)), [&] {
-                      store(t, col1, column(col1, sums[m + 1]));
-                    });
-                    return;
-                  }
-                  // d is even: col and col1 are one head's pair i.
-                  Value x1 = column(col1, sums[m + 1]);
-                  Value i = lb.div(lb.rem(col, lb.idx(d)), lb.idx(2));
-                  std::tie(x0, x1) = emitRopePair(
-                      lb, x0, x1, lb.mul(lb.toF32(t), invFreq(i)));
-                  store(t, col, x0);
-                  store(t, col1, x1);
-                });
-              }
-            }});
+            lb, {lb.dim(x, 1), lb.idx(cDim), lb.idx(cDim), true, cDim,
+                 [&](Value t, Value k, Value, Value) {
+                   return lb.load(x, {b, t, k});
+                 },
+                 [&](Value col, Value k, Value, Value) {
+                   return lb.load(w, {lb.add(col, rowOff), k});
+                 },
+                 [&](Value t, Value col0, ArrayRef<Value> sums) {
+                   for (size_t m = 0; m < sums.size(); m += 2) {
+                     Value col = lb.add(col0, lb.idx(m));
+                     Value col1 = lb.add(col, lb.idx(1));
+                     lb.ifThen(lb.lt(col, lb.idx(cDim)), [&] {
+                       Value x0 = column(col, sums[m]);
+                       if (!rope) {
+                         store(t, col, x0);
+                         lb.ifThen(lb.lt(col1, lb.idx(cDim)), [&] {
+                           store(t, col1, column(col1, sums[m + 1]));
+                         });
+                         return;
+                       }
+                       // d is even: col and col1 are one head's pair i.
+                       Value x1 = column(col1, sums[m + 1]);
+                       Value i = lb.div(lb.rem(col, lb.idx(d)), lb.idx(2));
+                       std::tie(x0, x1) = emitRopePair(
+                           lb, x0, x1, lb.mul(lb.toF32(t), invFreq(i)));
+                       store(t, col, x0);
+                       store(t, col1, x1);
+                     });
+                   }
+                 }});
       }
     });
     rewriter.eraseOp(op);
@@ -434,29 +431,28 @@ struct CombineLowering : public OpConversionPattern<CombineOp> {
     int64_t d = cast<MemRefType>(o.getType()).getDimSize(2), heads = cDim / d;
     lb.forLoop(lb.idx(0), lb.dim(y, 0), [&](Value b) {
       emitBlockedProduct(
-          lb,
-          {lb.dim(y, 1), lb.idx(cDim), lb.idx(d), false, cDim,
-          [&](Value t, Value, Value h, Value dd) {
-            Value row = lb.add(lb.mul(b, lb.idx(heads)), h);
-            return lb.load(o, {row, t, dd});
-          },
-          [&](Value col, Value k, Value, Value) {
-            return lb.load(w, {col, k});
-          },
-          [&](Value t, Value col0, ArrayRef<Value> sums) {
-            // A masked token contributes exact zeros (then the bias).
-            Value on = mask ? lb.truthy(lb.load(mask, {b, t}))
-                            : lb.boolean(true);
-            for (auto [m, sum] : llvm::enumerate(sums)) {
-              Value col = lb.add(col0, lb.idx(m));
-              lb.ifThen(lb.lt(col, lb.idx(cDim)), [&] {
-                Value v = lb.select(on, lb.toF32(sum), lb.f32(0.0));
-                if (bias)
-                  v = lb.add(v, lb.load(bias, col));
-                lb.store(v, y, {b, t, col});
-              });
-            }
-          }});
+          lb, {lb.dim(y, 1), lb.idx(cDim), lb.idx(d), false, cDim,
+               [&](Value t, Value, Value h, Value dd) {
+                 Value row = lb.add(lb.mul(b, lb.idx(heads)), h);
+                 return lb.load(o, {row, t, dd});
+               },
+               [&](Value col, Value k, Value, Value) {
+                 return lb.load(w, {col, k});
+               },
+               [&](Value t, Value col0, ArrayRef<Value> sums) {
+                 // A masked token contributes exact zeros (then the bias).
+                 Value on =
+                     mask ? lb.truthy(lb.load(mask, {b, t})) : lb.boolean(true);
+                 for (auto [m, sum] : llvm::enumerate(sums)) {
+                   Value col = lb.add(col0, lb.idx(m));
+                   lb.ifThen(lb.lt(col, lb.idx(cDim)), [&] {
+                     Value v = lb.select(on, lb.toF32(sum), lb.f32(0.0));
+                     if (bias)
+                       v = lb.add(v, lb.load(bias, col));
+                     lb.store(v, y, {b, t, col});
+                   });
+                 }
+               }});
     });
     if (Value cons = a.getConsensus())
       emitConsensus(lb, a.getHeadsOut(), a.getTokenMask(), y, cons);
@@ -508,8 +504,8 @@ void emitScores(LoopBuilder &lb, Value k, const RowScratch &s, Value n,
           Value qd = lb.load(s.query, d);
           SmallVector<Value> next;
           for (int64_t i = 0; i < count; ++i)
-            next.push_back(lb.add(
-                acc[i], lb.mul(qd, lb.toF64(loadQKV(k, keys[i], d)))));
+            next.push_back(
+                lb.add(acc[i], lb.mul(qd, lb.toF64(loadQKV(k, keys[i], d)))));
           return next;
         });
     for (int64_t i = 0; i < count; ++i)
@@ -543,8 +539,7 @@ void emitAttentionRow(LoopBuilder &lb, Value q, Value k, Value v, Value out,
     Value key = keyAt(j);
     lb.forLoop(zero, dN, [&](Value d) {
       Value cur = lb.load(s.acc, d);
-      lb.store(lb.add(cur, lb.mul(p, lb.toF64(loadQKV(v, key, d)))), s.acc,
-               d);
+      lb.store(lb.add(cur, lb.mul(p, lb.toF64(loadQKV(v, key, d)))), s.acc, d);
     });
     return lb.add(sum, p);
   });
@@ -696,7 +691,9 @@ struct ShortlistAttentionLowering
           Value len = lb.toIndex(lb.load(a.getLengths(), n));
           emitAttentionRow(
               lb, q, k, v, out, s, r, t, len,
-              [&](Value j) { return lb.toIndex(lb.load(listed, {n, j})); },
+              [&](Value j) {
+                return lb.toIndex(lb.load(listed, {n, j}));
+              },
               loadQKV(r));
           return;
         }
@@ -709,8 +706,7 @@ struct ShortlistAttentionLowering
         Value len = candidatesOf(lb, blockRule, t, batch, cands, hist);
         emitAttentionRow(
             lb, q, k, v, out, s, r, t, len,
-            [&](Value j) { return lb.toIndex(lb.load(cands, j)); },
-            loadQKV(r));
+            [&](Value j) { return lb.toIndex(lb.load(cands, j)); }, loadQKV(r));
       });
       deallocRowScratch(lb, s);
       for (Value buf : {cands, blockRule.picks, hist})
@@ -752,8 +748,8 @@ struct ShortlistLowering : public OpConversionPattern<ShortlistOp> {
           CandidateRule blockRule = rule;
           Value hist;
           allocQueryScratch(lb, blockRule, bySelect, hist);
-          Value row = lb.alloc(rewriter.getI64Type(),
-                               {lb.max(rule.effL, lb.idx(1))});
+          Value row =
+              lb.alloc(rewriter.getI64Type(), {lb.max(rule.effL, lb.idx(1))});
           lb.forLoop(lo, hi, [&](Value n) {
             Value t = lb.toIndex(lb.load(a.getRows(), n));
             Value batch = a.getBatchIds()
@@ -763,8 +759,7 @@ struct ShortlistLowering : public OpConversionPattern<ShortlistOp> {
             lb.forLoop(zero, width, [&](Value j) {
               Value val = lb.select(
                   lb.lt(j, len),
-                  lb.load(row,
-                          lb.min(j, lb.max(lb.sub(len, lb.idx(1)), zero))),
+                  lb.load(row, lb.min(j, lb.max(lb.sub(len, lb.idx(1)), zero))),
                   lb.toI64(t));
               lb.store(val, cands, {n, j});
             });
@@ -824,25 +819,25 @@ struct ProtoUpdateLowering : public OpConversionPattern<ProtoUpdateOp> {
         // The sums of every (g, c) as one blocked product over k = (b, t),
         // in sumBT's order (a group per batch item); rows g that do not
         // update drop theirs.
-        emitBlockedProduct(
-            lb, {gN, lb.mul(bN, tN), tN, false, cDim,
-                 [&](Value g, Value, Value b, Value t) {
-                   return lb.load(gates, {b, t, g});
-                 },
-                 [&](Value c, Value, Value b, Value t) {
-                   return lb.load(x, {b, t, c});
-                 },
-                 [&](Value g, Value c0, ArrayRef<Value> sums) {
-                   Value n = lb.load(mass, g);
-                   lb.ifThen(lb.gt(n, thr), [&] {
-                     for (auto [m, sum] : llvm::enumerate(sums)) {
-                       Value c = lb.add(c0, lb.idx(m));
-                       lb.ifThen(lb.lt(c, lb.idx(cDim)),
-                                 [&] { blend(g, c, n, sum); });
-                     }
-                   });
-                 },
-                 /*transpose=*/false});
+        emitBlockedProduct(lb,
+                           {gN, lb.mul(bN, tN), tN, false, cDim,
+                            [&](Value g, Value, Value b, Value t) {
+                              return lb.load(gates, {b, t, g});
+                            },
+                            [&](Value c, Value, Value b, Value t) {
+                              return lb.load(x, {b, t, c});
+                            },
+                            [&](Value g, Value c0, ArrayRef<Value> sums) {
+                              Value n = lb.load(mass, g);
+                              lb.ifThen(lb.gt(n, thr), [&] {
+                                for (auto [m, sum] : llvm::enumerate(sums)) {
+                                  Value c = lb.add(c0, lb.idx(m));
+                                  lb.ifThen(lb.lt(c, lb.idx(cDim)),
+                                            [&] { blend(g, c, n, sum); });
+                                }
+                              });
+                            },
+                            /*transpose=*/false});
       }
       lb.forLoop(zero, gN, [&](Value g) {
         Value n = lb.load(mass, g);

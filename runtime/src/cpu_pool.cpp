@@ -1,4 +1,5 @@
-//===- cpu_pool.cpp - The CPU path's thread pool ---------------------------===//
+//===- cpu_pool.cpp - The CPU path's thread pool
+//---------------------------===//
 //
 // The threads that run the CPU library's parallel loops. The library calls
 // its hook (contract.h, kCpuParallelForHook), which the runtime points at

@@ -166,9 +166,9 @@ std::shared_ptr<ContextImpl> createContext(const prt_context_options &opt) {
     fail(PRT_ERR_INVALID_ARGUMENT,
          "options.device is " + std::to_string(opt.device) + ", must be >= 0");
   if (opt.cpu_threads < 0)
-    fail(PRT_ERR_INVALID_ARGUMENT, "options.cpu_threads is " +
-                                       std::to_string(opt.cpu_threads) +
-                                       ", must be >= 0 (0: the machine's cores)");
+    fail(PRT_ERR_INVALID_ARGUMENT,
+         "options.cpu_threads is " + std::to_string(opt.cpu_threads) +
+             ", must be >= 0 (0: the machine's cores)");
   auto ctx = std::make_shared<ContextImpl>();
   ctx->requested = opt.backend;
   ctx->cpuPool = std::make_unique<CpuPool>(

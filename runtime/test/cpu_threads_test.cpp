@@ -1,4 +1,5 @@
-//===- cpu_threads_test.cpp - The CPU layer is the same on any thread count ===//
+//===- cpu_threads_test.cpp - The CPU layer is the same on any thread count
+//===//
 //
 // The CPU path's parallel loops (prt_context_options.cpu_threads) must not
 // change a bit of the layer's outputs: the real proteus-compile builds two
@@ -91,8 +92,8 @@ protected:
       return;
     }
     dir = pattern;
-    for (auto [name, json] : {std::pair{"proto", kProtoConfig},
-                              std::pair{"plain", kPlainConfig}}) {
+    for (auto [name, json] :
+         {std::pair{"proto", kProtoConfig}, std::pair{"plain", kPlainConfig}}) {
       const std::string cfg = dir + "/" + name + ".json";
       if (FILE *f = std::fopen(cfg.c_str(), "w")) {
         std::fputs(json, f);
@@ -130,8 +131,8 @@ protected:
       return v;
     };
     std::vector<float> x = draw(B * T * C), wQkv = draw(3 * C * C),
-                       bQkv = draw(3 * C), wProj = draw(C * C),
-                       bProj = draw(C), wRouter = draw(G * C);
+                       bQkv = draw(3 * C), wProj = draw(C * C), bProj = draw(C),
+                       wRouter = draw(G * C);
     Outputs o;
     o.protos = draw(G * C);
     o.usage = draw(G);
@@ -213,15 +214,14 @@ std::string CpuThreadsTest::setupError;
 
 TEST_F(CpuThreadsTest, PrototypesAndTokenSelection) {
   for (double alpha : {0.0, 1.0})
-    for (auto [B, T] : {std::pair<int64_t, int64_t>{1, 1}, {1, 97}, {2, 301},
-                        {3, 1000}})
+    for (auto [B, T] :
+         {std::pair<int64_t, int64_t>{1, 1}, {1, 97}, {2, 301}, {3, 1000}})
       expectSame("proto", alpha, B, T, 32, 8, /*update=*/T > 1);
 }
 
 TEST_F(CpuThreadsTest, PlainLayer) {
   for (double alpha : {0.0, 1.0})
-    for (auto [B, T] :
-         {std::pair<int64_t, int64_t>{1, 5}, {2, 131}, {1, 777}})
+    for (auto [B, T] : {std::pair<int64_t, int64_t>{1, 5}, {2, 131}, {1, 777}})
       expectSame("plain", alpha, B, T, 48, 6, /*update=*/false);
 }
 

@@ -68,10 +68,11 @@ TOP-A DEMO (--bundle DIR --top-a-demo)
   returns the head consensus at the last position, then the Top-A sampler
   (prt_top_a) on random logits (normal, --logit-scale, default 5) over V
   tokens and a random embedding, lambda 0.5, tau 0.7, u = 0.5: prints the
-  nucleus size, the
-  kept count, the sample and the most probable kept tokens. On a GPU context
-  the layer runs on the GPU and prt_gpu_top_a runs on the same inputs; exit
-  status 1 unless it agrees with prt_top_a (kept exactly, probs 1e-6).
+  nucleus size, the kept count, the sample and the most probable kept
+  tokens. On a GPU context the layer runs on the GPU and prt_gpu_top_a runs
+  on the same inputs; exit status 1 unless every row agrees with prt_top_a
+  (kept, counts and sample exactly, probs within 1e-6) or is one the kernel
+  refuses as documented (more than 2048 candidates).
     --V N             vocabulary size (default 32000)
     --top-a-mode M    off, blend (default) or filter
     --top-p X         in [0, 1] (default 0.9)

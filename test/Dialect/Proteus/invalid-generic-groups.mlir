@@ -6,7 +6,7 @@ func.func @f(%x: memref<?x?x64xf32>, %wq: memref<192x64xf32>, %wp: memref<64x64x
              %wr: memref<8x64xf32>, %bq: memref<192xf32>, %b: memref<?xi64>,
              %y: memref<?x?x64xf32>, %m: memref<?x?xi8>, %i: memref<?x?xf32>, %s: memref<16xi64>) {
   // expected-error @+1 {{'proteus.layer' op operands 'b_qkv' and 'b_proj' must be given together}}
-  "proteus.layer"(%x, %wq, %wp, %wr, %bq, %b, %y, %m, %i, %s) <{config = #proteus.config<d_model = 64, h_total = 4, gates = 8, bias = true>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1>}> : (memref<?x?x64xf32>, memref<192x64xf32>, memref<64x64xf32>, memref<8x64xf32>, memref<192xf32>, memref<?xi64>, memref<?x?x64xf32>, memref<?x?xi8>, memref<?x?xf32>, memref<16xi64>) -> ()
+  "proteus.layer"(%x, %wq, %wp, %wr, %bq, %b, %y, %m, %i, %s) <{config = #proteus.config<d_model = 64, h_total = 4, gates = 8, bias = true>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0>}> : (memref<?x?x64xf32>, memref<192x64xf32>, memref<64x64xf32>, memref<8x64xf32>, memref<192xf32>, memref<?xi64>, memref<?x?x64xf32>, memref<?x?xi8>, memref<?x?xf32>, memref<16xi64>) -> ()
   return
 }
 
@@ -16,7 +16,7 @@ func.func @f(%x: memref<?x?x64xf32>, %wq: memref<192x64xf32>, %wp: memref<64x64x
              %wr: memref<8x64xf32>, %p: memref<8x64xf32>, %b: memref<?xi64>,
              %y: memref<?x?x64xf32>, %m: memref<?x?xi8>, %i: memref<?x?xf32>, %s: memref<16xi64>) {
   // expected-error @+1 {{'proteus.layer' op operands 'prototypes', 'usage' and 'confidence' must be given together}}
-  "proteus.layer"(%x, %wq, %wp, %wr, %p, %b, %y, %m, %i, %s) <{config = #proteus.config<d_model = 64, h_total = 4, gates = 8, proto_enabled = true>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1>}> : (memref<?x?x64xf32>, memref<192x64xf32>, memref<64x64xf32>, memref<8x64xf32>, memref<8x64xf32>, memref<?xi64>, memref<?x?x64xf32>, memref<?x?xi8>, memref<?x?xf32>, memref<16xi64>) -> ()
+  "proteus.layer"(%x, %wq, %wp, %wr, %p, %b, %y, %m, %i, %s) <{config = #proteus.config<d_model = 64, h_total = 4, gates = 8, proto_enabled = true>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 0>}> : (memref<?x?x64xf32>, memref<192x64xf32>, memref<64x64xf32>, memref<8x64xf32>, memref<8x64xf32>, memref<?xi64>, memref<?x?x64xf32>, memref<?x?xi8>, memref<?x?xf32>, memref<16xi64>) -> ()
   return
 }
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "internal.h"
+#include "raw_enum.h"
 
 #include <algorithm>
 #include <cmath>
@@ -176,7 +177,7 @@ struct prt_plan {
 extern "C" {
 
 const char *prt_status_name(prt_status status) {
-  switch (status) {
+  switch (rawEnum(status)) {
   case PRT_OK:
     return "PRT_OK";
   case PRT_ERR_INVALID_ARGUMENT:

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "internal.h"
+#include "raw_enum.h"
 
 #include <algorithm>
 #include <cmath>
@@ -178,7 +179,7 @@ extern "C" {
 const char *prt_version(void) { return PRT_VERSION_STRING; }
 
 const char *prt_status_name(prt_status status) {
-  switch (status) {
+  switch (rawEnum(status)) {
   case PRT_OK:
     return "PRT_OK";
   case PRT_ERR_INVALID_ARGUMENT:

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "internal.h"
+#include "raw_enum.h"
 
 #include <cinttypes>
 #include <cstdio>
@@ -27,17 +28,17 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-bool validDtype(prt_dtype t) {
+bool validDtype(int t) {
   return t == PRT_DTYPE_F32 || t == PRT_DTYPE_BF16 || t == PRT_DTYPE_F16;
 }
 
 /// What both GPU entry points check before they need a GPU.
-void checkGpuCommon(const BundleImpl &b, int64_t setting, prt_dtype dtype,
-                    int64_t R, int64_t T, int64_t D) {
+void checkGpuCommon(const BundleImpl &b, int64_t setting, int dtype, int64_t R,
+                    int64_t T, int64_t D) {
   const Manifest &m = b.manifest;
   if (!validDtype(dtype))
     fail(PRT_ERR_INVALID_ARGUMENT,
-         "args.dtype is " + std::to_string(static_cast<int>(dtype)) +
+         "args.dtype is " + std::to_string(dtype) +
              ", not PRT_DTYPE_F32, PRT_DTYPE_BF16 or PRT_DTYPE_F16");
   if (setting < 0 || setting >= static_cast<int64_t>(m.settings.size()))
     fail(PRT_ERR_NOT_FOUND,
@@ -279,7 +280,7 @@ void launch(ContextImpl &ctx, cu::Function fn, int64_t blocks, int64_t threads,
 extern "C" {
 
 const char *prt_dtype_name(prt_dtype dtype) {
-  switch (dtype) {
+  switch (rawEnum(dtype)) {
   case PRT_DTYPE_F32:
     return "f32";
   case PRT_DTYPE_BF16:
@@ -291,7 +292,7 @@ const char *prt_dtype_name(prt_dtype dtype) {
 }
 
 int64_t prt_dtype_size(prt_dtype dtype) {
-  switch (dtype) {
+  switch (rawEnum(dtype)) {
   case PRT_DTYPE_F32:
     return 4;
   case PRT_DTYPE_BF16:
@@ -336,7 +337,7 @@ prt_gpu_shortlist_attention(prt_bundle *bundle,
     need(args, "args");
     const prt_gpu_shortlist_attention_args &a = *args;
     BundleImpl &b = *bundle->impl;
-    checkGpuCommon(b, a.setting, a.dtype, a.R, a.T, a.D);
+    checkGpuCommon(b, a.setting, rawEnum(a.dtype), a.R, a.T, a.D);
     if (a.N < 0)
       fail(PRT_ERR_SHAPE, "args.N is " + str(a.N) + ", must be >= 0");
     const bool listed = a.candidates != 0;
@@ -481,7 +482,7 @@ prt_status prt_gpu_dense_attention(prt_bundle *bundle,
     need(args, "args");
     const prt_gpu_dense_attention_args &a = *args;
     BundleImpl &b = *bundle->impl;
-    checkGpuCommon(b, a.setting, a.dtype, a.R, a.T, a.D);
+    checkGpuCommon(b, a.setting, rawEnum(a.dtype), a.R, a.T, a.D);
     const int64_t es = prt_dtype_size(a.dtype);
     const int64_t tensor = a.R * a.T * a.D * es;
     std::vector<DeviceBuffer> buffers = {{"args.q", a.q, tensor, es, false},

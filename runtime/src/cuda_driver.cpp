@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "internal.h"
+#include "raw_enum.h"
 
 #include <cstring>
 #include <dlfcn.h>
@@ -157,11 +158,12 @@ ContextImpl::~ContextImpl() {
 }
 
 std::shared_ptr<ContextImpl> createContext(const prt_context_options &opt) {
-  if (opt.backend != PRT_BACKEND_AUTO && opt.backend != PRT_BACKEND_CPU &&
-      opt.backend != PRT_BACKEND_GPU)
-    fail(PRT_ERR_INVALID_ARGUMENT,
-         "options.backend is " + std::to_string(static_cast<int>(opt.backend)) +
-             ", not AUTO, CPU or GPU");
+  const int backend = rawEnum(opt.backend);
+  if (backend != PRT_BACKEND_AUTO && backend != PRT_BACKEND_CPU &&
+      backend != PRT_BACKEND_GPU)
+    fail(PRT_ERR_INVALID_ARGUMENT, "options.backend is " +
+                                       std::to_string(backend) +
+                                       ", not AUTO, CPU or GPU");
   if (opt.device < 0)
     fail(PRT_ERR_INVALID_ARGUMENT,
          "options.device is " + std::to_string(opt.device) + ", must be >= 0");

@@ -38,6 +38,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -67,8 +68,9 @@ struct Function {
   std::string name;
   const Module *module;
 };
-std::vector<Module *> modules;
-std::vector<Function *> functions;
+// Owned here, so that unloading the driver (dlclose) frees them.
+std::vector<std::unique_ptr<Module>> modules;
+std::vector<std::unique_ptr<Function>> functions;
 
 /// What the runtime asked of the driver, in order, while recording (under
 /// `mu`).
@@ -638,7 +640,7 @@ API cuModuleLoadDataEx(void **module, const void *image, unsigned, int *,
                 : static_cast<float>(std::atof(fields[2].c_str()));
     }
   }
-  modules.push_back(m);
+  modules.emplace_back(m);
   *module = m;
   return kSuccess;
 }
@@ -653,7 +655,7 @@ API cuModuleGetFunction(void **fn, void *module, const char *name) {
     return kNotFound;
   }
   auto *f = new Function{name, m};
-  functions.push_back(f);
+  functions.emplace_back(f);
   *fn = f;
   return kSuccess;
 }

@@ -20,6 +20,10 @@
 #              (--quick: 72 cases in 269 s on the H200), c h16 and d h32
 #              (--sanitize: a 16-head case takes ~17 s under racecheck)
 #   layer-time per-kernel times of one 64K-token call (PROTEUS_PROFILE=1)
+#   first-plan the first plan of a fresh process with an empty cache
+#              (scripts/first_plan.sh) on the 5-setting layer bundle, which
+#              carries SASS for sm_90 and sm_90a, and on layer-ptx, the same
+#              bundle with PTX only (the driver's JIT)
 #   (the layer steps are not in the default list: name them)
 #
 #   scripts/gpu_check.sh [STEP ...]      (default: every step, in this order)
@@ -78,7 +82,7 @@ run_step() { # name timeout-seconds command...
   timeout "$limit" "$@" 2>&1 | tee "$logs/$name.log"
   local rc=${PIPESTATUS[0]}
   local last
-  last=$(grep -E "checks passed|passed, .* failed|PASSED|FAILED TEST|ERROR SUMMARY|cudnn" \
+  last=$(grep -E "checks passed|passed, .* failed|PASSED|FAILED TEST|ERROR SUMMARY|cudnn|median first plan" \
     "$logs/$name.log" | tail -2 | tr '\n' ' ')
   [ $rc -eq 124 ] && last="TIMEOUT after ${limit}s; $last"
   [ $rc -eq 0 ] || failed=1
@@ -113,9 +117,11 @@ for step in "${steps[@]}"; do
     "$layer" --sanitize "$b/h32" ;;
   layer-time) run_step layer-time 120 env PROTEUS_PROFILE=1 "$layer" --time 65536 \
     "$b/bench" "$b/layer" ;;
+  first-plan) run_step first-plan 120 scripts/first_plan.sh "$dev/bin/proteus-run" \
+    "$b/layer" "$b/layer-ptx" ;;
   baseline) run_step baseline 90 env PYTHONUNBUFFERED=1 python3 benchmarks/sdpa_baseline.py \
     --heads 8 --dim 64 --T 4096,16384 ;;
-  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time)" >&2; exit 2 ;;
+  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time first-plan)" >&2; exit 2 ;;
   esac
 done
 

@@ -23,7 +23,9 @@
 namespace proteus_rt {
 
 /// Bundle layout: <dir>/manifest.json, <dir>/cpu/<kCpuLibrary>,
-/// <dir>/ptx/<arch>/<setting>.ptx. Bumped on any incompatible change.
+/// <dir>/ptx/<arch>/s<setting>.ptx, <dir>/sass/<arch>/s<setting>.cubin.
+/// Bumped on any incompatible change (a runtime that predates the cubins
+/// checks them as listed files and loads the PTX).
 inline constexpr int64_t kBundleFormatVersion = 1;
 inline constexpr const char *kManifestFile = "manifest.json";
 inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
@@ -36,7 +38,8 @@ inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
 ///             least one; setting i is proteus_layer_s<i> and ptxFile(arch, i),
 ///   "files": {"<path relative to the bundle>": "<XXH3-64 of the file's bytes,
 ///             seed 0, 16 lowercase hex digits>", ...}: every file the bundle
-///             ships (kCpuLibrary and each ptxFile), nothing else required,
+///             ships (kCpuLibrary, each ptxFile and each cubinFile), nothing
+///             else required,
 ///   "cpu_target": optional, the CPU library's target triple
 ///             ("x86_64-unknown-linux-gnu"); its first component must match
 ///             the host's architecture.
@@ -44,7 +47,11 @@ inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
 ///             PTX at all, or the in-kernel candidate rule left CPU-only);
 ///             the runtime quotes it when it refuses a GPU call.
 /// Other top-level keys (e.g. "generator") are informational and ignored.
-/// An arch has PTX when "files" lists ptxFile(arch, i) for every setting i.
+/// An arch has PTX when "files" lists ptxFile(arch, i) for every setting i,
+/// and SASS when it lists cubinFile(arch, i) for every setting i (a cubin
+/// holds the same kernels as the setting's PTX, assembled by ptxas for that
+/// exact target; the runtime loads it on a device of that compute capability
+/// instead of JIT-compiling the PTX).
 inline constexpr const char *kManifestFormatVersion = "format_version";
 inline constexpr const char *kManifestConfig = "config";
 inline constexpr const char *kManifestSettings = "settings";
@@ -58,6 +65,12 @@ inline constexpr const char *kManifestGpuNote = "gpu_note";
 /// ptx/<arch>/s<setting>.ptx.
 inline std::string ptxFile(const std::string &arch, int64_t setting) {
   return "ptx/" + arch + "/s" + std::to_string(setting) + ".ptx";
+}
+
+/// The SASS of setting `setting` for `arch` ("sm_90a"):
+/// sass/<arch>/s<setting>.cubin.
+inline std::string cubinFile(const std::string &arch, int64_t setting) {
+  return "sass/" + arch + "/s" + std::to_string(setting) + ".cubin";
 }
 
 /// Entry points of the CPU library. The compiler emits each function with

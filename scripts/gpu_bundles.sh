@@ -7,10 +7,11 @@
 # (each query's warp builds its list in shared memory), and INT8 bundles
 # (max and percentile scales) for the quantizing kernels.
 #
-# d16 and layer carry SASS for sm_90 and sm_90a as well (--sass auto), so
-# that the checks load real cubins (the fake driver's sm_90 in CTest, the
-# GPU's where it is an sm_90); the others PTX only (ptxas takes seconds a
-# module).
+# d16 carries SASS for sm_90a as well, so that the checks load a real cubin
+# (the fake driver's sm_90 in CTest, the GPU's where it is an sm_90); layer
+# carries what $GPU_BUNDLES_SASS asks (scripts/prepare_device.sh: auto, for
+# scripts/first_plan.sh; default none); the others PTX only (ptxas takes
+# seconds a module).
 #
 #   scripts/gpu_bundles.sh PROTEUS_COMPILE OUTDIR
 set -eu
@@ -31,7 +32,7 @@ bundle() { # name alphas config-json [proteus-compile options]
 
 bundle d16 0,1 '{"d_model": 128, "h_total": 8, "linear_window_base": 64,
   "linear_anchor_stride": 32, "linear_L_base": 256, "linear_L_min": 32,
-  "linear_L_max": 256}' --sass auto
+  "linear_L_max": 256}' --sass sm_90a
 bundle d32 0,1 '{"d_model": 256, "h_total": 8, "linear_window_base": 128,
   "linear_anchor_stride": 16, "linear_L_base": 96, "linear_L_min": 16,
   "linear_L_max": 96}'
@@ -51,10 +52,7 @@ layer='{"d_model": 128, "h_total": 8, "attn_gates": 16,
   "token_keep_guard": 4, "proto_enabled": true, "bias": true,
   "linear_window_base": 64, "linear_anchor_stride": 32, "linear_L_base": 256,
   "linear_L_min": 32, "linear_L_max": 256}'
-bundle layer 0,0.25,0.5,0.75,1 "$layer" --sass auto
-# The same without SASS, for the first plan through the driver's JIT
-# (scripts/first_plan.sh).
-bundle layer-ptx 0,0.25,0.5,0.75,1 "$layer"
+bundle layer 0,0.25,0.5,0.75,1 "$layer" --sass "${GPU_BUNDLES_SASS:-none}"
 # INT8 fake quantization of the shortlist's q, k, v (max mode), in-kernel in
 # the layer's and the primitive rule kernels.
 bundle int8 0,1 '{"d_model": 128, "h_total": 8, "quantize_sparse_int8": true,

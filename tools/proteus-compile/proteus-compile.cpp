@@ -338,9 +338,8 @@ bool planGpu(GpuPlan &plan, std::string &error) {
   const bool autoSass = sassList == "auto", noSass = sassList == "none";
   if (gpuArch == "none") {
     if (!autoSass && !noSass) {
-      error = "--sass " + sassList +
-              " needs PTX to assemble, but --arch is "
-              "none";
+      error =
+          "--sass " + sassList + " needs PTX to assemble, but --arch is none";
       return false;
     }
     return true;
@@ -708,6 +707,99 @@ llvm::json::Object tuningRecord(MutableArrayRef<GpuResult> results,
                             {"kernels", std::move(kernels)}};
 }
 
+/// The manifest's "files": every file of the bundle in `dir` with its
+/// checksum.
+bool listFiles(StringRef dir, ArrayRef<GpuJob> jobs,
+               ArrayRef<GpuResult> results, const GpuPlan &plan,
+               size_t settings, llvm::json::Object &files, std::string &error) {
+  if (!addChecksum(files, dir, proteus_rt::kCpuLibrary, error))
+    return false;
+  for (auto [job, r] : llvm::zip(jobs, results))
+    files[proteus_rt::ptxFile(job.arch, job.setting)] = xxh3Hex(r.ptx);
+  for (const auto &[sass, src] : plan.sass)
+    for (size_t i = 0; i < settings; ++i)
+      if (!addChecksum(files, dir,
+                       proteus_rt::cubinFile(sass, static_cast<int64_t>(i)),
+                       error))
+        return false;
+  return true;
+}
+
+/// What proteus-compile says once the bundle is in place.
+void printSummary(const ToolSettings &ts, const GpuPlan &plan, bool gpu,
+                  StringRef gpuNote, StringRef tuningNote, double seconds) {
+  std::string targets;
+  if (gpu)
+    targets = ", PTX for " + llvm::join(plan.archs, ",");
+  if (!plan.sass.empty()) {
+    targets += ", SASS for ";
+    for (auto [k, p] : llvm::enumerate(plan.sass))
+      targets += (k ? "," : "") + p.first;
+  }
+  uint64_t libSize = 0;
+  (void)llvm::sys::fs::file_size(outDir + "/" + proteus_rt::kCpuLibrary,
+                                 libSize);
+  llvm::outs() << "proteus-compile: wrote " << outDir << " ("
+               << ts.alphas.size() << " setting(s), CPU library " << libSize
+               << " bytes" << targets << ") in "
+               << llvm::format("%.2f", seconds) << " s\n";
+  if (!gpuNote.empty())
+    llvm::outs() << "proteus-compile: note: " << gpuNote << "\n";
+  if (!plan.sassNote.empty() && gpu)
+    llvm::outs() << "proteus-compile: note: " << plan.sassNote << "\n";
+  if (!tuningNote.empty())
+    llvm::outs() << "proteus-compile: tuning: " << tuningNote << "\n";
+}
+
+/// Writes `module`'s IR to <--dump-stages>/<stage>.mlir where asked.
+void dumpStage(ModuleOp module, StringRef stage) {
+  if (dumpDir.empty())
+    return;
+  llvm::sys::fs::create_directories(dumpDir);
+  std::string text, ignored;
+  llvm::raw_string_ostream os(text);
+  module->print(os);
+  writeFile(dumpDir + "/" + stage + ".mlir", text, ignored);
+}
+
+/// The text of manifest.json ("" when the configuration does not
+/// serialise).
+std::string manifestText(const ToolSettings &ts, ConfigAttr cfg, bool gpu,
+                         llvm::json::Object files, StringRef gpuNote,
+                         std::optional<llvm::json::Object> tuning) {
+  llvm::json::Array settings;
+  for (auto [i, alpha] : llvm::enumerate(ts.alphas))
+    settings.push_back(llvm::json::Object{
+        {proteus_rt::kManifestSettingAlpha, alpha},
+        {proteus_rt::kManifestSettingDensity, settingDensity(ts, i)}});
+  auto configJson = llvm::json::parse(proteus_rt::configToJson(ts.config));
+  if (!configJson) {
+    llvm::consumeError(configJson.takeError());
+    return "";
+  }
+  llvm::json::Object manifest{
+      {proteus_rt::kManifestFormatVersion, proteus_rt::kBundleFormatVersion},
+      {"generator", "proteus-compile"},
+      {proteus_rt::kManifestConfig, std::move(*configJson)},
+      {proteus_rt::kManifestSettings, std::move(settings)},
+      {proteus_rt::kManifestFiles, std::move(files)},
+      {proteus_rt::kManifestCpuTarget, "x86_64-unknown-linux-gnu"}};
+  if (!gpuNote.empty())
+    manifest[proteus_rt::kManifestGpuNote] = gpuNote;
+  if (gpu)
+    manifest[proteus_rt::kManifestGpuLayer] =
+        gpuAttentionUnsupported(cfg).empty() &&
+        gpuLayerUnsupported(cfg).empty();
+  // Informational (the runtime ignores it): where each kernel's tile came
+  // from, and why the others took the default.
+  if (tuning)
+    manifest["tuning"] = std::move(*tuning);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
+  return text;
+}
+
 /// Everything proteus-compile does after parsing its command line.
 int compileBundle() {
   auto started = StageTimes::Clock::now();
@@ -742,15 +834,7 @@ int compileBundle() {
   proteus_compile::StagedBundle staged;
   if (!staged.create(outDir, error))
     return fail("-o: " + error);
-  auto dump = [&](StringRef stage) {
-    if (dumpDir.empty())
-      return;
-    llvm::sys::fs::create_directories(dumpDir);
-    std::string text, ignored;
-    llvm::raw_string_ostream os(text);
-    module->print(os);
-    writeFile(dumpDir + "/" + stage + ".mlir", text, ignored);
-  };
+  auto dump = [&](StringRef stage) { dumpStage(*module, stage); };
   dump("0-proteus");
 
   std::string gpuNote;
@@ -774,74 +858,29 @@ int compileBundle() {
     return fail(error);
 
   llvm::json::Object files;
-  if (!addChecksum(files, staged.dir(), proteus_rt::kCpuLibrary, error))
+  if (!listFiles(staged.dir(), jobs, results, plan, ts.alphas.size(), files,
+                 error))
     return fail(error);
-  for (auto [job, r] : llvm::zip(jobs, results)) {
-    files[proteus_rt::ptxFile(job.arch, job.setting)] = xxh3Hex(r.ptx);
+  for (const GpuResult &r : results)
     if (!r.skipped.empty())
       gpuNote = "the in-kernel candidate rule is CPU-only for " + r.skipped;
-  }
-  for (const auto &[sass, src] : plan.sass)
-    for (size_t i = 0; i < ts.alphas.size(); ++i)
-      if (!addChecksum(files, staged.dir(),
-                       proteus_rt::cubinFile(sass, static_cast<int64_t>(i)),
-                       error))
-        return fail(error);
 
-  llvm::json::Array settings;
-  for (auto [i, alpha] : llvm::enumerate(ts.alphas))
-    settings.push_back(llvm::json::Object{
-        {proteus_rt::kManifestSettingAlpha, alpha},
-        {proteus_rt::kManifestSettingDensity, settingDensity(ts, i)}});
-  auto configJson = llvm::json::parse(proteus_rt::configToJson(ts.config));
-  if (!configJson)
-    return fail("internal error: the configuration does not serialise");
-  llvm::json::Object manifest{
-      {proteus_rt::kManifestFormatVersion, proteus_rt::kBundleFormatVersion},
-      {"generator", "proteus-compile"},
-      {proteus_rt::kManifestConfig, std::move(*configJson)},
-      {proteus_rt::kManifestSettings, std::move(settings)},
-      {proteus_rt::kManifestFiles, std::move(files)},
-      {proteus_rt::kManifestCpuTarget, "x86_64-unknown-linux-gnu"}};
-  if (!gpuNote.empty())
-    manifest[proteus_rt::kManifestGpuNote] = gpuNote;
-  if (!plan.archs.empty())
-    manifest[proteus_rt::kManifestGpuLayer] =
-        gpuAttentionUnsupported(cfg).empty() &&
-        gpuLayerUnsupported(cfg).empty();
   std::string tuningNote;
+  std::optional<llvm::json::Object> tuning;
   if (!jobs.empty())
-    manifest["tuning"] =
-        tuningRecord(results, db, dbWhere, shapeClass.name, tuningNote);
-  std::string manifestText;
-  llvm::raw_string_ostream ms(manifestText);
-  ms << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
-  if (!writeBundleFile(staged.dir(), proteus_rt::kManifestFile, manifestText,
+    tuning = tuningRecord(results, db, dbWhere, shapeClass.name, tuningNote);
+  const std::string manifest =
+      manifestText(ts, cfg, !plan.archs.empty(), std::move(files), gpuNote,
+                   std::move(tuning));
+  if (manifest.empty())
+    return fail("internal error: the configuration does not serialise");
+  if (!writeBundleFile(staged.dir(), proteus_rt::kManifestFile, manifest,
                        error) ||
       !staged.commit(error))
     return fail(error);
 
-  std::string targets;
-  if (!jobs.empty())
-    targets = ", PTX for " + llvm::join(plan.archs, ",");
-  if (!plan.sass.empty()) {
-    targets += ", SASS for ";
-    for (auto [k, p] : llvm::enumerate(plan.sass))
-      targets += (k ? "," : "") + p.first;
-  }
-  uint64_t libSize = 0;
-  (void)llvm::sys::fs::file_size(outDir + "/" + proteus_rt::kCpuLibrary,
-                                 libSize);
-  llvm::outs() << "proteus-compile: wrote " << outDir << " ("
-               << ts.alphas.size() << " setting(s), CPU library " << libSize
-               << " bytes" << targets << ") in "
-               << llvm::format("%.2f", StageTimes::since(started)) << " s\n";
-  if (!gpuNote.empty())
-    llvm::outs() << "proteus-compile: note: " << gpuNote << "\n";
-  if (!plan.sassNote.empty() && !jobs.empty())
-    llvm::outs() << "proteus-compile: note: " << plan.sassNote << "\n";
-  if (!tuningNote.empty())
-    llvm::outs() << "proteus-compile: tuning: " << tuningNote << "\n";
+  printSummary(ts, plan, !jobs.empty(), gpuNote, tuningNote,
+               StageTimes::since(started));
   if (timeStages)
     times.print(llvm::outs());
   return 0;

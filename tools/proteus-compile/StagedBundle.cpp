@@ -54,7 +54,13 @@ StagedBundle::~StagedBundle() {
 }
 
 bool StagedBundle::create(StringRef target, std::string &error) {
+  // Absolute: createUniqueDirectory puts a relative model under the system
+  // temporary folder, not beside the target.
   SmallString<128> path(target);
+  if (std::error_code ec = sys::fs::make_absolute(path)) {
+    error = "cannot resolve -o '" + target.str() + "': " + ec.message();
+    return false;
+  }
   sys::path::remove_dots(path, /*remove_dot_dot=*/false);
   while (path.size() > 1 && sys::path::is_separator(path.back()))
     path.pop_back();

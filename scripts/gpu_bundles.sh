@@ -7,23 +7,32 @@
 # (each query's warp builds its list in shared memory), and INT8 bundles
 # (max and percentile scales) for the quantizing kernels.
 #
+# d16 carries SASS for sm_90a as well, so that the checks load a real cubin
+# (the fake driver's sm_90 in CTest, the GPU's where it is an sm_90); layer
+# carries what $GPU_BUNDLES_SASS asks (scripts/prepare_device.sh: auto, for
+# scripts/first_plan.sh; default none); the others PTX only (ptxas takes
+# seconds a module).
+#
 #   scripts/gpu_bundles.sh PROTEUS_COMPILE OUTDIR
 set -eu
+export PROTEUS_SASS=none
 compile=${1:?usage: gpu_bundles.sh PROTEUS_COMPILE OUTDIR}
 out=${2:?usage: gpu_bundles.sh PROTEUS_COMPILE OUTDIR}
 mkdir -p "$out"
 
-bundle() { # name alphas config-json
-  printf '%s\n' "$3" >"$out/$1.json"
-  rm -rf "${out:?}/$1"
-  "$compile" --config "$out/$1.json" --alpha "$2" -o "$out/$1" >/dev/null
-  rm -f "$out/$1.json"
-  echo "gpu_bundles: $out/$1 (alpha $2): $3"
+bundle() { # name alphas config-json [proteus-compile options]
+  name=$1 alphas=$2 config=$3
+  shift 3
+  printf '%s\n' "$config" >"$out/$name.json"
+  rm -rf "${out:?}/$name"
+  "$compile" --config "$out/$name.json" --alpha "$alphas" -o "$out/$name" "$@" >/dev/null
+  rm -f "$out/$name.json"
+  echo "gpu_bundles: $out/$name (alpha $alphas${*:+, $*}): $config"
 }
 
 bundle d16 0,1 '{"d_model": 128, "h_total": 8, "linear_window_base": 64,
   "linear_anchor_stride": 32, "linear_L_base": 256, "linear_L_min": 32,
-  "linear_L_max": 256}'
+  "linear_L_max": 256}' --sass sm_90a
 bundle d32 0,1 '{"d_model": 256, "h_total": 8, "linear_window_base": 128,
   "linear_anchor_stride": 16, "linear_L_base": 96, "linear_L_min": 16,
   "linear_L_max": 96}'
@@ -38,11 +47,12 @@ bundle bench 1 '{"d_model": 512, "h_total": 32, "attn_gates": 64,
   "linear_L_base": 2048, "linear_L_min": 128, "linear_L_max": 2048}'
 # The routed layer with everything on: token selection (with a threshold),
 # prototypes (routing blend and EMA), biases; the in-kernel candidate rule.
-bundle layer 0,0.25,0.5,0.75,1 '{"d_model": 128, "h_total": 8, "attn_gates": 16,
+layer='{"d_model": 128, "h_total": 8, "attn_gates": 16,
   "token_sparse": true, "token_keep_ratio_base": 0.5, "token_keep_threshold": 0.3,
   "token_keep_guard": 4, "proto_enabled": true, "bias": true,
   "linear_window_base": 64, "linear_anchor_stride": 32, "linear_L_base": 256,
   "linear_L_min": 32, "linear_L_max": 256}'
+bundle layer 0,0.25,0.5,0.75,1 "$layer" --sass "${GPU_BUNDLES_SASS:-none}"
 # INT8 fake quantization of the shortlist's q, k, v (max mode), in-kernel in
 # the layer's and the primitive rule kernels.
 bundle int8 0,1 '{"d_model": 128, "h_total": 8, "quantize_sparse_int8": true,

@@ -30,6 +30,10 @@
 #              distribution at V 262144, which the kernel refuses)
 #   layer-nonfinite  gpu_layer_check --nonfinite (NaN/Inf in x and the
 #              weights, CPU and GPU layer) under compute-sanitizer memcheck
+#   first-plan the first plan of a fresh process with an empty cache
+#              (scripts/first_plan.sh) on the 5-setting layer bundle, which
+#              carries SASS for sm_90 and sm_90a, and on a copy of it with
+#              PTX only (the driver's JIT)
 #   (the layer steps are not in the default list: name them)
 #
 #   scripts/gpu_check.sh [STEP ...]      (default: every step, in this order)
@@ -88,7 +92,7 @@ run_step() { # name timeout-seconds command...
   timeout "$limit" "$@" 2>&1 | tee "$logs/$name.log"
   local rc=${PIPESTATUS[0]}
   local last
-  last=$(grep -E "checks passed|passed, .* failed|PASSED|FAILED TEST|ERROR SUMMARY|cudnn" \
+  last=$(grep -E "checks passed|passed, .* failed|PASSED|FAILED TEST|ERROR SUMMARY|cudnn|median first plan" \
     "$logs/$name.log" | tail -2 | tr '\n' ' ')
   [ $rc -eq 124 ] && last="TIMEOUT after ${limit}s; $last"
   [ $rc -eq 0 ] || failed=1
@@ -140,9 +144,11 @@ for step in "${steps[@]}"; do
       if "$RUN" --bundle "$BUNDLE" --top-a-demo --backend gpu --T 64 --V 262144 \
         --logit-scale 0.5; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
       echo "$ok checks passed, $bad failed"; [ $bad -eq 0 ]' ;;
+  first-plan) run_step first-plan 120 scripts/first_plan.sh "$dev/bin/proteus-run" \
+    "$b/layer" ;;
   baseline) run_step baseline 90 env PYTHONUNBUFFERED=1 python3 benchmarks/sdpa_baseline.py \
     --heads 8 --dim 64 --T 4096,16384 ;;
-  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time layer-nonfinite top-a top-a-random)" >&2; exit 2 ;;
+  *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time layer-nonfinite top-a top-a-random first-plan)" >&2; exit 2 ;;
   esac
 done
 

@@ -46,7 +46,8 @@ done
 rm -rf "$out/bin" "$out/lib" "$out/bundles" "$out/golden" "$out/golden-work" \
   "$out/golden-work.log" "$out/golden-top-a" "$out/COMMIT"
 mkdir -p "$out/bin" "$out/lib/fallback" "$out/golden"
-"$repo/scripts/gpu_bundles.sh" "$build/bin/proteus-compile" "$out/bundles"
+# The layer bundle with SASS (sm_90, sm_90a) for scripts/first_plan.sh.
+GPU_BUNDLES_SASS=auto "$repo/scripts/gpu_bundles.sh" "$build/bin/proteus-compile" "$out/bundles"
 # The layer golden cases' bundles, compiled here into proteus-run's work
 # folder, where proteus-run on the GPU machine (no compiler) finds them.
 "$build/bin/proteus-run" --golden "$golden" --compiler "$build/bin/proteus-compile" \

@@ -39,6 +39,8 @@ if os.path.isdir(golden):
 
 # proteus-compile reads a default tuning database; tests name theirs.
 config.environment["PROTEUS_TUNING_DB"] = "none"
+# ptxas takes ~4 s a module here: SASS only where a test asks (--sass).
+config.environment["PROTEUS_SASS"] = "none"
 
 # The runtime's fake CUDA driver (kernels emulated on the host), for the
 # autotuner's measuring side without a GPU.

@@ -25,13 +25,17 @@
 #include "mlir/Transforms/Passes.h"
 #include "proteus/Conversion/Passes.h"
 #include "proteus/Pipelines/Pipelines.h"
+#include "proteus/Support/GpuTarget.h"
+
+#include "llvm/Support/TargetSelect.h"
 
 using namespace mlir;
 using namespace mlir::proteus;
 
 void mlir::proteus::buildLowerToNVVMPipeline(
     OpPassManager &pm, const LowerToNVVMOptions &options) {
-  pm.addPass(createConvertProteusToGPUPass());
+  if (options.convert)
+    pm.addPass(createConvertProteusToGPUPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = options.features;
@@ -58,6 +62,15 @@ std::string mlir::proteus::extractPTX(ModuleOp module) {
   return ptx;
 }
 
+void mlir::proteus::initializeCodegenBackends() {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  LLVMInitializeNVPTXTargetInfo();
+  LLVMInitializeNVPTXTarget();
+  LLVMInitializeNVPTXTargetMC();
+  LLVMInitializeNVPTXAsmPrinter();
+}
+
 void mlir::proteus::registerNVVMLoweringInterfaces(DialectRegistry &registry) {
   registry.insert<gpu::GPUDialect, NVVM::NVVMDialect, vector::VectorDialect>();
   NVVM::registerNVVMTargetInterfaceExternalModels(registry);
@@ -69,9 +82,26 @@ void mlir::proteus::registerNVVMLoweringInterfaces(DialectRegistry &registry) {
 }
 
 void mlir::proteus::registerNVVMPipeline() {
-  PassPipelineRegistration<LowerToNVVMOptions>(
+  // PassPipelineRegistration's builder cannot fail; this one refuses a chip
+  // the NVPTX backend would abort on, before any pass runs.
+  registerPassPipeline(
       "proteus-lower-to-nvvm",
       "Lower Proteus attention ops to GPU kernels and the kernel module to PTX "
       "(gpu.binary with format isa)",
-      buildLowerToNVVMPipeline);
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        LowerToNVVMOptions options;
+        if (failed(options.parseFromString(text)))
+          return failure();
+        if (std::string why = checkGpuArch(options.chip); !why.empty())
+          return errorHandler("proteus-lower-to-nvvm: chip: " + why);
+        if (std::string why = checkPtxFeatures(options.chip, options.features);
+            !why.empty())
+          return errorHandler("proteus-lower-to-nvvm: features: " + why);
+        buildLowerToNVVMPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)> optHandler) {
+        optHandler(LowerToNVVMOptions());
+      });
 }

@@ -61,6 +61,8 @@ std::string listArchs(const Manifest &m) {
   std::string s;
   for (const std::string &a : m.ptxArchs)
     s += (s.empty() ? "" : ", ") + a;
+  for (size_t i = 0; i < m.sassArchs.size(); ++i)
+    s += (i ? ", " : "; SASS for ") + m.sassArchs[i];
   return s;
 }
 
@@ -493,12 +495,10 @@ prt_status prt_plan_create(prt_bundle *bundle, const prt_plan_options *options,
         reason = "the bundle has no PTX for " + std::string(ctx.info.arch) +
                  " (it has: " + listArchs(m) + "); using its CPU library";
       } else if (m.gpuLayer || explicitGpu || !m.hasCpuLibrary) {
-        prt_module_info mi{};
-        const std::string ptx =
-            readBundlePtx(b->dir, m, arch, static_cast<int64_t>(setting));
-        p->gpuModule = ctx.loadPtx(ptx, arch, mi);
+        std::string origin;
+        p->gpuModule = b->gpuModule(static_cast<int64_t>(setting), &origin);
         info.backend = PRT_BACKEND_GPU;
-        reason = "PTX for " + arch + " loaded on " + ctx.info.device_name;
+        reason = origin + " loaded on " + ctx.info.device_name;
         // The shortlist kernel is needed unless alpha alone forces dense.
         const bool shortlist = mayShortlist(bv.data());
         const std::string missing =

@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <set>
 #include <sstream>
@@ -245,6 +246,51 @@ void *dlopenBytes(const std::string &bytes, const std::string &label) {
   return handle;
 }
 
+/// The archs under `prefix` ("ptx/") in the manifest's files, each with the
+/// file `fileOf(arch, i)` (prefix + arch + "/s" + i + `ext`) for every
+/// setting i and no other; `bad` throws.
+template <typename FileOf, typename Bad>
+std::vector<std::string>
+archsWithEveryFile(const Manifest &m, const std::string &prefix,
+                   const std::string &ext, const std::string &kind,
+                   FileOf fileOf, Bad bad) {
+  std::set<std::string> archs;
+  for (const auto &[path, sum] : m.files) {
+    if (path.rfind(prefix, 0) != 0)
+      continue;
+    size_t slash = path.find('/', prefix.size());
+    if (slash == std::string::npos || slash == prefix.size())
+      bad("files: '" + path + "' is not of the form " + prefix +
+          "<arch>/s<setting>" + ext);
+    archs.insert(path.substr(prefix.size(), slash - prefix.size()));
+  }
+  std::vector<std::string> out;
+  for (const std::string &arch : archs) {
+    if (jitTargetOf(arch) < 0)
+      bad("files: " + prefix + arch +
+          "/ is not named after an arch (sm_XY or sm_XYa)");
+    for (size_t i = 0; i < m.settings.size(); ++i) {
+      if (!m.files.count(fileOf(arch, static_cast<int64_t>(i))))
+        bad("files: " + kind + " for " + arch + " lacks " +
+            fileOf(arch, static_cast<int64_t>(i)) + " (setting " +
+            std::to_string(i) + ")");
+    }
+    out.push_back(arch);
+  }
+  for (const auto &[path, sum] : m.files) {
+    if (path.rfind(prefix, 0) != 0)
+      continue;
+    bool known = false;
+    for (const std::string &arch : out)
+      for (size_t i = 0; i < m.settings.size() && !known; ++i)
+        known = path == fileOf(arch, static_cast<int64_t>(i));
+    if (!known)
+      bad("files: '" + path + "' names no setting (the bundle has " +
+          std::to_string(m.settings.size()) + ")");
+  }
+  return out;
+}
+
 } // namespace
 
 int jitTargetOf(const std::string &arch) {
@@ -273,6 +319,63 @@ std::string selectPtxArch(const std::vector<std::string> &available, int major,
       best = a, bestCc = cc;
   }
   return best;
+}
+
+std::string selectSassArch(const std::vector<std::string> &available, int major,
+                           int minor) {
+  const std::string exact = "sm_" + std::to_string(major * 10 + minor);
+  for (const char *suffix : {"a", ""})
+    if (std::find(available.begin(), available.end(), exact + suffix) !=
+        available.end())
+      return exact + suffix;
+  return "";
+}
+
+std::set<std::string> cubinEntries(std::string_view cubin) {
+  auto bad = [](const std::string &what) {
+    fail(PRT_ERR_BUNDLE, "the cubin is not a valid ELF image: " + what);
+  };
+  Elf64_Ehdr eh;
+  if (cubin.size() < sizeof(eh))
+    bad("shorter than an ELF header");
+  std::memcpy(&eh, cubin.data(), sizeof(eh));
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
+    bad("no 64-bit little-endian ELF magic");
+  if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > cubin.size() ||
+      (cubin.size() - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
+    bad("section headers outside the image");
+  auto section = [&](size_t i) {
+    Elf64_Shdr sh;
+    std::memcpy(&sh, cubin.data() + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+    if (sh.sh_type != SHT_NOBITS && (sh.sh_offset > cubin.size() ||
+                                     sh.sh_size > cubin.size() - sh.sh_offset))
+      bad("section " + std::to_string(i) + " outside the image");
+    return sh;
+  };
+  std::set<std::string> names;
+  for (size_t i = 0; i < eh.e_shnum; ++i) {
+    Elf64_Shdr symtab = section(i);
+    if (symtab.sh_type != SHT_SYMTAB)
+      continue;
+    if (symtab.sh_link >= eh.e_shnum)
+      bad("the symbol table's string table is out of range");
+    Elf64_Shdr strtab = section(symtab.sh_link);
+    std::string_view strings = cubin.substr(strtab.sh_offset, strtab.sh_size);
+    for (size_t off = 0; off + sizeof(Elf64_Sym) <= symtab.sh_size;
+         off += sizeof(Elf64_Sym)) {
+      Elf64_Sym sym;
+      std::memcpy(&sym, cubin.data() + symtab.sh_offset + off, sizeof(sym));
+      if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC ||
+          ELF64_ST_BIND(sym.st_info) != STB_GLOBAL)
+        continue;
+      if (sym.st_name >= strings.size())
+        bad("a symbol name outside the string table");
+      std::string_view rest = strings.substr(sym.st_name);
+      names.emplace(rest.substr(0, rest.find('\0')));
+    }
+  }
+  return names;
 }
 
 Manifest parseManifest(const std::string &text, const std::string &dir) {
@@ -384,40 +487,15 @@ Manifest parseManifest(const std::string &text, const std::string &dir) {
     m.gpuLayer = n.get<bool>();
   }
 
-  // What the listed files provide: the CPU library and complete PTX sets.
+  // What the listed files provide: the CPU library and complete PTX and
+  // SASS sets.
   m.hasCpuLibrary = m.files.count(kCpuLibrary) != 0;
-  std::set<std::string> archs;
-  for (const auto &[path, sum] : m.files) {
-    if (path.rfind("ptx/", 0) != 0)
-      continue;
-    size_t slash = path.find('/', 4);
-    if (slash == std::string::npos || slash == 4)
-      bad("files: '" + path + "' is not of the form ptx/<arch>/s<setting>.ptx");
-    archs.insert(path.substr(4, slash - 4));
-  }
-  for (const std::string &arch : archs) {
-    if (jitTargetOf(arch) < 0)
-      bad("files: ptx/" + arch +
-          "/ is not named after an arch (sm_XY or sm_XYa)");
-    for (size_t i = 0; i < m.settings.size(); ++i) {
-      if (!m.files.count(ptxFile(arch, static_cast<int64_t>(i))))
-        bad("files: PTX for " + arch + " lacks " +
-            ptxFile(arch, static_cast<int64_t>(i)) + " (setting " +
-            std::to_string(i) + ")");
-    }
-    m.ptxArchs.push_back(arch);
-  }
-  for (const auto &[path, sum] : m.files) {
-    if (path.rfind("ptx/", 0) != 0)
-      continue;
-    bool known = false;
-    for (const std::string &arch : m.ptxArchs)
-      for (size_t i = 0; i < m.settings.size() && !known; ++i)
-        known = path == ptxFile(arch, static_cast<int64_t>(i));
-    if (!known)
-      bad("files: '" + path + "' names no setting (the bundle has " +
-          std::to_string(m.settings.size()) + ")");
-  }
+  m.ptxArchs = archsWithEveryFile(m, "ptx/", ".ptx", "PTX", ptxFile, bad);
+  m.sassArchs =
+      archsWithEveryFile(m, "sass/", ".cubin", "SASS", cubinFile, bad);
+  if (!m.sassArchs.empty() && m.ptxArchs.empty())
+    bad("files: SASS (" + m.sassArchs.front() +
+        ") without any PTX for the runtime to fall back on");
   if (!m.hasCpuLibrary && m.ptxArchs.empty())
     bad(std::string("'files' lists neither the CPU library (") + kCpuLibrary +
         ") nor any PTX: nothing to run");
@@ -547,37 +625,71 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
   return fn;
 }
 
+void BundleImpl::loadGpuModule(int64_t setting, GpuModule &gm) {
+  ContextImpl &ctx = *context;
+  const int major = ctx.info.cc_major, minor = ctx.info.cc_minor;
+  std::string refused;
+  if (std::string sass = selectSassArch(manifest.sassArchs, major, minor);
+      !sass.empty()) {
+    // Checked again (size, checksum): the file is read long after
+    // prt_bundle_open verified it. Cubins carry no fingerprint check yet.
+    const std::string cubin =
+        readBundleFile(dir, manifest, cubinFile(sass, setting));
+    try {
+      gm.entries = cubinEntries(cubin);
+      gm.module = ctx.loadCubin(cubin, sass);
+      gm.origin = "SASS for " + sass;
+      return;
+    } catch (const Error &e) {
+      if (e.status != PRT_ERR_CUDA && e.status != PRT_ERR_BUNDLE)
+        throw;
+      refused =
+          std::string("; the ") + sass + " cubin was refused: " + e.what();
+    }
+  }
+  const std::string note =
+      manifest.gpuNote.empty() ? "" : " (gpu_note: " + manifest.gpuNote + ")";
+  const std::string arch = selectPtxArch(manifest.ptxArchs, major, minor);
+  if (arch.empty()) {
+    std::string archs;
+    for (const std::string &a : manifest.ptxArchs)
+      archs += (archs.empty() ? "" : ", ") + a;
+    fail(PRT_ERR_UNSUPPORTED,
+         "bundle " + dir + " has no PTX for " + ctx.info.arch + " (it has: " +
+             (archs.empty() ? "none" : archs) + ")" + note + refused);
+  }
+  // Read once and checked again (size, checksum, fingerprint).
+  const std::string ptx = readBundlePtx(dir, manifest, arch, setting);
+  prt_module_info info{};
+  gm.module = ctx.loadPtx(ptx, arch, info);
+  gm.entries = ptxEntries(ptx);
+  static const char *sources[] = {"JIT", "memory cache", "disk cache"};
+  gm.origin = "PTX for " + arch + " (" + sources[info.source] + ")" + refused;
+}
+
+std::shared_ptr<LoadedModule> BundleImpl::gpuModule(int64_t setting,
+                                                    std::string *origin) {
+  std::lock_guard<std::mutex> lock(gpuMutex_);
+  GpuModule &gm = gpuModules_[setting];
+  if (!gm.module)
+    loadGpuModule(setting, gm);
+  if (origin)
+    *origin = gm.origin;
+  return gm.module;
+}
+
 cu::Function BundleImpl::gpuKernel(int64_t setting, const std::string &name) {
   ContextImpl &ctx = *context;
   std::lock_guard<std::mutex> lock(gpuMutex_);
   GpuModule &gm = gpuModules_[setting];
   if (auto it = gm.kernels.find(name); it != gm.kernels.end())
     return it->second;
-  if (!gm.module) {
-    const std::string note =
-        manifest.gpuNote.empty() ? "" : " (gpu_note: " + manifest.gpuNote + ")";
-    const std::string arch =
-        selectPtxArch(manifest.ptxArchs, ctx.info.cc_major, ctx.info.cc_minor);
-    if (arch.empty()) {
-      std::string archs;
-      for (const std::string &a : manifest.ptxArchs)
-        archs += (archs.empty() ? "" : ", ") + a;
-      fail(PRT_ERR_UNSUPPORTED,
-           "bundle " + dir + " has no PTX for " + ctx.info.arch +
-               " (it has: " + (archs.empty() ? "none" : archs) + ")" + note);
-    }
-    // Read once per setting and checked again (size, checksum,
-    // fingerprint), since the file is read long after prt_bundle_open
-    // verified it; the bytes checked are the bytes loaded.
-    const std::string ptx = readBundlePtx(dir, manifest, arch, setting);
-    prt_module_info info{};
-    gm.module = ctx.loadPtx(ptx, arch, info);
-    gm.entries = ptxEntries(ptx);
-  }
+  if (!gm.module)
+    loadGpuModule(setting, gm);
   auto missing = [&] {
-    fail(PRT_ERR_NOT_FOUND, "the PTX of setting " + std::to_string(setting) +
-                                " in bundle " + dir + " has no kernel '" +
-                                name + "'");
+    fail(PRT_ERR_NOT_FOUND, "the module of setting " + std::to_string(setting) +
+                                " in bundle " + dir + " (" + gm.origin +
+                                ") has no kernel '" + name + "'");
   };
   if (!gm.entries.count(name))
     missing();

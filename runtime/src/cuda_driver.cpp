@@ -372,4 +372,36 @@ std::shared_ptr<LoadedModule> ContextImpl::loadPtx(std::string_view ptx,
   return loaded;
 }
 
+std::shared_ptr<LoadedModule> ContextImpl::loadCubin(std::string_view cubin,
+                                                     const std::string &arch) {
+  if (!gpu())
+    fail(PRT_ERR_UNSUPPORTED,
+         std::string("a cubin needs a GPU context; this one uses the CPU (") +
+             info.reason + ")");
+  // Its own key space: the hash of a PTX text never meets a cubin's.
+  std::string keyed = std::string("proteus-sass") + '\0' + arch + '\0';
+  keyed.append(cubin);
+  const uint64_t key = xxh3(keyed.data(), keyed.size());
+
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto it = modules.find(key); it != modules.end())
+    return it->second;
+  ScopedCuContext scope(*this);
+  constexpr size_t kLogSize = 16384;
+  std::vector<char> errorLog(kLogSize, '\0');
+  cu::JitOption opts[] = {cu::kJitErrorLogBuffer, cu::kJitErrorLogBufferSize};
+  void *vals[] = {errorLog.data(), reinterpret_cast<void *>(kLogSize)};
+  auto loaded = std::make_shared<LoadedModule>();
+  loaded->owner = this;
+  cu::Result r =
+      cuda->moduleLoadDataEx(&loaded->module, cubin.data(), 2, opts, vals);
+  if (r != cu::kSuccess) {
+    loaded->module = nullptr;
+    fail(PRT_ERR_CUDA, "cuModuleLoadDataEx (" + arch + " cubin) failed: " +
+                           cuda->errorText(r) + "\nlog:\n" + logText(errorLog));
+  }
+  modules[key] = loaded;
+  return loaded;
+}
+
 } // namespace proteus_rt

@@ -106,6 +106,8 @@ struct Manifest {
   std::string gpuNote;               ///< "" when not given
   bool gpuLayer = false;             ///< the PTX modules hold the layer kernels
   std::vector<std::string> ptxArchs; ///< archs with PTX for every setting
+  /// Archs with a cubin for every setting (a bundle with SASS has PTX too).
+  std::vector<std::string> sassArchs;
   bool hasCpuLibrary = false;
 };
 
@@ -135,6 +137,16 @@ const char *hostArch();
 /// UV < XY (PTX is forward compatible); "" when none fits.
 std::string selectPtxArch(const std::vector<std::string> &available, int major,
                           int minor);
+
+/// The SASS arch whose cubin a device of compute capability major.minor
+/// loads as it is: "sm_XYa" when present (made for exactly this device),
+/// else "sm_XY"; "" when neither is.
+std::string selectSassArch(const std::vector<std::string> &available, int major,
+                           int minor);
+
+/// The kernel names of a cubin (its global function symbols). Throws
+/// PRT_ERR_BUNDLE when `cubin` is not a 64-bit little-endian ELF image.
+std::set<std::string> cubinEntries(std::string_view cubin);
 
 //===----------------------------------------------------------------------===//
 // On-disk JIT cache
@@ -367,6 +379,12 @@ struct ContextImpl {
   /// where the module came from.
   std::shared_ptr<LoadedModule>
   loadPtx(std::string_view ptx, const std::string &arch, prt_module_info &info);
+
+  /// Loads a cubin assembled for `arch` as it is (no JIT, no disk cache),
+  /// through the memory cache. Throws PRT_ERR_CUDA with the driver's log when
+  /// the driver refuses it.
+  std::shared_ptr<LoadedModule> loadCubin(std::string_view cubin,
+                                          const std::string &arch);
 };
 
 /// Makes a context current on this thread for the scope.
@@ -398,13 +416,19 @@ struct BundleImpl {
   /// _UNSUPPORTED.
   void *cpuSymbol(const std::string &entry);
 
-  /// Kernel `name` of setting `setting`'s PTX module for the context's
-  /// device, loading the module through the context's caches on first use
-  /// (once per bundle and setting). Throws PRT_ERR_UNSUPPORTED when the
-  /// bundle has no PTX the device can run, PRT_ERR_NOT_FOUND when the module
-  /// lacks the kernel, PRT_ERR_BUNDLE when the PTX file changed since the
-  /// bundle was opened.
+  /// Kernel `name` of setting `setting`'s module for the context's device,
+  /// loading the module on first use (gpuModule). Throws PRT_ERR_NOT_FOUND
+  /// when the module lacks the kernel.
   cu::Function gpuKernel(int64_t setting, const std::string &name);
+
+  /// Setting `setting`'s module for the context's device, loaded on first
+  /// use (once per bundle and setting): the cubin of the device's exact
+  /// target where the bundle has one, else the PTX through the context's
+  /// JIT caches (also when the driver refuses the cubin). `origin` says
+  /// which. Throws PRT_ERR_UNSUPPORTED when the bundle has no code the device
+  /// can run, PRT_ERR_BUNDLE when a file changed since the bundle was opened.
+  std::shared_ptr<LoadedModule> gpuModule(int64_t setting,
+                                          std::string *origin = nullptr);
 
 private:
   std::mutex cpuMutex_;
@@ -413,12 +437,15 @@ private:
   /// One setting's loaded module and the kernels resolved from it.
   struct GpuModule {
     std::shared_ptr<LoadedModule> module;
-    /// The names of the PTX's `.entry` kernels: a kernel the PTX lacks is
-    /// reported from here, never by a failing cuModuleGetFunction (which
+    /// The names of the module's kernels: a kernel it lacks is reported
+    /// from here, never by a failing cuModuleGetFunction (which
     /// compute-sanitizer counts as an error).
     std::set<std::string> entries;
     std::map<std::string, cu::Function> kernels;
+    std::string origin; ///< "SASS for sm_90a", "PTX for sm_90 (JIT)", ...
   };
+  /// Loads `gm` (gpuMutex_ held).
+  void loadGpuModule(int64_t setting, GpuModule &gm);
   std::mutex gpuMutex_;
   std::map<int64_t, GpuModule> gpuModules_;
 };

@@ -11,10 +11,13 @@
 //
 // The real modules hold each setting's head dim, anchor stride and INT8 mode
 // as constants; here they come from PROTEUS_FAKE_CUDA_MODULES=
-// "<ptx file>=<D>:<stride>[:<int8>],..." (the module whose text is that
-// file's; <int8> "max" or the percentile, for proteus_int8_scales_<t>). Both
-// candidate pieces are assumed on. Which kernels a module has is read from
-// its .entry lines. Nothing here says anything about the real PTX's code.
+// "<module file>=<D>:<stride>[:<int8>],..." (the module whose bytes are that
+// file's, PTX or cubin; <int8> "max" or the percentile, for
+// proteus_int8_scales_<t>). Both candidate pieces are assumed on. Which
+// kernels a module has is read from its .entry lines, or from a cubin's ELF
+// symbols and parameter attributes. Nothing here says anything about the real
+// code. The device is of compute capability 9.0, or PROTEUS_FAKE_CUDA_CC
+// ("8.6"), so that tests see the runtime choose between a cubin and the PTX.
 //
 // The layer kernels of contract.h ("The layer on the GPU") compute nothing
 // here: a launch checks its parameters (each memref inside an allocation, the
@@ -34,8 +37,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <elf.h>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -48,8 +53,8 @@
 namespace {
 
 using Result = int;
-constexpr Result kSuccess = 0, kInvalidValue = 1, kNotFound = 500,
-                 kIllegalAddress = 700, kLaunchFailure = 719;
+constexpr Result kSuccess = 0, kInvalidValue = 1, kInvalidImage = 200,
+                 kNotFound = 500, kIllegalAddress = 700, kLaunchFailure = 719;
 
 std::mutex mu;
 std::map<uintptr_t, size_t> allocations; // start -> bytes
@@ -575,7 +580,11 @@ API cuDeviceGet(int *d, int) {
   return kSuccess;
 }
 API cuDeviceGetAttribute(int *v, int attr, int) {
-  *v = attr == 75 ? 9 : 0; // compute capability 9.0
+  // Compute capability 9.0, or PROTEUS_FAKE_CUDA_CC ("8.6").
+  int major = 9, minor = 0;
+  if (const char *cc = std::getenv("PROTEUS_FAKE_CUDA_CC"))
+    std::sscanf(cc, "%d.%d", &major, &minor);
+  *v = attr == 75 ? major : attr == 76 ? minor : 0;
   return kSuccess;
 }
 API cuDeviceGetName(char *name, int len, int) {
@@ -601,12 +610,79 @@ API cuStreamSynchronize(void *) {
   return sticky;
 }
 
+/// A cubin as ptxas writes it: an ELF image whose global functions are the
+/// kernels, each with a .nv.info.<kernel> section holding one
+/// EIATTR_KPARAM_INFO attribute per parameter. Fills `m`'s kernels and
+/// parameter counts and returns the image's bytes (its size is where its
+/// last header or section ends); "" when it is not such an image.
+std::string readCubin(const char *image, Module &m) {
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, image, sizeof(eh));
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_shentsize != sizeof(Elf64_Shdr))
+    return "";
+  size_t size = std::max<size_t>(eh.e_shoff + eh.e_shnum * sizeof(Elf64_Shdr),
+                                 eh.e_phoff + eh.e_phnum * eh.e_phentsize);
+  std::vector<Elf64_Shdr> sh(eh.e_shnum);
+  std::memcpy(sh.data(), image + eh.e_shoff, sh.size() * sizeof(Elf64_Shdr));
+  for (const Elf64_Shdr &s : sh)
+    if (s.sh_type != SHT_NOBITS)
+      size = std::max<size_t>(size, s.sh_offset + s.sh_size);
+  if (eh.e_shstrndx >= sh.size())
+    return "";
+  const char *names = image + sh[eh.e_shstrndx].sh_offset;
+  std::map<std::string, int64_t> params; // .nv.info.<kernel> -> KPARAM count
+  for (const Elf64_Shdr &s : sh) {
+    const std::string name = names + s.sh_name;
+    if (name.rfind(".nv.info.", 0) != 0)
+      continue;
+    int64_t &n = params[name.substr(9)];
+    const auto *a =
+        reinterpret_cast<const unsigned char *>(image + s.sh_offset);
+    for (size_t at = 0; at + 4 <= s.sh_size;) {
+      const unsigned format = a[at], attr = a[at + 1];
+      n += attr == 0x17; // EIATTR_KPARAM_INFO
+      // EIFMT_SVAL (4) carries a 16-bit size and that many bytes; the
+      // others (NVAL, BVAL, HVAL) fit in the 4 bytes.
+      at += format == 4   ? 4 + (a[at + 2] | a[at + 3] << 8)
+            : format == 1 ? 2
+                          : 4;
+    }
+  }
+  for (const Elf64_Shdr &s : sh) {
+    if (s.sh_type != SHT_SYMTAB || s.sh_link >= sh.size())
+      continue;
+    const char *strings = image + sh[s.sh_link].sh_offset;
+    for (size_t off = 0; off + sizeof(Elf64_Sym) <= s.sh_size;
+         off += sizeof(Elf64_Sym)) {
+      Elf64_Sym sym;
+      std::memcpy(&sym, image + s.sh_offset + off, sizeof(sym));
+      if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC ||
+          ELF64_ST_BIND(sym.st_info) != STB_GLOBAL)
+        continue;
+      const std::string name = strings + sym.st_name;
+      m.kernels.insert(name);
+      m.paramCount[name] = params[name];
+    }
+  }
+  return std::string(image, size);
+}
+
 API cuModuleLoadDataEx(void **module, const void *image, unsigned, int *,
                        void **) {
   std::lock_guard<std::mutex> lock(mu);
-  const std::string text(static_cast<const char *>(image));
+  const bool cubin = std::memcmp(image, ELFMAG, SELFMAG) == 0;
+  note(cubin ? "cuModuleLoadDataEx cubin" : "cuModuleLoadDataEx ptx");
   auto *m = new Module;
-  for (size_t at = 0; (at = text.find(".entry ", at)) != std::string::npos;) {
+  const std::string text = cubin
+                               ? readCubin(static_cast<const char *>(image), *m)
+                               : std::string(static_cast<const char *>(image));
+  if (text.empty()) {
+    delete m;
+    return kInvalidImage;
+  }
+  for (size_t at = 0;
+       !cubin && (at = text.find(".entry ", at)) != std::string::npos;) {
     at += 7;
     const size_t open = text.find('(', at);
     const std::string name = text.substr(at, open - at);
@@ -675,6 +751,10 @@ API cuLinkAddData_v2(void *state, int, void *data, size_t size, const char *,
   return kSuccess;
 }
 API cuLinkComplete(void *state, void **cubin, size_t *size) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    note("cuLinkComplete");
+  }
   Link *l = static_cast<Link *>(state);
   *cubin = l->image.data();
   *size = l->image.size();

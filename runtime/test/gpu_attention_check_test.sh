@@ -39,8 +39,10 @@ for b in d16 d32 d64 d128 proto bench int8 int8p; do
       q=:$(sed -n 's/.*"quantize_sparse_int8_percentile": \([0-9.e-]*\).*/\1/p' "$m")
     fi
   fi
-  for f in "$out/$b"/ptx/sm_90/*.ptx; do
-    modules="$modules${modules:+,}$f=$d:$s$q"
+  # The fake device is an sm_90: the runtime loads a bundle's sm_90a (else
+  # sm_90) cubin where it has one, the PTX elsewhere.
+  for f in "$out/$b"/ptx/sm_90/*.ptx "$out/$b"/sass/*/*.cubin; do
+    [ -e "$f" ] && modules="$modules${modules:+,}$f=$d:$s$q"
   done
 done
 export PROTEUS_FAKE_CUDA_MODULES="$modules" PROTEUS_DISABLE_CACHE=1

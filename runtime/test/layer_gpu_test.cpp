@@ -18,7 +18,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <dlfcn.h>
+#include <elf.h>
 
 using namespace proteus_rt;
 using namespace proteus_rt::test;
@@ -568,6 +570,86 @@ TEST_F(LayerGpu, NothingIsAllocatedAndOnlyStatsSynchronise) {
   std::vector<std::string> atDestroy = lines(calls_());
   EXPECT_NE(std::find(atDestroy.begin(), atDestroy.end(), "cuMemFree"),
             atDestroy.end());
+}
+
+/// The layer bundle with, beside its sm_90 PTX, a cubin per setting for each
+/// of `sass` holding the same kernels (or `cubinBytes` where given).
+std::string withCubins(const std::string &dir,
+                       const std::vector<std::string> &sass,
+                       const std::string &cubinBytes = "") {
+  json m = json::parse(readFile(dir + "/" + kManifestFile));
+  for (const std::string &arch : sass)
+    for (size_t s = 0; s < kSettings.size(); ++s) {
+      const std::string rel = cubinFile(arch, static_cast<int64_t>(s));
+      writeFile(dir + "/" + rel,
+                cubinBytes.empty() ? fakeCubin(kLayerKernels) : cubinBytes);
+      m["files"][rel] = checksumOf(dir + "/" + rel);
+    }
+  writeManifest(dir, m);
+  return dir;
+}
+
+bool has(const std::vector<std::string> &calls, const std::string &call) {
+  return std::find(calls.begin(), calls.end(), call) != calls.end();
+}
+
+// A device whose exact target has a cubin loads it as it is: no JIT.
+TEST_F(LayerGpu, LoadsTheCubinOfTheDevice) {
+  const std::string dir =
+      withCubins(writeBundle("sass", plainConfig(), kLayerKernels, true),
+                 {"sm_90", "sm_90a"});
+  open(dir);
+  record_();
+  prt_plan_info info = plan(1, 1, 64);
+  std::vector<std::string> calls = lines(calls_());
+  ASSERT_EQ(info.backend, PRT_BACKEND_GPU) << info.backend_reason;
+  EXPECT_NE(std::string(info.backend_reason).find("SASS for sm_90a loaded"),
+            std::string::npos)
+      << info.backend_reason;
+  EXPECT_TRUE(has(calls, "cuModuleLoadDataEx cubin")) << calls_();
+  EXPECT_FALSE(has(calls, "cuModuleLoadDataEx ptx")) << calls_();
+  EXPECT_FALSE(has(calls, "cuLinkComplete")) << calls_();
+  DeviceArgs d(ctx_, 1, 64, 32, 8);
+  EXPECT_FALSE(launches(forward(d.args)).empty()) << calls_();
+}
+
+// Any other device JIT-compiles the PTX; so does one whose cubin the runtime
+// or the driver refuses, saying why.
+TEST_F(LayerGpu, OtherDevicesAndRefusedCubinsTakeThePtx) {
+  std::string broken = fakeCubin(kLayerKernels);
+  broken[offsetof(Elf64_Ehdr, e_shstrndx)] = '\x7f'; // the fake refuses it
+  struct Case {
+    std::string name, cc, cubin, reason;
+  } cases[] = {
+      {"blackwell", "10.0", "", "PTX for sm_90 (JIT)"},
+      {"not-elf", "9.0", "// PTX, not ELF",
+       "the sm_90a cubin was refused: the cubin is not a valid ELF image"},
+      {"refused", "9.0", broken,
+       "the sm_90a cubin was refused: cuModuleLoadDataEx (sm_90a cubin) "
+       "failed"},
+  };
+  for (const Case &c : cases) {
+    const std::string dir =
+        withCubins(writeBundle(c.name, plainConfig(), kLayerKernels, true),
+                   {"sm_90a"}, c.cubin);
+    ::setenv("PROTEUS_FAKE_CUDA_CC", c.cc.c_str(), 1);
+    prt_context *ctx = context(PRT_BACKEND_GPU);
+    ::unsetenv("PROTEUS_FAKE_CUDA_CC");
+    open(dir, ctx);
+    record_();
+    prt_plan_info info = plan(1, 1, 64);
+    std::vector<std::string> calls = lines(calls_());
+    EXPECT_EQ(info.backend, PRT_BACKEND_GPU) << c.name;
+    EXPECT_NE(std::string(info.backend_reason).find(c.reason),
+              std::string::npos)
+        << c.name << ": " << info.backend_reason;
+    EXPECT_TRUE(has(calls, "cuModuleLoadDataEx ptx")) << c.name << calls_();
+    prt_plan_destroy(plan_);
+    plan_ = nullptr;
+    prt_bundle_close(bundle_);
+    bundle_ = nullptr;
+    prt_context_destroy(ctx);
+  }
 }
 
 } // namespace

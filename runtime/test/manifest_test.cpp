@@ -196,6 +196,65 @@ TEST_F(ManifestTest, PtxSets) {
   EXPECT_HAS(loadError(t2.path()), "ptx/volta/ is not named after an arch");
 }
 
+TEST_F(ManifestTest, SassSets) {
+  TempDir t2;
+  BundleSpec s;
+  s.settings = {{0.0, 1.0}, {1.0, 1.0}};
+  s.ptxArchs = {"sm_90"};
+  s.sassArchs = {"sm_90a", "sm_90"};
+  makeBundle(t2.path(), s);
+  Manifest m = loadManifest(t2.path());
+  EXPECT_EQ(m.sassArchs, (std::vector<std::string>{"sm_90", "sm_90a"}));
+  EXPECT_EQ(m.ptxArchs, (std::vector<std::string>{"sm_90"}));
+
+  fs::remove(t2 / cubinFile("sm_90a", 1));
+  writeManifest(t2.path(), manifestFor(t2.path(), s));
+  EXPECT_HAS(loadError(t2.path()),
+             "SASS for sm_90a lacks sass/sm_90a/s1.cubin (setting 1)");
+  writeFile(t2 / cubinFile("sm_90a", 1), fakeCubin({}));
+  writeFile(t2 / "sass/sm_90a/s1.ptx", "x");
+  writeManifest(t2.path(), manifestFor(t2.path(), s));
+  EXPECT_HAS(loadError(t2.path()), "'sass/sm_90a/s1.ptx' names no setting");
+  fs::remove(t2 / "sass/sm_90a/s1.ptx");
+  writeFile(t2 / "sass/hopper/s0.cubin", "x");
+  writeManifest(t2.path(), manifestFor(t2.path(), s));
+  EXPECT_HAS(loadError(t2.path()), "sass/hopper/ is not named after an arch");
+  fs::remove_all(t2 / "sass/hopper");
+
+  // A cubin loads only on its exact target: PTX must be there to fall back
+  // on.
+  fs::remove_all(t2 / "ptx");
+  writeManifest(t2.path(), manifestFor(t2.path(), s));
+  EXPECT_HAS(loadError(t2.path()),
+             "SASS (sm_90) without any PTX for the runtime to fall back on");
+}
+
+TEST(SassArch, SelectionIsExact) {
+  EXPECT_EQ(selectSassArch({"sm_90", "sm_90a"}, 9, 0), "sm_90a");
+  EXPECT_EQ(selectSassArch({"sm_90"}, 9, 0), "sm_90");
+  EXPECT_EQ(selectSassArch({"sm_90", "sm_90a"}, 8, 6), "");
+  EXPECT_EQ(selectSassArch({"sm_80"}, 8, 6), "");
+  EXPECT_EQ(selectSassArch({"sm_90"}, 10, 0), "");
+}
+
+TEST(SassArch, CubinEntries) {
+  EXPECT_EQ(cubinEntries(fakeCubin({"proteus_a", "proteus_b"}, 3)),
+            (std::set<std::string>{"proteus_a", "proteus_b"}));
+  EXPECT_TRUE(cubinEntries(fakeCubin({})).empty());
+  for (const std::string &bad : {std::string("// PTX, not ELF"),
+                                 std::string("\x7f"
+                                             "ELF"),
+                                 fakeCubin({"k"}).substr(0, 100)}) {
+    try {
+      cubinEntries(bad);
+      ADD_FAILURE() << "accepted " << bad.size() << " bytes";
+    } catch (const Error &e) {
+      EXPECT_EQ(e.status, PRT_ERR_BUNDLE);
+      EXPECT_HAS(std::string(e.what()), "the cubin is not a valid ELF image");
+    }
+  }
+}
+
 TEST_F(ManifestTest, NothingToRun) {
   EXPECT_HAS(errorAfter([](json &m) { m["files"] = json::object(); }),
              "lists neither the CPU library");

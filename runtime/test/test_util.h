@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <cstring>
+#include <elf.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -81,6 +83,7 @@ struct BundleSpec {
   std::string cpuLibrary =
       testDouble(PROTEUS_TESTDOUBLE_KERNELS); ///< "" = none
   std::vector<std::string> ptxArchs;          ///< dummy PTX text
+  std::vector<std::string> sassArchs;         ///< fakeCubin({}) each
   std::string cpuTarget;
 };
 
@@ -123,6 +126,71 @@ inline void seal(nlohmann::json &m) {
   std::string value, error;
   if (manifestIntegrity(m.dump(), value, error))
     m[kManifestIntegrity] = value;
+}
+
+/// An ELF image laid out as ptxas writes a cubin, as far as the runtime and
+/// the fake driver read one: a global function symbol per kernel, each with
+/// a .nv.info.<kernel> section of `params` EIATTR_KPARAM_INFO attributes.
+inline std::string fakeCubin(const std::vector<std::string> &kernels,
+                             int params = 0) {
+  std::string shstr(1, '\0'), str(1, '\0'), syms(sizeof(Elf64_Sym), '\0');
+  std::vector<std::pair<size_t, std::string>> infos; // name offset, bytes
+  const size_t shstrName = shstr.size();
+  shstr += std::string(".shstrtab") + '\0';
+  const size_t strName = shstr.size();
+  shstr += std::string(".strtab") + '\0';
+  const size_t symName = shstr.size();
+  shstr += std::string(".symtab") + '\0';
+  for (const std::string &k : kernels) {
+    Elf64_Sym sym{};
+    sym.st_name = static_cast<uint32_t>(str.size());
+    sym.st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
+    sym.st_other = 0x10; // STO_CUDA_ENTRY
+    str += k + '\0';
+    syms.append(reinterpret_cast<const char *>(&sym), sizeof(sym));
+    std::string info;
+    for (int p = 0; p < params; ++p)
+      info += std::string("\x04\x17\x0c\x00", 4) + std::string(12, '\0');
+    infos.emplace_back(shstr.size(), info);
+    shstr += ".nv.info." + k + '\0';
+  }
+  std::string body = shstr + str + syms;
+  for (const auto &[name, bytes] : infos)
+    body += bytes;
+  std::vector<Elf64_Shdr> sh(4 + infos.size());
+  size_t at = sizeof(Elf64_Ehdr);
+  auto place = [&](Elf64_Shdr &s, size_t name, uint32_t type, size_t size) {
+    s.sh_name = static_cast<uint32_t>(name);
+    s.sh_type = type;
+    s.sh_offset = at;
+    s.sh_size = size;
+    at += size;
+  };
+  place(sh[1], shstrName, SHT_STRTAB, shstr.size());
+  place(sh[2], strName, SHT_STRTAB, str.size());
+  place(sh[3], symName, SHT_SYMTAB, syms.size());
+  sh[3].sh_link = 2;
+  sh[3].sh_entsize = sizeof(Elf64_Sym);
+  for (size_t i = 0; i < infos.size(); ++i)
+    place(sh[4 + i], infos[i].first, SHT_LOPROC, infos[i].second.size());
+  Elf64_Ehdr eh{};
+  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+  eh.e_ident[EI_CLASS] = ELFCLASS64;
+  eh.e_ident[EI_DATA] = ELFDATA2LSB;
+  eh.e_ident[EI_VERSION] = EV_CURRENT;
+  eh.e_type = ET_EXEC;
+  eh.e_machine = 190; // EM_CUDA
+  eh.e_version = EV_CURRENT;
+  eh.e_ehsize = sizeof(Elf64_Ehdr);
+  eh.e_shoff = at;
+  eh.e_shentsize = sizeof(Elf64_Shdr);
+  eh.e_shnum = static_cast<uint16_t>(sh.size());
+  eh.e_shstrndx = 1;
+  std::string image(reinterpret_cast<const char *>(&eh), sizeof(eh));
+  image += body;
+  image.append(reinterpret_cast<const char *>(sh.data()),
+               sh.size() * sizeof(Elf64_Shdr));
+  return image;
 }
 
 /// The manifest for the files already in `dir`, with their true checksums
@@ -176,6 +244,10 @@ inline void makeBundle(const std::string &dir, const BundleSpec &spec = {}) {
     for (size_t i = 0; i < spec.settings.size(); ++i)
       writeFile(dir + "/" + ptxFile(arch, static_cast<int64_t>(i)),
                 dummyPtx(arch, spec, static_cast<int64_t>(i)));
+  for (const std::string &arch : spec.sassArchs)
+    for (size_t i = 0; i < spec.settings.size(); ++i)
+      writeFile(dir + "/" + cubinFile(arch, static_cast<int64_t>(i)),
+                fakeCubin({}));
   writeManifest(dir, manifestFor(dir, spec));
 }
 

@@ -46,9 +46,10 @@ USAGE
 RUN A BUNDLE (--bundle)
   Opens the bundle (manifest.json, checksums), plans one layer call and runs
   it on random input and weights drawn from a fixed seed, then prints the
-  backend and why it was chosen, the setting, the host schedule (budgets and
-  mode hints), the statistics the kernels report, a summary of y, and the
-  median time. On a GPU plan (--backend gpu, or auto when the bundle has the
+  backend and why it was chosen (on a GPU: the cubin or PTX it loaded), the
+  time the context, the bundle and the first plan took, the setting, the
+  host schedule (budgets and mode hints), the statistics the kernels report,
+  a summary of y, and the median time. On a GPU plan (--backend gpu, or auto when the bundle has the
   GPU layer for the device) the tensors are copied to device buffers
   (prt_device_alloc), the timed calls are measured with events on the
   default stream (and their host enqueue time separately), and y is copied
@@ -178,8 +179,14 @@ int runBundle(const RunOptions &o) {
   co.backend = o.backend;
   co.cpu_threads = static_cast<int32_t>(o.threads);
   prt_context *ctx = nullptr;
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  const Clock::time_point t0 = Clock::now();
   if (prt_status s = prt_context_create(&ctx, &co))
     return failed("prt_context_create", s);
+  const Clock::time_point t1 = Clock::now();
   prt_backend_info bi;
   prt_context_backend(ctx, &bi);
   std::printf("context: %s (%s)\n", backendName(bi.backend), bi.reason);
@@ -197,6 +204,7 @@ int runBundle(const RunOptions &o) {
   };
   if (prt_status s = prt_bundle_open(ctx, o.bundle.c_str(), &bundle))
     return cleanup(failed("prt_bundle_open", s));
+  const Clock::time_point t2 = Clock::now();
   prt_bundle_info bn;
   prt_bundle_get_info(bundle, &bn);
   std::printf(
@@ -216,10 +224,16 @@ int runBundle(const RunOptions &o) {
   po.prev_alpha = o.prevAlpha;
   if (prt_status s = prt_plan_create(bundle, &po, &plan))
     return cleanup(failed("prt_plan_create", s));
+  const Clock::time_point t3 = Clock::now();
   prt_plan_info pi;
   prt_plan_get_info(plan, &pi);
   std::printf("plan: backend %s (%s)\n", backendName(pi.backend),
               pi.backend_reason);
+  // The plan loads the setting's module (a cubin, or PTX through the JIT
+  // and its caches): the time a fresh process waits before its first call.
+  std::printf("startup: context %.2f ms, bundle open %.2f ms, first plan "
+              "%.2f ms\n",
+              ms(t0, t1), ms(t1, t2), ms(t2, t3));
   std::printf(
       "setting: %lld, alpha %.17g (schedule %.17g, stored %.17g), density %g\n",
       static_cast<long long>(pi.setting_index), pi.alpha, pi.alpha_schedule,

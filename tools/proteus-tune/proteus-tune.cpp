@@ -16,6 +16,7 @@
 #include "proteus/Pipelines/Pipelines.h"
 #include "proteus/Registration/Registration.h"
 #include "proteus/Support/Config.h"
+#include "proteus/Support/GpuTarget.h"
 #include "proteus/Support/Settings.h"
 #include "proteus/Target/AttentionModule.h"
 #include "proteus_rt/bundle_integrity.h"
@@ -292,6 +293,8 @@ int generate(int argc, char **argv) {
     else
       return fail("--kernels takes shortlist and dense, not '" + k + "'");
   }
+  if (std::string why = checkGpuArch(arch); !why.empty())
+    return fail("--arch: " + why);
   std::vector<std::string> classes;
   for (const std::string &c : splitList(classList)) {
     if (!tune::findShapeClass(c))
@@ -325,15 +328,7 @@ int generate(int argc, char **argv) {
       return fail("--dtypes takes bf16, f16 and f32, not '" + t + "'");
   }
 
-  std::string ptxas = ptxasPath;
-  if (ptxas.empty()) {
-    if (auto found = llvm::sys::findProgramByName("ptxas"))
-      ptxas = *found;
-    else if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas"))
-      ptxas = "/usr/local/cuda/bin/ptxas";
-  }
-  if (ptxas == "none")
-    ptxas.clear();
+  const std::string ptxas = findPtxas(ptxasPath);
   if (ptxas.empty())
     llvm::errs() << "proteus-tune: warning: no ptxas: registers and spills "
                     "are not checked before measurement\n";

@@ -41,6 +41,11 @@ struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
   PassOptions::Option<std::string> features{*this, "features",
                                             llvm::cl::desc("PTX features"),
                                             llvm::cl::init("+ptx80")};
+  PassOptions::Option<bool> convert{
+      *this, "convert",
+      llvm::cl::desc("start with -convert-proteus-to-gpu (off: the module "
+                     "holds the converted gpu.module already)"),
+      llvm::cl::init(true)};
 };
 
 /// convert-proteus-to-gpu -> NVVM -> PTX in a gpu.binary (format isa).
@@ -52,6 +57,11 @@ void registerNVVMPipeline();
 
 /// The GPU/NVVM dialects, target interface and translations the PTX path needs.
 void registerNVVMLoweringInterfaces(DialectRegistry &registry);
+
+/// Registers the host and NVPTX backends with LLVM's target registry, which
+/// is not thread-safe: call it once before lowering modules on several
+/// threads (each with its own MLIRContext).
+void initializeCodegenBackends();
 
 /// The PTX text of the (last) gpu.binary in `module`, or "".
 std::string extractPTX(ModuleOp module);

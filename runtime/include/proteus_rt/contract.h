@@ -23,8 +23,9 @@
 namespace proteus_rt {
 
 /// Bundle layout: <dir>/manifest.json, <dir>/cpu/<kCpuLibrary>,
-/// <dir>/ptx/<arch>/<setting>.ptx. Bumped on any incompatible change; the
-/// runtime refuses other versions and says to recompile.
+/// <dir>/ptx/<arch>/s<setting>.ptx, <dir>/sass/<arch>/s<setting>.cubin.
+/// Bumped on any incompatible change; the runtime refuses other versions and
+/// says to recompile.
 inline constexpr int64_t kBundleFormatVersion = 2;
 inline constexpr const char *kManifestFile = "manifest.json";
 inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
@@ -40,7 +41,7 @@ inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
 ///   "files": {"<path relative to the bundle>": {"xxh3": "<XXH3-64 of the
 ///             file's bytes, seed 0, 16 lowercase hex digits>", "bytes":
 ///             <its size, at most kMaxBundleFileBytes>}, ...}: every file the
-///             bundle ships (kCpuLibrary and each ptxFile), nothing else
+///             bundle ships (kCpuLibrary, each ptxFile and each cubinFile), nothing else
 ///             required; each is read with its "bytes" as the cap,
 ///   "integrity": XXH3-64 (16 hex digits) of the manifest without this key,
 ///             serialised canonically (bundle_integrity.h, sealManifest): an
@@ -53,7 +54,12 @@ inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
 ///             the runtime quotes it when it refuses a GPU call.
 /// Other top-level keys (e.g. "generator") are informational, covered by
 /// "integrity" but otherwise ignored. An arch has PTX when "files" lists
-/// ptxFile(arch, i) for every setting i.
+/// ptxFile(arch, i) for every setting i, and SASS when it lists
+/// cubinFile(arch, i) for every setting i (a cubin holds the same kernels as
+/// the setting's PTX, assembled by ptxas for that exact target; the runtime
+/// loads it on a device of that compute capability instead of JIT-compiling
+/// the PTX; cubins are checked by size and checksum, their fingerprint is not
+/// read yet).
 ///
 /// Fingerprints: the CPU library exports kFingerprintSymbol, a NUL-terminated
 /// string, and each PTX module declares it as a module-scope .b8 array
@@ -82,6 +88,12 @@ inline constexpr const char *kManifestGpuNote = "gpu_note";
 /// ptx/<arch>/s<setting>.ptx.
 inline std::string ptxFile(const std::string &arch, int64_t setting) {
   return "ptx/" + arch + "/s" + std::to_string(setting) + ".ptx";
+}
+
+/// The SASS of setting `setting` for `arch` ("sm_90a"):
+/// sass/<arch>/s<setting>.cubin.
+inline std::string cubinFile(const std::string &arch, int64_t setting) {
+  return "sass/" + arch + "/s" + std::to_string(setting) + ".cubin";
 }
 
 /// Entry points of the CPU library. The compiler emits each function with

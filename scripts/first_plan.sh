@@ -3,9 +3,11 @@
 # each bundle RUNS times (default 5), each in a new process with a new, empty
 # PROTEUS_CACHE_DIR, and prints every run's startup line (context, bundle
 # open, first plan in ms) and what the plan loaded (a bundle's cubin, or its
-# PTX through the driver's JIT), then the median first plan per bundle. A
-# bundle with SASS is run again as a PTX-only copy (its manifest without the
-# cubins, made with python3), for the JIT's time on the same kernels.
+# PTX through the driver's JIT), then the median first plan per bundle. Pass
+# a bundle with SASS and its PTX-only twin (scripts/gpu_bundles.sh makes
+# layer and layer-ptx from one configuration: the same PTX) to compare the
+# cubin load with the JIT on the same kernels. (A copy with the cubins taken
+# out of its manifest would fail the manifest's integrity check.)
 #
 #   scripts/first_plan.sh PROTEUS_RUN BUNDLE [BUNDLE ...]
 # (on the GPU machine: scripts/gpu_check.sh first-plan)
@@ -14,21 +16,7 @@ run=${1:?usage: first_plan.sh PROTEUS_RUN BUNDLE [BUNDLE ...]}
 shift
 runs=${RUNS:-5}
 failed=0
-work=$(mktemp -d)
-list=
-for bundle in "$@"; do
-  list="$list $bundle"
-  [ -d "$bundle/sass" ] || continue
-  copy=$work/$(basename "$bundle")-ptx-only
-  cp -R "$bundle" "$copy" && rm -rf "$copy/sass" &&
-    python3 - "$copy/manifest.json" <<'PY' && list="$list $copy"
-import json, sys
-path = sys.argv[1]
-m = json.load(open(path))
-m["files"] = {k: v for k, v in m["files"].items() if not k.startswith("sass/")}
-json.dump(m, open(path, "w"), indent=2)
-PY
-done
+list="$*"
 for bundle in $list; do
   times=
   i=0
@@ -52,5 +40,4 @@ for bundle in $list; do
   done
   [ -n "$times" ] && echo "first-plan: $bundle median first plan $(printf '%s\n' $times | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') ms over $(printf '%s\n' $times | wc -l) runs"
 done
-rm -rf "$work"
 exit $failed

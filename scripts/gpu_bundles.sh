@@ -53,6 +53,11 @@ layer='{"d_model": 128, "h_total": 8, "attn_gates": 16,
   "linear_window_base": 64, "linear_anchor_stride": 32, "linear_L_base": 256,
   "linear_L_min": 32, "linear_L_max": 256}'
 bundle layer 0,0.25,0.5,0.75,1 "$layer" --sass "${GPU_BUNDLES_SASS:-none}"
+# Its PTX-only twin (the same PTX), for the JIT's first plan beside the
+# cubins' (scripts/first_plan.sh).
+if [ "${GPU_BUNDLES_SASS:-none}" != none ]; then
+  bundle layer-ptx 0,0.25,0.5,0.75,1 "$layer" --sass none
+fi
 # INT8 fake quantization of the shortlist's q, k, v (max mode), in-kernel in
 # the layer's and the primitive rule kernels.
 bundle int8 0,1 '{"d_model": 128, "h_total": 8, "quantize_sparse_int8": true,

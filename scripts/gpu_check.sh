@@ -32,8 +32,8 @@
 #              weights, CPU and GPU layer) under compute-sanitizer memcheck
 #   first-plan the first plan of a fresh process with an empty cache
 #              (scripts/first_plan.sh) on the 5-setting layer bundle, which
-#              carries SASS for sm_90 and sm_90a, and on a copy of it with
-#              PTX only (the driver's JIT)
+#              carries SASS for sm_90 and sm_90a, and on layer-ptx, the same
+#              PTX without cubins (the driver's JIT)
 #   (the layer steps are not in the default list: name them)
 #
 #   scripts/gpu_check.sh [STEP ...]      (default: every step, in this order)
@@ -145,7 +145,7 @@ for step in "${steps[@]}"; do
         --logit-scale 0.5; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
       echo "$ok checks passed, $bad failed"; [ $bad -eq 0 ]' ;;
   first-plan) run_step first-plan 120 scripts/first_plan.sh "$dev/bin/proteus-run" \
-    "$b/layer" ;;
+    "$b/layer" "$b/layer-ptx" ;;
   baseline) run_step baseline 90 env PYTHONUNBUFFERED=1 python3 benchmarks/sdpa_baseline.py \
     --heads 8 --dim 64 --T 4096,16384 ;;
   *) echo "gpu_check: unknown step '$step' (check unit memcheck racecheck time baseline layer layer-long layer-golden layer-memcheck layer-racecheck layer-racecheck-a layer-racecheck-b layer-racecheck-c layer-racecheck-d layer-time layer-nonfinite top-a top-a-random first-plan)" >&2; exit 2 ;;

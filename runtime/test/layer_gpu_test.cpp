@@ -583,8 +583,11 @@ std::string withCubins(const std::string &dir,
       const std::string rel = cubinFile(arch, static_cast<int64_t>(s));
       writeFile(dir + "/" + rel,
                 cubinBytes.empty() ? fakeCubin(kLayerKernels) : cubinBytes);
-      m["files"][rel] = checksumOf(dir + "/" + rel);
+      m["files"][rel] = {
+          {kManifestFileChecksum, checksumOf(dir + "/" + rel)},
+          {kManifestFileBytes, readFile(dir + "/" + rel).size()}};
     }
+  seal(m);
   writeManifest(dir, m);
   return dir;
 }

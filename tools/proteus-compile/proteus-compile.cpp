@@ -426,6 +426,12 @@ struct GpuResult {
   int64_t sameAs = -1;
 };
 
+/// XXH3-64 of `data` as 16 lowercase hex digits.
+std::string xxh3Hex(StringRef data) {
+  return llvm::utohexstr(XXH3_64bits(data.data(), data.size()),
+                         /*LowerCase=*/true, 16);
+}
+
 /// The converted kernel modules of the jobs lowered so far, by content:
 /// identical kernels are lowered and assembled once.
 class KernelDedup {

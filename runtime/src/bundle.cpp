@@ -216,9 +216,10 @@ SettingList settingList(const Manifest &m) {
 }
 
 /// Loads `bytes` (checked already) with dlopen from a sealed memfd, so that
-/// the code that runs is the code that was checked.
-void *dlopenBytes(const std::string &bytes, const std::string &label) {
-  int fd = ::memfd_create("proteus-kernels", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+/// the code that runs is the code that was checked. The memfd stays open
+/// (returned in `fd`) while the library is loaded.
+void *dlopenBytes(const std::string &bytes, const std::string &label, int &fd) {
+  fd = ::memfd_create("proteus-kernels", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0)
     fail(PRT_ERR_IO, "memfd_create for " + label + ": " + std::strerror(errno));
   size_t done = 0;
@@ -229,6 +230,7 @@ void *dlopenBytes(const std::string &bytes, const std::string &label) {
     if (n <= 0) {
       std::string why = std::strerror(errno);
       ::close(fd);
+      fd = -1;
       fail(PRT_ERR_IO, "cannot copy " + label + " to memory: " + why);
     }
     done += static_cast<size_t>(n);
@@ -239,7 +241,10 @@ void *dlopenBytes(const std::string &bytes, const std::string &label) {
   ::dlerror();
   void *handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   const char *why = handle ? nullptr : ::dlerror();
-  ::close(fd);
+  if (!handle) {
+    ::close(fd);
+    fd = -1;
+  }
   if (!handle)
     fail(PRT_ERR_BUNDLE, "cannot load the CPU library " + label + ": " +
                              (why ? why : "unknown dlopen error"));
@@ -571,8 +576,19 @@ std::string readBundlePtx(const std::string &dir, const Manifest &m,
 }
 
 BundleImpl::~BundleImpl() {
-  if (cpuHandle_)
+  if (cpuHandle_) {
     ::dlclose(cpuHandle_);
+    // A library that stays loaded (GNU unique symbols make C++ libraries
+    // undeletable) keeps its name, so its memfd, whose number is in that
+    // name, stays open: a later library must not be found under it.
+    const std::string name = "/proc/self/fd/" + std::to_string(cpuFd_);
+    if (void *still = ::dlopen(name.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+      ::dlclose(still);
+      cpuFd_ = -1;
+    }
+  }
+  if (cpuFd_ >= 0)
+    ::close(cpuFd_);
 }
 
 void *BundleImpl::cpuSymbol(const std::string &entry) {
@@ -592,8 +608,9 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
                  manifest.cpuTarget + ", this host is " + hostArch());
     }
     const std::string path = dir + "/" + kCpuLibrary;
+    int fd = -1;
     void *handle =
-        dlopenBytes(readBundleFile(dir, manifest, kCpuLibrary), path);
+        dlopenBytes(readBundleFile(dir, manifest, kCpuLibrary), path, fd);
     const char *fp =
         static_cast<const char *>(::dlsym(handle, kFingerprintSymbol));
     std::string why =
@@ -607,6 +624,7 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
                                   -1);
     if (!why.empty()) {
       ::dlclose(handle);
+      ::close(fd);
       fail(PRT_ERR_BUNDLE, "bundle " + dir + ": the CPU library " +
                                kCpuLibrary +
                                " does not match manifest.json: " + why);
@@ -615,6 +633,7 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
     if (void *hook = ::dlsym(handle, kCpuParallelForHook))
       *static_cast<CpuParallelFor *>(hook) = &cpuParallelFor;
     cpuHandle_ = handle;
+    cpuFd_ = fd;
   }
   const std::string symbol = std::string(kCInterfacePrefix) + entry;
   ::dlerror();

@@ -433,6 +433,10 @@ struct BundleImpl {
 private:
   std::mutex cpuMutex_;
   void *cpuHandle_ = nullptr;
+  /// The memfd the CPU library was loaded from, open while it is loaded:
+  /// dlopen finds loaded objects by name, so "/proc/self/fd/N" must not be
+  /// reused by another bundle's library meanwhile.
+  int cpuFd_ = -1;
 
   /// One setting's loaded module and the kernels resolved from it.
   struct GpuModule {

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
+#include <memory>
 #include <sys/stat.h>
 
 using namespace proteus_rt;
@@ -86,6 +87,27 @@ TEST_F(IntegrityTest, ValidBundleLoadsFromMemory) {
   Manifest m = loadManifest(dir);
   EXPECT_NE(readBundlePtx(dir, m, "sm_90", 1).find(kFingerprintSymbol),
             std::string::npos);
+}
+
+TEST_F(IntegrityTest, BundlesOfOtherConfigsLoadSideBySide) {
+  // dlopen finds a loaded object by its name ("/proc/self/fd/N"): each
+  // bundle must get its own library, open at once or one after another.
+  BundleSpec other = spec;
+  other.config = {{"d_model", 256}, {"h_total", 4}, {"h_active_max", 4}};
+  makeBundle(tmp / "other", other);
+  for (int round = 0; round < 3; ++round) {
+    auto a = std::make_unique<BundleImpl>(), b = std::make_unique<BundleImpl>();
+    a->dir = dir, b->dir = tmp / "other";
+    a->manifest = loadManifest(a->dir);
+    b->manifest = loadManifest(b->dir);
+    const std::string entry = std::string(kLayerEntryPrefix) + "0";
+    EXPECT_NE(a->cpuSymbol(entry), nullptr);
+    EXPECT_NE(b->cpuSymbol(entry), nullptr);
+    EXPECT_NE(a->cpuSymbol(entry), b->cpuSymbol(entry));
+    a.reset();
+    EXPECT_EQ(cpuLoadError(tmp / "other"), "") << "round " << round;
+    EXPECT_EQ(cpuLoadError(dir), "") << "round " << round;
+  }
 }
 
 TEST_F(IntegrityTest, EditedManifestIsRefused) {

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "internal.h"
+#include "raw_enum.h"
 
 #include <algorithm>
 #include <cmath>
@@ -45,10 +46,12 @@ void checkTopAArgs(const prt_top_a_args &a) {
                             str(a.B) + ", " + str(a.V) + ", " + str(a.C) + ")");
   (void)elements({a.B, a.V}, "logits (B, V)");
   (void)elements({a.V, a.C}, "embedding (V, C)");
-  if (a.mode != PRT_TOP_A_OFF && a.mode != PRT_TOP_A_BLEND &&
-      a.mode != PRT_TOP_A_FILTER)
+  // Read as an int: a value outside the enum may not be loaded as one (UB).
+  const int mode = rawEnum(a.mode);
+  if (mode != PRT_TOP_A_OFF && mode != PRT_TOP_A_BLEND &&
+      mode != PRT_TOP_A_FILTER)
     fail(PRT_ERR_INVALID_ARGUMENT,
-         "args.mode is " + str(static_cast<int>(a.mode)) +
+         "args.mode is " + str(mode) +
              ", not PRT_TOP_A_OFF, PRT_TOP_A_BLEND or PRT_TOP_A_FILTER");
   (void)elemIndex(a.dtype);
   need(a.logits, "args.logits");

@@ -49,13 +49,16 @@ mkdir -p "$out/bin" "$out/lib/fallback" "$out/golden"
 # The layer bundle with SASS (sm_90, sm_90a) for scripts/first_plan.sh.
 GPU_BUNDLES_SASS=auto "$repo/scripts/gpu_bundles.sh" "$build/bin/proteus-compile" "$out/bundles"
 # The layer golden cases' bundles, compiled here into proteus-run's work
-# folder, where proteus-run on the GPU machine (no compiler) finds them.
+# folder, where proteus-run on the GPU machine (no compiler) finds them. PTX
+# only (the driver JITs it): cubins would triple their size past the carry
+# limit, and first-plan checks SASS.
+export PROTEUS_SASS=none
 "$build/bin/proteus-run" --golden "$golden" --compiler "$build/bin/proteus-compile" \
   --work "$out/golden-work" >"$out/golden-work.log" 2>&1 ||
   { echo "prepare_device: proteus-run --golden failed here (see $out/golden-work.log)" >&2; exit 1; }
 # The top_a cases of ../golden-next and their bundles, likewise.
 next=$(dirname "$golden")/golden-next
-if compgen -G "$next/top_a_*" >/dev/null; then
+if ls -d "$next"/top_a_* >/dev/null 2>&1; then
   mkdir -p "$out/golden-top-a"
   cp -R "$next"/top_a_* "$out/golden-top-a/"
   "$build/bin/proteus-run" --golden "$out/golden-top-a" --compiler "$build/bin/proteus-compile" \
@@ -80,13 +83,14 @@ git -C "$repo" describe --always --dirty >"$out/COMMIT" 2>/dev/null || true
 
 # In bytes, then MiB rounded up once (du -m rounds each folder up).
 mib() { echo $((($(du -sbc "$@" | tail -1 | cut -f1) + 1048575) / 1048576)); }
-size=$(mib "$out/bin" "$out/lib" "$out/bundles" "$out/golden" "$out/golden-work")
+mkdir -p "$out/golden-top-a"
+size=$(mib "$out/bin" "$out/lib" "$out/bundles" "$out/golden" "$out/golden-work" "$out/golden-top-a")
 echo "prepare_device: $out holds ${size} MiB of its own:"
 du -sh "$out"/* | sed 's/^/  /'
 # Where the whole is over the limit, two carries: every step but
 # layer-golden (no golden-work), and layer-golden (no bundles).
-checks=$(mib "$out/bin" "$out/lib" "$out/bundles" "$out/golden")
-goldens=$(mib "$out/bin" "$out/lib" "$out/golden" "$out/golden-work")
+checks=$(mib "$out/bin" "$out/lib" "$out/bundles" "$out/golden" "$out/golden-top-a")
+goldens=$(mib "$out/bin" "$out/lib" "$out/golden" "$out/golden-work" "$out/golden-top-a")
 if [ "$size" -gt $limit_mib ]; then
   if [ "$checks" -gt $limit_mib ] || [ "$goldens" -gt $limit_mib ]; then
     echo "prepare_device: over ${limit_mib} MiB even split (${checks} MiB without golden-work, ${goldens} MiB without bundles); the device call carries 64 MiB with the working tree" >&2
@@ -96,16 +100,16 @@ if [ "$size" -gt $limit_mib ]; then
 prepare_device: ${size} MiB is over ${limit_mib} MiB (a call carries 64 MiB with the working
 tree), so run on the GPU machine in two calls:
   carry: [".device/bin", ".device/lib", ".device/bundles", ".device/golden",
-          ".device/COMMIT"] (${checks} MiB)
+          ".device/golden-top-a", ".device/COMMIT"] (${checks} MiB)
     command: scripts/gpu_check.sh [any steps but layer-golden]
   carry: [".device/bin", ".device/lib", ".device/golden", ".device/golden-work",
-          ".device/COMMIT"] (${goldens} MiB)
-    command: scripts/gpu_check.sh layer-golden
+          ".device/golden-top-a", ".device/COMMIT"] (${goldens} MiB)
+    command: scripts/gpu_check.sh layer-golden top-a
 MSG
   exit 0
 fi
 extra=$(find "$out" -mindepth 1 -maxdepth 1 ! -name bin ! -name lib ! -name bundles \
-  ! -name golden ! -name golden-work ! -name golden-work.log ! -name COMMIT | head -1)
+  ! -name golden ! -name golden-work ! -name golden-work.log ! -name golden-top-a ! -name COMMIT | head -1)
 cat <<MSG
 prepare_device: run on the GPU machine with
   carry: [".device"]   command: scripts/gpu_check.sh

@@ -891,4 +891,5 @@ void mlir::proteus::populateProteusToSCFConversionPatterns(
   patterns.add<ShortlistAttentionLowering, ShortlistLowering>(
       patterns.getContext(), protoPicksBySelect);
   populateProteusTopAToSCFPatterns(patterns);
+  populateProteusChunkedToSCFPatterns(patterns);
 }

@@ -596,3 +596,42 @@ LogicalResult TopAOp::verify() {
       return emitOpError() << "threshold must not be NaN";
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// The chunked shortlist pipeline
+//===----------------------------------------------------------------------===//
+
+LogicalResult ChunkNucleusOp::verify() {
+  ShapeCheck c(*this);
+  Value imp = getImportance();
+  if (failed(c.rank(imp, "importance", 1)) ||
+      failed(c.rank(getPromoted(), "promoted", 1)) ||
+      failed(c.rank(getScores(), "scores", 1)) ||
+      failed(c.rank(getCount(), "count", 1)) ||
+      failed(c.sameShape(getScores(), "scores", getPromoted(), "promoted")) ||
+      failed(c.dimIs(getCount(), "count", 0, 1, "1")))
+    return failure();
+  if (Value tm = getTokenMask())
+    if (failed(c.rank(tm, "token_mask", 1)) ||
+        failed(c.sameDim(tm, "token_mask", 0, imp, "importance", 0)))
+      return failure();
+  // Runtime parameters are checked by the caller; constants here.
+  if (std::optional<double> p = constantF32(getTopP()))
+    if (!(*p > 0.0 && *p <= 1.0))
+      return emitOpError() << "top_p must be in (0, 1], got " << *p;
+  return success();
+}
+
+LogicalResult ShortlistMergeOp::verify() {
+  ShapeCheck c(*this);
+  if (failed(c.rank(getIndices(), "indices", 1)) ||
+      failed(c.rank(getScores(), "scores", 1)) ||
+      failed(c.rank(getKeep(), "keep", 1)) ||
+      failed(c.rank(getKeepScores(), "keep_scores", 1)) ||
+      failed(c.rank(getCount(), "count", 1)) ||
+      failed(c.sameShape(getScores(), "scores", getIndices(), "indices")) ||
+      failed(c.sameShape(getKeepScores(), "keep_scores", getKeep(), "keep")) ||
+      failed(c.dimIs(getCount(), "count", 0, 1, "1")))
+    return failure();
+  return success();
+}

@@ -72,6 +72,11 @@ void populateProteusToSCFConversionPatterns(RewritePatternSet &patterns,
 /// TopA.cpp); part of populateProteusToSCFConversionPatterns.
 void populateProteusTopAToSCFPatterns(RewritePatternSet &patterns);
 
+/// The patterns lowering proteus.chunk_nucleus and proteus.shortlist_merge to
+/// scalar loops (codegen/ProteusToSCF/Chunked.cpp); part of
+/// populateProteusToSCFConversionPatterns.
+void populateProteusChunkedToSCFPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "proteus/Conversion/Passes.h.inc"
 

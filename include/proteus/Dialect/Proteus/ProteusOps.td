@@ -433,4 +433,68 @@ def Proteus_TopAOp : Proteus_Op<"top_a"> {
   let hasVerifier = 1;
 }
 
+def Proteus_ChunkNucleusOp : Proteus_Op<"chunk_nucleus"> {
+  let summary = "one chunk's nucleus of token scores (the chunked pipeline's pass 1)";
+  let description = [{
+    The tokens of one chunk that the chunked shortlist pipeline promotes
+    (REFERENCE.md 7, `_select_top_tokens` and `_nucleus_select`). With n =
+    dim(importance, 0): score_i = importance_i where token_mask_i != 0 (every
+    token without a mask), -inf elsewhere; the ordering key s_i = score_i when
+    finite, -1e9 otherwise. Tokens in descending order of s (ties to the lower
+    index); pi = the binary32 softmax of s (its sum in binary32); the nucleus
+    count c = the tokens whose running sum of pi in that order (binary64,
+    rounded to binary32) is < top_p, plus one unless c = n, at least 1; with
+    top_p >= 1 it is the limit. keep = min(limit, c), limit = min(budget, n,
+    dim(promoted, 0)). Of the first keep tokens, those whose score is finite
+    are written in order: promoted[j] = their index + offset, scores[j] =
+    score; count[0] = how many; promoted after it -1, scores 0.
+
+    ```mlir
+    proteus.chunk_nucleus ins(%imp, %mask : memref<?xf32>, memref<?xi8>)
+        params(%top_p, %budget, %offset : f32, index, index)
+        outs(%promoted, %scores, %count : memref<?xi64>, memref<?xf32>, memref<1xi64>)
+    ```
+  }];
+  let arguments = (ins MemRefOf<[F32]>:$importance, Optional<Proteus_MaskMemRef>:$token_mask,
+                   F32:$top_p, Index:$budget, Index:$offset,
+                   Proteus_IndexMemRef:$promoted, MemRefOf<[F32]>:$scores,
+                   Proteus_IndexMemRef:$count);
+  let assemblyFormat = [{
+    `ins` `(` $importance (`,` $token_mask^)? `:` type($importance) (`,` type($token_mask)^)? `)`
+    `params` `(` $top_p `,` $budget `,` $offset `:` type($top_p) `,` type($budget) `,`
+        type($offset) `)`
+    `outs` `(` $promoted `,` $scores `,` $count `:` type($promoted) `,` type($scores) `,`
+        type($count) `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def Proteus_ShortlistMergeOp : Proteus_Op<"shortlist_merge"> {
+  let summary = "the best promoted tokens of every chunk, in position order";
+  let description = [{
+    The chunked pipeline's global merge (REFERENCE.md 7, `_finalise_indices`).
+    Of the candidates (index, score) with index >= 0, the K = dim(keep, 0)
+    best by score (descending, ties to the lower index), written in ascending
+    index order: keep[j], keep_scores[j]; count[0] = how many (min(K, valid
+    candidates)); keep after it -1, keep_scores 0. The best K of a union is
+    the best K of the best K of its parts, so a stream can merge chunk by
+    chunk into a buffer of K + budget candidates. Indices must be distinct
+    (the chunks partition the sequence).
+
+    ```mlir
+    proteus.shortlist_merge ins(%idx, %sc : memref<?xi64>, memref<?xf32>)
+        outs(%keep, %keep_scores, %count : memref<?xi64>, memref<?xf32>, memref<1xi64>)
+    ```
+  }];
+  let arguments = (ins Proteus_IndexMemRef:$indices, MemRefOf<[F32]>:$scores,
+                   Proteus_IndexMemRef:$keep, MemRefOf<[F32]>:$keep_scores,
+                   Proteus_IndexMemRef:$count);
+  let assemblyFormat = [{
+    `ins` `(` $indices `,` $scores `:` type($indices) `,` type($scores) `)`
+    `outs` `(` $keep `,` $keep_scores `,` $count `:` type($keep) `,` type($keep_scores) `,`
+        type($count) `)` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // PROTEUS_OPS_TD

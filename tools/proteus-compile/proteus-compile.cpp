@@ -27,6 +27,7 @@
 #include "proteus/Support/GpuTarget.h"
 #include "proteus/Support/Settings.h"
 #include "proteus/Target/AttentionModule.h"
+#include "proteus/Target/ChunkedModule.h"
 #include "proteus/Target/TopAModule.h"
 #include "proteus/Transforms/Passes.h"
 #include "proteus_rt/bundle_integrity.h"
@@ -620,6 +621,7 @@ OwningOpRef<ModuleOp> buildCpuModule(MLIRContext &ctx, ConfigAttr cfg,
                     settingDensity(ts, i));
   buildPrimitiveEntries(b, loc, cfg);
   buildTopAFuncs(b, loc, /*cInterface=*/true);
+  buildChunkedFuncs(b, loc);
   addFingerprint(b, loc, *module,
                  proteus_rt::bundleFingerprint(ts.config, settingList(ts), -1));
   return module;

@@ -9,9 +9,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "golden.h"
+#include "golden_case.h"
 
 #include "layer_buffers.h"
-#include "top_a_demo.h"
 
 #include "proteus_rt/bundle_integrity.h"
 #include "proteus_rt/config_json.h"
@@ -50,14 +50,8 @@ namespace fs = std::filesystem;
 using namespace proteus_rt;
 
 namespace proteus_run {
-namespace {
+namespace golden {
 
-/// A case that cannot be checked (bad data, a failed compile or call).
-struct CaseError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-/// A regular file of at most 4 GiB (golden tensors), never a FIFO.
 std::string readAll(const std::string &path) {
   std::string data, error;
   if (!proteus_rt::readRegularFile(path, int64_t(4) << 30, data, error))
@@ -79,7 +73,6 @@ std::string hex16(uint64_t v) {
   return buf;
 }
 
-/// Throws CaseError with the runtime's message unless `s` is PRT_OK.
 void check(prt_status s, const char *what) {
   if (s != PRT_OK)
     throw CaseError(std::string(what) + ": " + prt_status_name(s) + ": " +
@@ -90,58 +83,45 @@ void check(prt_status s, const char *what) {
 // Tensors
 //===----------------------------------------------------------------------===//
 
-struct Tensor {
-  std::vector<int64_t> shape;
-  std::vector<float> f;   ///< dtype f32
-  std::vector<int64_t> i; ///< dtype i64
-  int64_t dim(size_t k) const { return k < shape.size() ? shape[k] : 0; }
-};
-
-class Tensors {
-public:
-  Tensors(const std::string &dir, const json &doc) {
-    if (!doc.contains("tensors"))
-      return;
-    for (auto it = doc["tensors"].begin(); it != doc["tensors"].end(); ++it) {
-      const json &m = it.value();
-      Tensor t;
-      int64_t n = 1;
-      for (const json &d : m.at("shape")) {
-        t.shape.push_back(d.get<int64_t>());
-        n *= t.shape.back();
-      }
-      const std::string dtype = m.at("dtype").get<std::string>();
-      const std::string path = dir + "/" + m.at("file").get<std::string>();
-      const std::string bytes = readAll(path);
-      const size_t elem = dtype == "f32" ? 4 : dtype == "i64" ? 8 : 0;
-      if (!elem)
-        throw CaseError("tensor " + it.key() + " has dtype " + dtype +
-                        ", expected f32 or i64");
-      if (bytes.size() != static_cast<size_t>(n) * elem)
-        throw CaseError("tensor " + it.key() + ": " + path + " has " +
-                        std::to_string(bytes.size()) + " bytes, shape needs " +
-                        std::to_string(static_cast<size_t>(n) * elem));
-      if (elem == 4) {
-        t.f.resize(static_cast<size_t>(n));
-        std::memcpy(t.f.data(), bytes.data(), bytes.size());
-      } else {
-        t.i.resize(static_cast<size_t>(n));
-        std::memcpy(t.i.data(), bytes.data(), bytes.size());
-      }
-      tensors_[it.key()] = std::move(t);
+Tensors::Tensors(const std::string &dir, const json &doc) {
+  if (!doc.contains("tensors"))
+    return;
+  for (auto it = doc["tensors"].begin(); it != doc["tensors"].end(); ++it) {
+    const json &m = it.value();
+    Tensor t;
+    int64_t n = 1;
+    for (const json &d : m.at("shape")) {
+      t.shape.push_back(d.get<int64_t>());
+      n *= t.shape.back();
     }
+    const std::string dtype = m.at("dtype").get<std::string>();
+    const std::string path = dir + "/" + m.at("file").get<std::string>();
+    const std::string bytes = readAll(path);
+    const size_t elem = dtype == "f32" ? 4 : dtype == "i64" ? 8 : 0;
+    if (!elem)
+      throw CaseError("tensor " + it.key() + " has dtype " + dtype +
+                      ", expected f32 or i64");
+    if (bytes.size() != static_cast<size_t>(n) * elem)
+      throw CaseError("tensor " + it.key() + ": " + path + " has " +
+                      std::to_string(bytes.size()) + " bytes, shape needs " +
+                      std::to_string(static_cast<size_t>(n) * elem));
+    if (elem == 4) {
+      t.f.resize(static_cast<size_t>(n));
+      std::memcpy(t.f.data(), bytes.data(), bytes.size());
+    } else {
+      t.i.resize(static_cast<size_t>(n));
+      std::memcpy(t.i.data(), bytes.data(), bytes.size());
+    }
+    tensors_[it.key()] = std::move(t);
   }
-  bool has(const std::string &name) const { return tensors_.count(name) != 0; }
-  const Tensor &at(const std::string &name) const {
-    auto it = tensors_.find(name);
-    if (it == tensors_.end())
-      throw CaseError("case.json lists no tensor '" + name + "'");
-    return it->second;
-  }
+}
 
-private:
-  std::map<std::string, Tensor> tensors_;
-};
+const Tensor &Tensors::at(const std::string &name) const {
+  auto it = tensors_.find(name);
+  if (it == tensors_.end())
+    throw CaseError("case.json lists no tensor '" + name + "'");
+  return it->second;
+}
 
 double relL2(const std::vector<float> &a, const std::vector<float> &ref) {
   double num = 0, den = 0;
@@ -288,25 +268,6 @@ private:
   bool verbose_;
 };
 
-//===----------------------------------------------------------------------===//
-// The runtime objects a case uses
-//===----------------------------------------------------------------------===//
-
-struct BundleHandle {
-  prt_bundle *b = nullptr;
-  ~BundleHandle() { prt_bundle_close(b); }
-};
-struct PlanHandle {
-  prt_plan *p = nullptr;
-  ~PlanHandle() { prt_plan_destroy(p); }
-};
-
-struct Context {
-  prt_context *ctx = nullptr;
-  BundleCache *bundles = nullptr;
-  bool verbose = false;
-};
-
 Config parseConfig(const json &cfg) {
   Config c;
   std::string error;
@@ -322,19 +283,15 @@ void openBundle(Context &cx, const std::string &config, double alpha,
   check(prt_bundle_open(cx.ctx, dir.c_str(), &out.b), "prt_bundle_open");
 }
 
+} // namespace golden
+
+using namespace golden;
+
+namespace {
+
 //===----------------------------------------------------------------------===//
 // Kinds
 //===----------------------------------------------------------------------===//
-
-struct Verdict {
-  bool ok = true;
-  std::string details;
-  std::string note; ///< -v only
-  void add(bool good, const std::string &part) {
-    ok = ok && good;
-    details += (details.empty() ? "" : "; ") + part;
-  }
-};
 
 Verdict checkSchedule(const json &doc) {
   const Config c = parseConfig(doc.at("config"));
@@ -722,177 +679,6 @@ Verdict checkLayer(Context &cx, const json &doc, const Tensors &t) {
   return v;
 }
 
-/// The head consensus of the case's layer call (x, state) at the last
-/// position: rel L2 against `consensus` (SPEC.md section 5: <= 1e-5).
-std::vector<float> topAConsensus(Context &cx, const json &doc, const Tensors &t,
-                                 prt_bundle *bundle, Verdict &v) {
-  const Config c = parseConfig(doc.at("config"));
-  const Tensor &x = t.at("x");
-  const int64_t B = x.dim(0), T = x.dim(1), C = x.dim(2);
-  prt_plan_options o;
-  prt_plan_options_init(&o);
-  o.B = B;
-  o.T = T;
-  o.alpha = alphaRamp(c, T, -1.0, -1.0);
-  PlanHandle plan;
-  check(prt_plan_create(bundle, &o, &plan.p), "prt_plan_create");
-  prt_plan_info info;
-  check(prt_plan_get_info(plan.p, &info), "prt_plan_get_info");
-  LayerBuffers io(cx.ctx, info.backend == PRT_BACKEND_GPU);
-  io.x = x.f;
-  io.wQkv = t.at("state.qkv.weight").f;
-  io.wProj = t.at("state.proj.weight").f;
-  io.wRouter = t.at("state.head_router.linear.weight").f;
-  if (c.bias) {
-    io.bQkv = t.at("state.qkv.bias").f;
-    io.bProj = t.at("state.proj.bias").f;
-  }
-  if (c.proto_enabled) {
-    io.protos = t.at("state.routing_prototypes").f;
-    io.usage = t.at("state.routing_usage_ema").f;
-    io.conf = t.at("state.routing_confidence").f;
-  }
-  io.consensusMode = 1;
-  try {
-    io.prepare(B, T, C);
-    const prt_layer_args a = io.args(nullptr);
-    check(prt_layer_forward(plan.p, &a), "prt_layer_forward");
-    io.fetch();
-  } catch (const std::runtime_error &e) {
-    throw CaseError(e.what());
-  }
-  const double rel = relL2(io.consensus, t.at("consensus").f);
-  v.add(rel <= 1e-5, std::string("consensus (") +
-                         (info.backend == PRT_BACKEND_GPU ? "gpu" : "cpu") +
-                         " layer) relL2 " + fmt("%.2e", rel));
-  return io.consensus;
-}
-
-/// One prt_top_a call on host buffers (batch 1) with uniform number u.
-struct TopAResult {
-  std::vector<int64_t> kept;
-  std::vector<float> probs;
-  int64_t nucleus = 0, sample = -1;
-};
-TopAResult runTopA(prt_context *gpuCtx, prt_bundle *bundle, const json &params,
-                   const Tensors &t, const std::vector<float> &consensus,
-                   float u) {
-  const Tensor &emb = t.at("embedding");
-  const int64_t V = emb.dim(0), C = emb.dim(1);
-  const std::string mode = params.at("mode").get<std::string>();
-  prt_top_a_args a{};
-  a.B = 1;
-  a.V = V;
-  a.C = C;
-  a.dtype = PRT_DTYPE_F32;
-  a.logits = t.at("logits").f.data();
-  a.consensus = consensus.data();
-  a.embedding = emb.f.data();
-  a.uniform = &u;
-  a.mode = mode == "off"      ? PRT_TOP_A_OFF
-           : mode == "filter" ? PRT_TOP_A_FILTER
-                              : PRT_TOP_A_BLEND;
-  if (mode != "off" && mode != "blend" && mode != "filter")
-    throw CaseError("params.mode '" + mode + "' is not off, blend or filter");
-  a.top_p = params.at("top_p").get<double>();
-  a.lambda = params.at("lambda").get<double>();
-  a.tau = params.at("tau").get<double>();
-  const json &th = params.at("threshold");
-  a.threshold = th.is_null() ? 0.0 : th.get<double>();
-  TopAResult r;
-  std::vector<int64_t> kept(static_cast<size_t>(V), -7), counts(2, -7);
-  std::vector<float> probs(static_cast<size_t>(V),
-                           std::numeric_limits<float>::quiet_NaN());
-  a.kept = kept.data();
-  a.probs = probs.data();
-  a.counts = counts.data();
-  a.sample = &r.sample;
-  if (gpuCtx) {
-    try {
-      runGpuTopA(gpuCtx, bundle, a);
-    } catch (const std::runtime_error &e) {
-      throw CaseError(e.what());
-    }
-    if (counts[0] < 1 || counts[1] < 1)
-      throw CaseError("prt_gpu_top_a returned counts (" +
-                      std::to_string(counts[0]) + ", " +
-                      std::to_string(counts[1]) + ")");
-  } else {
-    check(prt_top_a(bundle, &a), "prt_top_a");
-  }
-  r.nucleus = counts[0];
-  r.kept.assign(kept.begin(), kept.begin() + counts[1]);
-  r.probs.assign(probs.begin(), probs.begin() + counts[1]);
-  return r;
-}
-
-Verdict checkTopA(Context &cx, const json &doc, const Tensors &t) {
-  const json &cfgJson = doc.at("config");
-  const Config c = parseConfig(cfgJson);
-  const int64_t T = t.at("x").dim(1);
-  Verdict v;
-  BundleHandle bundle;
-  openBundle(cx, cfgJson.dump(2), alphaRamp(c, T, -1.0, -1.0), bundle, v.note);
-  const std::vector<float> mine = topAConsensus(cx, doc, t, bundle.b, v);
-
-  // The sampler on the case's own consensus (SPEC.md section 5): prt_top_a,
-  // and prt_gpu_top_a on a GPU context.
-  const json &params = doc.at("params");
-  const float u = 0.5f;
-  prt_backend_info bi;
-  check(prt_context_backend(cx.ctx, &bi), "prt_context_backend");
-  std::vector<prt_context *> samplers = {nullptr};
-  if (bi.backend == PRT_BACKEND_GPU)
-    samplers.push_back(cx.ctx);
-  for (prt_context *gpu : samplers) {
-    const std::string on = gpu ? "gpu " : "";
-    const TopAResult r =
-        runTopA(gpu, bundle.b, params, t, t.at("consensus").f, u);
-    const std::vector<int64_t> &refKept = t.at("kept").i;
-    const std::vector<float> &refProbs = t.at("probs").f;
-    v.add(r.nucleus == doc.at("stats").at("nucleus").get<int64_t>(),
-          on + "nucleus " + std::to_string(r.nucleus) + " (ref " +
-              doc["stats"]["nucleus"].dump() + ")");
-    const bool same = r.kept == refKept;
-    v.add(same, on + "kept exact " + (same ? "true" : "false") + " (" +
-                    std::to_string(r.kept.size()) + "/" +
-                    std::to_string(refKept.size()) + ")");
-    double e = same ? 0.0 : std::numeric_limits<double>::infinity();
-    for (size_t k = 0; same && k < refProbs.size(); ++k)
-      e = std::max(e, std::fabs(static_cast<double>(r.probs[k]) - refProbs[k]));
-    v.add(e <= 1e-6, on + "probs maxabs " + fmt("%.1e", e));
-    const int64_t argmax =
-        r.kept[std::max_element(r.probs.begin(), r.probs.end()) -
-               r.probs.begin()];
-    v.add(argmax == t.at("argmax_token").i.at(0),
-          on + "argmax " + std::to_string(argmax) + " (ref " +
-              std::to_string(t.at("argmax_token").i.at(0)) + ")");
-    // The draw: the first kept token whose binary64 cumulative probability
-    // exceeds u times the total, recomputed here from the returned probs.
-    double total = 0, cum = 0;
-    for (float p : r.probs)
-      total += p;
-    size_t j = 0;
-    while (j + 1 < r.probs.size() && cum + r.probs[j] <= u * total)
-      cum += r.probs[j++];
-    v.add(r.sample == r.kept[j],
-          on + "sample(u=0.5) " + std::to_string(r.sample) + " (inverse CDF " +
-              std::to_string(r.kept[j]) + ")");
-  }
-  // End to end: the sampler on the consensus this layer computed.
-  const std::vector<int64_t> &refKept = t.at("kept").i;
-  const std::vector<float> &refProbs = t.at("probs").f;
-  const TopAResult own = runTopA(nullptr, bundle.b, params, t, mine, u);
-  double e2 = own.kept == refKept ? 0.0 : -1.0;
-  for (size_t k = 0; e2 >= 0 && k < refProbs.size(); ++k)
-    e2 = std::max(e2,
-                  std::fabs(static_cast<double>(own.probs[k]) - refProbs[k]));
-  v.add(true, e2 < 0 ? "(on the layer's consensus: kept differ)"
-                     : "(on the layer's consensus: kept exact, probs maxabs " +
-                           fmt("%.1e", e2) + ")");
-  return v;
-}
-
 //===----------------------------------------------------------------------===//
 // Driver
 //===----------------------------------------------------------------------===//
@@ -982,6 +768,8 @@ int runGolden(const GoldenOptions &o) {
           v = checkLayer(cx, doc, t);
         else if (kind == "top_a")
           v = checkTopA(cx, doc, t);
+        else if (kind == "chunked")
+          v = checkChunked(cx, doc, t);
         else
           v.add(false, "unknown kind '" + kind + "'");
       }

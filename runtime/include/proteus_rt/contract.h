@@ -6,8 +6,8 @@
 // of the two small integer vectors that cross the boundary (the per-call
 // budget computed on the host, the statistics written by the kernels).
 //
-// The compiler includes this header (and schedule.h) and nothing else from the
-// runtime; the runtime includes nothing from the compiler.
+// The compiler includes this header (and schedule.h, chunked_contract.h) and
+// nothing else from the runtime; the runtime includes nothing from the compiler.
 //
 //===----------------------------------------------------------------------===//
 

@@ -584,6 +584,96 @@ PRT_API prt_status prt_top_a(prt_bundle *bundle, const prt_top_a_args *args);
 PRT_API prt_status prt_gpu_top_a(prt_bundle *bundle,
                                  const prt_top_a_args *args);
 
+
+/*===----------------------------------------------------------------------===*\
+|* The chunked shortlist pipeline (REFERENCE.md 7, SPEC.md 3)                 *|
+|*                                                                            *|
+|* A sequence longer than a layer call can take is streamed in chunks of      *|
+|* chunk_len tokens through a chunk-pass layer (its output discarded); each   *|
+|* chunk promotes the nucleus of its token importance (tokens outside its     *|
+|* token mask excluded, at most per_chunk_budget), the best buffer_tokens     *|
+|* promoted tokens of the whole sequence are kept in position order, and one  *|
+|* final-pass layer call runs over those rows (positions renumbered 0..K-1). *|
+|* Both passes use the caller's plans and weights; the chunk plan's           *|
+|* prototype EMA (plan option update_prototypes) carries across chunks in     *|
+|* order, in the caller's prototype buffers. Memory is fixed by chunk_len,    *|
+|* buffer_tokens and C, whatever T is (prt_chunked_plan_info). This release  *|
+|* runs it on CPU plans (host buffers); a GPU plan gets PRT_ERR_UNSUPPORTED.  *|
+\*===----------------------------------------------------------------------===*/
+
+/** The layer weights of one pass (as in prt_layer_args; host memory). */
+typedef struct prt_chunked_weights {
+  const float *w_qkv, *b_qkv, *w_proj, *b_proj, *w_router;
+  float *prototypes, *usage, *confidence; /**< updated when the plan's EMA is on */
+} prt_chunked_weights;
+
+/** What the progress callback sees after each chunk; the pointers are valid
+ *  during the call only. */
+typedef struct prt_chunk_report {
+  int64_t index, chunks;   /**< this chunk, of how many */
+  int64_t start, end;      /**< its tokens [start, end) */
+  const float *importance; /**< (end - start) the chunk model's importance */
+  const int8_t *token_mask; /**< (end - start) its token mask */
+  int64_t promoted_count;  /**< tokens promoted by the nucleus */
+  const int64_t *promoted; /**< their global positions, in score order */
+  const float *scores;     /**< their scores (importance) */
+} prt_chunk_report;
+
+/** Return 0 to go on, anything else to stop: prt_chunked_run then returns
+ *  PRT_ERR_INVALID_ARGUMENT "cancelled by the progress callback at chunk i"
+ *  with no final output. */
+typedef int (*prt_chunked_progress)(const prt_chunk_report *report,
+                                    void *user);
+
+/** One summary per chunk (prt_chunked_args.summaries). */
+typedef struct prt_chunk_summary {
+  int64_t start, end;
+  int64_t masked_in;      /**< tokens its token mask keeps */
+  int64_t promoted;       /**< tokens promoted by its nucleus */
+  float max_score;        /**< its best promoted score (-inf when none) */
+} prt_chunk_summary;
+
+typedef struct prt_chunked_args {
+  int64_t T, C;             /**< tokens, d_model */
+  int64_t chunk_len;        /**< 1 .. 65536 */
+  int64_t buffer_tokens;    /**< K >= 1: the final pass's tokens at most */
+  int64_t per_chunk_budget; /**< >= 1 */
+  double nucleus_top_p;     /**< in (0, 1] */
+  /** The sequence: `x` (T, C) rows in host memory, or NULL and `path`, a
+   *  file of raw little-endian rows (T, C) read chunk by chunk. */
+  const void *x;
+  const char *path;
+  prt_dtype dtype; /**< of the rows: PRT_DTYPE_F32 or PRT_DTYPE_BF16 */
+  /** Any bundle of this release: its CPU library's primitives run the
+   *  nucleus and the merge. */
+  prt_bundle *bundle;
+  prt_plan *chunk_plan; /**< B 1, T_max >= chunk_len */
+  prt_plan *final_plan; /**< B 1, T_max >= buffer_tokens */
+  prt_chunked_weights chunk_weights, final_weights;
+  prt_chunked_progress progress; /**< NULL: none */
+  void *progress_user;
+  /* Results (outputs; NULL where noted: not returned). */
+  int64_t *keep_indices; /**< (buffer_tokens) ascending; -1 after keep_count */
+  float *keep_scores;    /**< (buffer_tokens); 0 after keep_count */
+  int64_t keep_count;    /**< output: K' = min(K, tokens promoted) */
+  float *reduced;        /**< (buffer_tokens, C) f32 x[keep]; NULL: not */
+  float *final_output;   /**< (buffer_tokens, C); rows after K' are 0 */
+  prt_chunk_summary *summaries; /**< (ceil(T / chunk_len)); NULL: not */
+} prt_chunked_args;
+
+typedef struct prt_chunked_info {
+  int64_t chunks;         /**< ceil(T / chunk_len) */
+  int64_t working_bytes;  /**< the pipeline's own buffers: fixed by
+                               chunk_len, buffer_tokens, budget and C */
+} prt_chunked_info;
+
+/** The memory prt_chunked_run allocates for `args` (shapes only read). */
+PRT_API prt_status prt_chunked_plan_info(const prt_chunked_args *args,
+                                         prt_chunked_info *info);
+
+/** Runs the pipeline; fills the results of `args`. */
+PRT_API prt_status prt_chunked_run(prt_chunked_args *args);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -213,6 +213,19 @@ Verdict checkChunked(Context &cx, const json &doc, const Tensors &t) {
     const double rel = relL2(out, t.at("final_output").f);
     v.add(rel <= 1e-5, "final_output relL2 " + fmt("%.2e", rel));
   }
+  if (cc.proto_enabled) {
+    // The chunk model's EMA state after the last chunk (SPEC.md section 5's
+    // state_after tolerances).
+    const double pe = relL2(chunkW.protos,
+                            t.at("chunk_state_after.routing_prototypes").f),
+                 ce = relL2(chunkW.conf,
+                            t.at("chunk_state_after.routing_confidence").f),
+                 ue = relL2(chunkW.usage,
+                            t.at("chunk_state_after.routing_usage_ema").f);
+    v.add(pe <= 1e-6 && ce <= 1e-6 && ue <= 2e-6,
+          "chunk_state_after rel P " + fmt("%.1e", pe) + ", conf " +
+              fmt("%.1e", ce) + ", usage " + fmt("%.1e", ue));
+  }
   if (cx.verbose)
     v.note += note;
   return v;

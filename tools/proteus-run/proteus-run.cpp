@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chunked_run.h"
 #include "golden.h"
 #include "layer_buffers.h"
 #include "top_a_demo.h"
@@ -40,6 +41,9 @@ USAGE
   proteus-run --bundle DIR --top-a-demo [--V N] [--top-a-mode M] [--top-p X]
               [--threshold X] [--top-a-dtype f32|bf16] [--logit-scale X]
               [--B N] [--T N] [--seed S] [--backend B]
+  proteus-run --bundle DIR --chunked [--final-bundle DIR] [--T N]
+              [--chunk-len N] [--buffer N] [--budget N] [--top-p X]
+              [--input FILE [--input-dtype f32|bf16]] [--seed S]
   proteus-run --golden DIR [DIR...] [--compiler PATH] [--work DIR] [-v]
   proteus-run --help | --version
 
@@ -80,6 +84,24 @@ TOP-A DEMO (--bundle DIR --top-a-demo)
     --threshold X     filter threshold (default 0)
     --top-a-dtype T   f32 (default) or bf16 logits and embedding
     --logit-scale X   the logits' standard deviation (default 5)
+
+CHUNKED SHORTLIST PIPELINE (--bundle DIR --chunked)
+  prt_chunked_run on the CPU: the sequence (--T random N(0, 1) rows, or the
+  raw (T, C) rows of --input, read chunk by chunk) streams through the
+  bundle's layer in chunks (prototype EMA on), each chunk promotes the
+  nucleus of its token importance, the best --buffer tokens are kept in
+  position order and the --final-bundle's layer (default: the same bundle)
+  runs over them; weights are drawn from --seed. Prints the plan's working
+  memory, a progress bar (on a terminal; plain lines otherwise), the time
+  and the kept tokens. Exit status 1 when a call fails or the output is not
+  finite.
+    --T N             tokens (default: the rows of --input, else 1048576)
+    --chunk-len N     tokens per chunk, at most 65536 (default 65536)
+    --buffer N        tokens kept for the final pass (default 32768)
+    --budget N        tokens a chunk may promote (default 4096)
+    --top-p X         the chunk nucleus's top_p, in (0, 1] (default 0.9)
+    --input FILE      raw little-endian rows; --input-dtype f32 (default)
+                      or bf16
 
 CHECK GOLDEN VECTORS (--golden)
   Each DIR is a case folder (with case.json) or a folder of case folders
@@ -384,8 +406,11 @@ int main(int argc, char **argv) {
   RunOptions run;
   proteus_run::TopADemoOptions demo;
   bool demoMode = false;
+  proteus_run::ChunkedRunOptions chunked;
+  bool chunkedMode = false;
   proteus_run::GoldenOptions golden;
   std::string compilerFlag;
+  bool tGiven = false, backendGiven = false;
   bool bundleMode = false, goldenMode = false, runFlags = false,
        goldenFlags = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -404,6 +429,8 @@ int main(int argc, char **argv) {
       return 0;
     } else if (f == "--top-a-demo") {
       demoMode = runFlags = true;
+    } else if (f == "--chunked") {
+      chunkedMode = runFlags = true;
     } else if (f == "-v") {
       golden.verbose = true;
       goldenFlags = true;
@@ -419,6 +446,23 @@ int main(int argc, char **argv) {
     } else if (f == "--bundle") {
       bundleMode = true;
       run.bundle = v;
+    } else if (f == "--final-bundle" || f == "--input") {
+      runFlags = true;
+      (f == "--input" ? chunked.input : chunked.finalBundle) = v;
+    } else if (f == "--input-dtype") {
+      runFlags = true;
+      const std::string t = v;
+      if (t != "f32" && t != "bf16")
+        return usage("--input-dtype takes f32 or bf16, not '" + t + "'");
+      chunked.inputDtype = t == "f32" ? PRT_DTYPE_F32 : PRT_DTYPE_BF16;
+    } else if (f == "--chunk-len" || f == "--buffer" || f == "--budget") {
+      runFlags = true;
+      int64_t n = 0;
+      if (!parseInt(v, n) || n < 1)
+        return usage(f + " takes an integer >= 1, not '" + v + "'");
+      (f == "--chunk-len" ? chunked.chunkLen
+       : f == "--buffer"  ? chunked.buffer
+                          : chunked.budget) = n;
     } else if (f == "--compiler" || f == "--work") {
       goldenFlags = true;
       (f == "--compiler" ? compilerFlag : golden.workDir) = v;
@@ -434,6 +478,7 @@ int main(int argc, char **argv) {
                       : zeroOk         ? "an integer >= 0"
                                        : "an integer >= 1") +
                      ", not '" + v + "'");
+      tGiven = tGiven || f == "--T";
       if (f == "--seed")
         run.seed = static_cast<uint64_t>(n);
       else if (f == "--threads")
@@ -491,6 +536,7 @@ int main(int argc, char **argv) {
     } else if (f == "--backend") {
       runFlags = true;
       std::string b = v;
+      backendGiven = true;
       if (b == "auto")
         run.backend = PRT_BACKEND_AUTO;
       else if (b == "cpu")
@@ -503,6 +549,8 @@ int main(int argc, char **argv) {
       return usage("unknown option '" + f + "'");
     }
   }
+  if (chunkedMode && (!bundleMode || demoMode))
+    return usage("--chunked needs --bundle DIR and excludes --top-a-demo");
   if (bundleMode == goldenMode)
     return usage(bundleMode ? "--bundle and --golden exclude each other"
                             : "give --bundle DIR or --golden DIR");
@@ -517,6 +565,14 @@ int main(int argc, char **argv) {
   if (bundleMode) {
     // The host buffers of a shape the runtime accepts may still not fit.
     try {
+      if (chunkedMode) {
+        chunked.bundle = run.bundle;
+        chunked.T = tGiven ? run.T : 0;
+        chunked.topP = demo.topP;
+        chunked.seed = run.seed;
+        chunked.backend = backendGiven ? run.backend : PRT_BACKEND_CPU;
+        return proteus_run::runChunked(chunked);
+      }
       if (!demoMode)
         return runBundle(run);
       demo.bundle = run.bundle;

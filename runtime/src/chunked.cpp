@@ -163,8 +163,8 @@ void checkPlan(prt_plan *plan, const char *name, int64_t tokens,
                const char *what) {
   need(plan, name);
   prt_plan_info info;
-  if (prt_plan_get_info(plan, &info) != PRT_OK)
-    fail(PRT_ERR_INTERNAL, prt_last_error());
+  if (prt_status st = prt_plan_get_info(plan, &info); st != PRT_OK)
+    fail(st, prt_last_error());
   if (info.backend != PRT_BACKEND_CPU)
     fail(PRT_ERR_UNSUPPORTED,
          std::string(name) + " is a GPU plan; this release runs the chunked "
@@ -221,9 +221,9 @@ void runChunks(Pipeline &p, RowSource &src) {
     src.read(s, e, x.data(), raw);
     prt_layer_args l = layerArgs(a.chunk_weights, n, x.data(), y.data(),
                                  mask.data(), importance.data());
-    if (prt_layer_forward(a.chunk_plan, &l) != PRT_OK)
-      fail(PRT_ERR_INTERNAL, "chunk " + str(c) + " [" + str(s) + ", " + str(e) +
-                                 "): " + prt_last_error());
+    if (prt_status st = prt_layer_forward(a.chunk_plan, &l); st != PRT_OK)
+      fail(st, "chunk " + str(c) + " [" + str(s) + ", " + str(e) +
+                   "): " + prt_last_error());
     auto imp = makeMemRef<float, 1>(importance.data(), {n});
     auto mk = makeMemRef<int8_t, 1>(mask.data(), {n});
     auto pr = makeMemRef<int64_t, 1>(promoted.data(), {cap});
@@ -273,9 +273,8 @@ void runFinal(Pipeline &p, RowSource &src) {
   if (k > 0) {
     prt_layer_args l = layerArgs(a.final_weights, k, rows.data(), out.data(),
                                  nullptr, nullptr);
-    if (prt_layer_forward(a.final_plan, &l) != PRT_OK)
-      fail(PRT_ERR_INTERNAL,
-           std::string("the final pass: ") + prt_last_error());
+    if (prt_status st = prt_layer_forward(a.final_plan, &l); st != PRT_OK)
+      fail(st, std::string("the final pass: ") + prt_last_error());
   }
   std::copy(p.keepIdx.begin(), p.keepIdx.end(), a.keep_indices);
   std::copy(p.keepScore.begin(), p.keepScore.end(), a.keep_scores);

@@ -114,6 +114,13 @@ CHECK GOLDEN VECTORS (--golden)
                          sampler (prt_top_a) on the case's consensus: the
                          nucleus size, kept ids exactly, probs max abs
                          <= 1e-6, the argmax and the inverse-CDF draw
+    chunked              prt_chunked_run on a CPU context: per chunk the
+                         importance (max abs <= 1e-5), the promoted tokens
+                         exactly (two may swap only where their reference
+                         scores are within 1e-6) and their scores (<= 1e-6);
+                         keep indices exactly, keep scores <= 1e-6, final
+                         output rel L2 <= 1e-5, the chunk model's prototype
+                         state after the last chunk (rel L2 1e-6, usage 2e-6)
     layer                y relative L2 <= 1e-5 (CPU; 1e-4 GPU), token mask,
                          mode, dense reason, alpha, keep ratio and statistics
                          exactly, prototype state after the EMA (rel L2 1e-6,

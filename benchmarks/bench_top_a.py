@@ -76,6 +76,8 @@ def load_reference(ref_dir):
     path = pathlib.Path(ref_dir) / "examples" / "common.py"
     spec = importlib.util.spec_from_file_location("proteus_reference_common", path)
     module = importlib.util.module_from_spec(spec)
+    # Registered first: its dataclasses look their module up in sys.modules.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 

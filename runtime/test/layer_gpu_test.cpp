@@ -572,17 +572,29 @@ TEST_F(LayerGpu, NothingIsAllocatedAndOnlyStatsSynchronise) {
             atDestroy.end());
 }
 
+/// The fingerprint the layer bundle `dir`'s PTX of `setting` carries.
+std::string ptxFingerprintOf(const std::string &dir, int64_t setting) {
+  std::string fingerprint;
+  EXPECT_TRUE(ptxFingerprint(readFile(dir + "/" + ptxFile("sm_90", setting)),
+                             fingerprint));
+  return fingerprint;
+}
+
 /// The layer bundle with, beside its sm_90 PTX, a cubin per setting for each
-/// of `sass` holding the same kernels (or `cubinBytes` where given).
+/// of `sass` holding the same kernels and fingerprint (or `cubinBytes` where
+/// given).
 std::string withCubins(const std::string &dir,
                        const std::vector<std::string> &sass,
                        const std::string &cubinBytes = "") {
   json m = json::parse(readFile(dir + "/" + kManifestFile));
   for (const std::string &arch : sass)
     for (size_t s = 0; s < kSettings.size(); ++s) {
-      const std::string rel = cubinFile(arch, static_cast<int64_t>(s));
+      const int64_t setting = static_cast<int64_t>(s);
+      const std::string rel = cubinFile(arch, setting);
       writeFile(dir + "/" + rel,
-                cubinBytes.empty() ? fakeCubin(kLayerKernels) : cubinBytes);
+                cubinBytes.empty()
+                    ? fakeCubin(kLayerKernels, 0, ptxFingerprintOf(dir, setting))
+                    : cubinBytes);
       m["files"][rel] = {
           {kManifestFileChecksum, checksumOf(dir + "/" + rel)},
           {kManifestFileBytes, readFile(dir + "/" + rel).size()}};
@@ -619,8 +631,13 @@ TEST_F(LayerGpu, LoadsTheCubinOfTheDevice) {
 // Any other device JIT-compiles the PTX; so does one whose cubin the runtime
 // or the driver refuses, saying why.
 TEST_F(LayerGpu, OtherDevicesAndRefusedCubinsTakeThePtx) {
-  std::string broken = fakeCubin(kLayerKernels);
-  broken[offsetof(Elf64_Ehdr, e_shstrndx)] = '\x7f'; // the fake refuses it
+  // Setting 1's kernels and fingerprint (the plans below are of setting 1),
+  // in an image the fake driver refuses.
+  std::string broken = fakeCubin(
+      kLayerKernels, 0,
+      ptxFingerprintOf(writeBundle("signed", plainConfig(), kLayerKernels, true),
+                       1));
+  broken[offsetof(Elf64_Ehdr, e_shstrndx)] = '\x7f';
   struct Case {
     std::string name, cc, cubin, reason;
   } cases[] = {
@@ -649,6 +666,43 @@ TEST_F(LayerGpu, OtherDevicesAndRefusedCubinsTakeThePtx) {
     EXPECT_TRUE(has(calls, "cuModuleLoadDataEx ptx")) << c.name << calls_();
     prt_plan_destroy(plan_);
     plan_ = nullptr;
+    prt_bundle_close(bundle_);
+    bundle_ = nullptr;
+    prt_context_destroy(ctx);
+  }
+}
+
+// A cubin that does not say it was compiled for this bundle's configuration
+// and setting is an error, as such a PTX module is: never run, never
+// silently replaced.
+TEST_F(LayerGpu, CubinsCarryTheirBundlesFingerprint) {
+  struct Case {
+    std::string name, reason;
+    bool sign;
+  } cases[] = {
+      {"unsigned", "sass/sm_90a/s1.cubin does not match manifest.json: it "
+                   "defines no proteus_bundle_fingerprint",
+       false},
+      {"swapped", "sass/sm_90a/s1.cubin does not match manifest.json: ", true},
+  };
+  for (const Case &c : cases) {
+    const std::string dir =
+        writeBundle(c.name, plainConfig(), kLayerKernels, true);
+    // Every setting's cubin is setting 0's (signed) or carries nothing.
+    withCubins(dir, {"sm_90a"},
+               fakeCubin(kLayerKernels, 0,
+                         c.sign ? ptxFingerprintOf(dir, 0) : std::string()));
+    prt_context *ctx = context(PRT_BACKEND_GPU);
+    open(dir, ctx);
+    prt_plan_options o;
+    prt_plan_options_init(&o);
+    o.B = 1;
+    o.T = 64;
+    o.alpha = kSettings[1].first;
+    prt_plan *p = nullptr;
+    EXPECT_EQ(prt_plan_create(bundle_, &o, &p), PRT_ERR_BUNDLE) << c.name;
+    EXPECT_HAS(std::string(prt_last_error()), c.reason);
+    prt_plan_destroy(p);
     prt_bundle_close(bundle_);
     bundle_ = nullptr;
     prt_context_destroy(ctx);

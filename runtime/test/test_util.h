@@ -87,6 +87,24 @@ struct BundleSpec {
   std::string cpuTarget;
 };
 
+/// `call` returns `status` and prt_last_error() contains `part`.
+#define EXPECT_STATUS(call, status, part)                                      \
+  do {                                                                         \
+    prt_status got_ = (call);                                                  \
+    EXPECT_EQ(got_, status)                                                    \
+        << prt_status_name(got_) << ": " << prt_last_error();                  \
+    EXPECT_NE(std::string(prt_last_error()).find(part), std::string::npos)     \
+        << "message: " << prt_last_error();                                    \
+  } while (0)
+
+/// `call` returns PRT_OK; otherwise prints the status and the message.
+#define ASSERT_OK(call)                                                        \
+  do {                                                                         \
+    prt_status got_ = (call);                                                  \
+    ASSERT_EQ(got_, PRT_OK)                                                    \
+        << #call << ": " << prt_status_name(got_) << ": " << prt_last_error(); \
+  } while (0)
+
 /// `text` (a std::string) contains `part`; otherwise prints `text`.
 #define EXPECT_HAS(text, part)                                                 \
   EXPECT_NE((text).find(part), std::string::npos) << (text)

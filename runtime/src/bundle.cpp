@@ -576,12 +576,14 @@ std::string readBundleFile(const std::string &dir, const Manifest &m,
   return bytes;
 }
 
-std::string readBundlePtx(const std::string &dir, const Manifest &m,
-                          const std::string &arch, int64_t setting) {
-  const std::string rel = ptxFile(arch, setting);
-  std::string ptx = readBundleFile(dir, m, rel);
-  std::string fingerprint;
-  if (!ptxFingerprint(ptx, fingerprint))
+/// Fails (PRT_ERR_BUNDLE) unless the GPU module `rel` (PTX or cubin) of
+/// `setting` declares a fingerprint (`declared`: `fingerprint`) of `m`'s
+/// configuration and settings.
+static void checkModuleFingerprint(const std::string &dir, const Manifest &m,
+                                   const std::string &rel, int64_t setting,
+                                   bool declared,
+                                   const std::string &fingerprint) {
+  if (!declared)
     fail(PRT_ERR_BUNDLE, "bundle " + dir + ": " + rel + " declares no " +
                              kFingerprintSymbol +
                              " (not written by this release's "
@@ -591,6 +593,15 @@ std::string readBundlePtx(const std::string &dir, const Manifest &m,
   if (!why.empty())
     fail(PRT_ERR_BUNDLE, "bundle " + dir + ": " + rel +
                              " does not match manifest.json: " + why);
+}
+
+std::string readBundlePtx(const std::string &dir, const Manifest &m,
+                          const std::string &arch, int64_t setting) {
+  const std::string rel = ptxFile(arch, setting);
+  std::string ptx = readBundleFile(dir, m, rel);
+  std::string fingerprint;
+  const bool declared = ptxFingerprint(ptx, fingerprint);
+  checkModuleFingerprint(dir, m, rel, setting, declared, fingerprint);
   return ptx;
 }
 
@@ -677,16 +688,8 @@ bool BundleImpl::loadCubin(int64_t setting, const std::string &sass,
     return false;
   }
   // A cubin the driver would run must say what it was compiled for.
-  const std::string why =
-      !image.hasFingerprint
-          ? std::string("it defines no ") + kFingerprintSymbol +
-                " (not written by this release's proteus-compile: "
-                "recompile the bundle)"
-          : fingerprintMismatch(image.fingerprint, manifest.config,
-                                settingList(manifest), setting);
-  if (!why.empty())
-    fail(PRT_ERR_BUNDLE, "bundle " + dir + ": " + rel +
-                             " does not match manifest.json: " + why);
+  checkModuleFingerprint(dir, manifest, rel, setting, image.hasFingerprint,
+                         image.fingerprint);
   try {
     gm.module = context->loadCubin(cubin, sass);
   } catch (const Error &e) {

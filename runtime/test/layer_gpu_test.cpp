@@ -209,7 +209,8 @@ protected:
     ASSERT_OK(prt_bundle_open(ctx ? ctx : ctx_, dir.c_str(), &bundle_));
   }
 
-  prt_plan_info plan(int64_t setting, int64_t B, int64_t T, int64_t Tmax = 0,
+  /// Replaces plan_ with a plan of `setting` for (B, T); the status.
+  prt_status tryPlan(int64_t setting, int64_t B, int64_t T, int64_t Tmax = 0,
                      bool update = false) {
     prt_plan_destroy(plan_);
     plan_ = nullptr;
@@ -220,8 +221,13 @@ protected:
     o.T_max = Tmax;
     o.alpha = kSettings[static_cast<size_t>(setting)].first;
     o.update_prototypes = update ? 1 : 0;
+    return prt_plan_create(bundle_, &o, &plan_);
+  }
+
+  prt_plan_info plan(int64_t setting, int64_t B, int64_t T, int64_t Tmax = 0,
+                     bool update = false) {
     prt_plan_info info{};
-    EXPECT_EQ(prt_plan_create(bundle_, &o, &plan_), PRT_OK) << prt_last_error();
+    EXPECT_EQ(tryPlan(setting, B, T, Tmax, update), PRT_OK) << prt_last_error();
     if (plan_)
       prt_plan_get_info(plan_, &info);
     return info;
@@ -664,9 +670,8 @@ TEST_F(LayerGpu, CubinsCarryTheirBundlesFingerprint) {
     std::string name, reason;
     bool sign;
   } cases[] = {
-      {"unsigned", "sass/sm_90a/s1.cubin does not match manifest.json: it "
-                   "defines no proteus_bundle_fingerprint",
-       false},
+      {"unsigned",
+       "sass/sm_90a/s1.cubin declares no proteus_bundle_fingerprint", false},
       {"swapped", "sass/sm_90a/s1.cubin does not match manifest.json: ", true},
   };
   for (const Case &c : cases) {
@@ -678,15 +683,8 @@ TEST_F(LayerGpu, CubinsCarryTheirBundlesFingerprint) {
                          c.sign ? ptxFingerprintOf(dir, 0) : std::string()));
     prt_context *ctx = context(PRT_BACKEND_GPU);
     open(dir, ctx);
-    prt_plan_options o;
-    prt_plan_options_init(&o);
-    o.B = 1;
-    o.T = 64;
-    o.alpha = kSettings[1].first;
-    prt_plan *p = nullptr;
-    EXPECT_EQ(prt_plan_create(bundle_, &o, &p), PRT_ERR_BUNDLE) << c.name;
+    EXPECT_EQ(tryPlan(1, 1, 64), PRT_ERR_BUNDLE) << c.name;
     EXPECT_HAS(std::string(prt_last_error()), c.reason);
-    prt_plan_destroy(p);
     prt_bundle_close(bundle_);
     bundle_ = nullptr;
     prt_context_destroy(ctx);

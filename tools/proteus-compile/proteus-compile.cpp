@@ -38,7 +38,6 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
@@ -55,13 +54,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::proteus;
@@ -909,25 +906,9 @@ int compileBundle() {
 }
 } // namespace
 
-/// Running out of memory, in LLVM or in our code (InitLLVM routes a failed
-/// operator new here too), ends the process with exit code 1 and a message
-/// instead of LLVM's abort. The handler allocates nothing; a bundle being
-/// written stays in its temporary folder beside -o, never at -o.
-static void exitOnOutOfMemory() {
-  llvm::install_bad_alloc_error_handler([](void *, const char *reason, bool) {
-    static const char head[] = "proteus-compile: out of memory (";
-    static const char tail[] = "); nothing was written at -o\n";
-    ssize_t ignored = ::write(2, head, sizeof(head) - 1);
-    ignored = ::write(2, reason, std::strlen(reason));
-    ignored = ::write(2, tail, sizeof(tail) - 1);
-    (void)ignored;
-    ::_exit(1);
-  });
-}
-
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  exitOnOutOfMemory();
+  proteus_compile::exitOnOutOfMemory();
   cl::SetVersionPrinter([](raw_ostream &os) {
     os << prt::versionLine("proteus-compile") << "\n";
   });

@@ -15,7 +15,9 @@ FUZZ_SECONDS ?= 60
 CCACHE := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 # ASan + UBSan (every report fatal, float->int conversions included) on the
 # runtime, the schedule code and their tests (runtime/ is its own project).
-SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+# -O0 -g1 (line tables): a third of -O1 -g's compile time (c_api_test.cpp:
+# 24.7 against 66.9 CPU s, g++ 12, 2026-12-07), the same checks.
+SANITIZE_FLAGS := -O0 -g1 -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fsanitize=float-cast-overflow -fno-sanitize-recover=all
 
 .PHONY: setup configure build demo check check-sanitize fuzz-build check-fuzz \

@@ -35,7 +35,8 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-import proteus_rt  # noqa: E402
+sys.path.insert(0, str(REPO / "python" / "src"))  # the package's ctypes mirror
+from proteus import _capi as proteus_rt  # noqa: E402
 
 DEFAULT_DIR = REPO / ".device" / "top_a"
 REFERENCE_FUNCS = ("_sample_with_top_a", "_build_nucleus_from_logits", "_compute_agreement_scores")
@@ -75,6 +76,8 @@ def load_reference(ref_dir):
     path = pathlib.Path(ref_dir) / "examples" / "common.py"
     spec = importlib.util.spec_from_file_location("proteus_reference_common", path)
     module = importlib.util.module_from_spec(spec)
+    # Registered first: its dataclasses look their module up in sys.modules.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 

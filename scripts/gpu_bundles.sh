@@ -13,16 +13,21 @@
 # scripts/first_plan.sh; default none); the others PTX only (ptxas takes
 # seconds a module).
 #
-#   scripts/gpu_bundles.sh PROTEUS_COMPILE OUTDIR
+#   scripts/gpu_bundles.sh PROTEUS_COMPILE OUTDIR [NAME ...]
+# With names, only those bundles (the CTest of gpu_attention_check needs the
+# attention ones, not layer, h16 and h32).
 set -eu
 export PROTEUS_SASS=none
 compile=${1:?usage: gpu_bundles.sh PROTEUS_COMPILE OUTDIR}
 out=${2:?usage: gpu_bundles.sh PROTEUS_COMPILE OUTDIR}
 mkdir -p "$out"
+shift 2
+only=" $* "
 
 bundle() { # name alphas config-json [proteus-compile options]
   name=$1 alphas=$2 config=$3
   shift 3
+  [ "$only" = "  " ] || case $only in *" $name "*) ;; *) return 0 ;; esac
   printf '%s\n' "$config" >"$out/$name.json"
   rm -rf "${out:?}/$name"
   "$compile" --config "$out/$name.json" --alpha "$alphas" -o "$out/$name" "$@" >/dev/null

@@ -62,6 +62,10 @@ layers=("$b/d16" "$b/d32" "$b/d64" "$b/d128" "$b/layer" "$b/int8" "$b/proto"
 read -r -a extra <<<"${GPU_CHECK_ARGS:-}"
 bundles+=("${extra[@]}")
 
+# The archive scripts/prepare_device.sh made, where it was carried.
+if [ -f "$dev/pack.tar.xz" ] && [ "$dev/pack.tar.xz" -nt "$dev/COMMIT" ]; then
+  tar -C "$dev" -xJf "$dev/pack.tar.xz" --touch || exit 2
+fi
 if [ ! -x "$check" ]; then
   echo "gpu_check: $check is missing: run scripts/prepare_device.sh here and carry .device" >&2
   exit 2

@@ -7,6 +7,10 @@
 #                     this toolchain, used only where the machine's are older
 #   .device/bundles/  the check bundles of scripts/gpu_bundles.sh
 #   .device/golden/   the golden cases (../shared/golden does not travel)
+#   .device/golden-work/, golden-top-a/  proteus-run --golden's bundles and
+#                     the top_a cases of ../shared/golden-next
+#   .device/pack.tar.xz  all of the above in one archive, which the device
+#                     call carries and scripts/gpu_check.sh unpacks
 # Other folders of .device (bench/, tune/, tuned/ of the scripts that make
 # them) are left as they are.
 #
@@ -81,45 +85,26 @@ done
 cp -R "$golden"/. "$out/golden/"
 git -C "$repo" describe --always --dirty >"$out/COMMIT" 2>/dev/null || true
 
-# In bytes, then MiB rounded up once (du -m rounds each folder up).
-mib() { echo $((($(du -sbc "$@" | tail -1 | cut -f1) + 1048575) / 1048576)); }
+# One xz archive of it all (PTX compresses ~8x): the device call carries
+# 64 MiB with the working tree, the folders themselves ~180 MiB.
+# scripts/gpu_check.sh unpacks it on the GPU machine.
 mkdir -p "$out/golden-top-a"
-size=$(mib "$out/bin" "$out/lib" "$out/bundles" "$out/golden" "$out/golden-work" "$out/golden-top-a")
-echo "prepare_device: $out holds ${size} MiB of its own:"
-du -sh "$out"/* | sed 's/^/  /'
-# Where the whole is over the limit, two carries: every step but
-# layer-golden (no golden-work), and layer-golden (no bundles).
-checks=$(mib "$out/bin" "$out/lib" "$out/bundles" "$out/golden" "$out/golden-top-a")
-goldens=$(mib "$out/bin" "$out/lib" "$out/golden" "$out/golden-work" "$out/golden-top-a")
+parts="bin lib bundles golden golden-work golden-top-a COMMIT"
+rm -f "$out/pack.tar.xz"
+tar -C "$out" -cf - $parts | xz -T0 -6 >"$out/pack.tar.xz.tmp"
+mv "$out/pack.tar.xz.tmp" "$out/pack.tar.xz"
+mib() { echo $((($(du -sbc "$@" | tail -1 | cut -f1) + 1048575) / 1048576)); }
+size=$(mib "$out/pack.tar.xz")
+echo "prepare_device: $out/pack.tar.xz, ${size} MiB, of:"
+(cd "$out" && du -sh $parts | sed 's/^/  /')
 if [ "$size" -gt $limit_mib ]; then
-  if [ "$checks" -gt $limit_mib ] || [ "$goldens" -gt $limit_mib ]; then
-    echo "prepare_device: over ${limit_mib} MiB even split (${checks} MiB without golden-work, ${goldens} MiB without bundles); the device call carries 64 MiB with the working tree" >&2
-    exit 1
-  fi
-  cat <<MSG
-prepare_device: ${size} MiB is over ${limit_mib} MiB (a call carries 64 MiB with the working
-tree), so run on the GPU machine in two calls:
-  carry: [".device/bin", ".device/lib", ".device/bundles", ".device/golden",
-          ".device/golden-top-a", ".device/COMMIT"] (${checks} MiB)
-    command: scripts/gpu_check.sh [any steps but layer-golden]
-  carry: [".device/bin", ".device/lib", ".device/golden", ".device/golden-work",
-          ".device/golden-top-a", ".device/COMMIT"] (${goldens} MiB)
-    command: scripts/gpu_check.sh layer-golden top-a
-MSG
-  exit 0
+  echo "prepare_device: the archive is over ${limit_mib} MiB; the device call carries 64 MiB with the working tree" >&2
+  exit 1
 fi
-extra=$(find "$out" -mindepth 1 -maxdepth 1 ! -name bin ! -name lib ! -name bundles \
-  ! -name golden ! -name golden-work ! -name golden-work.log ! -name golden-top-a ! -name COMMIT | head -1)
 cat <<MSG
 prepare_device: run on the GPU machine with
-  carry: [".device"]   command: scripts/gpu_check.sh
+  carry: [".device/pack.tar.xz"]   command: scripts/gpu_check.sh [STEP ...]
+  (other scripts' folders travel beside it: [".device/top_a", "third_party_ref"]
+  for bench_top_a.sh, [".device/bench", "third_party_ref"] for bench.sh,
+  [".device/python"] for python_device.sh)
 MSG
-if [ -n "$extra" ]; then
-  cat <<MSG
-  (.device also holds other scripts' folders; where the whole is over 64 MiB,
-  carry only what the command needs: [".device/bin", ".device/lib",
-  ".device/bundles", ".device/golden", ".device/golden-work"] for
-  gpu_check.sh, [".device/bench", "third_party_ref"] for bench.sh,
-  [".device/bin", ".device/lib", ".device/tune"] for tune.sh measure)
-MSG
-fi

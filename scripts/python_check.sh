@@ -1,6 +1,6 @@
 #!/bin/sh
-# The Python package's part of `make check`: `pip install ./python` into a
-# virtual environment under the build folder (the system Python is left
+# The Python package's part of `make check`: `pip install ./python` (with
+# the build's libproteus_rt) into a virtual environment under the build folder (the system Python is left
 # alone: Debian's pip refuses system installs, PEP 668), again only when the
 # package's or the runtime's sources changed; then the pytest suite and the
 # example, on the installed package, with the build's proteus-compile.
@@ -29,8 +29,12 @@ if [ -n "$changed" ]; then
   launcher=
   command -v ccache >/dev/null &&
     launcher=--config-settings=cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache
+  # The package takes the runtime this build made from the same sources
+  # (python/CMakeLists.txt: PROTEUS_RT_PREBUILT) rather than compiling it again.
+  lib=$(readlink -f "$build/lib/libproteus_rt.so.0")
   (cd "$repo" && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    --config-settings=build-dir="$build/python-build" $launcher ./python)
+    --config-settings=build-dir="$build/python-build" $launcher \
+    --config-settings=cmake.define.PROTEUS_RT_PREBUILT="$lib" ./python)
   touch "$stamp"
 fi
 

@@ -336,7 +336,7 @@ std::string selectSassArch(const std::vector<std::string> &available, int major,
   return "";
 }
 
-std::set<std::string> cubinEntries(std::string_view cubin) {
+CubinImage parseCubin(std::string_view cubin) {
   auto bad = [](const std::string &what) {
     fail(PRT_ERR_BUNDLE, "the cubin is not a valid ELF image: " + what);
   };
@@ -358,7 +358,19 @@ std::set<std::string> cubinEntries(std::string_view cubin) {
       bad("section " + std::to_string(i) + " outside the image");
     return sh;
   };
-  std::set<std::string> names;
+  // The fingerprint: an object in a section with contents, at st_value.
+  auto objectText = [&](const Elf64_Sym &sym) {
+    if (sym.st_shndx >= eh.e_shnum)
+      bad(std::string(kFingerprintSymbol) + " in no section");
+    Elf64_Shdr in = section(sym.st_shndx);
+    if (in.sh_type == SHT_NOBITS || sym.st_value > in.sh_size ||
+        sym.st_size > in.sh_size - sym.st_value)
+      bad(std::string(kFingerprintSymbol) + " outside its section");
+    std::string_view text =
+        cubin.substr(in.sh_offset + sym.st_value, sym.st_size);
+    return std::string(text.substr(0, text.find('\0')));
+  };
+  CubinImage image;
   for (size_t i = 0; i < eh.e_shnum; ++i) {
     Elf64_Shdr symtab = section(i);
     if (symtab.sh_type != SHT_SYMTAB)
@@ -371,16 +383,23 @@ std::set<std::string> cubinEntries(std::string_view cubin) {
          off += sizeof(Elf64_Sym)) {
       Elf64_Sym sym;
       std::memcpy(&sym, cubin.data() + symtab.sh_offset + off, sizeof(sym));
-      if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC ||
+      const int type = ELF64_ST_TYPE(sym.st_info);
+      if ((type != STT_FUNC && type != STT_OBJECT) ||
           ELF64_ST_BIND(sym.st_info) != STB_GLOBAL)
         continue;
       if (sym.st_name >= strings.size())
         bad("a symbol name outside the string table");
       std::string_view rest = strings.substr(sym.st_name);
-      names.emplace(rest.substr(0, rest.find('\0')));
+      std::string_view name = rest.substr(0, rest.find('\0'));
+      if (type == STT_FUNC) {
+        image.entries.emplace(name);
+      } else if (name == kFingerprintSymbol) {
+        image.fingerprint = objectText(sym);
+        image.hasFingerprint = true;
+      }
     }
   }
-  return names;
+  return image;
 }
 
 Manifest parseManifest(const std::string &text, const std::string &dir) {
@@ -557,12 +576,14 @@ std::string readBundleFile(const std::string &dir, const Manifest &m,
   return bytes;
 }
 
-std::string readBundlePtx(const std::string &dir, const Manifest &m,
-                          const std::string &arch, int64_t setting) {
-  const std::string rel = ptxFile(arch, setting);
-  std::string ptx = readBundleFile(dir, m, rel);
-  std::string fingerprint;
-  if (!ptxFingerprint(ptx, fingerprint))
+/// Fails (PRT_ERR_BUNDLE) unless the GPU module `rel` (PTX or cubin) of
+/// `setting` declares a fingerprint (`declared`: `fingerprint`) of `m`'s
+/// configuration and settings.
+static void checkModuleFingerprint(const std::string &dir, const Manifest &m,
+                                   const std::string &rel, int64_t setting,
+                                   bool declared,
+                                   const std::string &fingerprint) {
+  if (!declared)
     fail(PRT_ERR_BUNDLE, "bundle " + dir + ": " + rel + " declares no " +
                              kFingerprintSymbol +
                              " (not written by this release's "
@@ -572,6 +593,15 @@ std::string readBundlePtx(const std::string &dir, const Manifest &m,
   if (!why.empty())
     fail(PRT_ERR_BUNDLE, "bundle " + dir + ": " + rel +
                              " does not match manifest.json: " + why);
+}
+
+std::string readBundlePtx(const std::string &dir, const Manifest &m,
+                          const std::string &arch, int64_t setting) {
+  const std::string rel = ptxFile(arch, setting);
+  std::string ptx = readBundleFile(dir, m, rel);
+  std::string fingerprint;
+  const bool declared = ptxFingerprint(ptx, fingerprint);
+  checkModuleFingerprint(dir, m, rel, setting, declared, fingerprint);
   return ptx;
 }
 
@@ -644,28 +674,42 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
   return fn;
 }
 
+bool BundleImpl::loadCubin(int64_t setting, const std::string &sass,
+                           GpuModule &gm, std::string &refused) {
+  // Checked again (size, checksum): the file is read long after
+  // prt_bundle_open verified it.
+  const std::string rel = cubinFile(sass, setting);
+  const std::string cubin = readBundleFile(dir, manifest, rel);
+  CubinImage image;
+  try {
+    image = parseCubin(cubin);
+  } catch (const Error &e) {
+    refused = std::string("; the ") + sass + " cubin was refused: " + e.what();
+    return false;
+  }
+  // A cubin the driver would run must say what it was compiled for.
+  checkModuleFingerprint(dir, manifest, rel, setting, image.hasFingerprint,
+                         image.fingerprint);
+  try {
+    gm.module = context->loadCubin(cubin, sass);
+  } catch (const Error &e) {
+    if (e.status != PRT_ERR_CUDA)
+      throw;
+    refused = std::string("; the ") + sass + " cubin was refused: " + e.what();
+    return false;
+  }
+  gm.entries = std::move(image.entries);
+  gm.origin = "SASS for " + sass;
+  return true;
+}
+
 void BundleImpl::loadGpuModule(int64_t setting, GpuModule &gm) {
   ContextImpl &ctx = *context;
   const int major = ctx.info.cc_major, minor = ctx.info.cc_minor;
   std::string refused;
   if (std::string sass = selectSassArch(manifest.sassArchs, major, minor);
-      !sass.empty()) {
-    // Checked again (size, checksum): the file is read long after
-    // prt_bundle_open verified it. Cubins carry no fingerprint check yet.
-    const std::string cubin =
-        readBundleFile(dir, manifest, cubinFile(sass, setting));
-    try {
-      gm.entries = cubinEntries(cubin);
-      gm.module = ctx.loadCubin(cubin, sass);
-      gm.origin = "SASS for " + sass;
-      return;
-    } catch (const Error &e) {
-      if (e.status != PRT_ERR_CUDA && e.status != PRT_ERR_BUNDLE)
-        throw;
-      refused =
-          std::string("; the ") + sass + " cubin was refused: " + e.what();
-    }
-  }
+      !sass.empty() && loadCubin(setting, sass, gm, refused))
+    return;
   const std::string note =
       manifest.gpuNote.empty() ? "" : " (gpu_note: " + manifest.gpuNote + ")";
   const std::string arch = selectPtxArch(manifest.ptxArchs, major, minor);

@@ -144,9 +144,16 @@ std::string selectPtxArch(const std::vector<std::string> &available, int major,
 std::string selectSassArch(const std::vector<std::string> &available, int major,
                            int minor);
 
-/// The kernel names of a cubin (its global function symbols). Throws
-/// PRT_ERR_BUNDLE when `cubin` is not a 64-bit little-endian ELF image.
-std::set<std::string> cubinEntries(std::string_view cubin);
+/// What the runtime reads from a cubin.
+struct CubinImage {
+  std::set<std::string> entries; ///< kernel names (global function symbols)
+  bool hasFingerprint = false;   ///< it defines kFingerprintSymbol
+  std::string fingerprint;       ///< that object's text, up to its NUL
+};
+
+/// Reads `cubin`'s symbols. Throws PRT_ERR_BUNDLE when it is not a 64-bit
+/// little-endian ELF image or a symbol points outside it.
+CubinImage parseCubin(std::string_view cubin);
 
 //===----------------------------------------------------------------------===//
 // On-disk JIT cache
@@ -450,6 +457,12 @@ private:
   };
   /// Loads `gm` (gpuMutex_ held).
   void loadGpuModule(int64_t setting, GpuModule &gm);
+  /// Loads the `sass` cubin of `setting` into `gm`; false, with `refused`
+  /// saying why, when it is no ELF image or the driver refuses it (the
+  /// caller takes the PTX). A fingerprint that is missing or does not match
+  /// the manifest is an error (PRT_ERR_BUNDLE), as for the PTX.
+  bool loadCubin(int64_t setting, const std::string &sass, GpuModule &gm,
+                 std::string &refused);
   std::mutex gpuMutex_;
   std::map<int64_t, GpuModule> gpuModules_;
 };

@@ -25,22 +25,6 @@ using nlohmann::json;
 
 namespace {
 
-#define EXPECT_STATUS(call, status, part)                                      \
-  do {                                                                         \
-    prt_status got_ = (call);                                                  \
-    EXPECT_EQ(got_, status)                                                    \
-        << prt_status_name(got_) << ": " << prt_last_error();                  \
-    EXPECT_NE(std::string(prt_last_error()).find(part), std::string::npos)     \
-        << "message: " << prt_last_error();                                    \
-  } while (0)
-
-#define ASSERT_OK(call)                                                        \
-  do {                                                                         \
-    prt_status got_ = (call);                                                  \
-    ASSERT_EQ(got_, PRT_OK)                                                    \
-        << prt_status_name(got_) << ": " << prt_last_error();                  \
-  } while (0)
-
 /// A small configuration: C = 32, H = 4, G = 8, fast path up to T = 8.
 json smallConfig() {
   return {{"d_model", 32},

@@ -7,7 +7,8 @@
 #   gpu_attention_check_test.sh GPU_BUNDLES_SH PROTEUS_COMPILE OUTDIR CHECK GOLDEN FAKE_CUDA
 set -u
 bundles_sh=$1 compile=$2 out=$3 check=$4 golden=$5 fake=$6
-sh "$bundles_sh" "$compile" "$out" >/dev/null || exit 1
+sh "$bundles_sh" "$compile" "$out" d16 d32 d64 d128 proto bench int8 int8p \
+  >/dev/null || exit 1
 set -- --bundle "$out/d16" --bundle "$out/d32" --bundle "$out/d64" \
   --bundle "$out/d128" --bundle "$out/proto" --bundle "$out/int8" \
   --bundle "$out/int8p"

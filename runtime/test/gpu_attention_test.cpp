@@ -20,15 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-#define EXPECT_STATUS(call, status, part)                                      \
-  do {                                                                         \
-    prt_status got_ = (call);                                                  \
-    EXPECT_EQ(got_, status)                                                    \
-        << prt_status_name(got_) << ": " << prt_last_error();                  \
-    EXPECT_NE(std::string(prt_last_error()).find(part), std::string::npos)     \
-        << "message: " << prt_last_error();                                    \
-  } while (0)
-
 constexpr int64_t kT = 4096;
 
 /// D = 16 (C = 128, H = 8); settings alpha 0 and 1.

@@ -22,9 +22,6 @@ using nlohmann::json;
 
 namespace {
 
-#define EXPECT_HAS(text, part)                                                 \
-  EXPECT_NE((text).find(part), std::string::npos) << (text)
-
 /// Opens `dir` and resolves the CPU library's first layer entry point; the
 /// error message, or "" when both worked.
 std::string cpuLoadError(const std::string &dir) {

@@ -28,22 +28,6 @@ using nlohmann::json;
 
 namespace {
 
-#define EXPECT_STATUS(call, status, part)                                      \
-  do {                                                                         \
-    prt_status got_ = (call);                                                  \
-    EXPECT_EQ(got_, status)                                                    \
-        << prt_status_name(got_) << ": " << prt_last_error();                  \
-    EXPECT_NE(std::string(prt_last_error()).find(part), std::string::npos)     \
-        << "message: " << prt_last_error();                                    \
-  } while (0)
-
-#define ASSERT_OK(call)                                                        \
-  do {                                                                         \
-    prt_status got_ = (call);                                                  \
-    ASSERT_EQ(got_, PRT_OK)                                                    \
-        << prt_status_name(got_) << ": " << prt_last_error();                  \
-  } while (0)
-
 /// C = 32, H = 4 (D = 8), G = 8; the fast path up to T = 8.
 json plainConfig() {
   return {{"d_model", 32},
@@ -225,7 +209,8 @@ protected:
     ASSERT_OK(prt_bundle_open(ctx ? ctx : ctx_, dir.c_str(), &bundle_));
   }
 
-  prt_plan_info plan(int64_t setting, int64_t B, int64_t T, int64_t Tmax = 0,
+  /// Replaces plan_ with a plan of `setting` for (B, T); the status.
+  prt_status tryPlan(int64_t setting, int64_t B, int64_t T, int64_t Tmax = 0,
                      bool update = false) {
     prt_plan_destroy(plan_);
     plan_ = nullptr;
@@ -236,8 +221,13 @@ protected:
     o.T_max = Tmax;
     o.alpha = kSettings[static_cast<size_t>(setting)].first;
     o.update_prototypes = update ? 1 : 0;
+    return prt_plan_create(bundle_, &o, &plan_);
+  }
+
+  prt_plan_info plan(int64_t setting, int64_t B, int64_t T, int64_t Tmax = 0,
+                     bool update = false) {
     prt_plan_info info{};
-    EXPECT_EQ(prt_plan_create(bundle_, &o, &plan_), PRT_OK) << prt_last_error();
+    EXPECT_EQ(tryPlan(setting, B, T, Tmax, update), PRT_OK) << prt_last_error();
     if (plan_)
       prt_plan_get_info(plan_, &info);
     return info;
@@ -572,17 +562,29 @@ TEST_F(LayerGpu, NothingIsAllocatedAndOnlyStatsSynchronise) {
             atDestroy.end());
 }
 
+/// The fingerprint the layer bundle `dir`'s PTX of `setting` carries.
+std::string ptxFingerprintOf(const std::string &dir, int64_t setting) {
+  std::string fingerprint;
+  EXPECT_TRUE(ptxFingerprint(readFile(dir + "/" + ptxFile("sm_90", setting)),
+                             fingerprint));
+  return fingerprint;
+}
+
 /// The layer bundle with, beside its sm_90 PTX, a cubin per setting for each
-/// of `sass` holding the same kernels (or `cubinBytes` where given).
+/// of `sass` holding the same kernels and fingerprint (or `cubinBytes` where
+/// given).
 std::string withCubins(const std::string &dir,
                        const std::vector<std::string> &sass,
                        const std::string &cubinBytes = "") {
   json m = json::parse(readFile(dir + "/" + kManifestFile));
   for (const std::string &arch : sass)
     for (size_t s = 0; s < kSettings.size(); ++s) {
-      const std::string rel = cubinFile(arch, static_cast<int64_t>(s));
+      const int64_t setting = static_cast<int64_t>(s);
+      const std::string rel = cubinFile(arch, setting);
       writeFile(dir + "/" + rel,
-                cubinBytes.empty() ? fakeCubin(kLayerKernels) : cubinBytes);
+                cubinBytes.empty()
+                    ? fakeCubin(kLayerKernels, 0, ptxFingerprintOf(dir, setting))
+                    : cubinBytes);
       m["files"][rel] = {
           {kManifestFileChecksum, checksumOf(dir + "/" + rel)},
           {kManifestFileBytes, readFile(dir + "/" + rel).size()}};
@@ -619,8 +621,13 @@ TEST_F(LayerGpu, LoadsTheCubinOfTheDevice) {
 // Any other device JIT-compiles the PTX; so does one whose cubin the runtime
 // or the driver refuses, saying why.
 TEST_F(LayerGpu, OtherDevicesAndRefusedCubinsTakeThePtx) {
-  std::string broken = fakeCubin(kLayerKernels);
-  broken[offsetof(Elf64_Ehdr, e_shstrndx)] = '\x7f'; // the fake refuses it
+  // Setting 1's kernels and fingerprint (the plans below are of setting 1),
+  // in an image the fake driver refuses.
+  std::string broken = fakeCubin(
+      kLayerKernels, 0,
+      ptxFingerprintOf(writeBundle("signed", plainConfig(), kLayerKernels, true),
+                       1));
+  broken[offsetof(Elf64_Ehdr, e_shstrndx)] = '\x7f';
   struct Case {
     std::string name, cc, cubin, reason;
   } cases[] = {
@@ -649,6 +656,35 @@ TEST_F(LayerGpu, OtherDevicesAndRefusedCubinsTakeThePtx) {
     EXPECT_TRUE(has(calls, "cuModuleLoadDataEx ptx")) << c.name << calls_();
     prt_plan_destroy(plan_);
     plan_ = nullptr;
+    prt_bundle_close(bundle_);
+    bundle_ = nullptr;
+    prt_context_destroy(ctx);
+  }
+}
+
+// A cubin that does not say it was compiled for this bundle's configuration
+// and setting is an error, as such a PTX module is: never run, never
+// silently replaced.
+TEST_F(LayerGpu, CubinsCarryTheirBundlesFingerprint) {
+  struct Case {
+    std::string name, reason;
+    bool sign;
+  } cases[] = {
+      {"unsigned",
+       "sass/sm_90a/s1.cubin declares no proteus_bundle_fingerprint", false},
+      {"swapped", "sass/sm_90a/s1.cubin does not match manifest.json: ", true},
+  };
+  for (const Case &c : cases) {
+    const std::string dir =
+        writeBundle(c.name, plainConfig(), kLayerKernels, true);
+    // Every setting's cubin is setting 0's (signed) or carries nothing.
+    withCubins(dir, {"sm_90a"},
+               fakeCubin(kLayerKernels, 0,
+                         c.sign ? ptxFingerprintOf(dir, 0) : std::string()));
+    prt_context *ctx = context(PRT_BACKEND_GPU);
+    open(dir, ctx);
+    EXPECT_EQ(tryPlan(1, 1, 64), PRT_ERR_BUNDLE) << c.name;
+    EXPECT_HAS(std::string(prt_last_error()), c.reason);
     prt_bundle_close(bundle_);
     bundle_ = nullptr;
     prt_context_destroy(ctx);

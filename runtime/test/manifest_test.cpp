@@ -49,9 +49,6 @@ protected:
   json manifest;
 };
 
-#define EXPECT_HAS(text, part)                                                 \
-  EXPECT_NE((text).find(part), std::string::npos) << (text)
-
 } // namespace
 
 TEST_F(ManifestTest, ValidBundleLoads) {
@@ -238,15 +235,20 @@ TEST(SassArch, SelectionIsExact) {
 }
 
 TEST(SassArch, CubinEntries) {
-  EXPECT_EQ(cubinEntries(fakeCubin({"proteus_a", "proteus_b"}, 3)),
-            (std::set<std::string>{"proteus_a", "proteus_b"}));
-  EXPECT_TRUE(cubinEntries(fakeCubin({})).empty());
+  CubinImage image = parseCubin(fakeCubin({"proteus_a", "proteus_b"}, 3));
+  EXPECT_EQ(image.entries, (std::set<std::string>{"proteus_a", "proteus_b"}));
+  EXPECT_FALSE(image.hasFingerprint);
+  image = parseCubin(fakeCubin({"k"}, 1, "{\"setting\": 2}"));
+  EXPECT_EQ(image.entries, std::set<std::string>{"k"});
+  EXPECT_TRUE(image.hasFingerprint);
+  EXPECT_EQ(image.fingerprint, "{\"setting\": 2}");
+  EXPECT_TRUE(parseCubin(fakeCubin({})).entries.empty());
   for (const std::string &bad : {std::string("// PTX, not ELF"),
                                  std::string("\x7f"
                                              "ELF"),
                                  fakeCubin({"k"}).substr(0, 100)}) {
     try {
-      cubinEntries(bad);
+      parseCubin(bad);
       ADD_FAILURE() << "accepted " << bad.size() << " bytes";
     } catch (const Error &e) {
       EXPECT_EQ(e.status, PRT_ERR_BUNDLE);

@@ -83,9 +83,31 @@ struct BundleSpec {
   std::string cpuLibrary =
       testDouble(PROTEUS_TESTDOUBLE_KERNELS); ///< "" = none
   std::vector<std::string> ptxArchs;          ///< dummy PTX text
-  std::vector<std::string> sassArchs;         ///< fakeCubin({}) each
+  std::vector<std::string> sassArchs;         ///< fingerprinted fakeCubin({})
   std::string cpuTarget;
 };
+
+/// `call` returns `status` and prt_last_error() contains `part`.
+#define EXPECT_STATUS(call, status, part)                                      \
+  do {                                                                         \
+    prt_status got_ = (call);                                                  \
+    EXPECT_EQ(got_, status)                                                    \
+        << prt_status_name(got_) << ": " << prt_last_error();                  \
+    EXPECT_NE(std::string(prt_last_error()).find(part), std::string::npos)     \
+        << "message: " << prt_last_error();                                    \
+  } while (0)
+
+/// `call` returns PRT_OK; otherwise prints the status and the message.
+#define ASSERT_OK(call)                                                        \
+  do {                                                                         \
+    prt_status got_ = (call);                                                  \
+    ASSERT_EQ(got_, PRT_OK)                                                    \
+        << #call << ": " << prt_status_name(got_) << ": " << prt_last_error(); \
+  } while (0)
+
+/// `text` (a std::string) contains `part`; otherwise prints `text`.
+#define EXPECT_HAS(text, part)                                                 \
+  EXPECT_NE((text).find(part), std::string::npos) << (text)
 
 /// The placeholder the test double's kFingerprintSymbol holds until a test
 /// writes the fingerprint of its bundle over it (patchFingerprint).
@@ -130,9 +152,12 @@ inline void seal(nlohmann::json &m) {
 
 /// An ELF image laid out as ptxas writes a cubin, as far as the runtime and
 /// the fake driver read one: a global function symbol per kernel, each with
-/// a .nv.info.<kernel> section of `params` EIATTR_KPARAM_INFO attributes.
+/// a .nv.info.<kernel> section of `params` EIATTR_KPARAM_INFO attributes,
+/// and, unless `fingerprint` is empty, kFingerprintSymbol holding it in
+/// .nv.global.init.
 inline std::string fakeCubin(const std::vector<std::string> &kernels,
-                             int params = 0) {
+                             int params = 0,
+                             const std::string &fingerprint = "") {
   std::string shstr(1, '\0'), str(1, '\0'), syms(sizeof(Elf64_Sym), '\0');
   std::vector<std::pair<size_t, std::string>> infos; // name offset, bytes
   const size_t shstrName = shstr.size();
@@ -154,6 +179,17 @@ inline std::string fakeCubin(const std::vector<std::string> &kernels,
     infos.emplace_back(shstr.size(), info);
     shstr += ".nv.info." + k + '\0';
   }
+  if (!fingerprint.empty()) {
+    Elf64_Sym sym{};
+    sym.st_name = static_cast<uint32_t>(str.size());
+    sym.st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT);
+    sym.st_shndx = static_cast<uint16_t>(4 + infos.size());
+    sym.st_size = fingerprint.size() + 1;
+    str += std::string(kFingerprintSymbol) + '\0';
+    syms.append(reinterpret_cast<const char *>(&sym), sizeof(sym));
+    infos.emplace_back(shstr.size(), fingerprint + '\0');
+    shstr += std::string(".nv.global.init") + '\0';
+  }
   std::string body = shstr + str + syms;
   for (const auto &[name, bytes] : infos)
     body += bytes;
@@ -172,7 +208,10 @@ inline std::string fakeCubin(const std::vector<std::string> &kernels,
   sh[3].sh_link = 2;
   sh[3].sh_entsize = sizeof(Elf64_Sym);
   for (size_t i = 0; i < infos.size(); ++i)
-    place(sh[4 + i], infos[i].first, SHT_LOPROC, infos[i].second.size());
+    place(sh[4 + i], infos[i].first,
+          !fingerprint.empty() && i + 1 == infos.size() ? SHT_PROGBITS
+                                                        : SHT_LOPROC,
+          infos[i].second.size());
   Elf64_Ehdr eh{};
   std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
   eh.e_ident[EI_CLASS] = ELFCLASS64;
@@ -247,7 +286,7 @@ inline void makeBundle(const std::string &dir, const BundleSpec &spec = {}) {
   for (const std::string &arch : spec.sassArchs)
     for (size_t i = 0; i < spec.settings.size(); ++i)
       writeFile(dir + "/" + cubinFile(arch, static_cast<int64_t>(i)),
-                fakeCubin({}));
+                fakeCubin({}, 0, fingerprintOf(spec, static_cast<int64_t>(i))));
   writeManifest(dir, manifestFor(dir, spec));
 }
 

@@ -23,22 +23,6 @@ using nlohmann::json;
 
 namespace {
 
-#define EXPECT_STATUS(call, status, part)                                      \
-  do {                                                                         \
-    prt_status got_ = (call);                                                  \
-    EXPECT_EQ(got_, status)                                                    \
-        << prt_status_name(got_) << ": " << prt_last_error();                  \
-    EXPECT_NE(std::string(prt_last_error()).find(part), std::string::npos)     \
-        << "message: " << prt_last_error();                                    \
-  } while (0)
-
-#define ASSERT_OK(call)                                                        \
-  do {                                                                         \
-    prt_status got_ = (call);                                                  \
-    ASSERT_EQ(got_, PRT_OK)                                                    \
-        << prt_status_name(got_) << ": " << prt_last_error();                  \
-  } while (0)
-
 class TopATest : public ::testing::Test {
 protected:
   static constexpr int64_t C = 32, G = 8;

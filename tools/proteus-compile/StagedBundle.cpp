@@ -12,6 +12,7 @@
 #include "proteus_rt/contract.h"
 
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <unistd.h>
 
 using namespace llvm;
 
@@ -131,6 +133,19 @@ bool StagedBundle::commit(std::string &error) {
   committed_ = true;
   sys::fs::remove_directories(old);
   return true;
+}
+
+void exitOnOutOfMemory() {
+  // The handler allocates nothing: fixed texts, write(2), _exit.
+  llvm::install_bad_alloc_error_handler([](void *, const char *reason, bool) {
+    static const char head[] = "proteus-compile: out of memory (";
+    static const char tail[] = "); nothing was written at -o\n";
+    ssize_t ignored = ::write(2, head, sizeof(head) - 1);
+    ignored = ::write(2, reason, std::strlen(reason));
+    ignored = ::write(2, tail, sizeof(tail) - 1);
+    (void)ignored;
+    ::_exit(1);
+  });
 }
 
 } // namespace proteus_compile

@@ -45,6 +45,12 @@ private:
   bool committed_ = false;
 };
 
+/// Running out of memory, in LLVM or in our code (InitLLVM routes a failed
+/// operator new there too), ends the process with exit code 1 and a message
+/// instead of LLVM's abort. A bundle being staged stays in its temporary
+/// folder beside -o, never at -o. Call once, after llvm::InitLLVM.
+void exitOnOutOfMemory();
+
 } // namespace proteus_compile
 
 #endif // PROTEUS_COMPILE_STAGEDBUNDLE_H

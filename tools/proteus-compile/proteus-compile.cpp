@@ -910,6 +910,7 @@ int compileBundle() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  proteus_compile::exitOnOutOfMemory();
   cl::SetVersionPrinter([](raw_ostream &os) {
     os << prt::versionLine("proteus-compile") << "\n";
   });

@@ -137,9 +137,9 @@ double relL2(const std::vector<float> &a, const std::vector<float> &ref) {
 // Compiling bundles
 //===----------------------------------------------------------------------===//
 
-/// Bundles compiled by the compiler, one per (config text, alpha), kept in
-/// the work folder across runs when the folder is: <work>/bundles/<key>, key
-/// = XXH3-64 of the alpha and the text, and <key>.compiler naming the
+/// Bundles compiled by the compiler, one per (config text, alpha, CPU-only),
+/// kept in the work folder across runs when the folder is:
+/// <work>/bundles/<key>, key = XXH3-64 of those, and <key>.compiler naming the
 /// compiler that built it. With a compiler, a bundle built by another is
 /// rebuilt; without one (a GPU machine that has only a work folder prepared
 /// elsewhere) the bundles there are used as they are.
@@ -147,7 +147,8 @@ class BundleCache {
 public:
   BundleCache(const GoldenOptions &o, std::string workDir)
       : compiler_(o.compiler), origin_(o.compilerOrigin),
-        work_(std::move(workDir)), verbose_(o.verbose) {
+        work_(std::move(workDir)), verbose_(o.verbose),
+        cpuOnly_(o.backend == PRT_BACKEND_CPU) {
     struct stat st;
     if (!compiler_.empty() && ::stat(compiler_.c_str(), &st) == 0)
       identity_ = compiler_ + "\n" + std::to_string(st.st_size) + "\n" +
@@ -158,7 +159,8 @@ public:
   /// The bundle folder for `config` at `alpha`; compiles it when needed.
   std::string get(const std::string &config, double alpha, std::string &note) {
     const std::string alphaText = repr(alpha);
-    const std::string keyText = alphaText + "\n" + config;
+    const std::string keyText =
+        alphaText + (cpuOnly_ ? "\ncpu-only\n" : "\n") + config;
     const std::string key = hex16(XXH3_64bits(keyText.data(), keyText.size()));
     const std::string bundle = work_ + "/bundles/" + key;
     const std::string builtBy = bundle + ".compiler";
@@ -190,6 +192,8 @@ public:
     const std::string log = work_ + "/bundles/" + key + ".log";
     std::vector<std::string> argv = {compiler_, "--config", cfgPath, "--alpha",
                                      alphaText, "-o",       tmp};
+    if (cpuOnly_)
+      argv.insert(argv.end(), {"--arch", "none"});
     std::string command;
     for (const std::string &a : argv)
       command += (command.empty() ? "" : " ") + a;
@@ -265,7 +269,7 @@ private:
   }
 
   std::string compiler_, origin_, work_, identity_;
-  bool verbose_;
+  bool verbose_, cpuOnly_;
 };
 
 Config parseConfig(const json &cfg) {
@@ -732,6 +736,7 @@ int runGolden(const GoldenOptions &o) {
 
   prt_context_options co;
   prt_context_options_init(&co);
+  co.backend = o.backend;
   Context cx;
   cx.verbose = o.verbose;
   if (prt_context_create(&cx.ctx, &co) != PRT_OK) {

@@ -10,6 +10,8 @@
 #ifndef PROTEUS_RUN_GOLDEN_H
 #define PROTEUS_RUN_GOLDEN_H
 
+#include "proteus_rt/proteus_rt.h"
+
 #include <string>
 #include <vector>
 
@@ -21,6 +23,9 @@ struct GoldenOptions {
   std::string compilerOrigin;    ///< how `compiler` was chosen, for messages
   std::string workDir;           ///< "" = a temporary folder, removed at exit
   bool verbose = false;
+  /// The context's backend. PRT_BACKEND_CPU also compiles CPU-only bundles
+  /// (proteus-compile --arch none): the GPU kernels would never run.
+  prt_backend backend = PRT_BACKEND_AUTO;
 };
 
 /// Runs every case found, printing one line per case and the final

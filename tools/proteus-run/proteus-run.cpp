@@ -44,7 +44,8 @@ USAGE
   proteus-run --bundle DIR --chunked [--final-bundle DIR] [--T N]
               [--chunk-len N] [--buffer N] [--budget N] [--top-p X]
               [--input FILE [--input-dtype f32|bf16]] [--seed S]
-  proteus-run --golden DIR [DIR...] [--compiler PATH] [--work DIR] [-v]
+  proteus-run --golden DIR [DIR...] [--compiler PATH] [--work DIR]
+              [--backend auto|cpu|gpu] [-v]
   proteus-run --help | --version
 
 RUN A BUNDLE (--bundle)
@@ -131,13 +132,16 @@ CHECK GOLDEN VECTORS (--golden)
   than schedule need kernels: the case's configuration is written to the
   work folder and compiled with
       <compiler> --config <cfg.json> --alpha <alpha, %.17g> -o <bundle>
-  once per (configuration, alpha, compiler binary); bundles are reused.
+  (with --arch none under --backend cpu) once per (configuration, alpha,
+  CPU-only or not, compiler binary); bundles are reused.
   Without a compiler, the bundles already in --work are used as they are
   (a work folder prepared on another machine: scripts/prepare_device.sh).
     --compiler PATH   the compiler; default $PROTEUS_COMPILE, else
                       proteus-compile next to proteus-run
     --work DIR        keep configs, bundles and compile logs here (reused
                       across runs); default a temporary folder, removed
+    --backend B       the context: auto (default), gpu, or cpu, which
+                      also compiles CPU-only bundles (quicker: no PTX)
     -v                also print compile commands, bundles and backends
   Prints one line per case, "PASS name: details" or "FAIL name: details",
   then "N passed, M failed". Exit status 1 when M > 0 or N = 0.
@@ -541,7 +545,6 @@ int main(int argc, char **argv) {
         return usage("--top-a-mode takes off, blend or filter, not '" + m +
                      "'");
     } else if (f == "--backend") {
-      runFlags = true;
       std::string b = v;
       backendGiven = true;
       if (b == "auto")
@@ -552,6 +555,7 @@ int main(int argc, char **argv) {
         run.backend = PRT_BACKEND_GPU;
       else
         return usage("--backend takes auto, cpu or gpu, not '" + b + "'");
+      golden.backend = run.backend;
     } else {
       return usage("unknown option '" + f + "'");
     }
@@ -564,9 +568,8 @@ int main(int argc, char **argv) {
   if (bundleMode && goldenFlags)
     return usage("--compiler, --work and -v belong to --golden");
   if (goldenMode && runFlags)
-    return usage("--B, --T, --alpha, --prev-alpha, --seed, --backend, "
-                 "--threads, --repeat and the --top-a-demo flags belong to "
-                 "--bundle");
+    return usage("--B, --T, --alpha, --prev-alpha, --seed, --threads, "
+                 "--repeat and the --top-a-demo flags belong to --bundle");
   if (demoMode && !bundleMode)
     return usage("--top-a-demo needs --bundle DIR");
   if (bundleMode) {

@@ -58,12 +58,12 @@ inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
 /// cubinFile(arch, i) for every setting i (a cubin holds the same kernels as
 /// the setting's PTX, assembled by ptxas for that exact target; the runtime
 /// loads it on a device of that compute capability instead of JIT-compiling
-/// the PTX; cubins are checked by size and checksum, their fingerprint is not
-/// read yet).
+/// the PTX).
 ///
 /// Fingerprints: the CPU library exports kFingerprintSymbol, a NUL-terminated
 /// string, and each PTX module declares it as a module-scope .b8 array
-/// (ptxFingerprintDirective); both hold bundleFingerprint() of the
+/// (ptxFingerprintDirective), which ptxas carries into the cubin as a global
+/// object in .nv.global.init; all hold bundleFingerprint() of the
 /// configuration and settings they were compiled for, which the runtime
 /// compares with the manifest's when it loads them (bundle_integrity.h).
 inline constexpr const char *kManifestIntegrity = "integrity";

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "proteus_rt/proteus_rt.h"
+#include "test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -15,15 +16,6 @@
 #include <vector>
 
 namespace {
-
-#define EXPECT_STATUS(call, status, part)                                      \
-  do {                                                                         \
-    prt_status got_ = (call);                                                  \
-    EXPECT_EQ(got_, status)                                                    \
-        << prt_status_name(got_) << ": " << prt_last_error();                  \
-    EXPECT_NE(std::string(prt_last_error()).find(part), std::string::npos)     \
-        << "message: " << prt_last_error();                                    \
-  } while (0)
 
 prt_chunked_args validArgs(const std::vector<float> &x) {
   prt_chunked_args a{};

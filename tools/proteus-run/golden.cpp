@@ -280,6 +280,22 @@ Config parseConfig(const json &cfg) {
   return c;
 }
 
+void bindLayerState(LayerBuffers &io, const Tensors &t,
+                    const proteus_rt::Config &c) {
+  io.wQkv = t.at("state.qkv.weight").f;
+  io.wProj = t.at("state.proj.weight").f;
+  io.wRouter = t.at("state.head_router.linear.weight").f;
+  if (c.bias) {
+    io.bQkv = t.at("state.qkv.bias").f;
+    io.bProj = t.at("state.proj.bias").f;
+  }
+  if (c.proto_enabled) {
+    io.protos = t.at("state.routing_prototypes").f;
+    io.usage = t.at("state.routing_usage_ema").f;
+    io.conf = t.at("state.routing_confidence").f;
+  }
+}
+
 /// Compiles and opens the bundle for `config` at `alpha`.
 void openBundle(Context &cx, const std::string &config, double alpha,
                 BundleHandle &out, std::string &note) {
@@ -541,18 +557,7 @@ Verdict checkLayer(Context &cx, const json &doc, const Tensors &t) {
   // poisoned.
   LayerBuffers io(cx.ctx, info.backend == PRT_BACKEND_GPU);
   io.x = x.f;
-  io.wQkv = t.at("state.qkv.weight").f;
-  io.wProj = t.at("state.proj.weight").f;
-  io.wRouter = t.at("state.head_router.linear.weight").f;
-  if (c.bias) {
-    io.bQkv = t.at("state.qkv.bias").f;
-    io.bProj = t.at("state.proj.bias").f;
-  }
-  if (c.proto_enabled) {
-    io.protos = t.at("state.routing_prototypes").f;
-    io.usage = t.at("state.routing_usage_ema").f;
-    io.conf = t.at("state.routing_confidence").f;
-  }
+  bindLayerState(io, t, c);
   prt_layer_stats stats{};
   try {
     io.prepare(B, T, C);

@@ -20,6 +20,10 @@
 #include <string>
 #include <vector>
 
+namespace proteus_run {
+class LayerBuffers;
+}
+
 namespace proteus_run::golden {
 
 using nlohmann::json;
@@ -91,6 +95,11 @@ proteus_rt::Config parseConfig(const json &cfg);
 /// Compiles and opens the bundle for `config` at `alpha`.
 void openBundle(Context &cx, const std::string &config, double alpha,
                 BundleHandle &out, std::string &note);
+
+/// The layer's weights and prototype state of a case (the reference's
+/// state_dict names) into `io`.
+void bindLayerState(LayerBuffers &io, const Tensors &t,
+                    const proteus_rt::Config &c);
 
 /// The `top_a` kind (golden_top_a.cpp).
 Verdict checkTopA(Context &cx, const json &doc, const Tensors &t);

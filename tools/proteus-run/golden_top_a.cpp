@@ -39,18 +39,7 @@ std::vector<float> topAConsensus(Context &cx, const json &doc, const Tensors &t,
   check(prt_plan_get_info(plan.p, &info), "prt_plan_get_info");
   LayerBuffers io(cx.ctx, info.backend == PRT_BACKEND_GPU);
   io.x = x.f;
-  io.wQkv = t.at("state.qkv.weight").f;
-  io.wProj = t.at("state.proj.weight").f;
-  io.wRouter = t.at("state.head_router.linear.weight").f;
-  if (c.bias) {
-    io.bQkv = t.at("state.qkv.bias").f;
-    io.bProj = t.at("state.proj.bias").f;
-  }
-  if (c.proto_enabled) {
-    io.protos = t.at("state.routing_prototypes").f;
-    io.usage = t.at("state.routing_usage_ema").f;
-    io.conf = t.at("state.routing_confidence").f;
-  }
+  bindLayerState(io, t, c);
   io.consensusMode = 1;
   try {
     io.prepare(B, T, C);

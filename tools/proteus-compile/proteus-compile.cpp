@@ -27,8 +27,7 @@
 #include "proteus/Support/GpuTarget.h"
 #include "proteus/Support/Settings.h"
 #include "proteus/Target/AttentionModule.h"
-#include "proteus/Target/ChunkedModule.h"
-#include "proteus/Target/TopAModule.h"
+#include "proteus/Target/PrimitiveModule.h"
 #include "proteus/Transforms/Passes.h"
 #include "proteus_rt/bundle_integrity.h"
 #include "proteus_rt/config_json.h"
@@ -145,11 +144,6 @@ int fail(const llvm::Twine &msg) {
   return 1;
 }
 
-/// Parses "a,b,c" into doubles.
-MemRefType memref(ArrayRef<int64_t> shape, Type elem) {
-  return MemRefType::get(shape, elem);
-}
-
 /// func.func @proteus_layer_s<i>: the CPU layer entry point, specialized for
 /// (alpha, density) (the budget the GPU kernels of the setting take too:
 /// getSettingBudget).
@@ -162,81 +156,6 @@ void buildLayerEntry(OpBuilder &b, Location loc, ConfigAttr cfg, int64_t index,
   RewritePatternSet patterns(b.getContext());
   populateProteusSpecializePatterns(patterns, alpha, density);
   (void)applyPatternsGreedily(fn, std::move(patterns));
-}
-
-/// budget[slot] of the i64 budget vector, as an index.
-Value budgetSlot(OpBuilder &b, Location loc, Value budget, int64_t slot) {
-  Value i = arith::ConstantIndexOp::create(b, loc, slot);
-  Value v = memref::LoadOp::create(b, loc, budget, ValueRange{i});
-  return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
-}
-
-/// The primitive entry points: materialised candidates, attention over them,
-/// and token selection.
-void buildPrimitiveEntries(OpBuilder &b, Location loc, ConfigAttr cfg) {
-  int64_t dyn = ShapedType::kDynamic;
-  Type f32 = b.getF32Type(), i64 = b.getI64Type(), i8 = b.getI8Type();
-  auto entry = [&](StringRef name, ArrayRef<Type> args) {
-    auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
-    fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-    return fn;
-  };
-  OpBuilder::InsertionGuard guard(b);
-  {
-    auto fn = entry(proteus_rt::kShortlistEntry,
-                    {memref({dyn}, i64), memref({dyn, dyn}, f32),
-                     memref({dyn}, i64), memref({dyn}, i64),
-                     memref({dyn, dyn}, i64), memref({dyn}, i64)});
-    b.setInsertionPointToStart(fn.addEntryBlock());
-    auto a = fn.getArguments();
-    auto slot = [&](int64_t s) { return budgetSlot(b, loc, a[3], s); };
-    bool proto = cfg.getUseProto();
-    ShortlistOp::create(
-        b, loc, a[0], proto ? a[1] : Value(), proto ? a[2] : Value(),
-        slot(proteus_rt::kBudgetT), slot(proteus_rt::kBudgetEffectiveL),
-        slot(proteus_rt::kBudgetWindow), slot(proteus_rt::kBudgetLocalCap),
-        slot(proteus_rt::kBudgetAnchorCap), slot(proteus_rt::kBudgetProtoCap),
-        a[4], a[5], static_cast<uint64_t>(cfg.getAnchorStride()),
-        cfg.getUseLocal(), cfg.getUseAnchors(), proto);
-    func::ReturnOp::create(b, loc);
-  }
-  b.setInsertionPointAfter(b.getInsertionBlock()->getParentOp());
-  {
-    auto qkv = memref({dyn, dyn, dyn}, f32);
-    auto fn = entry(proteus_rt::kDenseAttentionEntry, {qkv, qkv, qkv, qkv});
-    b.setInsertionPointToStart(fn.addEntryBlock());
-    auto a = fn.getArguments();
-    DenseAttentionOp::create(b, loc, a[0], a[1], a[2], a[3], TileAttr());
-    func::ReturnOp::create(b, loc);
-  }
-  b.setInsertionPointAfter(b.getInsertionBlock()->getParentOp());
-  {
-    auto qkv = memref({dyn, dyn, dyn}, f32);
-    auto fn = entry(proteus_rt::kShortlistAttentionEntry,
-                    {qkv, qkv, qkv, memref({dyn}, i64), memref({dyn}, i64),
-                     memref({dyn, dyn}, i64), memref({dyn}, i64), qkv});
-    b.setInsertionPointToStart(fn.addEntryBlock());
-    auto a = fn.getArguments();
-    Value count = memref::DimOp::create(b, loc, a[3], 0);
-    ShortlistAttentionOp::create(
-        b, loc, a[0], a[1], a[2], a[3], a[4], count, a[5], a[6], ValueRange{},
-        Value(), a[7], uint64_t(0), false, false, false, Int8ModeAttr(),
-        llvm::APFloat(1.0), TileAttr());
-    func::ReturnOp::create(b, loc);
-  }
-  b.setInsertionPointAfter(b.getInsertionBlock()->getParentOp());
-  {
-    auto fn = entry(
-        proteus_rt::kSelectTokensEntry,
-        {memref({dyn, dyn}, f32), memref({dyn}, i64), memref({dyn, dyn}, i8)});
-    b.setInsertionPointToStart(fn.addEntryBlock());
-    auto a = fn.getArguments();
-    SelectTokensOp::create(
-        b, loc, a[0], budgetSlot(b, loc, a[1], proteus_rt::kBudgetTokenKeep),
-        budgetSlot(b, loc, a[1], proteus_rt::kBudgetGuard), a[2],
-        b.getF64FloatAttr(cfg.getKeepThreshold()));
-    func::ReturnOp::create(b, loc);
-  }
 }
 
 bool writeFile(const llvm::Twine &path, StringRef data, std::string &error) {
@@ -619,9 +538,7 @@ OwningOpRef<ModuleOp> buildCpuModule(MLIRContext &ctx, ConfigAttr cfg,
   for (auto [i, alpha] : llvm::enumerate(ts.alphas))
     buildLayerEntry(b, loc, cfg, static_cast<int64_t>(i), alpha,
                     settingDensity(ts, i));
-  buildPrimitiveEntries(b, loc, cfg);
-  buildTopAFuncs(b, loc, /*cInterface=*/true);
-  buildChunkedFuncs(b, loc);
+  buildPrimitiveFuncs(b, loc, cfg);
   addFingerprint(b, loc, *module,
                  proteus_rt::bundleFingerprint(ts.config, settingList(ts), -1));
   return module;
@@ -866,10 +783,10 @@ int compileBundle() {
   } else {
     for (const std::string &arch : plan.archs)
       for (auto [i, alpha] : llvm::enumerate(ts.alphas))
-        jobs.push_back({arch, static_cast<int64_t>(i), alpha,
-                        settingDensity(ts, i),
-                        proteus_rt::bundleFingerprint(
-                            ts.config, settingList(ts), static_cast<int64_t>(i))});
+        jobs.push_back(
+            {arch, static_cast<int64_t>(i), alpha, settingDensity(ts, i),
+             proteus_rt::bundleFingerprint(ts.config, settingList(ts),
+                                           static_cast<int64_t>(i))});
   }
   std::vector<GpuResult> results(jobs.size());
   initializeCodegenBackends(); // before the threads: LLVM's registry is not

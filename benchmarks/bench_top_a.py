@@ -114,7 +114,8 @@ def dry_run(o):
     print("proteus_rt.py mirrors", o.header)
     C, kernels = bundle_check(o.bundle)
     print(f"bundle {o.bundle}: d_model {C}; setting 0's PTX has {len(kernels)} Top-A kernels {kernels}")
-    if len(kernels) != 6:
+    # contract.h kTopAStages: five shared stages and the three modes' kernels, per element type.
+    if len(kernels) != 16:
         raise SystemExit("the bundle's setting 0 PTX lacks Top-A kernels (proteus-compile too old?)")
     rt = proteus_rt.Runtime(o.lib, o.header)
     ctx = rt.context(backend=proteus_rt.PRT_BACKEND_CPU)

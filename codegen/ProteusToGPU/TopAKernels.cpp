@@ -1,23 +1,29 @@
 //===- TopAKernels.cpp - proteus.top_a on the GPU -------------------------===//
 //
-// One block of kGpuTopABlock threads per batch row (contract.h):
-//  1. the binary32 softmax of the row's logits (block-wide max, the sum in
-//     binary64), the probabilities kept in the probs row until step 6;
-//  2. a radix select by mass over the order keys of the probabilities (four
-//     8-bit passes, a 256-bin histogram of counts and binary64 masses): the
-//     smallest key K such that the tokens with keys >= K hold top_p + 1e-6
-//     of the mass, or all of it; those tokens are a prefix of the sorted
-//     order that contains the nucleus;
-//  3. that prefix (at most kGpuTopAMaxCandidates tokens) gathered into shared
-//     memory as 64-bit keys (order key, then the complemented id) and bitonic
-//     sorted, descending: probability order, ties to the lower id;
-//  4. the running sum in binary64 (a block scan), rounded to binary32 and
-//     compared with max(top_p, 1e-6): the nucleus size;
-//  5. the agreement of each nucleus token's embedding row with the consensus,
-//     one warp per token, in fp32 with binary64 dots: only nucleus rows are
-//     read;
-//  6. the filter (a block count) and the order-preserving compaction (a block
-//     scan) into kept / probs, the final softmax, the inverse-CDF draw.
+// proteus.top_a as the stages of contract.h's kTopAStages, one kernel each
+// (all but the last shared by the three modes), with the state between them
+// in the kept / probs rows and counts[b][0]:
+//  max, hist, gather (V >= kGpuTopAMultiMinV; one block per tile of
+//     kGpuTopATile tokens): the tile maxima; each tile's sum of
+//     e = exp(logit - max) and a 256-bin histogram of e's top bits (counts,
+//     binary64 masses per block, added to the row's bins); the ids of the
+//     tokens in the top bins that hold (top_p + 1e-6)(1 + 1e-3) of the mass,
+//     and of one bin more: a prefix of the sorted order that contains the
+//     nucleus (the margins cover the rounding of the binary32 bin masses);
+//  select (one block of kGpuTopABlock threads per row): the candidates as
+//     64-bit keys (order key of the probability, then the complemented id) -
+//     or, below kGpuTopAMultiMinV or when more than kGpuTopAMaxCandidates
+//     were gathered, the smallest prefix holding top_p + 1e-6 of the mass by a
+//     radix select over the whole row (four 8-bit passes, binary64 masses) -
+//     bitonic-sorted in shared memory, then the running sum in binary64 (a
+//     block scan), rounded to binary32 and compared with max(top_p, 1e-6): the
+//     nucleus, whose ids go to kept[b][0, n) and n to counts[b][0];
+//  agree (blend and filter; one block per nucleus token): the cosine
+//     agreement of the token's embedding row with the consensus in fp32 with
+//     binary64 dots, to probs[b][j]: only nucleus rows are read;
+//  <mode>: the filter and the order-preserving compaction (a block scan) into
+//     kept / probs, the final softmax, the inverse-CDF draw, the rest of the
+//     scratch to -1 / 0.
 // The formulas are the CPU lowering's (ProteusToSCF/TopA.cpp); sums run in
 // another order (trees and scans instead of index order).
 //
@@ -39,27 +45,48 @@ namespace rt = proteus_rt;
 
 namespace {
 
-constexpr int64_t kBlock = rt::kGpuTopABlock;
 constexpr int64_t kCap = rt::kGpuTopAMaxCandidates;
-constexpr int64_t kWarps = kBlock / 32;
+constexpr int64_t kTile = rt::kGpuTopATile;
+constexpr int64_t kBins = 256;
+/// A token's bin: (bits(e) >> 20) - kBinBias, eight bins per octave of
+/// e = exp(logit - max) in (0, 1] from 2^-32 (smaller values in bin 0).
+constexpr int64_t kBinBias = (0x3F800000 >> 20) - (kBins - 1);
+static_assert(rt::kGpuTopATileBlock == kBins,
+              "the gather stage scans the bins with one thread per bin");
+static_assert(rt::kGpuTopABlock % 32 == 0 && kCap <= rt::kGpuTopABlock * 2,
+              "the bitonic sort pairs entries across the block");
 
-/// The body of one Top-A kernel: its arguments, shared buffers and the steps
-/// of the file comment.
+enum class Stage { Max, Hist, Gather, Select, Agree, Last };
+
+Stage stageOf(const rt::TopAStage &s) {
+  if (!s.name)
+    return Stage::Last;
+  StringRef n(s.name);
+  return n == "max"      ? Stage::Max
+         : n == "hist"   ? Stage::Hist
+         : n == "gather" ? Stage::Gather
+         : n == "select" ? Stage::Select
+                         : Stage::Agree;
+}
+
+/// The body of one Top-A stage kernel: its arguments, shared buffers and the
+/// steps of the file comment.
 struct TopAKernel {
   LoopBuilder &lb;
   Kernel &k;
   TopAMode mode;
+  int64_t block; // threads
   Value logits, cons, emb, uniform, topP, lambda, tau, thr;
   Value kept, probs, counts, sample, vN, cN;
-  Value red;      // f64 [kBlock]: reductions and scans
-  Value warpTmp;  // f64 [kWarps]
-  Value hist;     // i32 [256]
-  Value histMass; // f64 [256]
-  Value keys;     // i64 [kCap]
-  Value agree;    // f32 [kCap]
-  Value ints;     // i32 [4]: [0] candidates, [1] the drawn position
-  Value rowV;     // b * V
-  Value m, s;     // the softmax's max and sum (f32)
+  Value row, part; // the batch row; the block's index among the row's
+  Value rowV;      // row * V
+  Value red;       // f64 [block]: reductions and scans
+  Value warpTmp;   // f64 [32]
+  Value keys;      // i64 [kCap] (select): sorted candidates
+  Value ids;       // i32 [kCap] (last): the nucleus ids
+  Value agree;     // f32 [kCap] (last, not off)
+  Value ints;      // i32 [4]: [0] candidates, [1] the drawn position, [2, 3]
+  Value m, s;      // the softmax's max and sum (f32)
 
   OpBuilder &b() { return lb.builder(); }
   Location loc() { return lb.getLoc(); }
@@ -69,11 +96,13 @@ struct TopAKernel {
   Value ucmp(arith::CmpIPredicate p, Value x, Value y) {
     return arith::CmpIOp::create(b(), loc(), p, x, y);
   }
+  Value ninf() { return lb.f64(-std::numeric_limits<double>::infinity()); }
+  Value atThread0() { return lb.eq(k.tid, lb.idx(0)); }
 
-  /// body(i) for i = tid, tid + kBlock, ... < n.
-  void strided(Value lo, Value n, function_ref<void(Value)> body) {
+  /// body(i) for i = lo + tid, lo + tid + block, ... < hi.
+  void strided(Value lo, Value hi, function_ref<void(Value)> body) {
     Value start = lb.add(lo, k.tid);
-    scf::ForOp::create(b(), loc(), start, lb.max(n, start), lb.idx(kBlock),
+    scf::ForOp::create(b(), loc(), start, lb.max(hi, start), lb.idx(block),
                        ValueRange{},
                        [&](OpBuilder &, Location, Value i, ValueRange) {
                          body(i);
@@ -81,22 +110,26 @@ struct TopAKernel {
                        });
   }
   /// The same loop carrying one value.
-  Value stridedAcc(Value n, Value init,
+  Value stridedAcc(Value lo, Value hi, Value init,
                    function_ref<Value(Value, Value)> body) {
+    Value start = lb.add(lo, k.tid);
     auto op = scf::ForOp::create(
-        b(), loc(), k.tid, lb.max(n, k.tid), lb.idx(kBlock), ValueRange{init},
+        b(), loc(), start, lb.max(hi, start), lb.idx(block), ValueRange{init},
         [&](OpBuilder &, Location, Value i, ValueRange acc) {
           scf::YieldOp::create(b(), loc(), body(i, acc[0]));
         });
     return op.getResult(0);
   }
+  Value stridedAcc(Value n, Value init, function_ref<Value(Value, Value)> f) {
+    return stridedAcc(lb.idx(0), n, init, f);
+  }
   /// Block-wide sum / max of a binary64 per-thread value.
   Value sum(Value v) {
-    return blockReduce(lb, red, k.tid, v, kBlock,
+    return blockReduce(lb, red, k.tid, v, block,
                        [&](Value x, Value y) { return lb.add(x, y); });
   }
   Value max(Value v) {
-    return blockReduce(lb, red, k.tid, v, kBlock,
+    return blockReduce(lb, red, k.tid, v, block,
                        [&](Value x, Value y) { return lb.max(x, y); });
   }
   Value count(Value n, function_ref<Value(Value)> pred) {
@@ -106,82 +139,258 @@ struct TopAKernel {
     return lb.toIndex(
         arith::FPToSIOp::create(b(), loc(), b().getI64Type(), sum(c)));
   }
-
-  /// For the n entries in chunks of ceil(n / kBlock) per thread: acc =
-  /// body(j, inclusive binary64 running sum of v(0 .. j), acc), in j order
-  /// per thread from `init`; returns the thread's acc.
-  Value scan(Value n, function_ref<Value(Value)> v, Value init,
-             function_ref<Value(Value, Value, Value)> body) {
-    Value per = lb.div(lb.add(n, lb.idx(kBlock - 1)), lb.idx(kBlock));
-    Value lo = lb.min(lb.mul(k.tid, per), n), hi = lb.min(lb.add(lo, per), n);
-    Value local = lb.forAcc1(lo, hi, lb.f64(0.0), [&](Value j, Value acc) {
-      return lb.add(acc, v(j));
-    });
-    lb.store(local, red, k.tid);
-    barrier(lb);
-    for (int64_t d = 1; d < kBlock; d *= 2) {
-      Value has = lb.ge(k.tid, lb.idx(d));
-      Value from = lb.select(has, lb.sub(k.tid, lb.idx(d)), lb.idx(0));
-      Value add = lb.select(has, lb.load(red, from), lb.f64(0.0));
-      barrier(lb);
-      lb.store(lb.add(lb.load(red, k.tid), add), red, k.tid);
-      barrier(lb);
-    }
-    Value first = lb.eq(k.tid, lb.idx(0));
-    Value prev = lb.select(first, lb.idx(0), lb.sub(k.tid, lb.idx(1)));
-    Value off = lb.select(first, lb.f64(0.0), lb.load(red, prev));
-    barrier(lb);
-    return lb.forAcc(lo, hi, ValueRange{off, init}, [&](Value j, ValueRange a) {
-      Value run = lb.add(a[0], v(j));
-      return SmallVector<Value>{run, body(j, run, a[1])};
-    })[1];
+  /// scf.if with results: then() or otherwise() (of the same types).
+  SmallVector<Value> choose(Value cond,
+                            function_ref<SmallVector<Value>()> then,
+                            function_ref<SmallVector<Value>()> otherwise) {
+    auto op = scf::IfOp::create(
+        b(), loc(), cond,
+        [&](OpBuilder &, Location) { scf::YieldOp::create(b(), loc(), then()); },
+        [&](OpBuilder &, Location) {
+          scf::YieldOp::create(b(), loc(), otherwise());
+        });
+    return SmallVector<Value>(op.getResults());
   }
+  Value scan(Value n, function_ref<Value(Value)> v, Value init,
+             function_ref<Value(Value, Value, Value)> body);
 
+  // The row's data and scratch (contract.h, kTopAStages).
   Value logitAt(Value i) { return lb.toF32(lb.load(logits, lb.add(rowV, i))); }
-  /// The probability of token i, which softmax() left in probs[b, i].
-  Value probAt(Value i) { return lb.load(probs, lb.add(rowV, i)); }
-  /// The id of sorted entry j.
+  Value expAt(Value i) { return lb.exp(lb.sub(logitAt(i), m)); }
+  Value probAt(Value i) { return lb.div(expAt(i), s); }
+  Value tiles() {
+    return lb.div(lb.add(vN, lb.idx(kTile - 1)), lb.idx(kTile));
+  }
+  Value keptSlot(Value i) { return lb.add(rowV, i); }
+  Value tileMaxSlot(Value t) {
+    return keptSlot(lb.add(lb.idx(rt::kGpuTopATileMax), t));
+  }
+  Value tileSumSlot(Value t) { return lb.add(tileMaxSlot(tiles()), t); }
+  Value candidateSlot(Value j) {
+    return lb.add(tileMaxSlot(lb.mul(tiles(), lb.idx(2))), j);
+  }
+  /// The end of the scratch in a row (topAScratchEnd).
+  Value scratchEnd() {
+    Value multi = lb.add(lb.idx(rt::kGpuTopATileMax + kCap),
+                         lb.mul(tiles(), lb.idx(2)));
+    return lb.select(lb.lt(vN, lb.idx(rt::kGpuTopAMultiMinV)), vN, multi);
+  }
+  Value loadF64(Value slot) {
+    return arith::BitcastOp::create(b(), loc(), b().getF64Type(),
+                                    lb.load(kept, slot));
+  }
+  void storeF64(Value v, Value slot) {
+    lb.store(arith::BitcastOp::create(b(), loc(), b().getI64Type(), v), kept,
+             slot);
+  }
+  Value tileLo() { return lb.mul(part, lb.idx(kTile)); }
+  Value tileHi() { return lb.min(lb.add(tileLo(), lb.idx(kTile)), vN); }
+  Value binOf(Value e) {
+    Value bits = arith::BitcastOp::create(b(), loc(), b().getI32Type(), e);
+    Value top = arith::ShRUIOp::create(b(), loc(), bits, i32c(20));
+    Value bin = lb.sub(top, i32c(kBinBias));
+    return lb.toIndex(lb.max(lb.min(bin, i32c(kBins - 1)), i32c(0)));
+  }
+  /// The id of sorted entry j (select: of keys; last: of ids).
   Value idAt(Value j) {
+    if (ids)
+      return lb.toIndex(lb.load(ids, j));
     Value low = arith::AndIOp::create(b(), loc(), lb.load(keys, j),
                                       lb.i64(0xFFFFFFFFll));
     return lb.toIndex(lb.sub(lb.i64(0xFFFFFFFFll), low));
   }
+  Value countsSlot(int64_t which) {
+    return lb.add(lb.mul(row, lb.idx(2)), lb.idx(which));
+  }
 
-  void emit();
-  void softmax();
+  // The max and sum of the row from the tiles' (max, hist stages).
+  Value tiledMax() {
+    return lb.toF32(max(stridedAcc(tiles(), ninf(), [&](Value t, Value a) {
+      return lb.max(a, loadF64(tileMaxSlot(t)));
+    })));
+  }
+  Value tiledSum() {
+    return sum(stridedAcc(tiles(), lb.f64(0.0), [&](Value t, Value a) {
+      return lb.add(a, loadF64(tileSumSlot(t)));
+    }));
+  }
+
+  void emitMax();
+  void emitHist();
+  void emitGather();
+  void emitSelect();
+  void emitAgree();
+  void emitLast();
+
+  SmallVector<Value> rowSoftmax();
   Value selectByMass(Value tp);
-  Value gather(Value kMin);
+  Value gatherRow(Value kMin);
+  Value loadCandidates(Value n);
   void sortCandidates(Value nS);
-  void agreement(Value n);
+  Value nucleus(Value nS, Value tp);
   Value keepAndCompact(Value n);
   void finish(Value n, Value kN);
-  void overflow();
+  void refuse();
 };
 
-void TopAKernel::softmax() {
-  Value ninf = lb.f64(-std::numeric_limits<double>::infinity());
-  m = lb.toF32(max(stridedAcc(vN, ninf, [&](Value i, Value acc) {
-    return lb.max(acc, lb.toF64(logitAt(i)));
-  })));
-  s = lb.toF32(sum(stridedAcc(vN, lb.f64(0.0), [&](Value i, Value acc) {
-    return lb.add(acc, lb.toF64(lb.exp(lb.sub(logitAt(i), m))));
-  })));
-  // The probabilities, once, into the probs row: the passes below read them
-  // (the row's final values are written after the last of those reads).
-  strided(lb.idx(0), vN, [&](Value i) {
-    lb.store(lb.div(lb.exp(lb.sub(logitAt(i), m)), s), probs, lb.add(rowV, i));
+/// For the n entries in chunks of ceil(n / block) per thread: acc =
+/// body(j, inclusive binary64 running sum of v(0 .. j), acc), in j order
+/// per thread from `init`; returns the thread's acc.
+Value TopAKernel::scan(Value n, function_ref<Value(Value)> v, Value init,
+                       function_ref<Value(Value, Value, Value)> body) {
+  Value per = lb.div(lb.add(n, lb.idx(block - 1)), lb.idx(block));
+  Value lo = lb.min(lb.mul(k.tid, per), n), hi = lb.min(lb.add(lo, per), n);
+  Value local = lb.forAcc1(lo, hi, lb.f64(0.0), [&](Value j, Value acc) {
+    return lb.add(acc, v(j));
+  });
+  lb.store(local, red, k.tid);
+  barrier(lb);
+  for (int64_t d = 1; d < block; d *= 2) {
+    Value has = lb.ge(k.tid, lb.idx(d));
+    Value from = lb.select(has, lb.sub(k.tid, lb.idx(d)), lb.idx(0));
+    Value add = lb.select(has, lb.load(red, from), lb.f64(0.0));
+    barrier(lb);
+    lb.store(lb.add(lb.load(red, k.tid), add), red, k.tid);
+    barrier(lb);
+  }
+  Value first = atThread0();
+  Value prev = lb.select(first, lb.idx(0), lb.sub(k.tid, lb.idx(1)));
+  Value off = lb.select(first, lb.f64(0.0), lb.load(red, prev));
+  barrier(lb);
+  return lb.forAcc(lo, hi, ValueRange{off, init}, [&](Value j, ValueRange a) {
+    Value run = lb.add(a[0], v(j));
+    return SmallVector<Value>{run, body(j, run, a[1])};
+  })[1];
+}
+
+//===----------------------------------------------------------------------===//
+// max, hist, gather: one block per tile
+//===----------------------------------------------------------------------===//
+
+/// The tile's maximum logit; block 0 of the row clears the histogram; every
+/// block writes the final -1 / 0 of its tokens past the scratch.
+void TopAKernel::emitMax() {
+  Value t = max(stridedAcc(tileLo(), tileHi(), ninf(), [&](Value i, Value a) {
+    return lb.max(a, lb.toF64(logitAt(i)));
+  }));
+  lb.ifThen(atThread0(), [&] { storeF64(t, tileMaxSlot(part)); });
+  lb.ifThen(lb.eq(part, lb.idx(0)), [&] {
+    strided(lb.idx(0), lb.idx(rt::kGpuTopATileMax),
+            [&](Value i) { lb.store(lb.i64(0), kept, keptSlot(i)); });
+    strided(lb.idx(0), lb.idx(kBins),
+            [&](Value i) { lb.store(lb.f32(0.0), probs, keptSlot(i)); });
+  });
+  strided(lb.max(tileLo(), scratchEnd()), tileHi(), [&](Value i) {
+    lb.store(lb.i64(-1), kept, keptSlot(i));
+    lb.store(lb.f32(0.0), probs, keptSlot(i));
   });
 }
 
-/// Step 2: the smallest order key K such that the tokens with keys >= K hold
-/// at least top_p + 1e-6 of the mass (or every token), as i32.
+/// The tile's sum of e (binary64) and its histogram, added to the row's.
+void TopAKernel::emitHist() {
+  Type i32 = b().getI32Type(), f64 = b().getF64Type();
+  Value hist = shared(b(), k, i32, kBins), mass = shared(b(), k, f64, kBins);
+  m = tiledMax();
+  strided(lb.idx(0), lb.idx(kBins), [&](Value i) {
+    lb.store(i32c(0), hist, i);
+    lb.store(lb.f64(0.0), mass, i);
+  });
+  barrier(lb);
+  Value t = sum(stridedAcc(tileLo(), tileHi(), lb.f64(0.0), [&](Value i,
+                                                                Value a) {
+    Value e = expAt(i);
+    Value bin = binOf(e);
+    memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addi,
+                                i32c(1), hist, ValueRange{bin});
+    memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addf,
+                                lb.toF64(e), mass, ValueRange{bin});
+    return lb.add(a, lb.toF64(e));
+  }));
+  // sum()'s barriers order the atomics before the reads below.
+  lb.ifThen(atThread0(), [&] { storeF64(t, tileSumSlot(part)); });
+  strided(lb.idx(0), lb.idx(kBins), [&](Value i) {
+    Value c = lb.load(hist, i);
+    lb.ifThen(lb.ne(c, i32c(0)), [&] {
+      memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addi,
+                                  lb.toI64(c), kept, ValueRange{keptSlot(i)});
+      memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addf,
+                                  lb.toF32(lb.load(mass, i)), probs,
+                                  ValueRange{keptSlot(i)});
+    });
+  });
+}
+
+/// The tile's tokens in the bins that hold the bound's mass, and one bin
+/// more, appended to the row's candidates (counted past kGpuTopAMaxCandidates
+/// too, so that select sees the overflow).
+void TopAKernel::emitGather() {
+  Value cum = shared(b(), k, b().getF64Type(), kBins);
+  Value lowest = shared(b(), k, b().getI32Type(), 4);
+  m = tiledMax();
+  Value tp = lb.toF64(lb.max(topP, lb.f32(1e-6)));
+  Value bound =
+      lb.mul(lb.mul(lb.add(tp, lb.f64(1e-6)), lb.f64(1.0 + 1e-3)), tiledSum());
+  // cum[j]: the mass of bins 255 - j .. 255, an inclusive scan (one bin per
+  // thread).
+  lb.store(lb.toF64(lb.load(probs, keptSlot(lb.sub(lb.idx(kBins - 1), k.tid)))),
+           cum, k.tid);
+  lb.ifThen(atThread0(), [&] { lb.store(i32c(0), lowest, lb.idx(0)); });
+  barrier(lb);
+  for (int64_t d = 1; d < kBins; d *= 2) {
+    Value has = lb.ge(k.tid, lb.idx(d));
+    Value from = lb.select(has, lb.sub(k.tid, lb.idx(d)), lb.idx(0));
+    Value add = lb.select(has, lb.load(cum, from), lb.f64(0.0));
+    barrier(lb);
+    lb.store(lb.add(lb.load(cum, k.tid), add), cum, k.tid);
+    barrier(lb);
+  }
+  // The one thread whose prefix first reaches the bound (none: every bin).
+  Value prev = lb.load(cum, lb.max(lb.sub(k.tid, lb.idx(1)), lb.idx(0)));
+  Value first = lb.andI(lb.ge(lb.load(cum, k.tid), bound),
+                        lb.orI(atThread0(), lb.lt(prev, bound)));
+  lb.ifThen(first, [&] {
+    Value bin = lb.max(lb.sub(lb.idx(kBins - 2), k.tid), lb.idx(0));
+    lb.store(lb.toInt(bin, b().getI32Type()), lowest, lb.idx(0));
+  });
+  barrier(lb);
+  Value low = lb.toIndex(lb.load(lowest, lb.idx(0)));
+  strided(tileLo(), tileHi(), [&](Value i) {
+    lb.ifThen(lb.ge(binOf(expAt(i)), low), [&] {
+      Value slot = memref::AtomicRMWOp::create(
+          b(), loc(), arith::AtomicRMWKind::addi, lb.i64(1), kept,
+          ValueRange{keptSlot(lb.idx(rt::kGpuTopACounter))});
+      lb.ifThen(lb.lt(slot, lb.i64(kCap)), [&] {
+        lb.store(lb.toI64(i), kept, candidateSlot(lb.toIndex(slot)));
+      });
+    });
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// select: one block per row
+//===----------------------------------------------------------------------===//
+
+/// The max and sum of the softmax over the whole row.
+SmallVector<Value> TopAKernel::rowSoftmax() {
+  m = lb.toF32(max(stridedAcc(vN, ninf(), [&](Value i, Value acc) {
+    return lb.max(acc, lb.toF64(logitAt(i)));
+  })));
+  Value sum64 = sum(stridedAcc(vN, lb.f64(0.0), [&](Value i, Value acc) {
+    return lb.add(acc, lb.toF64(expAt(i)));
+  }));
+  return {m, lb.toF32(sum64)};
+}
+
+/// The smallest order key K such that the tokens with keys >= K hold at
+/// least top_p + 1e-6 of the mass (or every token), as i32.
 Value TopAKernel::selectByMass(Value tp) {
-  Type i32 = b().getI32Type();
+  Type i32 = b().getI32Type(), f64 = b().getF64Type();
+  Value hist = shared(b(), k, i32, kBins), histMass = shared(b(), k, f64, kBins);
   Value bound = lb.add(lb.toF64(tp), lb.f64(1e-6));
   Value zero = lb.idx(0);
   // ints[2]: the prefix found so far; ints[3]: 1 once every remaining token
   // fits under the bound. warpTmp[0]: the mass above the prefix.
-  lb.ifThen(lb.eq(k.tid, zero), [&] {
+  lb.ifThen(atThread0(), [&] {
     lb.store(i32c(0), ints, lb.idx(2));
     lb.store(i32c(0), ints, lb.idx(3));
     lb.store(lb.f64(0.0), warpTmp, zero);
@@ -190,9 +399,9 @@ Value TopAKernel::selectByMass(Value tp) {
     int64_t shift = 24 - 8 * pass;
     uint32_t high = pass == 0 ? 0u : (0xFFFFFFFFu << (32 - 8 * pass));
     Value highMask = i32c(static_cast<int32_t>(high));
-    lb.ifThen(lb.lt(k.tid, lb.idx(256)), [&] {
-      lb.store(i32c(0), hist, k.tid);
-      lb.store(lb.f64(0.0), histMass, k.tid);
+    strided(zero, lb.idx(kBins), [&](Value i) {
+      lb.store(i32c(0), hist, i);
+      lb.store(lb.f64(0.0), histMass, i);
     });
     barrier(lb);
     Value prefix = lb.load(ints, lb.idx(2));
@@ -213,15 +422,15 @@ Value TopAKernel::selectByMass(Value tp) {
       });
     });
     barrier(lb);
-    lb.ifThen(lb.eq(k.tid, zero), [&] {
+    lb.ifThen(atThread0(), [&] {
       Value done = lb.truthy(lb.load(ints, lb.idx(3)));
       // Walk the digits from 255 down, taking whole bins while the mass
       // stays within the bound; the first that does not is descended into.
       auto st = lb.forAcc(
-          zero, lb.idx(256),
+          zero, lb.idx(kBins),
           ValueRange{lb.load(warpTmp, zero), done, lb.i64(0)},
           [&](Value j, ValueRange a) {
-            Value digit = lb.sub(lb.idx(255), j);
+            Value digit = lb.sub(lb.idx(kBins - 1), j);
             Value withBin = lb.add(a[0], lb.load(histMass, digit));
             Value take = lb.andI(lb.notI(a[1]), lb.le(withBin, bound));
             Value hit = lb.andI(lb.notI(a[1]), lb.notI(take));
@@ -247,12 +456,23 @@ Value TopAKernel::selectByMass(Value tp) {
   return kMin;
 }
 
-/// Step 3a: the tokens with order keys >= kMin into keys[] (up to kCap of
-/// them); returns how many there are.
-Value TopAKernel::gather(Value kMin) {
-  Type i64 = b().getI64Type();
+/// keys[j] for candidate j: the order key of its probability, then the
+/// complemented id (so that the descending sort puts lower ids first).
+static Value sortKey(TopAKernel &t, Value key, Value id) {
+  LoopBuilder &lb = t.lb;
+  Type i64 = t.b().getI64Type();
+  Value hi = arith::ShLIOp::create(
+      t.b(), t.loc(), arith::ExtUIOp::create(t.b(), t.loc(), i64, key),
+      lb.i64(32));
+  Value lo = lb.sub(lb.i64(0xFFFFFFFFll), lb.toI64(id));
+  return arith::OrIOp::create(t.b(), t.loc(), hi, lo);
+}
+
+/// The tokens with order keys >= kMin into keys[] (up to kCap of them);
+/// returns how many there are.
+Value TopAKernel::gatherRow(Value kMin) {
   Value zero = lb.idx(0);
-  lb.ifThen(lb.eq(k.tid, zero), [&] { lb.store(i32c(0), ints, zero); });
+  lb.ifThen(atThread0(), [&] { lb.store(i32c(0), ints, zero); });
   barrier(lb);
   strided(zero, vN, [&](Value i) {
     Value key = orderKey(lb, probAt(i));
@@ -261,12 +481,7 @@ Value TopAKernel::gather(Value kMin) {
           memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addi,
                                       i32c(1), ints, ValueRange{zero});
       lb.ifThen(lb.lt(lb.toIndex(slot), lb.idx(kCap)), [&] {
-        Value hi = arith::ShLIOp::create(
-            b(), loc(), arith::ExtUIOp::create(b(), loc(), i64, key),
-            lb.i64(32));
-        Value lo = lb.sub(lb.i64(0xFFFFFFFFll), lb.toI64(i));
-        lb.store(arith::OrIOp::create(b(), loc(), hi, lo), keys,
-                 lb.toIndex(slot));
+        lb.store(sortKey(*this, key, i), keys, lb.toIndex(slot));
       });
     });
   });
@@ -276,8 +491,18 @@ Value TopAKernel::gather(Value kMin) {
   return nS;
 }
 
-/// Step 3b: bitonic sort of keys[0 .. nS) descending (padded with zeros to a
-/// power of two).
+/// The n gathered candidates (n <= kCap) into keys[]; returns n.
+Value TopAKernel::loadCandidates(Value n) {
+  strided(lb.idx(0), n, [&](Value j) {
+    Value id = lb.toIndex(lb.load(kept, candidateSlot(j)));
+    lb.store(sortKey(*this, orderKey(lb, probAt(id)), id), keys, j);
+  });
+  barrier(lb);
+  return n;
+}
+
+/// Bitonic sort of keys[0 .. nS) descending (padded with zeros to a power of
+/// two).
 void TopAKernel::sortCandidates(Value nS) {
   Value two = lb.idx(2);
   Value p = lb.whileLoop(
@@ -316,74 +541,105 @@ void TopAKernel::sortCandidates(Value nS) {
       });
 }
 
-/// Step 5: agree[j] = cos(consensus, embedding[id_j]) / max(tau, 1e-5) for
-/// j < n, one warp per token.
-void TopAKernel::agreement(Value n) {
-  Value zero = lb.idx(0), c32 = lb.idx(32);
-  Value bRow = k.bid;
+/// The nucleus size: 1 + the sorted entries j >= 1 whose running sum, rounded
+/// to binary32, is <= tp (a prefix: the sum rises).
+Value TopAKernel::nucleus(Value nS, Value tp) {
+  Value within = scan(
+      nS, [&](Value j) { return lb.toF64(probAt(idAt(j))); }, lb.f64(0.0),
+      [&](Value j, Value cum, Value acc) {
+        Value in = lb.andI(lb.ge(j, lb.idx(1)), lb.le(lb.toF32(cum), tp));
+        return lb.select(in, lb.add(acc, lb.f64(1.0)), acc);
+      });
+  return lb.add(lb.idx(1), lb.toIndex(arith::FPToSIOp::create(
+                               b(), loc(), b().getI64Type(), sum(within))));
+}
+
+/// The candidates - gathered by the tile stages, or by a radix select over
+/// the row when those are too many or V too small - sorted; the nucleus ids
+/// to kept[b][0, n), n (or -1: too many candidates) to counts[b][0].
+void TopAKernel::emitSelect() {
+  Value tp = lb.max(topP, lb.f32(1e-6));
+  Value multi = lb.ge(vN, lb.idx(rt::kGpuTopAMultiMinV));
+  // The counter's slot exists from kGpuTopAMultiMinV on.
+  Value gathered = lb.load(
+      kept, lb.select(multi, keptSlot(lb.idx(rt::kGpuTopACounter)), rowV));
+  Value fast = lb.andI(multi, lb.le(gathered, lb.i64(kCap)));
+  auto ms = choose(
+      fast, [&]() -> SmallVector<Value> { return {tiledMax(), lb.toF32(tiledSum())}; },
+      [&] { return rowSoftmax(); });
+  m = ms[0];
+  s = ms[1];
+  Value nS = choose(
+      fast, [&]() -> SmallVector<Value> {
+        return {loadCandidates(lb.toIndex(gathered))};
+      },
+      [&]() -> SmallVector<Value> { return {gatherRow(selectByMass(tp))}; })[0];
+  lb.ifThenElse(
+      lb.gt(nS, lb.idx(kCap)),
+      [&] {
+        lb.ifThen(atThread0(),
+                  [&] { lb.store(lb.i64(-1), counts, countsSlot(0)); });
+      },
+      [&] {
+        sortCandidates(nS);
+        Value n = nucleus(nS, tp);
+        strided(lb.idx(0), n, [&](Value j) {
+          lb.store(lb.toI64(idAt(j)), kept, keptSlot(j));
+        });
+        lb.ifThen(atThread0(),
+                  [&] { lb.store(lb.toI64(n), counts, countsSlot(0)); });
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// agree: one block per nucleus token
+//===----------------------------------------------------------------------===//
+
+/// probs[b][j] = cos(consensus, embedding[id_j]) / max(tau, 1e-5).
+void TopAKernel::emitAgree() {
+  Value n = lb.toIndex(lb.load(counts, countsSlot(0)));
   auto consAt = [&](Value i) {
-    return lb.toF32(lb.load(cons, lb.add(lb.mul(bRow, cN), i)));
+    return lb.toF32(lb.load(cons, lb.add(lb.mul(row, cN), i)));
   };
   auto divisor = [&](Value sq) {
     return lb.max(lb.toF32(lb.sqrt(sq)), lb.f32(1e-12));
   };
-  Value cDiv = divisor(sum(stridedAcc(cN, lb.f64(0.0), [&](Value i, Value a) {
-    Value v = lb.toF64(consAt(i));
-    return lb.add(a, lb.mul(v, v));
-  })));
-  Value tauC = lb.max(tau, lb.f32(1e-5));
-  Value warp = lb.div(k.tid, c32), lane = lb.rem(k.tid, c32);
-  // Lane sums over the row, then lane 0 adds the warp's 32 partial sums in
-  // lane order (binary64).
-  auto warpSum = [&](Value part, function_ref<void(Value)> use) {
-    lb.store(part, red, k.tid);
-    barrier(lb);
-    lb.ifThen(lb.eq(lane, zero), [&] {
-      Value base = lb.mul(warp, c32);
-      use(lb.forAcc1(zero, c32, lb.f64(0.0), [&](Value l, Value a) {
-        return lb.add(a, lb.load(red, lb.add(base, l)));
-      }));
-    });
-    barrier(lb);
-  };
-  Value rounds = lb.div(lb.add(n, lb.idx(kWarps - 1)), lb.idx(kWarps));
-  lb.forLoop(zero, rounds, [&](Value r) {
-    Value j = lb.add(lb.mul(r, lb.idx(kWarps)), warp);
-    Value valid = lb.lt(j, n);
-    Value id = lb.select(valid, idAt(lb.select(valid, j, zero)), zero);
-    Value rowBase = lb.mul(id, cN);
-    Value rowN = lb.select(valid, cN, zero);
-    auto embAt = [&](Value i) {
-      return lb.toF32(lb.load(emb, lb.add(rowBase, i)));
-    };
-    auto laneLoop = [&](function_ref<Value(Value)> term) {
-      auto op = scf::ForOp::create(
-          b(), loc(), lane, lb.max(rowN, lane), c32, ValueRange{lb.f64(0.0)},
-          [&](OpBuilder &, Location, Value i, ValueRange a) {
-            scf::YieldOp::create(b(), loc(), lb.add(a[0], term(i)));
+  lb.ifThen(lb.gt(n, part), [&] {
+    Value cDiv = divisor(sum(stridedAcc(cN, lb.f64(0.0), [&](Value i, Value a) {
+      Value v = lb.toF64(consAt(i));
+      return lb.add(a, lb.mul(v, v));
+    })));
+    Value tauC = lb.max(tau, lb.f32(1e-5));
+    scf::ForOp::create(
+        b(), loc(), part, n, lb.idx(rt::kGpuTopAAgreeBlocks), ValueRange{},
+        [&](OpBuilder &, Location, Value j, ValueRange) {
+          Value base = lb.mul(lb.toIndex(lb.load(kept, keptSlot(j))), cN);
+          auto embAt = [&](Value i) {
+            return lb.toF32(lb.load(emb, lb.add(base, i)));
+          };
+          Value eDiv =
+              divisor(sum(stridedAcc(cN, lb.f64(0.0), [&](Value i, Value a) {
+                Value v = lb.toF64(embAt(i));
+                return lb.add(a, lb.mul(v, v));
+              })));
+          Value dot = sum(stridedAcc(cN, lb.f64(0.0), [&](Value i, Value a) {
+            return lb.add(a, lb.mul(lb.toF64(lb.div(embAt(i), eDiv)),
+                                    lb.toF64(lb.div(consAt(i), cDiv))));
+          }));
+          lb.ifThen(atThread0(), [&] {
+            lb.store(lb.div(lb.toF32(dot), tauC), probs, keptSlot(j));
           });
-      return op.getResult(0);
-    };
-    warpSum(laneLoop([&](Value i) {
-              Value v = lb.toF64(embAt(i));
-              return lb.mul(v, v);
-            }),
-            [&](Value sq) { lb.store(sq, warpTmp, warp); });
-    Value eDiv = divisor(lb.load(warpTmp, warp));
-    warpSum(laneLoop([&](Value i) {
-              return lb.mul(lb.toF64(lb.div(embAt(i), eDiv)),
-                            lb.toF64(lb.div(consAt(i), cDiv)));
-            }),
-            [&](Value dot) {
-              lb.ifThen(valid, [&] {
-                lb.store(lb.div(lb.toF32(dot), tauC), agree, j);
-              });
-            });
+          scf::YieldOp::create(b(), loc());
+        });
   });
 }
 
-/// Step 6a: the kept tokens, in nucleus order, into kept[b, :] and their
-/// final logits into probs[b, :]; returns their count.
+//===----------------------------------------------------------------------===//
+// <mode>: one block per row
+//===----------------------------------------------------------------------===//
+
+/// The kept tokens, in nucleus order, into kept[b, :] and their final logits
+/// into probs[b, :]; returns their count.
 Value TopAKernel::keepAndCompact(Value n) {
   Value keepAll = lb.boolean(true);
   if (mode == TopAMode::Filter)
@@ -408,8 +664,8 @@ Value TopAKernel::keepAndCompact(Value n) {
           Value logit = logitAt(id);
           if (mode != TopAMode::Off)
             logit = lb.add(logit, lb.mul(lambda, lb.load(agree, j)));
-          lb.store(lb.toI64(id), kept, lb.add(rowV, pos));
-          lb.store(logit, probs, lb.add(rowV, pos));
+          lb.store(lb.toI64(id), kept, keptSlot(pos));
+          lb.store(logit, probs, keptSlot(pos));
         });
         return acc;
       });
@@ -417,133 +673,138 @@ Value TopAKernel::keepAndCompact(Value n) {
   return count(n, keepAt);
 }
 
-/// Step 6b: the final softmax over probs[b, 0 .. kN), the rest of the row,
-/// the counts and the draw.
+/// The final softmax over probs[b, 0 .. kN), the rest of the scratch, the
+/// counts and the draw.
 void TopAKernel::finish(Value n, Value kN) {
   Value zero = lb.idx(0);
-  auto fin = [&](Value j) { return lb.load(probs, lb.add(rowV, j)); };
-  Value ninf = lb.f64(-std::numeric_limits<double>::infinity());
-  Value m2 = lb.toF32(max(stridedAcc(kN, ninf, [&](Value j, Value a) {
+  auto fin = [&](Value j) { return lb.load(probs, keptSlot(j)); };
+  Value m2 = lb.toF32(max(stridedAcc(kN, ninf(), [&](Value j, Value a) {
     return lb.max(a, lb.toF64(fin(j)));
   })));
   Value s2 = lb.toF32(sum(stridedAcc(kN, lb.f64(0.0), [&](Value j, Value a) {
     return lb.add(a, lb.toF64(lb.exp(lb.sub(fin(j), m2))));
   })));
   strided(zero, kN, [&](Value j) {
-    lb.store(lb.div(lb.exp(lb.sub(fin(j), m2)), s2), probs, lb.add(rowV, j));
+    lb.store(lb.div(lb.exp(lb.sub(fin(j), m2)), s2), probs, keptSlot(j));
   });
-  strided(kN, vN, [&](Value j) {
-    lb.store(lb.i64(-1), kept, lb.add(rowV, j));
-    lb.store(lb.f32(0.0), probs, lb.add(rowV, j));
+  strided(kN, scratchEnd(), [&](Value j) {
+    lb.store(lb.i64(-1), kept, keptSlot(j));
+    lb.store(lb.f32(0.0), probs, keptSlot(j));
   });
-  lb.ifThen(lb.eq(k.tid, zero), [&] {
-    lb.store(arith::IndexCastOp::create(b(), loc(), b().getI32Type(),
-                                        lb.sub(kN, lb.idx(1))),
-             ints, lb.idx(1));
+  lb.ifThen(atThread0(), [&] {
+    lb.store(lb.toInt(lb.sub(kN, lb.idx(1)), b().getI32Type()), ints,
+             lb.idx(1));
   });
   barrier(lb);
   auto p = [&](Value j) { return lb.toF64(fin(j)); };
   Value total = sum(stridedAcc(
       kN, lb.f64(0.0), [&](Value j, Value a) { return lb.add(a, p(j)); }));
-  Value target = lb.mul(lb.toF64(lb.load(uniform, k.bid)), total);
+  Value target = lb.mul(lb.toF64(lb.load(uniform, row)), total);
   // The first position whose running sum exceeds the target.
   scan(kN, p, lb.f64(0.0), [&](Value j, Value cum, Value acc) {
     lb.ifThen(lb.gt(cum, target), [&] {
       memref::AtomicRMWOp::create(
           b(), loc(), arith::AtomicRMWKind::mins,
-          arith::IndexCastOp::create(b(), loc(), b().getI32Type(), j), ints,
-          ValueRange{lb.idx(1)});
+          lb.toInt(j, b().getI32Type()), ints, ValueRange{lb.idx(1)});
     });
     return acc;
   });
   barrier(lb);
-  lb.ifThen(lb.eq(k.tid, zero), [&] {
+  lb.ifThen(atThread0(), [&] {
     Value pick = lb.toIndex(lb.load(ints, lb.idx(1)));
-    lb.store(lb.load(kept, lb.add(rowV, pick)), sample, k.bid);
-    Value c2 = lb.mul(k.bid, lb.idx(2));
-    lb.store(lb.toI64(n), counts, c2);
-    lb.store(lb.toI64(kN), counts, lb.add(c2, lb.idx(1)));
+    lb.store(lb.load(kept, keptSlot(pick)), sample, row);
+    lb.store(lb.toI64(n), counts, countsSlot(0));
+    lb.store(lb.toI64(kN), counts, countsSlot(1));
   });
 }
 
 /// A row whose candidates do not fit: counts (-1, -1), sample -1, kept -1,
 /// probs 0.
-void TopAKernel::overflow() {
-  Value zero = lb.idx(0);
-  strided(zero, vN, [&](Value j) {
-    lb.store(lb.i64(-1), kept, lb.add(rowV, j));
-    lb.store(lb.f32(0.0), probs, lb.add(rowV, j));
+void TopAKernel::refuse() {
+  strided(lb.idx(0), scratchEnd(), [&](Value j) {
+    lb.store(lb.i64(-1), kept, keptSlot(j));
+    lb.store(lb.f32(0.0), probs, keptSlot(j));
   });
-  lb.ifThen(lb.eq(k.tid, zero), [&] {
-    Value c2 = lb.mul(k.bid, lb.idx(2));
-    lb.store(lb.i64(-1), counts, c2);
-    lb.store(lb.i64(-1), counts, lb.add(c2, lb.idx(1)));
-    lb.store(lb.i64(-1), sample, k.bid);
+  lb.ifThen(atThread0(), [&] {
+    lb.store(lb.i64(-1), counts, countsSlot(0));
+    lb.store(lb.i64(-1), counts, countsSlot(1));
+    lb.store(lb.i64(-1), sample, row);
   });
 }
 
-void TopAKernel::emit() {
-  rowV = lb.mul(k.bid, vN);
-  softmax();
-  Value tp = lb.max(topP, lb.f32(1e-6));
-  Value nS = gather(selectByMass(tp));
+/// The nucleus (ids and agreements) into shared memory, then the filter, the
+/// softmax and the draw; or the refusal.
+void TopAKernel::emitLast() {
+  Value n = lb.toIndex(lb.load(counts, countsSlot(0)));
   lb.ifThenElse(
-      lb.gt(nS, lb.idx(kCap)), [&] { overflow(); },
+      lb.lt(n, lb.idx(1)), [&] { refuse(); },
       [&] {
-        sortCandidates(nS);
-        // Step 4: the nucleus size, 1 + the entries j >= 1 whose running
-        // sum, rounded to binary32, is <= tp (a prefix: the sum rises).
-        Value within = scan(
-            nS, [&](Value j) { return lb.toF64(probAt(idAt(j))); }, lb.f64(0.0),
-            [&](Value j, Value cum, Value acc) {
-              Value in = lb.andI(lb.ge(j, lb.idx(1)), lb.le(lb.toF32(cum), tp));
-              return lb.select(in, lb.add(acc, lb.f64(1.0)), acc);
-            });
-        Value n =
-            lb.add(lb.idx(1), lb.toIndex(arith::FPToSIOp::create(
-                                  b(), loc(), b().getI64Type(), sum(within))));
-        if (mode != TopAMode::Off)
-          agreement(n);
+        strided(lb.idx(0), n, [&](Value j) {
+          lb.store(lb.toInt(lb.load(kept, keptSlot(j)), b().getI32Type()), ids,
+                   j);
+          if (agree)
+            lb.store(lb.load(probs, keptSlot(j)), agree, j);
+        });
         barrier(lb);
         finish(n, keepAndCompact(n));
       });
 }
 
-gpu::GPUFuncOp getOrBuildTopAKernel(OpBuilder &b, gpu::GPUModuleOp module,
-                                    TopAMode mode, Type elem, StringRef name) {
+/// Defines the kernel of `stage` for (mode, elem) as `name`.
+void buildTopAStage(OpBuilder &b, gpu::GPUModuleOp module,
+                    const rt::TopAStage &stage, TopAMode mode, Type elem,
+                    StringRef name) {
   auto vec = [](Type t) { return MemRefType::get({ShapedType::kDynamic}, t); };
-  Type f32 = b.getF32Type(), i64 = b.getI64Type(), idx = b.getIndexType();
+  Type f32 = b.getF32Type(), f64 = b.getF64Type(), i32 = b.getI32Type(),
+       i64 = b.getI64Type(), idx = b.getIndexType();
   SmallVector<Type> args = {vec(elem), vec(f32), vec(elem), vec(f32), f32,
                             f32,       f32,      f32,       vec(i64), vec(f32),
                             vec(i64),  vec(i64), idx,       idx};
-  defineKernel(b, module, name, args, kBlock, "top_a",
-               [&](LoopBuilder &lb, Kernel &k) {
-                 TopAKernel t{lb, k, mode};
-                 t.logits = k.arg(0);
-                 t.cons = k.arg(1);
-                 t.emb = k.arg(2);
-                 t.uniform = k.arg(3);
-                 t.topP = k.arg(4);
-                 t.lambda = k.arg(5);
-                 t.tau = k.arg(6);
-                 t.thr = k.arg(7);
-                 t.kept = k.arg(8);
-                 t.probs = k.arg(9);
-                 t.counts = k.arg(10);
-                 t.sample = k.arg(11);
-                 t.vN = k.arg(12);
-                 t.cN = k.arg(13);
-                 Type f64 = b.getF64Type(), i32 = b.getI32Type();
-                 t.red = shared(b, k, f64, kBlock);
-                 t.warpTmp = shared(b, k, f64, kWarps);
-                 t.hist = shared(b, k, i32, 256);
-                 t.histMass = shared(b, k, f64, 256);
-                 t.keys = shared(b, k, i64, kCap);
-                 t.agree = shared(b, k, f32, kCap);
-                 t.ints = shared(b, k, i32, 4);
-                 t.emit();
-               });
-  return module.lookupSymbol<gpu::GPUFuncOp>(name);
+  Stage which = stageOf(stage);
+  defineKernel(
+      b, module, name, args, stage.threads, "top_a",
+      [&](LoopBuilder &lb, Kernel &k) {
+        TopAKernel t{lb, k, mode, stage.threads};
+        Value *params[] = {&t.logits, &t.cons,  &t.emb,    &t.uniform,
+                           &t.topP,   &t.lambda, &t.tau,   &t.thr,
+                           &t.kept,   &t.probs, &t.counts, &t.sample,
+                           &t.vN,     &t.cN};
+        for (unsigned i = 0; i < std::size(params); ++i)
+          *params[i] = k.arg(i);
+        Value perRow =
+            stage.blocksPerRow ? lb.idx(stage.blocksPerRow) : t.tiles();
+        t.row = lb.div(k.bid, perRow);
+        t.part = lb.rem(k.bid, perRow);
+        t.rowV = lb.mul(t.row, t.vN);
+        t.red = shared(b, k, f64, stage.threads);
+        if (which == Stage::Select || which == Stage::Last) {
+          t.warpTmp = shared(b, k, f64, 32);
+          t.ints = shared(b, k, i32, 4);
+        }
+        switch (which) {
+        case Stage::Max:
+          return t.emitMax();
+        case Stage::Hist:
+          return t.emitHist();
+        case Stage::Gather:
+          return t.emitGather();
+        case Stage::Select:
+          t.keys = shared(b, k, i64, kCap);
+          return t.emitSelect();
+        case Stage::Agree:
+          return t.emitAgree();
+        case Stage::Last:
+          t.ids = shared(b, k, i32, kCap);
+          if (mode != TopAMode::Off)
+            t.agree = shared(b, k, f32, kCap);
+          return t.emitLast();
+        }
+      });
+  // One block per SM is all the one-per-row stages get: without this, ptxas
+  // aims at two and spills select's sort to fit 32 registers.
+  if (which == Stage::Select || which == Stage::Last)
+    module.lookupSymbol<gpu::GPUFuncOp>(name)->setAttr("nvvm.minctasm",
+                                                       b.getI32IntegerAttr(1));
 }
 
 struct TopAToGPU : public OpConversionPattern<TopAOp> {
@@ -559,12 +820,10 @@ struct TopAToGPU : public OpConversionPattern<TopAOp> {
           op, "the GPU kernel takes logits and embedding of one element type "
               "and an f32 consensus");
     int m = static_cast<int>(op.getMode());
-    std::string name = rt::topAEntry(m, elem.isF32() ? 0 : 1);
+    int e = elem.isF32() ? 0 : 1;
     gpu::GPUModuleOp module = getOrCreateKernelModule(op);
-    gpu::GPUFuncOp kernel =
-        getOrBuildTopAKernel(rewriter, module, op.getMode(), elem, name);
     LoopBuilder lb(rewriter, loc);
-    Value one = lb.idx(1);
+    Value one = lb.idx(1), vN = lb.dim(a.getLogits(), 1);
     SmallVector<Value> args = {flatten(rewriter, loc, a.getLogits()),
                                flatten(rewriter, loc, a.getConsensus()),
                                flatten(rewriter, loc, a.getEmbedding()),
@@ -577,12 +836,31 @@ struct TopAToGPU : public OpConversionPattern<TopAOp> {
                                flatten(rewriter, loc, a.getProbs()),
                                flatten(rewriter, loc, a.getCounts()),
                                a.getSample(),
-                               lb.dim(a.getLogits(), 1),
+                               vN,
                                lb.dim(a.getEmbedding(), 1)};
-    gpu::LaunchFuncOp::create(
-        rewriter, loc, kernel,
-        gpu::KernelDim3{lb.dim(a.getLogits(), 0), one, one},
-        gpu::KernelDim3{lb.idx(kBlock), one, one}, Value(), args);
+    // The schedule of contract.h, stage by stage.
+    for (const rt::TopAStage &stage : rt::kTopAStages) {
+      if (stage.agreement && op.getMode() == TopAMode::Off)
+        continue;
+      std::string name = rt::topAStageEntry(stage, m, e);
+      buildTopAStage(rewriter, module, stage, op.getMode(), elem, name);
+      auto kernel = module.lookupSymbol<gpu::GPUFuncOp>(name);
+      auto launch = [&] {
+        Value perRow =
+            stage.blocksPerRow
+                ? lb.idx(stage.blocksPerRow)
+                : lb.div(lb.add(vN, lb.idx(rt::kGpuTopATile - 1)),
+                         lb.idx(rt::kGpuTopATile));
+        Value blocks = lb.mul(lb.dim(a.getLogits(), 0), perRow);
+        gpu::LaunchFuncOp::create(
+            rewriter, loc, kernel, gpu::KernelDim3{blocks, one, one},
+            gpu::KernelDim3{lb.idx(stage.threads), one, one}, Value(), args);
+      };
+      if (stage.multiOnly)
+        lb.ifThen(lb.ge(vN, lb.idx(rt::kGpuTopAMultiMinV)), launch);
+      else
+        launch();
+    }
     rewriter.eraseOp(op);
     return success();
   }

@@ -1,8 +1,8 @@
 //===- top_a.cpp - The Top-A sampler: CPU library and GPU kernels ---------===//
 //
 // prt_top_a runs the bundle's CPU library entry point of the mode and element
-// type (contract.h, topAEntry); prt_gpu_top_a launches the same-named kernel
-// of setting 0's PTX module. Both check every argument first, with the same
+// type (contract.h, topAEntry); prt_gpu_top_a launches the stages of
+// kTopAStages from setting 0's PTX module. Both check every argument first, with the same
 // messages, before anything runs.
 //
 //===----------------------------------------------------------------------===//
@@ -175,10 +175,16 @@ prt_status prt_gpu_top_a(prt_bundle *bundle, const prt_top_a_args *args) {
           {"args.embedding", dev(a.embedding), a.V * a.C * es, es, false});
     }
     checkBuffers(buffers);
-    const std::string name = topAEntry(static_cast<int>(a.mode), elem);
     ScopedCuContext scope(ctx);
     checkAllocations(ctx, buffers);
-    cu::Function fn = b.gpuKernel(0, name);
+    // Every stage's kernel first, so that a bundle without them fails before
+    // anything runs.
+    const int mode = static_cast<int>(a.mode);
+    std::vector<std::pair<const TopAStage *, cu::Function>> stages;
+    for (const TopAStage &stage : kTopAStages)
+      if (topAStageRuns(stage, mode, a.V))
+        stages.emplace_back(&stage,
+                            b.gpuKernel(0, topAStageEntry(stage, mode, elem)));
     KernelParams p;
     p.memref(dev(a.logits), a.B * a.V);
     p.memref(off ? 0 : dev(a.consensus), off ? 0 : a.B * a.C);
@@ -194,6 +200,8 @@ prt_status prt_gpu_top_a(prt_bundle *bundle, const prt_top_a_args *args) {
     p.memref(dev(a.sample), a.B);
     p.index(a.V);
     p.index(a.C);
-    launch(ctx, fn, a.B, kGpuTopABlock, a.stream, p, name);
+    for (auto &[stage, fn] : stages)
+      launch(ctx, fn, a.B * topABlocksPerRow(*stage, a.V), stage->threads,
+             a.stream, p, topAStageEntry(*stage, mode, elem));
   });
 }

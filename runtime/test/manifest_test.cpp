@@ -80,7 +80,7 @@ TEST_F(ManifestTest, FormatVersion) {
   // A format-1 bundle (no sizes, no integrity, no fingerprints) is refused
   // with the way out.
   std::string old = errorAfter([](json &m) { m["format_version"] = 1; });
-  EXPECT_HAS(old, "format_version is 1, this runtime reads format 2");
+  EXPECT_HAS(old, "format_version is 1, this runtime reads format 3");
   EXPECT_HAS(old, "recompile the bundle");
   EXPECT_HAS(errorAfter([](json &m) { m["format_version"] = "2"; }),
              "'format_version' must be an integer");

@@ -26,7 +26,7 @@ namespace proteus_rt {
 /// <dir>/ptx/<arch>/s<setting>.ptx, <dir>/sass/<arch>/s<setting>.cubin.
 /// Bumped on any incompatible change; the runtime refuses other versions and
 /// says to recompile.
-inline constexpr int64_t kBundleFormatVersion = 2;
+inline constexpr int64_t kBundleFormatVersion = 3;
 inline constexpr const char *kManifestFile = "manifest.json";
 inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
 
@@ -119,18 +119,86 @@ inline std::string topAEntry(int mode, int elem) {
          kTopAElems[elem];
 }
 
-/// The Top-A kernel `proteus_top_a_<mode>_<elem>` of the PTX modules:
+/// The Top-A schedule of the PTX modules (proteus.top_a on the GPU): the
+/// stages of kTopAStages, in order, on one stream. Every stage is a kernel of
+/// the same 14 parameters:
 ///   (logits[B*V], consensus[B*C] (f32), embedding[V*C], uniform[B] (f32),
 ///   top_p, lambda, tau, threshold (f32, each in the low 4 bytes of its 8-byte
 ///   parameter), kept[B*V] (i64), probs[B*V] (f32), counts[B*2] (i64),
-///   sample[B] (i64), V, C), grid B, block kGpuTopABlock: one block per row.
-///   The nucleus is found among the tokens of the largest probabilities
-///   whose mass reaches top_p + 1e-6 (a radix select by mass); a row with
-///   more than kGpuTopAMaxCandidates of them gets counts (-1, -1), sample -1,
-///   kept -1 and probs 0 throughout (too flat a distribution for the
-///   kernel's shared memory).
+///   sample[B] (i64), V, C),
+/// launched with B * topABlocksPerRow(stage, V) blocks (row-major: block k
+/// serves row k / perRow) of stage.threads threads. The stages keep their
+/// state in the rows of kept and probs (topAScratchEnd(V) entries of each)
+/// and in counts[b][0]:
+///   max     (V >= kGpuTopAMultiMinV) the maximum logit of each tile of
+///           kGpuTopATile tokens; writes the final -1 / 0 of kept / probs
+///           past the scratch;
+///   hist    (same) each tile's sum of exp(logit - max) and a 256-bin
+///           histogram of counts and masses over the bits of exp(logit - max);
+///   gather  (same) the ids of the tokens in the histogram's top bins that hold
+///           (top_p + 1e-6)(1 + 1e-3) of the mass, and one bin more;
+///   select  the candidates (or, below kGpuTopAMultiMinV or when more than
+///           kGpuTopAMaxCandidates are gathered, a block-wide radix select by
+///           mass over the whole row) sorted by probability, then id; the
+///           nucleus ids to kept[b][0, n), n to counts[b][0] (-1: more than
+///           kGpuTopAMaxCandidates tokens needed, the row is refused);
+///   agree   (modes blend and filter) the agreement of each nucleus token,
+///           one block per token, to probs[b][j];
+///   <mode>  `proteus_top_a_<mode>_<elem>`: the filter, the final softmax, the
+///           draw, the rest of the scratch to -1 / 0, counts[b][1], sample[b].
+/// A refused row gets counts (-1, -1), sample -1, kept -1 and probs 0
+/// throughout (too flat a distribution for the kernels' shared memory).
 inline constexpr int64_t kGpuTopABlock = 1024;
 inline constexpr int64_t kGpuTopAMaxCandidates = 2048;
+inline constexpr int64_t kGpuTopATile = 1024;
+inline constexpr int64_t kGpuTopATileBlock = 256;
+inline constexpr int64_t kGpuTopAAgreeBlocks = 128;
+inline constexpr int64_t kGpuTopAMultiMinV = 8192;
+
+struct TopAStage {
+  const char *name;     ///< nullptr: the mode's own kernel (topAEntry)
+  int64_t blocksPerRow; ///< 0: one per tile of kGpuTopATile tokens
+  int64_t threads;
+  bool multiOnly;       ///< runs only when V >= kGpuTopAMultiMinV
+  bool agreement;       ///< skipped in mode off
+};
+inline constexpr TopAStage kTopAStages[] = {
+    {"max", 0, kGpuTopATileBlock, true, false},
+    {"hist", 0, kGpuTopATileBlock, true, false},
+    {"gather", 0, kGpuTopATileBlock, true, false},
+    {"select", 1, kGpuTopABlock, false, false},
+    {"agree", kGpuTopAAgreeBlocks, kGpuTopATileBlock, false, true},
+    {nullptr, 1, kGpuTopABlock, false, false}};
+
+/// The kernel of `stage`: `proteus_top_a_<name>_<elem>`, or topAEntry.
+inline std::string topAStageEntry(const TopAStage &stage, int mode, int elem) {
+  if (!stage.name)
+    return topAEntry(mode, elem);
+  return std::string("proteus_top_a_") + stage.name + "_" + kTopAElems[elem];
+}
+inline bool topAStageRuns(const TopAStage &stage, int mode, int64_t V) {
+  return !(stage.multiOnly && V < kGpuTopAMultiMinV) &&
+         !(stage.agreement && mode == 0);
+}
+inline int64_t topATiles(int64_t V) {
+  return (V + kGpuTopATile - 1) / kGpuTopATile;
+}
+inline int64_t topABlocksPerRow(const TopAStage &stage, int64_t V) {
+  return stage.blocksPerRow ? stage.blocksPerRow : topATiles(V);
+}
+/// Scratch slots of a kept row (V >= kGpuTopAMultiMinV): the histogram's
+/// counts [0, 256), the candidate counter 256, the tile maxima and sums
+/// (binary64 bits) from 257, then the candidate ids. In probs: the
+/// histogram's masses [0, 256). Below kGpuTopAMultiMinV the whole row.
+inline constexpr int64_t kGpuTopACounter = 256;
+inline constexpr int64_t kGpuTopATileMax = 257;
+inline int64_t topATileSums(int64_t V) { return kGpuTopATileMax + topATiles(V); }
+inline int64_t topACandidates(int64_t V) {
+  return kGpuTopATileMax + 2 * topATiles(V);
+}
+inline int64_t topAScratchEnd(int64_t V) {
+  return V < kGpuTopAMultiMinV ? V : topACandidates(V) + kGpuTopAMaxCandidates;
+}
 
 /// The CPU library's parallel-loop hook: a global function pointer of type
 /// CpuParallelFor, null in a freshly loaded library (every parallel loop then

@@ -1,38 +1,80 @@
 // RUN: proteus-opt %s --convert-proteus-to-gpu | FileCheck %s
 // RUN: proteus-opt %s -proteus-lower-to-nvvm | FileCheck %s --check-prefix=PTX
-// proteus.top_a becomes one kernel per (mode, element type), launched with
-// one block of 1024 threads per batch row (contract.h, kGpuTopABlock): the
-// softmax, a radix select by mass over a 256-bin histogram of counts and
-// binary64 masses (shared-memory atomics), the candidates (at most 2048) as
-// 64-bit keys bitonic-sorted in shared memory, block scans, and one warp per
-// nucleus token for the agreement.
+// proteus.top_a becomes the launch schedule of contract.h's kTopAStages:
+// max, hist and gather over tiles of 1024 tokens (blocks of 256 threads, only
+// from V = 8192 on), select (one block of 1024 threads per row), agree (128
+// blocks per row; not in mode off) and the mode's own kernel. The stages
+// shared by the modes are built once per element type.
 
 // CHECK-LABEL: func.func @blend_bf16
-// CHECK: %[[B:.*]] = memref.dim %{{.*}}, %c0 : memref<?x?xbf16>
-// CHECK: gpu.launch_func @proteus_kernels::@proteus_top_a_blend_bf16 blocks in (%[[B]], %{{.*}}, %{{.*}}) threads in (%[[T:.*]], %{{.*}}, %{{.*}})
+// CHECK: %[[V:.*]] = memref.dim %arg0, %c1{{.*}} : memref<?x?xbf16>
+// CHECK: %[[MULTI:.*]] = arith.cmpi sge, %[[V]], %c8192
+// CHECK: scf.if %[[MULTI]]
+// CHECK: %[[TILES:.*]] = arith.divsi %{{.*}}, %c1024
+// CHECK: %[[B:.*]] = memref.dim %arg0, %c0{{.*}} : memref<?x?xbf16>
+// CHECK: %[[GRID:.*]] = arith.muli %[[B]], %[[TILES]]
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_max_bf16 blocks in (%[[GRID]], %{{.*}}, %{{.*}}) threads in (%c256
+// CHECK: scf.if
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_hist_bf16
+// CHECK: scf.if
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_gather_bf16
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_select_bf16 {{.*}} threads in (%c1024
+// CHECK: arith.muli %{{.*}}, %c128
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_agree_bf16 {{.*}} threads in (%c256
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_blend_bf16 {{.*}} threads in (%c1024
 // CHECK-LABEL: func.func @off_f32
-// CHECK: gpu.launch_func @proteus_kernels::@proteus_top_a_off_f32
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_max_f32
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_hist_f32
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_gather_f32
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_select_f32
+// CHECK-NOT: agree
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_off_f32
+
 // CHECK-LABEL: gpu.module @proteus_kernels
-// CHECK: gpu.func @proteus_top_a_blend_bf16(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: memref<?xi64>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xi64>, %{{.*}}: memref<?xi64>, %{{.*}}: index, %{{.*}}: index)
-// CHECK-SAME: workgroup({{.*}}memref<1024xf64, #gpu.address_space<workgroup>>{{.*}}memref<32xf64, {{.*}}memref<256xi32, {{.*}}memref<256xf64, {{.*}}memref<2048xi64, {{.*}}memref<2048xf32, {{.*}}memref<4xi32, {{.*}})
-// CHECK-SAME: kernel attributes {known_block_size = array<i32: 1024, 1, 1>
-// CHECK: arith.extf %{{.*}} : bf16 to f32
-// CHECK: gpu.barrier
-// CHECK: memref.atomic_rmw addi
-// CHECK: memref.atomic_rmw addf {{.*}} (f64, memref<256xf64, #gpu.address_space<workgroup>>) -> f64
-// CHECK: arith.cmpi uge
+// The max stage: a tile's maximum, block-wide.
+// CHECK: gpu.func @proteus_top_a_max_bf16(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: memref<?xi64>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xi64>, %{{.*}}: memref<?xi64>, %{{.*}}: index, %{{.*}}: index)
+// CHECK-SAME: workgroup({{.*}}memref<256xf64, #gpu.address_space<workgroup>>
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
+// CHECK: arith.maximumf {{.*}} : f64
+// CHECK: arith.bitcast {{.*}} : f64 to i64
+// The hist stage: shared-memory bins, then the row's in global memory.
+// CHECK: gpu.func @proteus_top_a_hist_bf16
+// CHECK-SAME: memref<256xi32, #gpu.address_space<workgroup>>
+// CHECK: arith.shrui %{{.*}}, %c20
+// CHECK: memref.atomic_rmw addi {{.*}} (i32, memref<256xi32, #gpu.address_space<workgroup>>)
+// CHECK: memref.atomic_rmw addf {{.*}} (f64, memref<256xf64, #gpu.address_space<workgroup>>)
+// CHECK: memref.atomic_rmw addi {{.*}} (i64, memref<?xi64>)
+// CHECK: memref.atomic_rmw addf {{.*}} (f32, memref<?xf32>)
+// The gather stage: a scan of the bins, then the candidates by a counter.
+// CHECK: gpu.func @proteus_top_a_gather_bf16
+// CHECK: memref.atomic_rmw addi {{.*}} (i64, memref<?xi64>)
+// The select stage: one block per row, the candidate keys sorted.
+// CHECK: gpu.func @proteus_top_a_select_bf16
+// CHECK-SAME: memref<2048xi64, #gpu.address_space<workgroup>>
+// CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
+// CHECK-SAME: nvvm.minctasm = 1 : i32
 // CHECK: arith.xori
 // CHECK: arith.cmpi ult
+// CHECK: gpu.func @proteus_top_a_agree_bf16
+// CHECK: llvm.nvvm.sqrt
+// CHECK: gpu.func @proteus_top_a_blend_bf16
+// CHECK-SAME: memref<2048xi32, #gpu.address_space<workgroup>>{{.*}}memref<2048xf32, #gpu.address_space<workgroup>>
 // CHECK: memref.atomic_rmw mins
 // CHECK: gpu.func @proteus_top_a_off_f32
-// The mode off reads no embedding: no square root in its kernel.
-// CHECK-NOT: llvm.nvvm.sqrt
+// The mode off has no agreements to keep.
+// CHECK-NOT: memref<2048xf32
 // CHECK: gpu.return
-// PTX: .visible .entry proteus_top_a_blend_bf16
-// PTX: .maxntid 1024, 1, 1
-// PTX: .shared .align 16 .b8 __wg_proteus_top_a_blend_bf16_4[16384]
-// PTX: bar.sync
+// PTX: .visible .entry proteus_top_a_max_bf16
+// PTX: .maxntid 256, 1, 1
+// PTX: .visible .entry proteus_top_a_hist_bf16
 // PTX: atom.shared.add.f64
+// PTX: atom.global.add.u64
+// PTX: atom.global.add.f32
+// PTX: .visible .entry proteus_top_a_select_bf16
+// PTX: .maxntid 1024, 1, 1
+// PTX: .minnctapersm 1
+// PTX: .shared .align 16 .b8 {{.*}}[16384]
+// PTX: bar.sync
 // PTX: .visible .entry proteus_top_a_off_f32
 
 func.func @blend_bf16(%l: memref<?x?xbf16>, %c: memref<?x64xf32>, %e: memref<?x64xbf16>,

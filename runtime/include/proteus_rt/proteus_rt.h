@@ -574,7 +574,9 @@ typedef struct prt_top_a_args {
 PRT_API prt_status prt_top_a(prt_bundle *bundle, const prt_top_a_args *args);
 
 /** The same step on the GPU (the bundle's PTX for the context's device, the
- *  kernels of setting 0): one block per row, asynchronous on args->stream.
+ *  kernels of setting 0): the stages of contract.h's kTopAStages, spread
+ *  over the GPU from V = 8192 on (up to six launches), asynchronous on
+ *  args->stream.
  *  A row whose distribution is so flat that more than
  *  kGpuTopAMaxCandidates (contract.h, 2048) tokens are needed to reach
  *  top_p gets counts (-1, -1) and sample -1 (kept -1, probs 0): check

@@ -1,8 +1,10 @@
 //===- HostObject.cpp - LLVM dialect -> host object file ------------------===//
 //
-// Translates an LLVM-dialect module to LLVM IR, optimizes it at -O3 for the
-// host CPU family (x86-64 baseline, so a bundle runs on any x86-64 machine)
-// and emits a relocatable PIC object.
+// Translates an LLVM-dialect module to LLVM IR, optimizes it at -O3 for an
+// x86-64 instruction set (the baseline, or x86-64-v3: AVX2's wider vectors)
+// and emits a relocatable PIC object. Nothing lets LLVM contract a multiply
+// and an add (the arith ops carry no fastmath flags, and FP op fusion is
+// strict), so both instruction sets give the same bits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,7 +23,7 @@
 
 using namespace mlir;
 
-bool mlir::proteus::emitHostObject(ModuleOp module,
+bool mlir::proteus::emitHostObject(ModuleOp module, StringRef cpu,
                                    SmallVectorImpl<char> &object,
                                    std::string &error) {
   llvm::InitializeNativeTarget();
@@ -38,8 +40,10 @@ bool mlir::proteus::emitHostObject(ModuleOp module,
       llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return false;
+  llvm::TargetOptions options;
+  options.AllowFPOpFusion = llvm::FPOpFusion::Strict;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, "x86-64", "", llvm::TargetOptions(), llvm::Reloc::PIC_,
+      triple, cpu, "", options, llvm::Reloc::PIC_,
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   llvmModule->setDataLayout(tm->createDataLayout());
   llvmModule->setTargetTriple(triple);

@@ -95,6 +95,29 @@ const char *hostArch() {
 #endif
 }
 
+std::string missingCpuFeatures(const std::string &isa) {
+  if (isa != kCpuIsaV3)
+    return "";
+  std::string missing;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  const std::pair<bool, const char *> features[] = {
+      {__builtin_cpu_supports("avx2"), "avx2"},
+      {__builtin_cpu_supports("fma"), "fma"},
+      {__builtin_cpu_supports("bmi"), "bmi"},
+      {__builtin_cpu_supports("bmi2"), "bmi2"},
+      {__builtin_cpu_supports("f16c"), "f16c"},
+      {__builtin_cpu_supports("lzcnt"), "lzcnt"},
+      {__builtin_cpu_supports("movbe"), "movbe"}};
+  for (auto [has, name] : features)
+    if (!has)
+      missing += std::string(missing.empty() ? "" : ", ") + name;
+#else
+  missing = "x86-64";
+#endif
+  return missing;
+}
+
 namespace {
 
 /// "sm_90" -> 90 with suffix "", "sm_90a" -> 90 with "a"; false otherwise.
@@ -496,6 +519,15 @@ Manifest parseManifest(const std::string &text, const std::string &dir) {
     m.cpuTarget = t.get<std::string>();
   }
 
+  if (doc.contains(kManifestCpuIsa)) {
+    const json &t = doc[kManifestCpuIsa];
+    if (!t.is_string() || (t.get<std::string>() != kCpuIsaBaseline &&
+                           t.get<std::string>() != kCpuIsaV3))
+      bad(std::string("'") + kManifestCpuIsa + "' must be \"" +
+          kCpuIsaBaseline + "\" or \"" + kCpuIsaV3 + "\", found " + t.dump());
+    m.cpuIsa = t.get<std::string>();
+  }
+
   if (doc.contains(kManifestGpuNote)) {
     const json &n = doc[kManifestGpuNote];
     if (!n.is_string())
@@ -637,6 +669,13 @@ void *BundleImpl::cpuSymbol(const std::string &entry) {
              "bundle " + dir + ": the CPU library targets " +
                  manifest.cpuTarget + ", this host is " + hostArch());
     }
+    if (const std::string missing = missingCpuFeatures(manifest.cpuIsa);
+        !missing.empty())
+      fail(PRT_ERR_UNSUPPORTED,
+           "bundle " + dir + ": the CPU library is compiled for " +
+               manifest.cpuIsa + " and this CPU lacks " + missing +
+               "; recompile the bundle with proteus-compile --cpu " +
+               kCpuIsaBaseline);
     const std::string path = dir + "/" + kCpuLibrary;
     int fd = -1;
     void *handle =

@@ -103,6 +103,7 @@ struct Manifest {
   };
   std::map<std::string, File> files; ///< relative path -> checksum, size
   std::string cpuTarget;             ///< "" when not given
+  std::string cpuIsa = kCpuIsaBaseline; ///< manifest "cpu_isa"
   std::string gpuNote;               ///< "" when not given
   bool gpuLayer = false;             ///< the PTX modules hold the layer kernels
   std::vector<std::string> ptxArchs; ///< archs with PTX for every setting
@@ -131,6 +132,9 @@ std::string readBundlePtx(const std::string &dir, const Manifest &m,
 
 /// The architecture component of the host's target triple ("x86_64").
 const char *hostArch();
+/// The features of `isa` (contract.h, kManifestCpuIsa) this CPU lacks, comma
+/// separated; "" when it has them all.
+std::string missingCpuFeatures(const std::string &isa);
 
 /// The PTX arch to JIT for a device of compute capability major.minor:
 /// "sm_XY" or "sm_XYa" when present, else the newest plain "sm_UV" with

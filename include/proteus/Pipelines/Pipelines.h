@@ -76,10 +76,11 @@ void registerProteusPipelines();
 /// The ConvertToLLVM interfaces and LLVM IR translations the CPU path needs.
 void registerCPULoweringInterfaces(DialectRegistry &registry);
 
-/// Translates an LLVM-dialect module to an x86-64 (host) object file at -O3.
+/// Translates an LLVM-dialect module to an x86-64 (host) object file at -O3
+/// for the instruction set `cpu` (an LLVM CPU name: "x86-64", "x86-64-v3").
 /// On failure returns false with the reason in `error`.
-bool emitHostObject(ModuleOp module, SmallVectorImpl<char> &object,
-                    std::string &error);
+bool emitHostObject(ModuleOp module, StringRef cpu,
+                    SmallVectorImpl<char> &object, std::string &error);
 
 } // namespace mlir::proteus
 

@@ -83,6 +83,13 @@ inline constexpr const char *kManifestSettingDensity = "density";
 inline constexpr const char *kManifestFiles = "files";
 inline constexpr const char *kManifestCpuTarget = "cpu_target";
 inline constexpr const char *kManifestGpuNote = "gpu_note";
+/// The instruction set the CPU library was compiled for, as an LLVM CPU name:
+/// kCpuIsaBaseline (any x86-64) or kCpuIsaV3 (AVX2, FMA, BMI1/2, F16C,
+/// LZCNT, MOVBE: Haswell and Zen on). Absent: the baseline. Both give the
+/// same bits; the runtime refuses a v3 library on a CPU without those.
+inline constexpr const char *kManifestCpuIsa = "cpu_isa";
+inline constexpr const char *kCpuIsaBaseline = "x86-64";
+inline constexpr const char *kCpuIsaV3 = "x86-64-v3";
 
 /// The PTX of setting `setting` for `arch` ("sm_90"):
 /// ptx/<arch>/s<setting>.ptx.

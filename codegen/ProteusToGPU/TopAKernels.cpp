@@ -51,7 +51,7 @@ constexpr int64_t kBins = 256;
 /// A token's bin: (bits(e) >> 20) - kBinBias, eight bins per octave of
 /// e = exp(logit - max) in (0, 1] from 2^-32 (smaller values in bin 0).
 constexpr int64_t kBinBias = (0x3F800000 >> 20) - (kBins - 1);
-static_assert(rt::kGpuTopATileBlock == kBins,
+static_assert(rt::kGpuTopATileBlock >= kBins,
               "the gather stage scans the bins with one thread per bin");
 static_assert(rt::kGpuTopABlock % 32 == 0 && kCap <= rt::kGpuTopABlock * 2,
               "the bitonic sort pairs entries across the block");
@@ -80,7 +80,7 @@ struct TopAKernel {
   Value kept, probs, counts, sample, vN, cN;
   Value row, part; // the batch row; the block's index among the row's
   Value rowV;      // row * V
-  Value red;       // f64 [block]: reductions and scans
+  Value red;       // f64 [32]: the warps' partial reductions and scans
   Value warpTmp;   // f64 [32]
   Value keys;      // i64 [kCap] (select): sorted candidates
   Value ids;       // i32 [kCap] (last): the nucleus ids
@@ -123,14 +123,26 @@ struct TopAKernel {
   Value stridedAcc(Value n, Value init, function_ref<Value(Value, Value)> f) {
     return stridedAcc(lb.idx(0), n, init, f);
   }
-  /// Block-wide sum / max of a binary64 per-thread value.
+  Value lane() { return lb.rem(k.tid, lb.idx(32)); }
+  Value warp() { return lb.div(k.tid, lb.idx(32)); }
+  /// `v` (32-bit, or f64 as two halves) from lane `off` away: lane ^ off
+  /// (XOR), lane - off (UP, a lane below `off` gets its own) or lane `off`
+  /// (IDX, `off` an i32 value).
+  Value shuffle(Value v, Value off, gpu::ShuffleMode mode);
+  Value shuffle(Value v, int32_t off, gpu::ShuffleMode mode) {
+    return shuffle(v, i32c(off), mode);
+  }
+  /// The block-wide combination of v: a butterfly in every warp, then one
+  /// over the warps' results (in every warp: the same bits in every thread).
+  Value reduce(Value v, Value identity,
+               function_ref<Value(Value, Value)> combine);
+  /// The sum of the binary64 values of the threads before this one.
+  Value exclusiveScan(Value v);
   Value sum(Value v) {
-    return blockReduce(lb, red, k.tid, v, block,
-                       [&](Value x, Value y) { return lb.add(x, y); });
+    return reduce(v, lb.f64(0.0), [&](Value x, Value y) { return lb.add(x, y); });
   }
   Value max(Value v) {
-    return blockReduce(lb, red, k.tid, v, block,
-                       [&](Value x, Value y) { return lb.max(x, y); });
+    return reduce(v, ninf(), [&](Value x, Value y) { return lb.max(x, y); });
   }
   Value count(Value n, function_ref<Value(Value)> pred) {
     Value c = stridedAcc(n, lb.f64(0.0), [&](Value i, Value acc) {
@@ -233,6 +245,73 @@ struct TopAKernel {
   void refuse();
 };
 
+Value TopAKernel::shuffle(Value v, Value off, gpu::ShuffleMode mode) {
+  auto one = [&](Value x) {
+    return gpu::ShuffleOp::create(
+               b(), loc(), x, off, i32c(32),
+               gpu::ShuffleModeAttr::get(b().getContext(), mode))
+        .getShuffleResult();
+  };
+  if (!v.getType().isF64())
+    return one(v);
+  Type i32 = b().getI32Type(), i64 = b().getI64Type();
+  Value bits = arith::BitcastOp::create(b(), loc(), i64, v);
+  Value half[2] = {
+      arith::TruncIOp::create(b(), loc(), i32, bits),
+      arith::TruncIOp::create(
+          b(), loc(), i32,
+          arith::ShRUIOp::create(b(), loc(), bits, lb.i64(32)))};
+  for (Value &h : half)
+    h = arith::ExtUIOp::create(b(), loc(), i64, one(h));
+  Value joined = arith::OrIOp::create(
+      b(), loc(), arith::ShLIOp::create(b(), loc(), half[1], lb.i64(32)),
+      half[0]);
+  return arith::BitcastOp::create(b(), loc(), b().getF64Type(), joined);
+}
+
+Value TopAKernel::reduce(Value v, Value identity,
+                         function_ref<Value(Value, Value)> combine) {
+  auto butterfly = [&](Value x) {
+    for (int32_t off = 16; off >= 1; off /= 2)
+      x = combine(x, shuffle(x, off, gpu::ShuffleMode::XOR));
+    return x;
+  };
+  Value w = butterfly(v);
+  const int64_t warps = block / 32;
+  lb.ifThen(lb.eq(lane(), lb.idx(0)), [&] { lb.store(w, red, warp()); });
+  barrier(lb);
+  Value mine = lb.load(red, lb.min(lane(), lb.idx(warps - 1)));
+  Value r = butterfly(lb.select(lb.lt(lane(), lb.idx(warps)), mine, identity));
+  barrier(lb);
+  return r;
+}
+
+Value TopAKernel::exclusiveScan(Value v) {
+  const int64_t warps = block / 32;
+  Value zero = lb.f64(0.0);
+  auto inclusive = [&](Value x) {
+    for (int32_t off = 1; off < 32; off *= 2) {
+      Value below = shuffle(x, off, gpu::ShuffleMode::UP);
+      x = lb.select(lb.ge(lane(), lb.idx(off)), lb.add(below, x), x);
+    }
+    return x;
+  };
+  Value in = inclusive(v);
+  Value ex = lb.select(lb.ge(lane(), lb.idx(1)),
+                       shuffle(in, 1, gpu::ShuffleMode::UP), zero);
+  lb.ifThen(lb.eq(lane(), lb.idx(31)), [&] { lb.store(in, red, warp()); });
+  barrier(lb);
+  // Every warp scans the warps' totals and takes the one before its own.
+  Value total = lb.select(lb.lt(lane(), lb.idx(warps)),
+                          lb.load(red, lb.min(lane(), lb.idx(warps - 1))), zero);
+  Value before = shuffle(inclusive(total),
+                         lb.toInt(lb.max(lb.sub(warp(), lb.idx(1)), lb.idx(0)),
+                                  b().getI32Type()),
+                         gpu::ShuffleMode::IDX);
+  barrier(lb);
+  return lb.add(lb.select(lb.ge(warp(), lb.idx(1)), before, zero), ex);
+}
+
 /// For the n entries in chunks of ceil(n / block) per thread: acc =
 /// body(j, inclusive binary64 running sum of v(0 .. j), acc), in j order
 /// per thread from `init`; returns the thread's acc.
@@ -243,20 +322,7 @@ Value TopAKernel::scan(Value n, function_ref<Value(Value)> v, Value init,
   Value local = lb.forAcc1(lo, hi, lb.f64(0.0), [&](Value j, Value acc) {
     return lb.add(acc, v(j));
   });
-  lb.store(local, red, k.tid);
-  barrier(lb);
-  for (int64_t d = 1; d < block; d *= 2) {
-    Value has = lb.ge(k.tid, lb.idx(d));
-    Value from = lb.select(has, lb.sub(k.tid, lb.idx(d)), lb.idx(0));
-    Value add = lb.select(has, lb.load(red, from), lb.f64(0.0));
-    barrier(lb);
-    lb.store(lb.add(lb.load(red, k.tid), add), red, k.tid);
-    barrier(lb);
-  }
-  Value first = atThread0();
-  Value prev = lb.select(first, lb.idx(0), lb.sub(k.tid, lb.idx(1)));
-  Value off = lb.select(first, lb.f64(0.0), lb.load(red, prev));
-  barrier(lb);
+  Value off = exclusiveScan(local);
   return lb.forAcc(lo, hi, ValueRange{off, init}, [&](Value j, ValueRange a) {
     Value run = lb.add(a[0], v(j));
     return SmallVector<Value>{run, body(j, run, a[1])};
@@ -324,36 +390,32 @@ void TopAKernel::emitHist() {
 /// more, appended to the row's candidates (counted past kGpuTopAMaxCandidates
 /// too, so that select sees the overflow).
 void TopAKernel::emitGather() {
-  Value cum = shared(b(), k, b().getF64Type(), kBins);
-  Value lowest = shared(b(), k, b().getI32Type(), 4);
+  Value first = shared(b(), k, b().getI32Type(), 4);
   m = tiledMax();
   Value tp = lb.toF64(lb.max(topP, lb.f32(1e-6)));
   Value bound =
       lb.mul(lb.mul(lb.add(tp, lb.f64(1e-6)), lb.f64(1.0 + 1e-3)), tiledSum());
-  // cum[j]: the mass of bins 255 - j .. 255, an inclusive scan (one bin per
-  // thread).
-  lb.store(lb.toF64(lb.load(probs, keptSlot(lb.sub(lb.idx(kBins - 1), k.tid)))),
-           cum, k.tid);
-  lb.ifThen(atThread0(), [&] { lb.store(i32c(0), lowest, lb.idx(0)); });
-  barrier(lb);
-  for (int64_t d = 1; d < kBins; d *= 2) {
-    Value has = lb.ge(k.tid, lb.idx(d));
-    Value from = lb.select(has, lb.sub(k.tid, lb.idx(d)), lb.idx(0));
-    Value add = lb.select(has, lb.load(cum, from), lb.f64(0.0));
-    barrier(lb);
-    lb.store(lb.add(lb.load(cum, k.tid), add), cum, k.tid);
-    barrier(lb);
-  }
-  // The one thread whose prefix first reaches the bound (none: every bin).
-  Value prev = lb.load(cum, lb.max(lb.sub(k.tid, lb.idx(1)), lb.idx(0)));
-  Value first = lb.andI(lb.ge(lb.load(cum, k.tid), bound),
-                        lb.orI(atThread0(), lb.lt(prev, bound)));
-  lb.ifThen(first, [&] {
-    Value bin = lb.max(lb.sub(lb.idx(kBins - 2), k.tid), lb.idx(0));
-    lb.store(lb.toInt(bin, b().getI32Type()), lowest, lb.idx(0));
+  // Thread j < 256 holds bin 255 - j; the first whose running mass (from the
+  // top) reaches the bound: bins >= 255 - j hold it. None (rounding at the
+  // total): every bin.
+  lb.ifThen(atThread0(), [&] { lb.store(i32c(kBins), first, lb.idx(0)); });
+  Value isBin = lb.lt(k.tid, lb.idx(kBins));
+  Value bin = lb.sub(lb.idx(kBins - 1), lb.min(k.tid, lb.idx(kBins - 1)));
+  Value own = lb.select(isBin, lb.toF64(lb.load(probs, keptSlot(bin))),
+                        lb.f64(0.0));
+  Value before = exclusiveScan(own);
+  Value reaches = lb.andI(lb.andI(isBin, lb.lt(before, bound)),
+                          lb.ge(lb.add(before, own), bound));
+  lb.ifThen(reaches, [&] {
+    memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::mins,
+                                lb.toInt(k.tid, b().getI32Type()), first,
+                                ValueRange{lb.idx(0)});
   });
   barrier(lb);
-  Value low = lb.toIndex(lb.load(lowest, lb.idx(0)));
+  Value j = lb.toIndex(lb.load(first, lb.idx(0)));
+  // One bin more than the bound needs.
+  Value low = lb.select(lb.eq(j, lb.idx(kBins)), lb.idx(0),
+                        lb.max(lb.sub(lb.idx(kBins - 2), j), lb.idx(0)));
   strided(tileLo(), tileHi(), [&](Value i) {
     lb.ifThen(lb.ge(binOf(expAt(i)), low), [&] {
       Value slot = memref::AtomicRMWOp::create(
@@ -776,7 +838,7 @@ void buildTopAStage(OpBuilder &b, gpu::GPUModuleOp module,
         t.row = lb.div(k.bid, perRow);
         t.part = lb.rem(k.bid, perRow);
         t.rowV = lb.mul(t.row, t.vN);
-        t.red = shared(b, k, f64, stage.threads);
+        t.red = shared(b, k, f64, 32);
         if (which == Stage::Select || which == Stage::Last) {
           t.warpTmp = shared(b, k, f64, 32);
           t.ints = shared(b, k, i32, 4);
@@ -800,9 +862,9 @@ void buildTopAStage(OpBuilder &b, gpu::GPUModuleOp module,
           return t.emitLast();
         }
       });
-  // One block per SM is all the one-per-row stages get: without this, ptxas
-  // aims at two and spills select's sort to fit 32 registers.
-  if (which == Stage::Select || which == Stage::Last)
+  // One block per SM is all the one-per-row (and one-per-token) stages get:
+  // without this, ptxas aims at two and spills to fit 32 registers.
+  if (which == Stage::Select || which == Stage::Last || which == Stage::Agree)
     module.lookupSymbol<gpu::GPUFuncOp>(name)->setAttr("nvvm.minctasm",
                                                        b.getI32IntegerAttr(1));
 }

@@ -158,7 +158,7 @@ inline std::string topAEntry(int mode, int elem) {
 inline constexpr int64_t kGpuTopABlock = 1024;
 inline constexpr int64_t kGpuTopAMaxCandidates = 2048;
 inline constexpr int64_t kGpuTopATile = 1024;
-inline constexpr int64_t kGpuTopATileBlock = 256;
+inline constexpr int64_t kGpuTopATileBlock = 1024;
 inline constexpr int64_t kGpuTopAAgreeBlocks = 128;
 inline constexpr int64_t kGpuTopAMultiMinV = 8192;
 
@@ -174,7 +174,7 @@ inline constexpr TopAStage kTopAStages[] = {
     {"hist", 0, kGpuTopATileBlock, true, false},
     {"gather", 0, kGpuTopATileBlock, true, false},
     {"select", 1, kGpuTopABlock, false, false},
-    {"agree", kGpuTopAAgreeBlocks, kGpuTopATileBlock, false, true},
+    {"agree", kGpuTopAAgreeBlocks, kGpuTopABlock, false, true},
     {nullptr, 1, kGpuTopABlock, false, false}};
 
 /// The kernel of `stage`: `proteus_top_a_<name>_<elem>`, or topAEntry.

@@ -1,10 +1,12 @@
 // RUN: proteus-opt %s --convert-proteus-to-gpu | FileCheck %s
 // RUN: proteus-opt %s -proteus-lower-to-nvvm | FileCheck %s --check-prefix=PTX
 // proteus.top_a becomes the launch schedule of contract.h's kTopAStages:
-// max, hist and gather over tiles of 1024 tokens (blocks of 256 threads, only
+// max, hist and gather over tiles of 1024 tokens (one thread per token, only
 // from V = 8192 on), select (one block of 1024 threads per row), agree (128
-// blocks per row; not in mode off) and the mode's own kernel. The stages
-// shared by the modes are built once per element type.
+// blocks of 1024 per row, one per nucleus token; not in mode off) and the
+// mode's own kernel. The stages shared by the modes are built once per element
+// type. Reductions and scans are warp shuffles (64-bit values as two 32-bit
+// halves) and one exchange of the warps' results in shared memory.
 
 // CHECK-LABEL: func.func @blend_bf16
 // CHECK: %[[V:.*]] = memref.dim %arg0, %c1{{.*}} : memref<?x?xbf16>
@@ -13,14 +15,14 @@
 // CHECK: %[[TILES:.*]] = arith.divsi %{{.*}}, %c1024
 // CHECK: %[[B:.*]] = memref.dim %arg0, %c0{{.*}} : memref<?x?xbf16>
 // CHECK: %[[GRID:.*]] = arith.muli %[[B]], %[[TILES]]
-// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_max_bf16 blocks in (%[[GRID]], %{{.*}}, %{{.*}}) threads in (%c256
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_max_bf16 blocks in (%[[GRID]], %{{.*}}, %{{.*}}) threads in (%c1024
 // CHECK: scf.if
 // CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_hist_bf16
 // CHECK: scf.if
 // CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_gather_bf16
 // CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_select_bf16 {{.*}} threads in (%c1024
 // CHECK: arith.muli %{{.*}}, %c128
-// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_agree_bf16 {{.*}} threads in (%c256
+// CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_agree_bf16 {{.*}} threads in (%c1024
 // CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_blend_bf16 {{.*}} threads in (%c1024
 // CHECK-LABEL: func.func @off_f32
 // CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_max_f32
@@ -31,11 +33,14 @@
 // CHECK: gpu.launch_func  @proteus_kernels::@proteus_top_a_off_f32
 
 // CHECK-LABEL: gpu.module @proteus_kernels
-// The max stage: a tile's maximum, block-wide.
+// The max stage: a tile's maximum, block-wide: a butterfly of shuffles in each
+// warp, the warps' results through shared memory, a butterfly over those.
 // CHECK: gpu.func @proteus_top_a_max_bf16(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: memref<?xi64>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xi64>, %{{.*}}: memref<?xi64>, %{{.*}}: index, %{{.*}}: index)
-// CHECK-SAME: workgroup({{.*}}memref<256xf64, #gpu.address_space<workgroup>>
-// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
+// CHECK-SAME: workgroup({{.*}}memref<32xf64, #gpu.address_space<workgroup>>
+// CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
+// CHECK: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : i32
 // CHECK: arith.maximumf {{.*}} : f64
+// CHECK: gpu.barrier
 // CHECK: arith.bitcast {{.*}} : f64 to i64
 // The hist stage: shared-memory bins, then the row's in global memory.
 // CHECK: gpu.func @proteus_top_a_hist_bf16
@@ -45,8 +50,12 @@
 // CHECK: memref.atomic_rmw addf {{.*}} (f64, memref<256xf64, #gpu.address_space<workgroup>>)
 // CHECK: memref.atomic_rmw addi {{.*}} (i64, memref<?xi64>)
 // CHECK: memref.atomic_rmw addf {{.*}} (f32, memref<?xf32>)
-// The gather stage: a scan of the bins, then the candidates by a counter.
+// The gather stage: a scan of the bins (shuffles up), then the candidates by a
+// counter.
 // CHECK: gpu.func @proteus_top_a_gather_bf16
+// CHECK: gpu.shuffle  up
+// CHECK: gpu.shuffle  idx
+// CHECK: memref.atomic_rmw mins
 // CHECK: memref.atomic_rmw addi {{.*}} (i64, memref<?xi64>)
 // The select stage: one block per row, the candidate keys sorted.
 // CHECK: gpu.func @proteus_top_a_select_bf16
@@ -65,7 +74,8 @@
 // CHECK-NOT: memref<2048xf32
 // CHECK: gpu.return
 // PTX: .visible .entry proteus_top_a_max_bf16
-// PTX: .maxntid 256, 1, 1
+// PTX: .maxntid 1024, 1, 1
+// PTX: shfl.sync.bfly.b32
 // PTX: .visible .entry proteus_top_a_hist_bf16
 // PTX: atom.shared.add.f64
 // PTX: atom.global.add.u64

@@ -6,9 +6,11 @@ consensus at the last position (prt_layer_forward with args.consensus), then the
 (prt_gpu_top_a) draws from V logits with a bf16 embedding (V, C). In the same process the
 reference's `_sample_with_top_a` (examples/common.py of Zen-Sherbert/Proteus-Attention, loaded
 from $PROTEUS_REFERENCE_DIR, never copied here) runs on the same values on torch: the logits as
-f32 (an lm_head output upcast), the embedding and the consensus in bf16. Every time is the median of CUDA-event times on torch's current stream after warm-up;
-the reference's function ends in `.item()` (a host synchronisation), so its wall time is given
-too. Correctness in the same run: our GPU sampler against our CPU sampler (prt_top_a) on the same
+f32 (an lm_head output upcast), the embedding and the consensus in bf16. Times are medians of
+CUDA-event times on torch's current stream after warm-up. Ours is device time with the GPU the
+bottleneck (the host enqueues ten calls behind a sleep kernel; its enqueue time per call is
+reported beside it). The reference's function ends in `.item()` (a host synchronisation), so it
+is timed call by call as a user sees it, its host gaps included. Correctness in the same run: our GPU sampler against our CPU sampler (prt_top_a) on the same
 bf16 values (kept ids exactly, probs within 1e-6) and against the reference run in f32 (the
 embedding and logits upcast: the reference's own bf16 path normalises in bf16).
 
@@ -154,25 +156,54 @@ def dry_run(o):
     print("dry run OK")
 
 
-def cuda_median_ms(torch, fn, warmup, iters, inner=1):
-    """Median CUDA-event time of one fn() on the current stream (the events around `inner`
-    back-to-back calls, divided by `inner`, so that an asynchronous call's host overhead hides
-    behind the previous call's kernels), and the median wall time per call."""
+def cuda_median_ms(torch, fn, warmup, iters, inner=1, prefill=True):
+    """Median device time of one fn() and median host time to enqueue one (no synchronisation).
+
+    The device time is taken with the GPU as the bottleneck: a sleep kernel holds the stream
+    (three times as long as the host needs to enqueue `inner` calls) while the host enqueues them,
+    and the events after the sleep and after the last call time the calls' kernels back to back.
+    Without it, a call whose kernels take less time than the host's enqueue would be timed at the
+    host's rate. prefill=False for a call that synchronises (the host waits for the GPU inside
+    it): the sleep cannot fill its queue, and its host time would include the sleep."""
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
-    dev, wall = [], []
+    t0 = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    host_ms = (time.perf_counter() - t0) * 1e3
+    torch.cuda.synchronize()
+    sleep_cycles = int(max(3 * host_ms, 0.1) * 2e6) if prefill else 0  # 2e6 cycles/ms at 2 GHz
+    dev, host = [], []
     for _ in range(iters):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        t0 = time.perf_counter()
+        if sleep_cycles:
+            torch.cuda._sleep(sleep_cycles)
         start.record()
+        t0 = time.perf_counter()
         for _ in range(inner):
             fn()
+        host.append((time.perf_counter() - t0) * 1e3 / inner)
         end.record()
         end.synchronize()
-        wall.append((time.perf_counter() - t0) * 1e3 / inner)
         dev.append(start.elapsed_time(end) / inner)
-    return statistics.median(dev), statistics.median(wall)
+    return statistics.median(dev), statistics.median(host)
+
+
+def kernel_times_us(torch, fn, calls=20):
+    """Mean device time (us) of each kernel whose name starts with proteus_top_a over `calls`
+    calls, from the profiler's CUDA activity trace (CUPTI sees the runtime's driver launches)."""
+    from torch.profiler import ProfilerActivity, profile
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(calls):
+            fn()
+        torch.cuda.synchronize()
+    times = {}
+    for e in prof.events():
+        if e.name.startswith("proteus_top_a") and e.device_type.name == "CUDA":
+            times.setdefault(e.name, []).append(e.device_time)
+    return {k: statistics.mean(v) for k, v in sorted(times.items())}
 
 
 def run(o):
@@ -237,7 +268,11 @@ def run(o):
     setattr(args, "lambda", o.lam)
     ours_ms, ours_wall = cuda_median_ms(torch, lambda: bundle.top_a(args), o.warmup, o.iters,
                                         inner=10)
-    result.update(top_a_ms=ours_ms, top_a_wall_ms=ours_wall, step_ms=layer_ms + ours_ms)
+    result.update(top_a_ms=ours_ms, top_a_host_ms=ours_wall, step_ms=layer_ms + ours_ms)
+    try:
+        result["top_a_kernels_us"] = kernel_times_us(torch, lambda: bundle.top_a(args))
+    except Exception as e:  # no CUPTI: the totals above stand
+        result["top_a_kernels_error"] = f"{type(e).__name__}: {e}"
     n, k = counts[0].tolist()
     result.update(nucleus=n, kept=k)
     if n < 0:
@@ -272,9 +307,9 @@ def run(o):
         cons_bf16 = consensus[0].to(torch.bfloat16)
         l1 = logits[0].float()
         call = lambda: ref._sample_with_top_a(l1, o.top_p, o.mode, cons_bf16, emb, o.lam, o.tau, thr)  # noqa: E731
-        ref_ms, ref_wall = cuda_median_ms(torch, call, o.warmup, o.iters)
-        result.update(reference_ms=ref_ms, reference_wall_ms=ref_wall,
-                      speedup_device=ref_ms / ours_ms, speedup_wall=ref_wall / ours_wall)
+        ref_ms, ref_wall = cuda_median_ms(torch, call, o.warmup, o.iters, prefill=False)
+        result.update(reference_ms=ref_ms, reference_host_ms=ref_wall,
+                      speedup_device=ref_ms / ours_ms, speedup_host=ref_wall / ours_wall)
         # Its distribution in f32 (the values upcast) against ours.
         idx, nl = ref._build_nucleus_from_logits(l1, o.top_p)
         adj = nl.clone()
@@ -303,18 +338,22 @@ def run(o):
     print(f"# Top-A step, {card}, {result['date']}\n")
     print(f"V {o.V}, C {C}, bf16 logits and embedding, mode {o.mode}, top_p {o.top_p}, "
           f"lambda {o.lam}, tau {o.tau}; nucleus {n}, kept {k}\n")
-    print("| what | device ms (median, CUDA events) | wall ms |")
+    print("| what | device ms (median, CUDA events, GPU-bound) | host ms to enqueue |")
     print("| --- | --- | --- |")
     print(f"| layer call at T {o.T} with the consensus | {layer_ms:.4f} | |")
     print(f"| prt_gpu_top_a | {ours_ms:.4f} | {ours_wall:.4f} |")
     if "reference_ms" in result:
         print(f"| reference _sample_with_top_a | {result['reference_ms']:.4f} | "
-              f"{result['reference_wall_ms']:.4f} |")
-        print(f"\nspeedup {result['speedup_device']:.1f}x (device), {result['speedup_wall']:.1f}x (wall); "
+              f"{result['reference_host_ms']:.4f} |")
+        print(f"\nspeedup {result['speedup_device']:.1f}x (device), {result['speedup_host']:.1f}x (host); "
               f"target <= 0.050 ms and >= 10x: "
               f"{'met' if ours_ms <= 0.05 and result['speedup_device'] >= 10 else 'NOT met'}")
     else:
         print("\nreference: " + result.get("reference_error", "not run"))
+    for name, us in result.get("top_a_kernels_us", {}).items():
+        print(f"kernel {name}: {us:.2f} us")
+    if "top_a_kernels_error" in result:
+        print("per-kernel times: " + result["top_a_kernels_error"])
     if "layer_error" in result:
         print("layer: " + result["layer_error"] + " (the sampler ran on a random consensus)")
     print(f"GPU vs CPU sampler: {result['gpu_vs_cpu']}; vs the reference in f32: "

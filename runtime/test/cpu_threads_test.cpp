@@ -1,13 +1,15 @@
 //===- cpu_threads_test.cpp - The CPU layer is the same on any thread count
 //===//
 //
-// The CPU path's parallel loops (prt_context_options.cpu_threads) must not
-// change a bit of the layer's outputs: the real proteus-compile builds two
-// small bundles when the test starts (PROTEUS_COMPILE, else the compiler of
-// this build), and every output of the layer (y, the token mask, importance
-// and the updated prototypes, usage and confidence) from contexts of 1, 2 and
-// 3 threads is compared with memcmp on random inputs of several shapes and
-// settings: T of 1 and not divisible by any block size, B > 1, dense and
+// Neither the CPU path's parallel loops (prt_context_options.cpu_threads)
+// nor the CPU library's instruction set (proteus-compile --cpu) may change a
+// bit of the layer's outputs: the real proteus-compile builds two small
+// bundles, each for x86-64-v3 and for the x86-64 baseline, when the test
+// starts (PROTEUS_COMPILE, else the compiler of this build), and every output
+// of the layer (y, the token mask, importance and the updated prototypes,
+// usage and confidence) from contexts of 1, 2 and 3 threads and from the
+// baseline library is compared with memcmp on random inputs of several shapes
+// and settings: T of 1 and not divisible by any block size, B > 1, dense and
 // shortlist attention, token selection, prototypes and the prototype
 // candidate piece, bias, the prototype update.
 //
@@ -99,12 +101,16 @@ protected:
         std::fputs(json, f);
         std::fclose(f);
       }
-      const std::string out = dir + "/" + name;
-      if (int rc = run({compiler, "--config", cfg, "--alpha", "0,1", "--arch",
-                        "none", "-o", out});
-          rc != 0) {
-        setupError = compiler + " exited with " + std::to_string(rc);
-        return;
+      for (const char *isa : {"x86-64-v3", "x86-64"}) {
+        const std::string out =
+            dir + "/" + name + (std::string(isa) == "x86-64" ? "-base" : "");
+        if (int rc = run({compiler, "--config", cfg, "--alpha", "0,1", "--arch",
+                          "none", "--cpu", isa, "-o", out});
+            rc != 0) {
+          setupError = compiler + " --cpu " + isa + " exited with " +
+                       std::to_string(rc);
+          return;
+        }
       }
     }
   }
@@ -183,16 +189,17 @@ protected:
     return o;
   }
 
-  /// 1, 2 and 3 threads give the same bytes.
+  /// 1, 2 and 3 threads, and the baseline library on 1, give the same bytes.
   static void expectSame(const std::string &name, double alpha, int64_t B,
                          int64_t T, int64_t C, int64_t G, bool update) {
     SCOPED_TRACE(name + " alpha " + std::to_string(alpha) + " B " +
                  std::to_string(B) + " T " + std::to_string(T));
     const uint32_t seed = static_cast<uint32_t>(B * 1000 + T);
     Outputs one = forward(name, 1, alpha, B, T, C, G, update, seed);
-    for (int threads : {2, 3}) {
-      SCOPED_TRACE(std::to_string(threads) + " threads");
-      Outputs many = forward(name, threads, alpha, B, T, C, G, update, seed);
+    for (auto [bundle, threads] : {std::pair{name, 2}, std::pair{name, 3},
+                                   std::pair{name + "-base", 1}}) {
+      SCOPED_TRACE(bundle + ", " + std::to_string(threads) + " threads");
+      Outputs many = forward(bundle, threads, alpha, B, T, C, G, update, seed);
       auto same = [](const auto &u, const auto &v) {
         return u.size() == v.size() &&
                std::memcmp(u.data(), v.data(), u.size() * sizeof(u[0])) == 0;

@@ -272,6 +272,25 @@ TEST_F(ManifestTest, CpuTarget) {
   EXPECT_EQ(loadError(dir), "");
 }
 
+TEST_F(ManifestTest, CpuIsa) {
+  EXPECT_HAS(errorAfter([](json &m) { m["cpu_isa"] = "x86-64-v4"; }),
+             "'cpu_isa' must be \"x86-64\" or \"x86-64-v3\", found "
+             "\"x86-64-v4\"");
+  EXPECT_HAS(errorAfter([](json &m) { m["cpu_isa"] = 3; }),
+             "'cpu_isa' must be \"x86-64\" or \"x86-64-v3\", found 3");
+  json m = manifest;
+  m["cpu_isa"] = "x86-64-v3";
+  writeManifest(dir, m);
+  EXPECT_EQ(loadError(dir), "");
+  // The baseline needs nothing; x86-64-v3 needs what this CPU has or lacks.
+  EXPECT_EQ(missingCpuFeatures("x86-64"), "");
+#if defined(__x86_64__)
+  EXPECT_EQ(missingCpuFeatures("x86-64-v3").empty(),
+            __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                __builtin_cpu_supports("bmi2"));
+#endif
+}
+
 TEST(PtxArch, Selection) {
   const std::vector<std::string> avail = {"sm_80", "sm_90a", "sm_86", "sm_100"};
   EXPECT_EQ(selectPtxArch(avail, 9, 0), "sm_90a");

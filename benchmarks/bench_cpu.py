@@ -9,7 +9,7 @@ headed by this machine's description (lscpu), the load average before and after,
 thread count.
 
   python3 benchmarks/bench_cpu.py [--build build] [--T 1024,4096,...] [--repeat 5] [--threads 0]
-                                  [--configs h32d16,default] [--out FILE]
+                                  [--configs h32d16,default] [--cpu x86-64-v3] [--out FILE]
 """
 import argparse
 import os
@@ -26,11 +26,12 @@ MEDIAN = re.compile(r"^time: median ([0-9.]+) ms over (\d+) runs \(min ([0-9.]+)
 SETTING = re.compile(r"^setting: (\d+), alpha ([0-9.e+-]+)", re.M)
 
 
-def compile_bundle(build, name, keys, work):
-    """proteus-compile of `keys` (None: the default configuration) into work/name."""
+def compile_bundle(build, name, keys, work, cpu):
+    """proteus-compile of `keys` (None: the default configuration) into work/name for the
+    instruction set `cpu` (proteus-compile --cpu)."""
     out = os.path.join(work, name)
     cmd = [os.path.join(build, "bin", "proteus-compile"), "--alpha", bench_configs.alpha_list(),
-           "--arch", "none", "-o", out]
+           "--arch", "none", "--cpu", cpu, "-o", out]
     if keys is not None:
         cfg = os.path.join(work, name + ".json")
         with open(cfg, "w", encoding="utf-8") as f:
@@ -41,16 +42,16 @@ def compile_bundle(build, name, keys, work):
     return out
 
 
-def bundles_for(build, configs, work):
+def bundles_for(build, configs, work, cpu):
     """{(config, bracket or None): bundle dir}."""
     out = {}
     for config in configs:
         if config == "default":
-            out[(config, None)] = compile_bundle(build, "default", None, work)
+            out[(config, None)] = compile_bundle(build, "default", None, work, cpu)
             continue
         for bracket, _, _ in bench_configs.BRACKETS:
             keys = bench_configs.layer_config(config, bracket)
-            out[(config, bracket)] = compile_bundle(build, f"{config}-{bracket}", keys, work)
+            out[(config, bracket)] = compile_bundle(build, f"{config}-{bracket}", keys, work, cpu)
     return out
 
 
@@ -84,6 +85,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="0: the machine's cores")
     ap.add_argument("--configs", default="h32d16,default")
+    ap.add_argument("--cpu", default="x86-64-v3",
+                    help="the CPU library's instruction set (proteus-compile --cpu)")
     ap.add_argument("--out", help="also write the Markdown here")
     args = ap.parse_args()
     Ts = [int(t) for t in args.T.split(",")]
@@ -91,7 +94,7 @@ def main():
     load_before = loadavg()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-cpu-") as work:
-        bundles = bundles_for(args.build, configs, work)
+        bundles = bundles_for(args.build, configs, work, args.cpu)
         for config in configs:
             for T in Ts:
                 bracket = None if config == "default" else bench_configs.bracket_for(T)
@@ -104,7 +107,7 @@ def main():
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     head = [f"Machine: {machine()}.",
-            f"Commit {commit}; threads {args.threads or os.cpu_count()} "
+            f"Commit {commit}; CPU library {args.cpu}; threads {args.threads or os.cpu_count()} "
             f"({'the default, the machine cores' if args.threads == 0 else '--threads'}); B 1; "
             f"{args.repeat} timed calls after one warm-up, per (configuration, T).",
             f"Load average (1, 5, 15 min) before: {load_before}; after: {loadavg()}.", "",

@@ -141,7 +141,7 @@ inline std::string topAEntry(int mode, int elem) {
 ///           kGpuTopATile tokens; writes the final -1 / 0 of kept / probs
 ///           past the scratch;
 ///   hist    (same) each tile's sum of exp(logit - max) and a 256-bin
-///           histogram of the masses over the bits of exp(logit - max);
+///           histogram of counts and masses over the bits of exp(logit - max);
 ///   gather  (same) the ids of the tokens in the histogram's top bins that hold
 ///           (top_p + 1e-6)(1 + 1e-3) of the mass, and one bin more;
 ///   select  the candidates (or, below kGpuTopAMultiMinV or when more than
@@ -193,12 +193,12 @@ inline int64_t topATiles(int64_t V) {
 inline int64_t topABlocksPerRow(const TopAStage &stage, int64_t V) {
   return stage.blocksPerRow ? stage.blocksPerRow : topATiles(V);
 }
-/// Scratch slots of a kept row (V >= kGpuTopAMultiMinV): the candidate
-/// counter, the tile maxima and sums (binary64 bits), then the candidate ids;
-/// of a probs row: the histogram's masses [0, 256). Below kGpuTopAMultiMinV
-/// the whole row.
-inline constexpr int64_t kGpuTopACounter = 0;
-inline constexpr int64_t kGpuTopATileMax = 1;
+/// Scratch slots of a kept row (V >= kGpuTopAMultiMinV): the histogram's
+/// counts [0, 256), the candidate counter 256, the tile maxima and sums
+/// (binary64 bits) from 257, then the candidate ids. In probs: the
+/// histogram's masses [0, 256). Below kGpuTopAMultiMinV the whole row.
+inline constexpr int64_t kGpuTopACounter = 256;
+inline constexpr int64_t kGpuTopATileMax = 257;
 inline int64_t topATileSums(int64_t V) { return kGpuTopATileMax + topATiles(V); }
 inline int64_t topACandidates(int64_t V) {
   return kGpuTopATileMax + 2 * topATiles(V);

@@ -101,10 +101,10 @@ struct Manifest {
     uint64_t xxh3 = 0;
     int64_t bytes = 0;
   };
-  std::map<std::string, File> files; ///< relative path -> checksum, size
-  std::string cpuTarget;             ///< "" when not given
+  std::map<std::string, File> files;    ///< relative path -> checksum, size
+  std::string cpuTarget;                ///< "" when not given
   std::string cpuIsa = kCpuIsaBaseline; ///< manifest "cpu_isa"
-  std::string gpuNote;               ///< "" when not given
+  std::string gpuNote;                  ///< "" when not given
   bool gpuLayer = false;             ///< the PTX modules hold the layer kernels
   std::vector<std::string> ptxArchs; ///< archs with PTX for every setting
   /// Archs with a cubin for every setting (a bundle with SASS has PTX too).

@@ -2,8 +2,8 @@
 //
 // prt_top_a runs the bundle's CPU library entry point of the mode and element
 // type (contract.h, topAEntry); prt_gpu_top_a launches the stages of
-// kTopAStages from setting 0's PTX module. Both check every argument first, with the same
-// messages, before anything runs.
+// kTopAStages from setting 0's PTX module. Both check every argument first,
+// with the same messages, before anything runs.
 //
 //===----------------------------------------------------------------------===//
 

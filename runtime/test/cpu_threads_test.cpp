@@ -107,8 +107,8 @@ protected:
         if (int rc = run({compiler, "--config", cfg, "--alpha", "0,1", "--arch",
                           "none", "--cpu", isa, "-o", out});
             rc != 0) {
-          setupError = compiler + " --cpu " + isa + " exited with " +
-                       std::to_string(rc);
+          setupError =
+              compiler + " --cpu " + isa + " exited with " + std::to_string(rc);
           return;
         }
       }

@@ -755,7 +755,8 @@ int compileBundle() {
   if (tuningSeqLen < 1 || tuningBatch < 1)
     return fail("--tuning-seq-len and --tuning-batch must be >= 1");
   if (cpuIsa != proteus_rt::kCpuIsaV3 && cpuIsa != proteus_rt::kCpuIsaBaseline)
-    return fail("--cpu " + cpuIsa + " is not an instruction set proteus-compile "
+    return fail("--cpu " + cpuIsa +
+                " is not an instruction set proteus-compile "
                 "targets: x86-64-v3 (AVX2) or x86-64 (any x86-64 CPU)");
   GpuPlan plan;
   if (!planGpu(plan, error))

@@ -7,7 +7,8 @@
 // budget computed on the host, the statistics written by the kernels).
 //
 // The compiler includes this header (and schedule.h, chunked_contract.h) and
-// nothing else from the runtime; the runtime includes nothing from the compiler.
+// nothing else from the runtime; the runtime includes nothing from the
+// compiler.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,8 +42,8 @@ inline constexpr const char *kCpuLibrary = "cpu/libproteus_kernels.so";
 ///   "files": {"<path relative to the bundle>": {"xxh3": "<XXH3-64 of the
 ///             file's bytes, seed 0, 16 lowercase hex digits>", "bytes":
 ///             <its size, at most kMaxBundleFileBytes>}, ...}: every file the
-///             bundle ships (kCpuLibrary, each ptxFile and each cubinFile), nothing else
-///             required; each is read with its "bytes" as the cap,
+///             bundle ships (kCpuLibrary, each ptxFile and each cubinFile),
+///             nothing else required; each is read with its "bytes" as the cap,
 ///   "integrity": XXH3-64 (16 hex digits) of the manifest without this key,
 ///             serialised canonically (bundle_integrity.h, sealManifest): an
 ///             edited manifest is refused,
@@ -166,8 +167,8 @@ struct TopAStage {
   const char *name;     ///< nullptr: the mode's own kernel (topAEntry)
   int64_t blocksPerRow; ///< 0: one per tile of kGpuTopATile tokens
   int64_t threads;
-  bool multiOnly;       ///< runs only when V >= kGpuTopAMultiMinV
-  bool agreement;       ///< skipped in mode off
+  bool multiOnly; ///< runs only when V >= kGpuTopAMultiMinV
+  bool agreement; ///< skipped in mode off
 };
 inline constexpr TopAStage kTopAStages[] = {
     {"max", 0, kGpuTopATileBlock, true, false},
@@ -199,7 +200,9 @@ inline int64_t topABlocksPerRow(const TopAStage &stage, int64_t V) {
 /// histogram's masses [0, 256). Below kGpuTopAMultiMinV the whole row.
 inline constexpr int64_t kGpuTopACounter = 256;
 inline constexpr int64_t kGpuTopATileMax = 257;
-inline int64_t topATileSums(int64_t V) { return kGpuTopATileMax + topATiles(V); }
+inline int64_t topATileSums(int64_t V) {
+  return kGpuTopATileMax + topATiles(V);
+}
 inline int64_t topACandidates(int64_t V) {
   return kGpuTopATileMax + 2 * topATiles(V);
 }

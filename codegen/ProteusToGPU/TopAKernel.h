@@ -35,6 +35,16 @@ static_assert(rt::kGpuTopATileBlock >= kBins,
 static_assert(rt::kGpuTopABlock % 32 == 0 && kCap <= rt::kGpuTopABlock * 2,
               "the bitonic sort pairs entries across the block");
 
+/// contract.h's topATiles and topABlocksPerRow of a dynamic V, in the kernels
+/// and in the host's launches.
+inline Value tileCount(LoopBuilder &lb, Value vN) {
+  return lb.div(lb.add(vN, lb.idx(kTile - 1)), lb.idx(kTile));
+}
+inline Value blocksPerRow(LoopBuilder &lb, const rt::TopAStage &stage,
+                          Value vN) {
+  return stage.blocksPerRow ? lb.idx(stage.blocksPerRow) : tileCount(lb, vN);
+}
+
 /// The body of one Top-A stage kernel: its arguments, shared buffers and the
 /// steps of TopAKernels.cpp's file comment.
 struct TopAKernel {
@@ -47,7 +57,7 @@ struct TopAKernel {
   Value row, part; // the batch row; the block's index among the row's
   Value rowV;      // row * V
   Value red;       // f64 [32]: the warps' partial reductions and scans
-  Value warpTmp;   // f64 [32]
+  Value warpTmp;   // f64 [32] (select): [0] the mass above the radix prefix
   Value keys;      // i64 [kCap] (select): sorted candidates
   Value ids;       // i32 [kCap] (last): the nucleus ids
   Value agree;     // f32 [kCap] (last, not off)
@@ -138,7 +148,7 @@ struct TopAKernel {
   Value logitAt(Value i) { return lb.toF32(lb.load(logits, lb.add(rowV, i))); }
   Value expAt(Value i) { return lb.exp(lb.sub(logitAt(i), m)); }
   Value probAt(Value i) { return lb.div(expAt(i), s); }
-  Value tiles() { return lb.div(lb.add(vN, lb.idx(kTile - 1)), lb.idx(kTile)); }
+  Value tiles() { return tileCount(lb, vN); }
   Value keptSlot(Value i) { return lb.add(rowV, i); }
   Value tileMaxSlot(Value t) {
     return keptSlot(lb.add(lb.idx(rt::kGpuTopATileMax), t));
@@ -147,7 +157,8 @@ struct TopAKernel {
   Value candidateSlot(Value j) {
     return lb.add(tileMaxSlot(lb.mul(tiles(), lb.idx(2))), j);
   }
-  /// The end of the scratch in a row (topAScratchEnd).
+  /// The end of the scratch in a row: V below kGpuTopAMultiMinV, else past
+  /// the counter, the tile maxima and sums and kCap candidate ids.
   Value scratchEnd() {
     Value multi =
         lb.add(lb.idx(rt::kGpuTopATileMax + kCap), lb.mul(tiles(), lb.idx(2)));

@@ -560,16 +560,15 @@ static void buildTopAStage(OpBuilder &b, gpu::GPUModuleOp module,
                                     &t.vN,     &t.cN};
                  for (unsigned i = 0; i < std::size(params); ++i)
                    *params[i] = k.arg(i);
-                 Value perRow = stage.blocksPerRow ? lb.idx(stage.blocksPerRow)
-                                                   : t.tiles();
+                 Value perRow = blocksPerRow(lb, stage, t.vN);
                  t.row = lb.div(k.bid, perRow);
                  t.part = lb.rem(k.bid, perRow);
                  t.rowV = lb.mul(t.row, t.vN);
                  t.red = shared(b, k, f64, 32);
-                 if (which == Stage::Select || which == Stage::Last) {
+                 if (which == Stage::Select)
                    t.warpTmp = shared(b, k, f64, 32);
+                 if (which == Stage::Select || which == Stage::Last)
                    t.ints = shared(b, k, i32, 4);
-                 }
                  switch (which) {
                  case Stage::Max:
                    return t.emitMax();
@@ -635,11 +634,8 @@ struct TopAToGPU : public OpConversionPattern<TopAOp> {
       buildTopAStage(rewriter, module, stage, op.getMode(), elem, name);
       auto kernel = module.lookupSymbol<gpu::GPUFuncOp>(name);
       auto launch = [&] {
-        Value perRow = stage.blocksPerRow
-                           ? lb.idx(stage.blocksPerRow)
-                           : lb.div(lb.add(vN, lb.idx(rt::kGpuTopATile - 1)),
-                                    lb.idx(rt::kGpuTopATile));
-        Value blocks = lb.mul(lb.dim(a.getLogits(), 0), perRow);
+        Value blocks =
+            lb.mul(lb.dim(a.getLogits(), 0), blocksPerRow(lb, stage, vN));
         gpu::LaunchFuncOp::create(
             rewriter, loc, kernel, gpu::KernelDim3{blocks, one, one},
             gpu::KernelDim3{lb.idx(stage.threads), one, one}, Value(), args);

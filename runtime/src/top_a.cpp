@@ -180,11 +180,18 @@ prt_status prt_gpu_top_a(prt_bundle *bundle, const prt_top_a_args *args) {
     // Every stage's kernel first, so that a bundle without them fails before
     // anything runs.
     const int mode = static_cast<int>(a.mode);
-    std::vector<std::pair<const TopAStage *, cu::Function>> stages;
+    struct Launch {
+      const TopAStage *stage;
+      std::string name;
+      cu::Function fn;
+    };
+    std::vector<Launch> launches;
     for (const TopAStage &stage : kTopAStages)
-      if (topAStageRuns(stage, mode, a.V))
-        stages.emplace_back(&stage,
-                            b.gpuKernel(0, topAStageEntry(stage, mode, elem)));
+      if (topAStageRuns(stage, mode, a.V)) {
+        std::string name = topAStageEntry(stage, mode, elem);
+        cu::Function fn = b.gpuKernel(0, name);
+        launches.push_back({&stage, std::move(name), fn});
+      }
     KernelParams p;
     p.memref(dev(a.logits), a.B * a.V);
     p.memref(off ? 0 : dev(a.consensus), off ? 0 : a.B * a.C);
@@ -200,8 +207,8 @@ prt_status prt_gpu_top_a(prt_bundle *bundle, const prt_top_a_args *args) {
     p.memref(dev(a.sample), a.B);
     p.index(a.V);
     p.index(a.C);
-    for (auto &[stage, fn] : stages)
-      launch(ctx, fn, a.B * topABlocksPerRow(*stage, a.V), stage->threads,
-             a.stream, p, topAStageEntry(*stage, mode, elem));
+    for (const Launch &l : launches)
+      launch(ctx, l.fn, a.B * topABlocksPerRow(*l.stage, a.V), l.stage->threads,
+             a.stream, p, l.name);
   });
 }

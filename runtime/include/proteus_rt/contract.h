@@ -136,8 +136,8 @@ inline std::string topAEntry(int mode, int elem) {
 ///   sample[B] (i64), V, C),
 /// launched with B * topABlocksPerRow(stage, V) blocks (row-major: block k
 /// serves row k / perRow) of stage.threads threads. The stages keep their
-/// state in the rows of kept and probs (topAScratchEnd(V) entries of each)
-/// and in counts[b][0]:
+/// state in the rows of kept and probs (the scratch below; the rest of a row
+/// is written once) and in counts[b][0]:
 ///   max     (V >= kGpuTopAMultiMinV) the maximum logit of each tile of
 ///           kGpuTopATile tokens; writes the final -1 / 0 of kept / probs
 ///           past the scratch;
@@ -195,20 +195,13 @@ inline int64_t topABlocksPerRow(const TopAStage &stage, int64_t V) {
   return stage.blocksPerRow ? stage.blocksPerRow : topATiles(V);
 }
 /// Scratch slots of a kept row (V >= kGpuTopAMultiMinV): the histogram's
-/// counts [0, 256), the candidate counter 256, the tile maxima and sums
-/// (binary64 bits) from 257, then the candidate ids. In probs: the
-/// histogram's masses [0, 256). Below kGpuTopAMultiMinV the whole row.
+/// counts [0, 256), the candidate counter 256, the tile maxima (topATiles(V)
+/// of them) and sums (binary64 bits) from 257, then kGpuTopAMaxCandidates
+/// candidate ids; of a probs row: the histogram's masses [0, 256). Below
+/// kGpuTopAMultiMinV the whole row. The kernels derive the slots from these
+/// constants (codegen/ProteusToGPU/TopAKernel.h).
 inline constexpr int64_t kGpuTopACounter = 256;
 inline constexpr int64_t kGpuTopATileMax = 257;
-inline int64_t topATileSums(int64_t V) {
-  return kGpuTopATileMax + topATiles(V);
-}
-inline int64_t topACandidates(int64_t V) {
-  return kGpuTopATileMax + 2 * topATiles(V);
-}
-inline int64_t topAScratchEnd(int64_t V) {
-  return V < kGpuTopAMultiMinV ? V : topACandidates(V) + kGpuTopAMaxCandidates;
-}
 
 /// The CPU library's parallel-loop hook: a global function pointer of type
 /// CpuParallelFor, null in a freshly loaded library (every parallel loop then

@@ -5,11 +5,12 @@
 // in the kept / probs rows and counts[b][0]:
 //  max, hist, gather (V >= kGpuTopAMultiMinV; one block per tile of
 //     kGpuTopATile tokens): the tile maxima; each tile's sum of
-//     e = exp(logit - max) and a 256-bin histogram of e's top bits (counts,
-//     binary64 masses per block, added to the row's bins); the ids of the
-//     tokens in the top bins that hold (top_p + 1e-6)(1 + 1e-3) of the mass,
-//     and of one bin more: a prefix of the sorted order that contains the
-//     nucleus (the margins cover the rounding of the binary32 bin masses);
+//     e = exp(logit - max) and a 256-bin histogram of the masses over e's top
+//     bits (binary32, per block in shared memory, then added to the row's);
+//     the ids of the tokens in the top bins that hold (top_p + 1e-6)(1 + 1e-3)
+//     of the mass, and of one bin more: a prefix of the sorted order that
+//     contains the nucleus (the margins cover the rounding of the binary32 bin
+//     masses);
 //  select (one block of kGpuTopABlock threads per row): the candidates as
 //     64-bit keys (order key of the probability, then the complemented id) -
 //     or, below kGpuTopAMultiMinV or when more than kGpuTopAMaxCandidates
@@ -56,16 +57,18 @@ static Stage stageOf(const rt::TopAStage &s) {
 // max, hist, gather: one block per tile
 //===----------------------------------------------------------------------===//
 
-/// The tile's maximum logit; block 0 of the row clears the histogram; every
-/// block writes the final -1 / 0 of its tokens past the scratch.
+/// The tile's maximum logit; block 0 of the row clears the candidate counter
+/// and the histogram; every block writes the final -1 / 0 of its tokens past
+/// the scratch.
 void TopAKernel::emitMax() {
   Value t = max(stridedAcc(tileLo(), tileHi(), ninf(), [&](Value i, Value a) {
     return lb.max(a, lb.toF64(logitAt(i)));
   }));
   lb.ifThen(atThread0(), [&] { storeF64(t, tileMaxSlot(part)); });
   lb.ifThen(lb.eq(part, lb.idx(0)), [&] {
-    strided(lb.idx(0), lb.idx(rt::kGpuTopATileMax),
-            [&](Value i) { lb.store(lb.i64(0), kept, keptSlot(i)); });
+    lb.ifThen(atThread0(), [&] {
+      lb.store(lb.i64(0), kept, keptSlot(lb.idx(rt::kGpuTopACounter)));
+    });
     strided(lb.idx(0), lb.idx(kBins),
             [&](Value i) { lb.store(lb.f32(0.0), probs, keptSlot(i)); });
   });
@@ -75,36 +78,34 @@ void TopAKernel::emitMax() {
   });
 }
 
-/// The tile's sum of e (binary64) and its histogram, added to the row's.
+/// The tile's sum of e (binary64) and its histogram of masses (binary32),
+/// added to the row's.
 void TopAKernel::emitHist() {
-  Type i32 = b().getI32Type(), f64 = b().getF64Type();
-  Value hist = shared(b(), k, i32, kBins), mass = shared(b(), k, f64, kBins);
+  Value mass = shared(b(), k, b().getF32Type(), kBins);
   m = tiledMax();
-  strided(lb.idx(0), lb.idx(kBins), [&](Value i) {
-    lb.store(i32c(0), hist, i);
-    lb.store(lb.f64(0.0), mass, i);
-  });
+  strided(lb.idx(0), lb.idx(kBins),
+          [&](Value i) { lb.store(lb.f32(0.0), mass, i); });
   barrier(lb);
+  // Bin 0 (e < 2^-32, most of a peaked row) is left out: a bound that needs
+  // it takes every token anyway, and its shared-memory atomics would
+  // serialise the block.
   Value t =
       sum(stridedAcc(tileLo(), tileHi(), lb.f64(0.0), [&](Value i, Value a) {
         Value e = expAt(i);
         Value bin = binOf(e);
-        memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addi,
-                                    i32c(1), hist, ValueRange{bin});
-        memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addf,
-                                    lb.toF64(e), mass, ValueRange{bin});
+        lb.ifThen(lb.gt(bin, lb.idx(0)), [&] {
+          memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addf,
+                                      e, mass, ValueRange{bin});
+        });
         return lb.add(a, lb.toF64(e));
       }));
   // sum()'s barriers order the atomics before the reads below.
   lb.ifThen(atThread0(), [&] { storeF64(t, tileSumSlot(part)); });
   strided(lb.idx(0), lb.idx(kBins), [&](Value i) {
-    Value c = lb.load(hist, i);
-    lb.ifThen(lb.ne(c, i32c(0)), [&] {
-      memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addi,
-                                  lb.toI64(c), kept, ValueRange{keptSlot(i)});
-      memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addf,
-                                  lb.toF32(lb.load(mass, i)), probs,
-                                  ValueRange{keptSlot(i)});
+    Value v = lb.load(mass, i);
+    lb.ifThen(lb.gt(v, lb.f32(0.0)), [&] {
+      memref::AtomicRMWOp::create(b(), loc(), arith::AtomicRMWKind::addf, v,
+                                  probs, ValueRange{keptSlot(i)});
     });
   });
 }

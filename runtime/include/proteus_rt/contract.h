@@ -142,7 +142,7 @@ inline std::string topAEntry(int mode, int elem) {
 ///           kGpuTopATile tokens; writes the final -1 / 0 of kept / probs
 ///           past the scratch;
 ///   hist    (same) each tile's sum of exp(logit - max) and a 256-bin
-///           histogram of counts and masses over the bits of exp(logit - max);
+///           histogram of the masses over the bits of exp(logit - max);
 ///   gather  (same) the ids of the tokens in the histogram's top bins that hold
 ///           (top_p + 1e-6)(1 + 1e-3) of the mass, and one bin more;
 ///   select  the candidates (or, below kGpuTopAMultiMinV or when more than
@@ -194,14 +194,14 @@ inline int64_t topATiles(int64_t V) {
 inline int64_t topABlocksPerRow(const TopAStage &stage, int64_t V) {
   return stage.blocksPerRow ? stage.blocksPerRow : topATiles(V);
 }
-/// Scratch slots of a kept row (V >= kGpuTopAMultiMinV): the histogram's
-/// counts [0, 256), the candidate counter 256, the tile maxima (topATiles(V)
-/// of them) and sums (binary64 bits) from 257, then kGpuTopAMaxCandidates
-/// candidate ids; of a probs row: the histogram's masses [0, 256). Below
-/// kGpuTopAMultiMinV the whole row. The kernels derive the slots from these
-/// constants (codegen/ProteusToGPU/TopAKernel.h).
-inline constexpr int64_t kGpuTopACounter = 256;
-inline constexpr int64_t kGpuTopATileMax = 257;
+/// Scratch slots of a kept row (V >= kGpuTopAMultiMinV): the candidate
+/// counter 0, the tile maxima (topATiles(V) of them) and sums (binary64 bits)
+/// from 1, then kGpuTopAMaxCandidates candidate ids; of a probs row: the
+/// histogram's masses [0, 256). Below kGpuTopAMultiMinV the whole row. The
+/// kernels derive the slots from these constants
+/// (codegen/ProteusToGPU/TopAKernel.h).
+inline constexpr int64_t kGpuTopACounter = 0;
+inline constexpr int64_t kGpuTopATileMax = 1;
 
 /// The CPU library's parallel-loop hook: a global function pointer of type
 /// CpuParallelFor, null in a freshly loaded library (every parallel loop then

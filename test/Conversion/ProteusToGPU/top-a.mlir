@@ -42,13 +42,14 @@
 // CHECK: arith.maximumf {{.*}} : f64
 // CHECK: gpu.barrier
 // CHECK: arith.bitcast {{.*}} : f64 to i64
-// The hist stage: shared-memory bins, then the row's in global memory.
+// The hist stage: binary32 masses in shared-memory bins (bin 0 left out),
+// then the row's in global memory; no counts.
 // CHECK: gpu.func @proteus_top_a_hist_bf16
-// CHECK-SAME: memref<256xi32, #gpu.address_space<workgroup>>
+// CHECK-SAME: memref<256xf32, #gpu.address_space<workgroup>>
 // CHECK: arith.shrui %{{.*}}, %c20
-// CHECK: memref.atomic_rmw addi {{.*}} (i32, memref<256xi32, #gpu.address_space<workgroup>>)
-// CHECK: memref.atomic_rmw addf {{.*}} (f64, memref<256xf64, #gpu.address_space<workgroup>>)
-// CHECK: memref.atomic_rmw addi {{.*}} (i64, memref<?xi64>)
+// CHECK: arith.cmpi sgt
+// CHECK: memref.atomic_rmw addf {{.*}} (f32, memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK-NOT: memref.atomic_rmw addi
 // CHECK: memref.atomic_rmw addf {{.*}} (f32, memref<?xf32>)
 // The gather stage: a scan of the bins (shuffles up), then the candidates by a
 // counter.
@@ -77,8 +78,7 @@
 // PTX: .maxntid 1024, 1, 1
 // PTX: shfl.sync.bfly.b32
 // PTX: .visible .entry proteus_top_a_hist_bf16
-// PTX: atom.shared.add.f64
-// PTX: atom.global.add.u64
+// PTX: atom.shared.add.f32
 // PTX: atom.global.add.f32
 // PTX: .visible .entry proteus_top_a_select_bf16
 // PTX: .maxntid 1024, 1, 1

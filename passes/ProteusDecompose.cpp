@@ -119,14 +119,18 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
     Value bN = memref::DimOp::create(rewriter, loc, x, 0);
     Value tN = memref::DimOp::create(rewriter, loc, x, 1);
     Value rows = e.mul(bN, e.idx(h));
-    auto proj = [&](Value qkv[3]) {
+    auto allocQKV = [&](Value qkv[3]) {
       for (int i = 0; i < 3; ++i)
         qkv[i] = e.alloc({dyn, dyn, d}, elem, {rows, tN});
+    };
+    // q, k, v into qkv; with qOffsets / qTokens, q only at the packed pairs.
+    auto proj = [&](Value qkv[3], Value qOffsets, Value qTokens) {
       std::optional<double> rope;
       if (cfg.getUseRope())
         rope = cfg.getRopeBase();
-      ProjectOp::create(rewriter, loc, x, op.getWQkv(), op.getBQkv(), qkv[0],
-                        qkv[1], qkv[2], rewriter.getI64IntegerAttr(h),
+      ProjectOp::create(rewriter, loc, x, op.getWQkv(), op.getBQkv(), qOffsets,
+                        qTokens, qkv[0], qkv[1], qkv[2],
+                        rewriter.getI64IntegerAttr(h),
                         rope ? rewriter.getF64FloatAttr(*rope) : FloatAttr());
     };
     auto release = [&](ArrayRef<Value> bufs) {
@@ -146,12 +150,13 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
         [&] {
           // Dense fast path: every head, no routing, no token mask.
           Value qkv[3];
-          proj(qkv);
+          allocQKV(qkv);
+          proj(qkv, Value(), Value());
           Value o = e.alloc({dyn, dyn, d}, elem, {rows, tN});
           DenseAttentionOp::create(rewriter, loc, qkv[0], qkv[1], qkv[2], o,
                                    TileAttr());
           CombineOp::create(rewriter, loc, o, op.getWProj(), op.getBProj(),
-                            Value(), op.getY(), op.getConsensus());
+                            Value(), Value(), op.getY(), op.getConsensus());
           release({qkv[0], qkv[1], qkv[2], o});
           e.fill2D(op.getTokenMask(),
                    arith::ConstantIntOp::create(rewriter, loc, i8, 1));
@@ -169,16 +174,17 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
           e.storeStat(stats, rt::kStatsPacked, e.toI64(e.mul(rows, tN)));
         },
         [&] {
-          emitRouted(rewriter, op, budget, e, bN, tN, rows, proj, release);
+          emitRouted(rewriter, op, budget, e, bN, tN, rows, allocQKV, proj,
+                     release);
         });
     rewriter.eraseOp(op);
     return success();
   }
 
-  template <typename ProjFn, typename ReleaseFn>
+  template <typename AllocFn, typename ProjFn, typename ReleaseFn>
   void emitRouted(PatternRewriter &rewriter, LayerOp op, BudgetAttr budget,
-                  Emit &e, Value bN, Value tN, Value rows, ProjFn &proj,
-                  ReleaseFn &release) const {
+                  Emit &e, Value bN, Value tN, Value rows, AllocFn &allocQKV,
+                  ProjFn &proj, ReleaseFn &release) const {
     Location loc = op.getLoc();
     ConfigAttr cfg = op.getConfig();
     int64_t h = cfg.getHTotal(), g = cfg.getGates(), d = cfg.getHeadDim();
@@ -301,15 +307,24 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
         e.select(allRows, code(rt::Mode::Dense), code(rt::Mode::DenseAuto)));
     Value mode = e.select(dense, denseLabel, code(rt::Mode::Shortlist));
 
-    // Attention on the chosen branch.
+    // Attention on the chosen branch; each branch projects what its
+    // attention reads and combines what it wrote.
     Value qkv[3];
-    proj(qkv);
+    allocQKV(qkv);
     Value o = e.alloc({dyn, dyn, d}, elem, {rows, tN});
+    Value tokenMaskIn = cfg.getTokenSparse() ? tokenMask : Value();
     auto emitDense = [&] {
+      proj(qkv, Value(), Value());
       DenseAttentionOp::create(rewriter, loc, qkv[0], qkv[1], qkv[2], o,
                                TileAttr());
+      CombineOp::create(rewriter, loc, o, op.getWProj(), op.getBProj(),
+                        tokenMaskIn, Value(), op.getY(), op.getConsensus());
     };
     auto emitShortlist = [&] {
+      // q only where a packed query reads it, unless INT8 scales each q row
+      // over all of its tokens; the combination only over the heads in use.
+      bool packedQ = !cfg.getQuantizeInt8();
+      proj(qkv, packedQ ? offsets : Value(), packedQ ? packedToken : Value());
       SmallVector<Value> caps = {
           e.budget(vec, budget.getEffectiveL(), rt::kBudgetEffectiveL),
           e.budget(vec, budget.getWindow(), rt::kBudgetWindow),
@@ -320,13 +335,14 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
       Int8ModeAttr quant;
       if (cfg.getQuantizeInt8())
         quant = Int8ModeAttr::get(rewriter.getContext(), cfg.getInt8Mode());
-      auto attn = ShortlistAttentionOp::create(
+      ShortlistAttentionOp::create(
           rewriter, loc, qkv[0], qkv[1], qkv[2], packedRow, packedToken,
           pack.getCount(), Value(), Value(), caps, useProto ? sim : Value(), o,
           static_cast<uint64_t>(cfg.getAnchorStride()), cfg.getUseLocal(),
           cfg.getUseAnchors(), useProto, quant,
           llvm::APFloat(double(cfg.getInt8Percentile())), TileAttr());
-      (void)attn;
+      CombineOp::create(rewriter, loc, o, op.getWProj(), op.getBProj(),
+                        tokenMaskIn, rowMask, op.getY(), op.getConsensus());
     };
     switch (budget.getMode()) {
     case LayerMode::Dense:
@@ -338,9 +354,6 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
     default:
       e.ifThenElse(dense, emitDense, emitShortlist);
     }
-    CombineOp::create(rewriter, loc, o, op.getWProj(), op.getBProj(),
-                      cfg.getTokenSparse() ? tokenMask : Value(), op.getY(),
-                      op.getConsensus());
 
     if (proto) {
       Value update = e.cmp(

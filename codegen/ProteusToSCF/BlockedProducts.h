@@ -36,6 +36,12 @@ struct BlockedProduct {
   /// weights are read where they are (for a deep product whose weight is
   /// already laid out by k, like the tokens of x).
   bool transpose = true;
+  /// Optional (with transpose and several groups): whether row `row` uses
+  /// group g (i1). A row's lhs must be zero over a group it does not use;
+  /// such a group is then left out of the row's sum unless the group's
+  /// weights hold a non-finite number, so the sums are those of the full
+  /// product, bit for bit, at the cost of the groups in use.
+  function_ref<Value(Value row, Value g)> groupActive = nullptr;
 };
 
 /// Emits the product as an scf.parallel over blocks of rows (the CPU path's

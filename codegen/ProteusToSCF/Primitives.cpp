@@ -579,7 +579,11 @@ void emitTopCAscending(LoopBuilder &lb, function_ref<Value(Value)> keyAt,
 
 std::pair<Value, Value> emitRopePair(LoopBuilder &lb, Value x0, Value x1,
                                      Value theta) {
-  Value cs = lb.cos(theta), sn = lb.sin(theta);
+  return emitRopeRotate(lb, x0, x1, lb.cos(theta), lb.sin(theta));
+}
+
+std::pair<Value, Value> emitRopeRotate(LoopBuilder &lb, Value x0, Value x1,
+                                       Value cs, Value sn) {
   return {lb.sub(lb.mul(x0, cs), lb.mul(x1, sn)),
           lb.add(lb.mul(x1, cs), lb.mul(x0, sn))};
 }

@@ -55,6 +55,9 @@ void mergeSort(LoopBuilder &lb, Value mem, Value tmp, Value n,
 /// in binary32 (REFERENCE.md 2.10): (x0 cos - x1 sin, x1 cos + x0 sin).
 std::pair<Value, Value> emitRopePair(LoopBuilder &lb, Value x0, Value x1,
                                      Value theta);
+/// The same rotation with cos(theta) and sin(theta) given.
+std::pair<Value, Value> emitRopeRotate(LoopBuilder &lb, Value x0, Value x1,
+                                       Value cs, Value sn);
 
 /// The INT8 scale of a row (REFERENCE.md 6.4): max(base / 127, 1e-6) in
 /// binary32, base = the row's max |x| `mx`, or in percentile mode (av given)

@@ -388,6 +388,16 @@ LogicalResult ProjectOp::verify() {
         failed(c.dimIs(v, n, 0, rows, "batch * heads")))
       return failure();
   }
+  if (!getQOffsets() != !getQTokens())
+    return emitOpError() << "packed_q needs both 'q_offsets' and 'q_tokens'";
+  if (Value off = getQOffsets()) {
+    if (failed(c.rank(off, "q_offsets", 1)) ||
+        failed(c.rank(getQTokens(), "q_tokens", 1)))
+      return failure();
+    if (!ShapedType::isDynamic(rows) &&
+        failed(c.dimIs(off, "q_offsets", 0, rows + 1, "batch * heads + 1")))
+      return failure();
+  }
   if (getRopeBase() && d % 2 != 0)
     return emitOpError() << "RoPE needs an even head dim, got " << d;
   if (getRopeBase() && !(getRopeBase()->convertToDouble() > 0.0))
@@ -424,6 +434,11 @@ LogicalResult CombineOp::verify() {
       return failure();
   if (Value tm = getTokenMask())
     if (failed(checkPerToken(c, y, "y", tm, "token_mask")))
+      return failure();
+  if (Value hm = getHeadMask())
+    if (failed(c.rank(hm, "head_mask", 2)) ||
+        failed(c.sameDim(hm, "head_mask", 0, o, "heads_out", 0)) ||
+        failed(c.sameDim(hm, "head_mask", 1, y, "y", 1)))
       return failure();
   return checkConsensus(*this, c, y, "y", getConsensus());
 }

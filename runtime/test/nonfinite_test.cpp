@@ -163,6 +163,8 @@ TEST_P(NonFiniteTest, CompletesWithValidSelections) {
       wRouter[1] = inf;
     else if (where == "prototypes-nan")
       protos[kC] = nan;
+    else if (where == "w-proj-inf") // column 5, head 1's input 9 (D = 8)
+      wProj[5 * kC + 9] = inf;
     std::vector<int8_t> mask(kB * kT, -1);
     prt_layer_stats stats{};
     prt_layer_args a{};
@@ -198,6 +200,14 @@ TEST_P(NonFiniteTest, CompletesWithValidSelections) {
     if (where == "x-all-nan" || where == "w-qkv-nan") {
       EXPECT_TRUE(anyNonFinite) << where;
     }
+    // An Inf in the output projection reaches column 5 of every kept token,
+    // through the heads the token does not use too (0 * inf is NaN): the
+    // combination may leave a head out only where its weights are finite.
+    if (where == "w-proj-inf")
+      for (int64_t i = 0; i < kB * kT; ++i)
+        if (mask[i] == 1)
+          EXPECT_FALSE(std::isfinite(y[i * kC + 5]))
+              << where << " alpha " << alpha << " token " << i;
     prt_plan_destroy(plan);
   }
   prt_bundle_close(bundle);
@@ -207,4 +217,5 @@ TEST_P(NonFiniteTest, CompletesWithValidSelections) {
 INSTANTIATE_TEST_SUITE_P(Inputs, NonFiniteTest,
                          ::testing::Values("clean", "x-nan", "x-inf",
                                            "x-all-nan", "w-qkv-nan",
-                                           "w-router-inf", "prototypes-nan"));
+                                           "w-router-inf", "prototypes-nan",
+                                           "w-proj-inf"));

@@ -1,24 +1,38 @@
 // RUN: proteus-opt %s --pass-pipeline='builtin.module(func.func(proteus-specialize{alpha=1.0},proteus-decompose,canonicalize))' | FileCheck %s --check-prefix=SHORT
 // RUN: proteus-opt %s --pass-pipeline='builtin.module(func.func(proteus-specialize{alpha=0.0},proteus-decompose,canonicalize))' | FileCheck %s --check-prefix=DENSE
+// RUN: proteus-opt %s --pass-pipeline='builtin.module(func.func(proteus-specialize{alpha=0.5},proteus-decompose,canonicalize))' | FileCheck %s --check-prefix=AUTO
 // RUN: not proteus-opt %s --pass-pipeline='builtin.module(func.func(proteus-decompose))' 2>&1 | FileCheck %s --check-prefix=NOSPEC
 // proteus.layer expands into the primitives; only the attention branch the
 // specialized mode can take is emitted (static T = 64 rules out the fast path).
+// Each branch projects what its attention reads: the shortlist q only at the
+// packed pairs (pack's row offsets and tokens), the combination only over the
+// heads each token uses (top_k's row mask).
 
 // SHORT-LABEL: func.func @layer
 // SHORT: proteus.route
 // SHORT: proteus.top_p
-// SHORT: proteus.top_k
-// SHORT: proteus.pack
-// SHORT: proteus.project
+// SHORT: proteus.top_k ins({{.*}}) outs(%[[ROWMASK:[a-z_0-9]+]] : memref<?x?xi8>)
+// SHORT: proteus.pack ins(%[[ROWMASK]] : memref<?x?xi8>) outs(%{{.*}}, %[[TOK:[a-z_0-9]+]], %[[OFF:[a-z_0-9]+]] : memref<?xi64>, memref<?xi64>, memref<?xi64>)
+// SHORT: proteus.project ins({{.*}}) packed_q(%[[OFF]], %[[TOK]] : memref<?xi64>, memref<?xi64>)
 // SHORT-NOT: proteus.dense_attention
 // SHORT: proteus.shortlist_attention {{.*}} {anchor_stride = 256 : i64, use_anchors, use_local}
-// SHORT: proteus.combine
+// SHORT: proteus.combine ins({{.*}}) head_mask(%[[ROWMASK]] : memref<?x?xi8>)
+// AUTO-LABEL: func.func @layer
+// AUTO: proteus.pack
+// AUTO: scf.if
+// AUTO-NEXT: proteus.project ins({{[^)]*}}) outs(
+// AUTO-NEXT: proteus.dense_attention
+// AUTO-NEXT: proteus.combine ins({{[^)]*}}) outs(
+// AUTO-NEXT: } else {
+// AUTO-NEXT: proteus.project ins({{[^)]*}}) packed_q(
+// AUTO-NEXT: proteus.shortlist_attention
+// AUTO-NEXT: proteus.combine ins({{[^)]*}}) head_mask(
 // DENSE-LABEL: func.func @layer
 // DENSE: proteus.route
-// DENSE: proteus.project
+// DENSE: proteus.project ins({{[^)]*}}) outs(
 // DENSE-NOT: proteus.shortlist_attention
 // DENSE: proteus.dense_attention
-// DENSE: proteus.combine
+// DENSE: proteus.combine ins({{[^)]*}}) outs(
 // NOSPEC: error: 'proteus.layer' op has no #proteus.budget: run -proteus-specialize first
 func.func @layer(%x: memref<1x64x64xf32>, %wqkv: memref<192x64xf32>, %wproj: memref<64x64xf32>,
                  %wr: memref<8x64xf32>, %b: memref<?xi64>, %y: memref<1x64x64xf32>,

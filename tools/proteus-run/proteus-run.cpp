@@ -30,6 +30,9 @@
 #include <unistd.h>
 #include <vector>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 namespace {
 
 const char kHelp[] =
@@ -54,8 +57,10 @@ RUN A BUNDLE (--bundle)
   backend and why it was chosen (on a GPU: the cubin or PTX it loaded), the
   time the context, the bundle and the first plan took, the setting, the
   host schedule (budgets and mode hints), the statistics the kernels report,
-  a summary of y, and the median time. On a GPU plan (--backend gpu, or auto when the bundle has the
-  GPU layer for the device) the tensors are copied to device buffers
+  a summary of y (with the xxh64 of its bytes, so that two runs can be
+  compared bit for bit), and the median time. On a GPU plan (--backend gpu,
+  or auto when the bundle has the GPU layer for the device) the tensors are
+  copied to device buffers
   (prt_device_alloc), the timed calls are measured with events on the
   default stream (and their host enqueue time separately), and y is copied
   back. Exit status 1 when a call fails or y has a non-finite element.
@@ -388,9 +393,13 @@ int runBundle(const RunOptions &o) {
       sumAbs += std::fabs(v);
     }
   }
-  std::printf("y: %lld/%zu finite, mean |y| %.6g\n",
+  // The hash of y's bytes tells two runs (thread counts, instruction sets,
+  // backends of an exact bundle, compiler versions) apart bit for bit.
+  std::printf("y: %lld/%zu finite, mean |y| %.6g, xxh64 %016llx\n",
               static_cast<long long>(finite), io.y.size(),
-              finite ? sumAbs / static_cast<double>(finite) : 0.0);
+              finite ? sumAbs / static_cast<double>(finite) : 0.0,
+              static_cast<unsigned long long>(
+                  XXH64(io.y.data(), io.y.size() * sizeof(float), 0)));
   auto report = [](const char *what, std::vector<double> ms) {
     if (ms.empty())
       return;

@@ -134,3 +134,27 @@ func.func @f(%o: memref<?x?x16xf32>, %w: memref<64x64xf32>, %tm: memref<?x5xi8>,
   proteus.combine ins(%o, %w : memref<?x?x16xf32>, memref<64x64xf32>) token_mask(%tm : memref<?x5xi8>) outs(%y : memref<?x7x64xf32>)
   return
 }
+
+// -----
+
+func.func @f(%o: memref<?x?x16xf32>, %w: memref<64x64xf32>, %hm: memref<?xi8>, %y: memref<?x?x64xf32>) {
+  // expected-error @+1 {{'proteus.combine' op operand 'head_mask' must have rank 2, got 1}}
+  proteus.combine ins(%o, %w : memref<?x?x16xf32>, memref<64x64xf32>) head_mask(%hm : memref<?xi8>) outs(%y : memref<?x?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%o: memref<8x?x16xf32>, %w: memref<64x64xf32>, %hm: memref<4x?xi8>, %y: memref<?x?x64xf32>) {
+  // expected-error @+1 {{'proteus.combine' op 'head_mask' dim 0 (4) must equal 'heads_out' dim 0 (8)}}
+  proteus.combine ins(%o, %w : memref<8x?x16xf32>, memref<64x64xf32>) head_mask(%hm : memref<4x?xi8>) outs(%y : memref<?x?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%o: memref<?x?x16xf32>, %w: memref<64x64xf32>, %hm: memref<?x5xi8>, %y: memref<?x7x64xf32>) {
+  // expected-error @+1 {{'proteus.combine' op 'head_mask' dim 1 (5) must equal 'y' dim 1 (7)}}
+  proteus.combine ins(%o, %w : memref<?x?x16xf32>, memref<64x64xf32>) head_mask(%hm : memref<?x5xi8>) outs(%y : memref<?x7x64xf32>)
+  return
+}

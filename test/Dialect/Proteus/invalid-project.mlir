@@ -250,3 +250,42 @@ func.func @f(%x: memref<?x?x64xf32>, %w: memref<192x64xf32>, %q: memref<?x?x16xf
       outs(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>) {heads = 4 : i64, rope_base = 0.0 : f64}
   return
 }
+
+// -----
+
+func.func @f(%x: memref<?x?x64xf32>, %w: memref<192x64xf32>, %off: memref<?xi64>, %q: memref<?x?x16xf32>, %k: memref<?x?x16xf32>, %v: memref<?x?x16xf32>) {
+  // expected-error @+1 {{'proteus.project' op packed_q needs both 'q_offsets' and 'q_tokens'}}
+  "proteus.project"(%x, %w, %off, %q, %k, %v) <{heads = 4 : i64, operandSegmentSizes = array<i32: 1, 1, 0, 1, 0, 1, 1, 1>}>
+      : (memref<?x?x64xf32>, memref<192x64xf32>, memref<?xi64>, memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>) -> ()
+  return
+}
+
+// -----
+
+func.func @f(%x: memref<?x?x64xf32>, %w: memref<192x64xf32>, %off: memref<?x?xi64>, %tok: memref<?xi64>, %q: memref<?x?x16xf32>, %k: memref<?x?x16xf32>, %v: memref<?x?x16xf32>) {
+  // expected-error @+1 {{'proteus.project' op operand 'q_offsets' must have rank 1, got 2}}
+  proteus.project ins(%x, %w : memref<?x?x64xf32>, memref<192x64xf32>)
+      packed_q(%off, %tok : memref<?x?xi64>, memref<?xi64>)
+      outs(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>) {heads = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @f(%x: memref<?x?x64xf32>, %w: memref<192x64xf32>, %off: memref<?xi64>, %tok: memref<?x?xi64>, %q: memref<?x?x16xf32>, %k: memref<?x?x16xf32>, %v: memref<?x?x16xf32>) {
+  // expected-error @+1 {{'proteus.project' op operand 'q_tokens' must have rank 1, got 2}}
+  proteus.project ins(%x, %w : memref<?x?x64xf32>, memref<192x64xf32>)
+      packed_q(%off, %tok : memref<?xi64>, memref<?x?xi64>)
+      outs(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>) {heads = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @f(%x: memref<2x?x64xf32>, %w: memref<192x64xf32>, %off: memref<8xi64>, %tok: memref<?xi64>, %q: memref<?x?x16xf32>, %k: memref<?x?x16xf32>, %v: memref<?x?x16xf32>) {
+  // expected-error @+1 {{'proteus.project' op 'q_offsets' dim 0 must be batch * heads + 1 (9), got 8}}
+  proteus.project ins(%x, %w : memref<2x?x64xf32>, memref<192x64xf32>)
+      packed_q(%off, %tok : memref<8xi64>, memref<?xi64>)
+      outs(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>) {heads = 4 : i64}
+  return
+}

@@ -88,6 +88,22 @@ func.func @projections(%x: memref<?x?x64xf32>, %w: memref<192x64xf32>, %b: memre
   return
 }
 
+// CHECK-LABEL: func.func @packed_projections
+func.func @packed_projections(%x: memref<?x?x64xf32>, %w: memref<192x64xf32>,
+                              %off: memref<?xi64>, %tok: memref<?xi64>,
+                              %q: memref<?x?x16xf32>, %k: memref<?x?x16xf32>, %v: memref<?x?x16xf32>,
+                              %wp: memref<64x64xf32>, %hm: memref<?x?xi8>,
+                              %y: memref<?x?x64xf32>) {
+  // CHECK: proteus.project ins({{.*}}) packed_q(%{{.*}}, %{{.*}} : memref<?xi64>, memref<?xi64>) outs({{.*}}) {heads = 4 : i64}
+  proteus.project ins(%x, %w : memref<?x?x64xf32>, memref<192x64xf32>)
+      packed_q(%off, %tok : memref<?xi64>, memref<?xi64>)
+      outs(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>) {heads = 4 : i64}
+  // CHECK: proteus.combine ins({{.*}}) head_mask(%{{.*}} : memref<?x?xi8>) outs(%{{.*}} : memref<?x?x64xf32>)
+  proteus.combine ins(%q, %wp : memref<?x?x16xf32>, memref<64x64xf32>)
+      head_mask(%hm : memref<?x?xi8>) outs(%y : memref<?x?x64xf32>)
+  return
+}
+
 // CHECK-LABEL: func.func @attention
 func.func @attention(%q: memref<?x?x16xf32>, %k: memref<?x?x16xf32>, %v: memref<?x?x16xf32>,
                      %pr: memref<?xi64>, %pt: memref<?xi64>, %n: index, %c: memref<?x?xi64>,

@@ -199,26 +199,38 @@ def Proteus_PackOp : Proteus_Op<"pack"> {
 // Projections and combination
 //===----------------------------------------------------------------------===//
 
-def Proteus_ProjectOp : Proteus_Op<"project"> {
+def Proteus_ProjectOp : Proteus_Op<"project", [AttrSizedOperandSegments]> {
   let summary = "QKV projection into (B*H, T, D) rows, optional interleaved RoPE";
   let description = [{
     qkv = x W^T (+ b); q, k, v are its three C-wide thirds, each written as
     rows b*H + h. With `rope_base`, interleaved (GPT-J) rotary embedding is
     applied to q and k (REFERENCE.md 2.10).
 
+    With `packed_q(offsets, tokens)` (proteus.pack's row offsets and packed
+    tokens) q is written only at the packed pairs, row r's tokens
+    tokens[offsets[r] .. offsets[r + 1]), and is left as it was elsewhere: the
+    shortlist attention reads q nowhere else. k and v are always whole.
+
     ```mlir
     proteus.project ins(%x, %w : memref<?x?x64xf32>, memref<192x64xf32>)
         outs(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>)
         {heads = 4 : i64, rope_base = 10000.0 : f64}
+    proteus.project ins(%x, %w : memref<?x?x64xf32>, memref<192x64xf32>)
+        packed_q(%off, %tok : memref<?xi64>, memref<?xi64>)
+        outs(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>)
+        {heads = 4 : i64}
     ```
   }];
   let arguments = (ins Proteus_FloatMemRef:$x, Proteus_FloatMemRef:$weight,
                    Optional<Proteus_FloatMemRef>:$bias,
+                   Optional<Proteus_IndexMemRef>:$q_offsets,
+                   Optional<Proteus_IndexMemRef>:$q_tokens,
                    Proteus_FloatMemRef:$q, Proteus_FloatMemRef:$k, Proteus_FloatMemRef:$v,
                    I64Attr:$heads, OptionalAttr<F64Attr>:$rope_base);
   let assemblyFormat = [{
     `ins` `(` $x `,` $weight `:` type($x) `,` type($weight) `)`
     (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`packed_q` `(` $q_offsets^ `,` $q_tokens `:` type($q_offsets) `,` type($q_tokens) `)`)?
     `outs` `(` $q `,` $k `,` $v `:` type($q) `,` type($k) `,` type($v) `)` attr-dict
   }];
   let hasVerifier = 1;
@@ -234,6 +246,12 @@ def Proteus_CombineOp : Proteus_Op<"combine", [AttrSizedOperandSegments]> {
     token_mask[b, T - Tc + j] (the head consensus Top-A reads); a batch size
     of 0 writes nothing.
 
+    With `head_mask` (B*H, T; proteus.top_k's row mask), a head whose mask is
+    0 at a token must hold zeros there (the shortlist attention's unpacked
+    pairs) and is left out of that token's sum, except where the head's
+    columns of `weight` hold a non-finite number (0 * inf is NaN): y is the
+    unmasked one, bit for bit, and costs only the heads in use.
+
     ```mlir
     proteus.combine ins(%o, %w : memref<?x?x16xf32>, memref<64x64xf32>)
         outs(%y : memref<?x?x64xf32>)
@@ -241,12 +259,14 @@ def Proteus_CombineOp : Proteus_Op<"combine", [AttrSizedOperandSegments]> {
   }];
   let arguments = (ins Proteus_FloatMemRef:$heads_out, Proteus_FloatMemRef:$weight,
                    Optional<Proteus_FloatMemRef>:$bias,
-                   Optional<Proteus_MaskMemRef>:$token_mask, Proteus_FloatMemRef:$y,
+                   Optional<Proteus_MaskMemRef>:$token_mask,
+                   Optional<Proteus_MaskMemRef>:$head_mask, Proteus_FloatMemRef:$y,
                    Optional<MemRefOf<[F32]>>:$consensus);
   let assemblyFormat = [{
     `ins` `(` $heads_out `,` $weight `:` type($heads_out) `,` type($weight) `)`
     (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`token_mask` `(` $token_mask^ `:` type($token_mask) `)`)?
+    (`head_mask` `(` $head_mask^ `:` type($head_mask) `)`)?
     `outs` `(` $y `:` type($y) `)`
     (`consensus` `(` $consensus^ `:` type($consensus) `)`)? attr-dict
   }];

@@ -582,7 +582,7 @@ void deallocRowScratch(LoopBuilder &lb, const RowScratch &s) {
 
 /// Keys whose scores one loop over D computes together: independent sums
 /// (each in D order) that keep the floating-point units busy.
-constexpr int64_t kScoreKeys = 4;
+constexpr int64_t kScoreKeys = 16;
 
 /// The scores q . k[keyAt(j)] * scale of keys [0, n) into s.scores, each dot
 /// summed in binary64 in D order.

@@ -95,6 +95,14 @@ static Value weightVector(LoopBuilder &lb, const BlockedProduct &p, Value wt,
 /// The factor of a tile's row `i` at k = g * group + j, in binary64.
 using TileLhs = function_ref<Value(int64_t i, Value k, Value g, Value j)>;
 
+/// A register tile's accumulators, all 0.0.
+static SmallVector<Value> zeroTile(LoopBuilder &lb) {
+  auto vecType = VectorType::get({kTileCols}, lb.builder().getF64Type());
+  Value zeroVec = arith::ConstantOp::create(
+      lb.builder(), lb.getLoc(), vecType, DenseElementsAttr::get(vecType, 0.0));
+  return SmallVector<Value>(kTileRows, zeroVec);
+}
+
 /// The sums of one register tile (kTileRows rows, the columns of column tile
 /// ct) over group g: one vector per row, each lane from 0.0 in k order.
 static SmallVector<Value> groupTileSums(LoopBuilder &lb,
@@ -103,9 +111,7 @@ static SmallVector<Value> groupTileSums(LoopBuilder &lb,
   OpBuilder &b = lb.builder();
   Location loc = lb.getLoc();
   auto vecType = VectorType::get({kTileCols}, b.getF64Type());
-  Value zeroVec = arith::ConstantOp::create(
-      b, loc, vecType, DenseElementsAttr::get(vecType, 0.0));
-  SmallVector<Value> init(kTileRows, zeroVec);
+  SmallVector<Value> init = zeroTile(lb);
   return lb.forAcc(lb.idx(0), p.group, init, [&](Value j, ValueRange acc) {
     Value k = lb.add(lb.mul(g, p.group), j);
     Value w = weightVector(lb, p, wt, vecType, ct, k, g, j);
@@ -127,10 +133,7 @@ static SmallVector<Value> tileSums(LoopBuilder &lb, const BlockedProduct &p,
     return groupTileSums(lb, p, wt, lhs, ct, lb.idx(0));
   OpBuilder &b = lb.builder();
   Location loc = lb.getLoc();
-  auto vecType = VectorType::get({kTileCols}, b.getF64Type());
-  Value zeroVec = arith::ConstantOp::create(
-      b, loc, vecType, DenseElementsAttr::get(vecType, 0.0));
-  SmallVector<Value> init(kTileRows, zeroVec);
+  SmallVector<Value> init = zeroTile(lb);
   return lb.forAcc(
       lb.idx(0), lb.div(p.depth, p.group), init, [&](Value g, ValueRange acc) {
         SmallVector<Value> s = groupTileSums(lb, p, wt, lhs, ct, g);

@@ -426,7 +426,7 @@ struct ProjectLowering : public OpConversionPattern<ProjectOp> {
     if (failed(requireF32(op, rewriter)))
       return failure();
     LoopBuilder lb(rewriter, op.getLoc());
-    Value x = a.getX(), w = a.getWeight();
+    Value x = a.getX();
     int64_t cDim = cast<MemRefType>(x.getType()).getDimSize(2),
             heads = a.getHeads();
     int64_t d = cDim / heads;

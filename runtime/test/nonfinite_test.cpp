@@ -203,11 +203,14 @@ TEST_P(NonFiniteTest, CompletesWithValidSelections) {
     // An Inf in the output projection reaches column 5 of every kept token,
     // through the heads the token does not use too (0 * inf is NaN): the
     // combination may leave a head out only where its weights are finite.
-    if (where == "w-proj-inf")
-      for (int64_t i = 0; i < kB * kT; ++i)
-        if (mask[i] == 1)
+    if (where == "w-proj-inf") {
+      for (int64_t i = 0; i < kB * kT; ++i) {
+        if (mask[i] == 1) {
           EXPECT_FALSE(std::isfinite(y[i * kC + 5]))
               << where << " alpha " << alpha << " token " << i;
+        }
+      }
+    }
     prt_plan_destroy(plan);
   }
   prt_bundle_close(bundle);

@@ -180,12 +180,31 @@ static Value ceilDiv(LoopBuilder &lb, Value n, int64_t d) {
   return lb.div(lb.add(n, lb.idx(d - 1)), lb.idx(d));
 }
 
+/// Hands rows [0, rows) of `sums` (a scratch of binary64 sums, columns
+/// [0, width)) to the epilogue, two columns at a time from column col0:
+/// one copy of the epilogue's code, in a loop, instead of one per output of
+/// a tile.
+static void emitRows(LoopBuilder &lb, const BlockedProduct &p, Value sums,
+                     Value rows, int64_t width,
+                     function_ref<Value(Value)> rowAt, Value col0) {
+  Value zero = lb.idx(0);
+  lb.forLoop(zero, rows, [&](Value i) {
+    lb.forLoop(zero, lb.idx(width / 2), [&](Value pair) {
+      Value c = lb.mul(pair, lb.idx(2));
+      Value c1 = lb.add(c, lb.idx(1));
+      SmallVector<Value> two = {lb.load(sums, {i, c}), lb.load(sums, {i, c1})};
+      p.epilogue(rowAt(i), lb.add(col0, c), two);
+    });
+  });
+}
+
 /// One block's outputs, the groups' sums added in order in registers.
 static void blockDense(LoopBuilder &lb, const BlockedProduct &p, Value wt,
                        Value xs, int64_t colTiles, Value lo, Value hi) {
   OpBuilder &b = lb.builder();
   Location loc = lb.getLoc();
   Value n = lb.sub(hi, lo);
+  Value out = lb.alloc(b.getF64Type(), {lb.idx(kTileRows), lb.idx(kTileCols)});
   lb.forLoop(lb.idx(0), lb.idx(colTiles), [&](Value ct) {
     Value c0 = lb.mul(ct, lb.idx(kTileCols));
     lb.forLoop(lb.idx(0), ceilDiv(lb, n, kTileRows), [&](Value tile) {
@@ -197,16 +216,17 @@ static void blockDense(LoopBuilder &lb, const BlockedProduct &p, Value wt,
         return lb.toF64(p.lhs(lb.add(lo, local[i]), k, g, j));
       };
       SmallVector<Value> acc = tileSums(lb, p, wt, lhs, ct);
-      Value i0 = lb.mul(tile, lb.idx(kTileRows));
       for (int64_t i = 0; i < kTileRows; ++i)
-        lb.ifThen(lb.lt(lb.add(i0, lb.idx(i)), n), [&] {
-          SmallVector<Value> sums;
-          for (int64_t c = 0; c < kTileCols; ++c)
-            sums.push_back(vector::ExtractOp::create(b, loc, acc[i], c));
-          p.epilogue(lb.add(lo, local[i]), c0, sums);
-        });
+        vector::StoreOp::create(b, loc, acc[i], out,
+                                ValueRange{lb.idx(i), lb.idx(0)});
+      Value i0 = lb.mul(tile, lb.idx(kTileRows));
+      Value rows = lb.min(lb.idx(kTileRows), lb.sub(n, i0));
+      emitRows(
+          lb, p, out, rows, kTileCols,
+          [&](Value i) { return lb.add(lo, lb.add(i0, i)); }, c0);
     });
   });
+  lb.dealloc(out);
 }
 
 /// One block's outputs with p.groupActive: group by group, the block's rows
@@ -252,15 +272,9 @@ static void blockByGroup(LoopBuilder &lb, const BlockedProduct &p, Value wt,
       });
     });
   });
-  lb.forLoop(zero, n, [&](Value i) {
-    lb.forLoop(zero, lb.idx(colTiles), [&](Value ct) {
-      Value c0 = lb.mul(ct, lb.idx(kTileCols));
-      SmallVector<Value> sums;
-      for (int64_t c = 0; c < kTileCols; ++c)
-        sums.push_back(lb.load(acc, {i, lb.add(c0, lb.idx(c))}));
-      p.epilogue(lb.add(lo, i), c0, sums);
-    });
-  });
+  emitRows(
+      lb, p, acc, n, colTiles * kTileCols,
+      [&](Value i) { return lb.add(lo, i); }, zero);
   lb.dealloc(ids);
   lb.dealloc(acc);
 }

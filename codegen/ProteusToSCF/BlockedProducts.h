@@ -27,9 +27,9 @@ struct BlockedProduct {
   function_ref<Value(Value row, Value k, Value g, Value j)> lhs;
   /// w(col, k) at k = g * group + j (f32 or f64).
   function_ref<Value(Value col, Value k, Value g, Value j)> weight;
-  /// Receives the binary64 sums of row `row`, columns col0 .. col0 +
-  /// sums.size() - 1 (those >= cols are padding, to be skipped); col0 is a
-  /// multiple of sums.size(), which is even.
+  /// Receives the binary64 sums of row `row`, columns col0 and col0 + 1
+  /// (sums.size() is 2, col0 is even; columns >= cols are padding, to be
+  /// skipped). It is emitted once per product, in a loop.
   function_ref<void(Value row, Value col0, ArrayRef<Value> sums)> epilogue;
   /// Read the weight once into a transposed binary64 scratch (depth x cols):
   /// for a weight that every row block reads whole. Without, a tile's

@@ -123,13 +123,14 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
       for (int i = 0; i < 3; ++i)
         qkv[i] = e.alloc({dyn, dyn, d}, elem, {rows, tN});
     };
-    // q, k, v into qkv; with qOffsets / qTokens, q only at the packed pairs.
-    auto proj = [&](Value qkv[3], Value qOffsets, Value qTokens) {
+    // q, k, v into qkv; with qOffsets / qTokens, q only at the packed pairs
+    // (whole where qWhole is true).
+    auto proj = [&](Value qkv[3], Value qOffsets, Value qTokens, Value qWhole) {
       std::optional<double> rope;
       if (cfg.getUseRope())
         rope = cfg.getRopeBase();
       ProjectOp::create(rewriter, loc, x, op.getWQkv(), op.getBQkv(), qOffsets,
-                        qTokens, qkv[0], qkv[1], qkv[2],
+                        qTokens, qWhole, qkv[0], qkv[1], qkv[2],
                         rewriter.getI64IntegerAttr(h),
                         rope ? rewriter.getF64FloatAttr(*rope) : FloatAttr());
     };
@@ -151,12 +152,13 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
           // Dense fast path: every head, no routing, no token mask.
           Value qkv[3];
           allocQKV(qkv);
-          proj(qkv, Value(), Value());
+          proj(qkv, Value(), Value(), Value());
           Value o = e.alloc({dyn, dyn, d}, elem, {rows, tN});
           DenseAttentionOp::create(rewriter, loc, qkv[0], qkv[1], qkv[2], o,
                                    TileAttr());
           CombineOp::create(rewriter, loc, o, op.getWProj(), op.getBProj(),
-                            Value(), Value(), op.getY(), op.getConsensus());
+                            Value(), Value(), Value(), op.getY(),
+                            op.getConsensus());
           release({qkv[0], qkv[1], qkv[2], o});
           e.fill2D(op.getTokenMask(),
                    arith::ConstantIntOp::create(rewriter, loc, i8, 1));
@@ -307,24 +309,27 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
         e.select(allRows, code(rt::Mode::Dense), code(rt::Mode::DenseAuto)));
     Value mode = e.select(dense, denseLabel, code(rt::Mode::Shortlist));
 
-    // Attention on the chosen branch; each branch projects what its
-    // attention reads and combines what it wrote.
+    // Attention on the chosen branch. The shortlist reads q only at the
+    // packed pairs (INT8 aside: its scales read every token of a row) and
+    // writes zeros for the heads a token does not use, so the projection
+    // packs q and the combination skips those heads; an auto setting shares
+    // them with its dense branch, which asks for q and the heads whole.
     Value qkv[3];
     allocQKV(qkv);
     Value o = e.alloc({dyn, dyn, d}, elem, {rows, tN});
-    Value tokenMaskIn = cfg.getTokenSparse() ? tokenMask : Value();
+    LayerMode setting = budget.getMode();
+    bool packed = setting != LayerMode::Dense;
+    bool branches =
+        setting != LayerMode::Dense && setting != LayerMode::Shortlist;
+    Value whole = branches ? dense : Value();
+    bool packedQ = packed && !cfg.getQuantizeInt8();
+    proj(qkv, packedQ ? offsets : Value(), packedQ ? packedToken : Value(),
+         packedQ ? whole : Value());
     auto emitDense = [&] {
-      proj(qkv, Value(), Value());
       DenseAttentionOp::create(rewriter, loc, qkv[0], qkv[1], qkv[2], o,
                                TileAttr());
-      CombineOp::create(rewriter, loc, o, op.getWProj(), op.getBProj(),
-                        tokenMaskIn, Value(), op.getY(), op.getConsensus());
     };
     auto emitShortlist = [&] {
-      // q only where a packed query reads it, unless INT8 scales each q row
-      // over all of its tokens; the combination only over the heads in use.
-      bool packedQ = !cfg.getQuantizeInt8();
-      proj(qkv, packedQ ? offsets : Value(), packedQ ? packedToken : Value());
       SmallVector<Value> caps = {
           e.budget(vec, budget.getEffectiveL(), rt::kBudgetEffectiveL),
           e.budget(vec, budget.getWindow(), rt::kBudgetWindow),
@@ -341,8 +346,6 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
           static_cast<uint64_t>(cfg.getAnchorStride()), cfg.getUseLocal(),
           cfg.getUseAnchors(), useProto, quant,
           llvm::APFloat(double(cfg.getInt8Percentile())), TileAttr());
-      CombineOp::create(rewriter, loc, o, op.getWProj(), op.getBProj(),
-                        tokenMaskIn, rowMask, op.getY(), op.getConsensus());
     };
     switch (budget.getMode()) {
     case LayerMode::Dense:
@@ -354,6 +357,10 @@ struct DecomposeLayer : public OpRewritePattern<LayerOp> {
     default:
       e.ifThenElse(dense, emitDense, emitShortlist);
     }
+    CombineOp::create(rewriter, loc, o, op.getWProj(), op.getBProj(),
+                      cfg.getTokenSparse() ? tokenMask : Value(),
+                      packed ? rowMask : Value(), packed ? whole : Value(),
+                      op.getY(), op.getConsensus());
 
     if (proto) {
       Value update = e.cmp(

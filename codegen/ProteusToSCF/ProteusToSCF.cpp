@@ -477,15 +477,21 @@ struct ProjectLowering : public OpConversionPattern<ProjectOp> {
   static void emitPackedQ(LoopBuilder &lb, OpAdaptor a, const ProjectStore &st,
                           Value b, int64_t d) {
     Value x = a.getX(), w = a.getWeight(), off = a.getQOffsets(),
-          tokens = a.getQTokens();
+          tokens = a.getQTokens(), whole = a.getQWhole();
+    Value last = lb.sub(lb.dim(tokens, 0), lb.idx(1));
     lb.forLoop(lb.idx(0), lb.idx(st.heads), [&](Value h) {
       Value r = lb.add(lb.mul(b, lb.idx(st.heads)), h);
       Value start = lb.toIndex(lb.load(off, r));
       Value n = lb.sub(lb.toIndex(lb.load(off, lb.add(r, lb.idx(1)))), start);
+      if (whole) // every token, in order
+        n = lb.select(whole, lb.dim(x, 1), n);
       Value colBase = lb.mul(h, lb.idx(d));
       Value colEnd = lb.add(colBase, lb.idx(d));
       auto tokenOf = [&](Value i) {
-        return lb.toIndex(lb.load(tokens, lb.add(start, i)));
+        if (!whole)
+          return lb.toIndex(lb.load(tokens, lb.add(start, i)));
+        Value packed = lb.load(tokens, lb.min(lb.add(start, i), last));
+        return lb.select(whole, i, lb.toIndex(packed));
       };
       lb.ifThen(lb.gt(n, lb.idx(0)), [&] {
         emitBlockedProduct(lb, {n, lb.idx(st.cDim), lb.idx(st.cDim), true, d,
@@ -524,7 +530,8 @@ struct CombineLowering : public OpConversionPattern<CombineOp> {
     lb.forLoop(lb.idx(0), lb.dim(y, 0), [&](Value b) {
       auto rowOf = [&](Value h) { return lb.add(lb.mul(b, lb.idx(heads)), h); };
       auto uses = [&](Value t, Value h) {
-        return lb.truthy(lb.load(headMask, {rowOf(h), t}));
+        Value on = lb.truthy(lb.load(headMask, {rowOf(h), t}));
+        return a.getAllHeads() ? lb.orI(a.getAllHeads(), on) : on;
       };
       emitBlockedProduct(
           lb, {lb.dim(y, 1), lb.idx(cDim), lb.idx(d), false, cDim,

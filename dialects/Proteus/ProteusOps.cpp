@@ -390,6 +390,8 @@ LogicalResult ProjectOp::verify() {
   }
   if (!getQOffsets() != !getQTokens())
     return emitOpError() << "packed_q needs both 'q_offsets' and 'q_tokens'";
+  if (getQWhole() && !getQOffsets())
+    return emitOpError() << "whole_q_if needs packed_q";
   if (Value off = getQOffsets()) {
     if (failed(c.rank(off, "q_offsets", 1)) ||
         failed(c.rank(getQTokens(), "q_tokens", 1)))
@@ -435,6 +437,8 @@ LogicalResult CombineOp::verify() {
   if (Value tm = getTokenMask())
     if (failed(checkPerToken(c, y, "y", tm, "token_mask")))
       return failure();
+  if (getAllHeads() && !getHeadMask())
+    return emitOpError() << "all_heads_if needs head_mask";
   if (Value hm = getHeadMask())
     if (failed(c.rank(hm, "head_mask", 2)) ||
         failed(c.sameDim(hm, "head_mask", 0, o, "heads_out", 0)) ||

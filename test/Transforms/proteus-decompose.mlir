@@ -4,9 +4,10 @@
 // RUN: not proteus-opt %s --pass-pipeline='builtin.module(func.func(proteus-decompose))' 2>&1 | FileCheck %s --check-prefix=NOSPEC
 // proteus.layer expands into the primitives; only the attention branch the
 // specialized mode can take is emitted (static T = 64 rules out the fast path).
-// Each branch projects what its attention reads: the shortlist q only at the
-// packed pairs (pack's row offsets and tokens), the combination only over the
-// heads each token uses (top_k's row mask).
+// The shortlist reads q only at the packed pairs (pack's row offsets and
+// tokens) and the combination needs only the heads each token uses (top_k's
+// row mask); an auto setting shares that projection and combination with its
+// dense branch, which asks for q and the heads whole.
 
 // SHORT-LABEL: func.func @layer
 // SHORT: proteus.route
@@ -18,15 +19,14 @@
 // SHORT: proteus.shortlist_attention {{.*}} {anchor_stride = 256 : i64, use_anchors, use_local}
 // SHORT: proteus.combine ins({{.*}}) head_mask(%[[ROWMASK]] : memref<?x?xi8>)
 // AUTO-LABEL: func.func @layer
-// AUTO: proteus.pack
-// AUTO: scf.if
-// AUTO-NEXT: proteus.project ins({{[^)]*}}) outs(
+// AUTO: proteus.pack ins(%[[AMASK:[a-z_0-9]+]] : memref<?x?xi8>) outs(%{{.*}}, %[[ATOK:[a-z_0-9]+]], %[[AOFF:[a-z_0-9]+]] :
+// AUTO: proteus.project ins({{[^)]*}}) packed_q(%[[AOFF]], %[[ATOK]] : memref<?xi64>, memref<?xi64>) whole_q_if(%[[COND:[0-9]+]])
+// AUTO-NEXT: scf.if %[[COND]] {
 // AUTO-NEXT: proteus.dense_attention
-// AUTO-NEXT: proteus.combine ins({{[^)]*}}) outs(
 // AUTO-NEXT: } else {
-// AUTO-NEXT: proteus.project ins({{[^)]*}}) packed_q(
 // AUTO-NEXT: proteus.shortlist_attention
-// AUTO-NEXT: proteus.combine ins({{[^)]*}}) head_mask(
+// AUTO-NEXT: {{^ *}}}
+// AUTO-NEXT: proteus.combine ins({{[^)]*}}) head_mask(%[[AMASK]] : memref<?x?xi8>) all_heads_if(%[[COND]])
 // DENSE-LABEL: func.func @layer
 // DENSE: proteus.route
 // DENSE: proteus.project ins({{[^)]*}}) outs(

@@ -158,3 +158,11 @@ func.func @f(%o: memref<?x?x16xf32>, %w: memref<64x64xf32>, %hm: memref<?x5xi8>,
   proteus.combine ins(%o, %w : memref<?x?x16xf32>, memref<64x64xf32>) head_mask(%hm : memref<?x5xi8>) outs(%y : memref<?x7x64xf32>)
   return
 }
+
+// -----
+
+func.func @f(%o: memref<?x?x16xf32>, %w: memref<64x64xf32>, %c: i1, %y: memref<?x?x64xf32>) {
+  // expected-error @+1 {{'proteus.combine' op all_heads_if needs head_mask}}
+  proteus.combine ins(%o, %w : memref<?x?x16xf32>, memref<64x64xf32>) all_heads_if(%c) outs(%y : memref<?x?x64xf32>)
+  return
+}

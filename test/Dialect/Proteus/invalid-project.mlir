@@ -255,7 +255,7 @@ func.func @f(%x: memref<?x?x64xf32>, %w: memref<192x64xf32>, %q: memref<?x?x16xf
 
 func.func @f(%x: memref<?x?x64xf32>, %w: memref<192x64xf32>, %off: memref<?xi64>, %q: memref<?x?x16xf32>, %k: memref<?x?x16xf32>, %v: memref<?x?x16xf32>) {
   // expected-error @+1 {{'proteus.project' op packed_q needs both 'q_offsets' and 'q_tokens'}}
-  "proteus.project"(%x, %w, %off, %q, %k, %v) <{heads = 4 : i64, operandSegmentSizes = array<i32: 1, 1, 0, 1, 0, 1, 1, 1>}>
+  "proteus.project"(%x, %w, %off, %q, %k, %v) <{heads = 4 : i64, operandSegmentSizes = array<i32: 1, 1, 0, 1, 0, 0, 1, 1, 1>}>
       : (memref<?x?x64xf32>, memref<192x64xf32>, memref<?xi64>, memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>) -> ()
   return
 }
@@ -286,6 +286,15 @@ func.func @f(%x: memref<2x?x64xf32>, %w: memref<192x64xf32>, %off: memref<8xi64>
   // expected-error @+1 {{'proteus.project' op 'q_offsets' dim 0 must be batch * heads + 1 (9), got 8}}
   proteus.project ins(%x, %w : memref<2x?x64xf32>, memref<192x64xf32>)
       packed_q(%off, %tok : memref<8xi64>, memref<?xi64>)
+      outs(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>) {heads = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @f(%x: memref<?x?x64xf32>, %w: memref<192x64xf32>, %c: i1, %q: memref<?x?x16xf32>, %k: memref<?x?x16xf32>, %v: memref<?x?x16xf32>) {
+  // expected-error @+1 {{'proteus.project' op whole_q_if needs packed_q}}
+  proteus.project ins(%x, %w : memref<?x?x64xf32>, memref<192x64xf32>) whole_q_if(%c)
       outs(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>) {heads = 4 : i64}
   return
 }

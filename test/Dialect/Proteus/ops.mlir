@@ -93,7 +93,7 @@ func.func @packed_projections(%x: memref<?x?x64xf32>, %w: memref<192x64xf32>,
                               %off: memref<?xi64>, %tok: memref<?xi64>,
                               %q: memref<?x?x16xf32>, %k: memref<?x?x16xf32>, %v: memref<?x?x16xf32>,
                               %wp: memref<64x64xf32>, %hm: memref<?x?xi8>,
-                              %y: memref<?x?x64xf32>) {
+                              %y: memref<?x?x64xf32>, %dense: i1) {
   // CHECK: proteus.project ins({{.*}}) packed_q(%{{.*}}, %{{.*}} : memref<?xi64>, memref<?xi64>) outs({{.*}}) {heads = 4 : i64}
   proteus.project ins(%x, %w : memref<?x?x64xf32>, memref<192x64xf32>)
       packed_q(%off, %tok : memref<?xi64>, memref<?xi64>)
@@ -101,6 +101,13 @@ func.func @packed_projections(%x: memref<?x?x64xf32>, %w: memref<192x64xf32>,
   // CHECK: proteus.combine ins({{.*}}) head_mask(%{{.*}} : memref<?x?xi8>) outs(%{{.*}} : memref<?x?x64xf32>)
   proteus.combine ins(%q, %wp : memref<?x?x16xf32>, memref<64x64xf32>)
       head_mask(%hm : memref<?x?xi8>) outs(%y : memref<?x?x64xf32>)
+  // CHECK: proteus.project ins({{.*}}) packed_q({{.*}}) whole_q_if(%{{.*}}) outs({{.*}})
+  proteus.project ins(%x, %w : memref<?x?x64xf32>, memref<192x64xf32>)
+      packed_q(%off, %tok : memref<?xi64>, memref<?xi64>) whole_q_if(%dense)
+      outs(%q, %k, %v : memref<?x?x16xf32>, memref<?x?x16xf32>, memref<?x?x16xf32>) {heads = 4 : i64}
+  // CHECK: proteus.combine ins({{.*}}) head_mask({{.*}}) all_heads_if(%{{.*}}) outs({{.*}})
+  proteus.combine ins(%q, %wp : memref<?x?x16xf32>, memref<64x64xf32>)
+      head_mask(%hm : memref<?x?xi8>) all_heads_if(%dense) outs(%y : memref<?x?x64xf32>)
   return
 }
 

@@ -209,7 +209,9 @@ def Proteus_ProjectOp : Proteus_Op<"project", [AttrSizedOperandSegments]> {
     With `packed_q(offsets, tokens)` (proteus.pack's row offsets and packed
     tokens) q is written only at the packed pairs, row r's tokens
     tokens[offsets[r] .. offsets[r + 1]), and is left as it was elsewhere: the
-    shortlist attention reads q nowhere else. k and v are always whole.
+    shortlist attention reads q nowhere else. With `whole_q_if(%c)` as well, q
+    is written whole where %c is true (an `auto` setting's dense branch shares
+    the one projection). k and v are always whole.
 
     ```mlir
     proteus.project ins(%x, %w : memref<?x?x64xf32>, memref<192x64xf32>)
@@ -224,13 +226,14 @@ def Proteus_ProjectOp : Proteus_Op<"project", [AttrSizedOperandSegments]> {
   let arguments = (ins Proteus_FloatMemRef:$x, Proteus_FloatMemRef:$weight,
                    Optional<Proteus_FloatMemRef>:$bias,
                    Optional<Proteus_IndexMemRef>:$q_offsets,
-                   Optional<Proteus_IndexMemRef>:$q_tokens,
+                   Optional<Proteus_IndexMemRef>:$q_tokens, Optional<I1>:$q_whole,
                    Proteus_FloatMemRef:$q, Proteus_FloatMemRef:$k, Proteus_FloatMemRef:$v,
                    I64Attr:$heads, OptionalAttr<F64Attr>:$rope_base);
   let assemblyFormat = [{
     `ins` `(` $x `,` $weight `:` type($x) `,` type($weight) `)`
     (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`packed_q` `(` $q_offsets^ `,` $q_tokens `:` type($q_offsets) `,` type($q_tokens) `)`)?
+    (`whole_q_if` `(` $q_whole^ `)`)?
     `outs` `(` $q `,` $k `,` $v `:` type($q) `,` type($k) `,` type($v) `)` attr-dict
   }];
   let hasVerifier = 1;
@@ -250,7 +253,9 @@ def Proteus_CombineOp : Proteus_Op<"combine", [AttrSizedOperandSegments]> {
     0 at a token must hold zeros there (the shortlist attention's unpacked
     pairs) and is left out of that token's sum, except where the head's
     columns of `weight` hold a non-finite number (0 * inf is NaN): y is the
-    unmasked one, bit for bit, and costs only the heads in use.
+    unmasked one, bit for bit, and costs only the heads in use. With
+    `all_heads_if(%c)` as well, every head is summed where %c is true (an
+    `auto` setting's dense branch shares the one combination).
 
     ```mlir
     proteus.combine ins(%o, %w : memref<?x?x16xf32>, memref<64x64xf32>)
@@ -260,13 +265,15 @@ def Proteus_CombineOp : Proteus_Op<"combine", [AttrSizedOperandSegments]> {
   let arguments = (ins Proteus_FloatMemRef:$heads_out, Proteus_FloatMemRef:$weight,
                    Optional<Proteus_FloatMemRef>:$bias,
                    Optional<Proteus_MaskMemRef>:$token_mask,
-                   Optional<Proteus_MaskMemRef>:$head_mask, Proteus_FloatMemRef:$y,
+                   Optional<Proteus_MaskMemRef>:$head_mask, Optional<I1>:$all_heads,
+                   Proteus_FloatMemRef:$y,
                    Optional<MemRefOf<[F32]>>:$consensus);
   let assemblyFormat = [{
     `ins` `(` $heads_out `,` $weight `:` type($heads_out) `,` type($weight) `)`
     (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`token_mask` `(` $token_mask^ `:` type($token_mask) `)`)?
     (`head_mask` `(` $head_mask^ `:` type($head_mask) `)`)?
+    (`all_heads_if` `(` $all_heads^ `)`)?
     `outs` `(` $y `:` type($y) `)`
     (`consensus` `(` $consensus^ `:` type($consensus) `)`)? attr-dict
   }];

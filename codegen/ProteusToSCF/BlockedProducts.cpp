@@ -264,7 +264,7 @@ static void blockByGroup(LoopBuilder &lb, const BlockedProduct &p, Value wt,
         Value i0 = lb.mul(tile, lb.idx(kTileRows));
         for (int64_t i = 0; i < kTileRows; ++i)
           lb.ifThen(lb.lt(lb.add(i0, lb.idx(i)), m), [&] {
-            ValueRange at{local[i], c0};
+            SmallVector<Value> at = {local[i], c0};
             Value a = vector::LoadOp::create(b, loc, vecType, acc, at);
             Value sum = arith::AddFOp::create(b, loc, a, s[i]);
             vector::StoreOp::create(b, loc, sum, acc, at);

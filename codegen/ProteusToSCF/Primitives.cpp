@@ -6,6 +6,8 @@
 
 #include "Primitives.h"
 
+#include "mlir/Transforms/DialectConversion.h"
+
 #include <cmath>
 #include <limits>
 #include <tuple>
@@ -14,6 +16,15 @@ using namespace mlir;
 using namespace mlir::proteus;
 
 namespace mlir::proteus {
+
+LogicalResult requireF32(Operation *op, ConversionPatternRewriter &rewriter) {
+  for (Value v : op->getOperands())
+    if (auto mt = dyn_cast<MemRefType>(v.getType()))
+      if (isa<FloatType>(mt.getElementType()) && !mt.getElementType().isF32())
+        return rewriter.notifyMatchFailure(
+            op, "the CPU lowering supports f32 operands only");
+  return success();
+}
 
 /// sum_{i in [lo,hi)} f(i) in binary64.
 Value sumF64(LoopBuilder &lb, Value lo, Value hi,

@@ -15,7 +15,15 @@
 #include "LoopBuilder.h"
 #include "proteus/Dialect/Proteus/ProteusAttrs.h"
 
+namespace mlir {
+class ConversionPatternRewriter;
+} // namespace mlir
+
 namespace mlir::proteus {
+
+/// Every float operand of the CPU path is f32: a match failure naming the
+/// reason otherwise (the CPU lowerings' first check).
+LogicalResult requireF32(Operation *op, ConversionPatternRewriter &rewriter);
 
 /// sum_{i in [lo,hi)} f(i) in binary64.
 Value sumF64(LoopBuilder &lb, Value lo, Value hi,

@@ -68,6 +68,11 @@ std::string gpuLayerUnsupported(ConfigAttr cfg);
 void populateProteusToSCFConversionPatterns(RewritePatternSet &patterns,
                                             bool protoPicksBySelect = false);
 
+/// The patterns lowering proteus.project and proteus.combine to blocked
+/// products (codegen/ProteusToSCF/Projections.cpp); part of
+/// populateProteusToSCFConversionPatterns.
+void populateProteusProjectionsToSCFPatterns(RewritePatternSet &patterns);
+
 /// The pattern lowering proteus.top_a to scalar loops (codegen/ProteusToSCF/
 /// TopA.cpp); part of populateProteusToSCFConversionPatterns.
 void populateProteusTopAToSCFPatterns(RewritePatternSet &patterns);
